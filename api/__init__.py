@@ -1,0 +1,1 @@
+"""HTTP: the REST API of SPEC section 4, live events, and the engineers' dashboard."""

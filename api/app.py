@@ -1,0 +1,37 @@
+"""The FastAPI application: its lifespan starts and stops the service it is given."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routers import assets, dead_letters, health, metrics
+from facility import __version__
+from facility.service import Service
+
+
+def create_app(service: Service, manage_service: bool = True) -> FastAPI:
+    """The app around ``service``; with ``manage_service`` its lifespan starts and stops it."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if manage_service:
+            service.start()
+        try:
+            yield
+        finally:
+            if manage_service:
+                service.stop()
+
+    app = FastAPI(
+        title="Facility Dispatch",
+        version=__version__,
+        description="Equipment telemetry, alarms and work orders for managed estates.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    for router in (health.router, assets.router, dead_letters.router, metrics.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,49 @@
+"""Bearer tokens and roles: viewer < technician < planner < admin (SPEC section 4)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class Role(IntEnum):
+    """Ordered: each role may do what the roles below it may."""
+
+    VIEWER = 1
+    TECHNICIAN = 2
+    PLANNER = 3
+    ADMIN = 4
+
+    @classmethod
+    def parse(cls, name: str) -> Role:
+        try:
+            return cls[name.upper()]
+        except KeyError:
+            raise ValueError(
+                f"role {name!r} is not one of viewer, technician, planner, admin"
+            ) from None
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token's name, its role, and the technician it speaks for, if any."""
+
+    name: str
+    role: Role
+    technician_id: int | None = None
+    token_id: int | None = None
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as SHA-256: they are long random strings, so no salt or KDF is needed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same_secret(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode(), expected.encode())

@@ -1,0 +1,54 @@
+"""Liveness and readiness: the only endpoints open without a token."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel
+
+from api.deps import ServiceDep
+
+router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    broker: Literal["connected", "disconnected"]
+    database: Literal["ok", "error"]
+    telemetry_store: Literal["ok", "error"]
+    ingest_queue: int
+
+
+def _health(service: ServiceDep) -> Health:
+    broker = service.mqtt.connected
+    database = service.database_ok()
+    store = service.store.healthy() and service.pipeline.store_healthy
+    return Health(
+        status="ok" if broker and database and store else "degraded",
+        broker="connected" if broker else "disconnected",
+        database="ok" if database else "error",
+        telemetry_store="ok" if store else "error",
+        ingest_queue=service.pipeline.queue_depth,
+    )
+
+
+@router.get("/api/v1/health", response_model=Health)
+def health(service: ServiceDep) -> Health:
+    """Liveness plus broker and database state (always 200 while the process serves)."""
+    return _health(service)
+
+
+@router.get("/api/v1/health/live", include_in_schema=True)
+def live() -> dict[str, str]:
+    """The process answers: for a liveness probe that should only restart a hung process."""
+    return {"status": "ok"}
+
+
+@router.get("/api/v1/health/ready", response_model=Health)
+def ready(service: ServiceDep, response: Response) -> Health:
+    """503 until the broker and the database are reachable: for a load balancer."""
+    result = _health(service)
+    if result.status != "ok":
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return result

@@ -1,0 +1,88 @@
+"""The ``facility`` command (SPEC section 3)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from pydantic import SecretStr
+
+from facility.settings import Settings
+
+
+def _configure_logging() -> None:
+    from facility import logs
+
+    logs.configure(
+        os.environ.get("FACILITY_LOG_LEVEL", "INFO"),
+        json=os.environ.get("FACILITY_LOG_FORMAT", "text") == "json",
+    )
+
+
+@click.group()
+@click.version_option(package_name="facility-dispatch")
+def main() -> None:
+    """Facility Dispatch: equipment telemetry in, alarms and work orders out."""
+
+
+@main.command()
+def run() -> None:
+    """The whole service: ingest, rules, maintenance, scheduler, HTTP API and dashboard."""
+    import uvicorn
+
+    from api.app import create_app
+    from facility.service import build_service
+
+    _configure_logging()
+    settings = Settings()
+    if settings.admin_token is None:
+        from facility.secrets import token
+
+        generated = token()
+        settings = settings.model_copy(update={"admin_token": SecretStr(generated)})
+        click.echo(f"FACILITY_ADMIN_TOKEN is not set; admin token for this run: {generated}")
+    service = build_service(settings)
+    app = create_app(service)
+    # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: the lifespan stops the service,
+    # which stores what is buffered and disconnects, and the process exits 0.
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+
+
+@main.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (``run`` does this too)."""
+    from facility.db import make_engine
+    from facility.db import migrate as upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    click.echo(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+
+
+@main.command()
+@click.option("--sites", default="", help="comma-separated sites: one MQTT device account each")
+@click.option("--output", type=click.Path(dir_okay=False), default=".env", show_default=True)
+@click.option("--force", is_flag=True, help="overwrite an existing file")
+@click.option("--print", "to_stdout", is_flag=True, help="print instead of writing a file")
+def init(sites: str, output: str, force: bool, to_stdout: bool) -> None:
+    """Write the secrets of the compose stack (.env): no default passwords anywhere."""
+    from pathlib import Path
+
+    from facility.secrets import environment_file
+
+    text = environment_file([s.strip() for s in sites.split(",") if s.strip()])
+    if to_stdout:
+        click.echo(text, nl=False)
+        return
+    path = Path(output)
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to replace its secrets")
+    path.write_text(text)
+    path.chmod(0o600)
+    click.echo(f"wrote {path} (mode 600); keep it out of version control")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

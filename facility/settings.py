@@ -1,0 +1,112 @@
+"""Settings, read once from ``FACILITY_*`` variables and a ``.env`` file (SPEC section 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class MqttEndpoint:
+    """The parts of ``mqtt://user:pass@host:1883`` (``mqtts://`` for TLS)."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
+            raise ValueError(f"MQTT URL {url!r} must start with mqtt:// or mqtts://")
+        if not parts.hostname:
+            raise ValueError(f"MQTT URL {url!r} has no host")
+        self.tls = parts.scheme in ("mqtts", "ssl")
+        self.host = parts.hostname
+        self.port = parts.port or (8883 if self.tls else 1883)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+
+    def __repr__(self) -> str:
+        scheme = "mqtts" if self.tls else "mqtt"
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can set. Defaults run the embedded stack under ``./data``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FACILITY_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # MQTT (ingest/)
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://user:pass@host:1883; unset: 127.0.0.1:1883 for run, embedded for demo",
+    )
+    mqtt_client_id: str = "facility-dispatch"
+    mqtt_session_expiry: int = Field(
+        default=7 * 24 * 3600,
+        ge=3600,
+        description="seconds the broker keeps our session (and queues readings) while we are away",
+    )
+    mqtt_receive_maximum: int = Field(default=2000, ge=10, le=65535)
+    mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    mqtt_ca_file: Path | None = None
+    sites: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="static partitioning: this worker takes only these sites (comma separated)",
+    )
+    mqtt_shared_group: str | None = Field(
+        default=None, description="MQTT 5 shared subscription group for scale-out"
+    )
+
+    # Validation (SPEC section 1)
+    asset_policy: Literal["auto", "strict"] = "auto"
+    retention_days: int = Field(default=400, ge=1, description="older readings are refused")
+    max_future_seconds: int = 300
+    dead_letters_kept: int = Field(default=100_000, ge=100)
+
+    # Storage
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite under data_dir"
+    )
+    database_statement_timeout_ms: int = 15_000
+    telemetry_store: Literal["sqlite", "influxdb"] = "sqlite"
+    telemetry_path: Path | None = None
+    influx_url: str | None = None
+    influx_token: SecretStr | None = None
+    influx_org: str = "facility"
+    influx_bucket: str = "telemetry"
+
+    # Rules
+    rules: Path | None = None
+
+    # HTTP
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    admin_token: SecretStr | None = None
+
+    # Sites' local time (calendars, notices)
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("sites", mode="before")
+    @classmethod
+    def _split_sites(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [s.strip() for s in value.split(",") if s.strip()]
+        return value
+
+    @property
+    def mqtt(self) -> MqttEndpoint:
+        return MqttEndpoint(self.mqtt_url or "mqtt://127.0.0.1:1883")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'facility.db').as_posix()}"
+
+    @property
+    def telemetry_file(self) -> Path:
+        return self.telemetry_path or self.data_dir / "telemetry.db"

@@ -1,0 +1,1 @@
+"""MQTT ingestion: telemetry in, validated readings stored once, bad input dead-lettered."""

@@ -1,0 +1,278 @@
+"""The ingest worker: messages in, readings stored once, then acknowledged and handed on.
+
+One thread owns the write path, so batches are stored in arrival order and the broker is
+acknowledged in that order too (MQTT asks for PUBACKs in order). It takes everything queued at
+each turn: under load the batches grow, and batched SQLite writes are where the rate comes from.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Final
+
+from ingest import topics
+from ingest.assets import AssetDirectory
+from ingest.decoding import DecodePolicy, decode_status, decode_telemetry
+from ingest.metrics import IngestMetrics
+from ingest.mqtt import InboundMessage
+from ingest.readings import DeadLetter, Presence, Reading, Rejection, RejectReason
+from ingest.sql import SqlAssetRegistry, SqlDeadLetters
+from ingest.store import TelemetryStore
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_HEAD_BYTES: Final = 256
+MAX_BATCH_MESSAGES: Final = 5000
+LINGER_SECONDS: Final = 0.005
+"""After the first message of a batch, wait this long for more when few are queued: a commit
+costs about the same for 1 reading as for 100, so a few milliseconds of latency buy throughput."""
+_STOP: Final = object()
+
+ReadingsHook = Callable[[list[Reading]], None]
+PresenceHook = Callable[[Presence], None]
+TickHook = Callable[[int], None]
+AckHook = Callable[[list[InboundMessage]], None]
+
+
+def dead_letter(message: InboundMessage, rejection: Rejection) -> DeadLetter:
+    head = message.payload[:PAYLOAD_HEAD_BYTES].decode("utf-8", errors="replace")
+    detail = rejection.detail
+    if rejection.index is not None:
+        detail = f"reading [{rejection.index}]: {detail}"
+    return DeadLetter(message.received_ms, message.topic, head, rejection.reason, detail)
+
+
+class IngestPipeline:
+    """Runs the write path on its own thread. ``submit`` is called from paho's thread."""
+
+    def __init__(
+        self,
+        store: TelemetryStore,
+        directory: AssetDirectory,
+        registry: SqlAssetRegistry,
+        dead_letters: SqlDeadLetters,
+        metrics: IngestMetrics,
+        *,
+        policy: DecodePolicy,
+        now_ms: Callable[[], int],
+        ack: AckHook,
+        tick_seconds: float = 1.0,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._registry = registry
+        self._dead_letters = dead_letters
+        self._metrics = metrics
+        self._policy = policy
+        self._now_ms = now_ms
+        self._ack = ack
+        self._tick_seconds = tick_seconds
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._pending_letters: list[DeadLetter] = []
+        self._readings_hooks: list[ReadingsHook] = []
+        self._presence_hooks: list[PresenceHook] = []
+        self._tick_hooks: list[TickHook] = []
+        self._thread: threading.Thread | None = None
+        self._last_tick = 0.0
+        self._last_flush = 0.0
+        self.store_healthy = True
+        self._devices: dict[str, topics.DeviceTopic] = {}
+
+    def on_readings(self, hook: ReadingsHook) -> None:
+        self._readings_hooks.append(hook)
+
+    def on_presence(self, hook: PresenceHook) -> None:
+        self._presence_hooks.append(hook)
+
+    def on_tick(self, hook: TickHook) -> None:
+        self._tick_hooks.append(hook)
+
+    def submit(self, message: InboundMessage) -> None:
+        self._queue.put(message)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Store what is queued, write the registry and the dead letters, then return."""
+        if self._thread is None:
+            return
+        self._queue.put(_STOP)
+        self._thread.join(timeout)
+        self._thread = None
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=self._tick_seconds)
+            except queue.Empty:
+                self._housekeeping(force=False)
+                continue
+            batch: list[InboundMessage] = []
+            stopping = first is _STOP
+            if not stopping:
+                batch.append(first)  # type: ignore[arg-type]
+                if self._queue.qsize() < 100:
+                    time.sleep(LINGER_SECONDS)
+            while len(batch) < MAX_BATCH_MESSAGES:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stopping = True
+                    continue
+                batch.append(item)  # type: ignore[arg-type]
+            if batch:
+                self.process(batch)
+            if stopping:
+                while not self._queue.empty():  # whatever paho delivered before it stopped
+                    rest = [m for m in self._drain() if m is not _STOP]
+                    if rest:
+                        self.process(rest)  # type: ignore[arg-type]
+                self._housekeeping(force=True)
+                return
+            self._housekeeping(force=False)
+
+    def _drain(self) -> list[object]:
+        items: list[object] = []
+        while len(items) < MAX_BATCH_MESSAGES:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def process(self, batch: list[InboundMessage]) -> list[Reading]:
+        """Decode, admit, store (retrying until stored), ack, hand on. Never raises on input."""
+        now_ms = self._now_ms()
+        readings: list[Reading] = []
+        rejected: list[DeadLetter] = []
+        presences: list[Presence] = []
+        received = 0
+        for message in batch:
+            try:
+                device = topics.parse(message.topic)
+            except topics.TopicError as error:
+                rejected.append(dead_letter(message, Rejection(RejectReason.BAD_TOPIC, str(error))))
+                received += 1
+                continue
+            if device.channel == "status":
+                status = decode_status(device, message.payload, message.received_ms)
+                if isinstance(status, Rejection):
+                    rejected.append(dead_letter(message, status))
+                elif self._directory.presence(status):
+                    presences.append(status)
+                else:
+                    rejected.append(
+                        dead_letter(
+                            message,
+                            Rejection(
+                                RejectReason.UNKNOWN_ASSET,
+                                f"{device.site}/{device.asset} is not registered",
+                            ),
+                        )
+                    )
+                continue
+            if device.channel != "telemetry":
+                continue  # our own alarm topic, if a wildcard ever brings it
+            decoded = decode_telemetry(device, message.payload, message.received_ms, self._policy)
+            received += len(decoded.readings) + len(decoded.rejections)
+            for rejection in decoded.rejections:
+                rejected.append(dead_letter(message, rejection))
+            for index, reading in enumerate(decoded.readings):
+                refusal = self._directory.admit(reading, now_ms)
+                if refusal is None:
+                    readings.append(reading)
+                else:
+                    reason, detail = refusal
+                    position = index if len(decoded.readings) > 1 else None
+                    rejected.append(dead_letter(message, Rejection(reason, detail, position)))
+
+        stored = self._store_until_done(readings)
+        if stored:
+            self._directory.saw(stored)
+        self._ack(batch)
+
+        metrics = self._metrics
+        metrics.messages.inc(len(batch))
+        metrics.received.inc(received)
+        metrics.stored.inc(len(stored))
+        if len(readings) > len(stored):
+            metrics.duplicates.inc(len(readings) - len(stored))
+        if readings:
+            metrics.batch.observe(len(readings))
+            metrics.lag.set(max(0.0, (now_ms - max(r.ts_ms for r in readings)) / 1000))
+        for letter in rejected:
+            metrics.rejected.labels(letter.reason.value).inc()
+        metrics.queue_depth.set(self._queue.qsize())
+        if rejected:
+            self._pending_letters.extend(rejected)
+            if len(self._pending_letters) > 10_000:  # the database is away: keep the newest
+                del self._pending_letters[:-10_000]
+
+        for presence in presences:
+            for presence_hook in self._presence_hooks:
+                self._call(presence_hook, presence)
+        if stored:
+            for hook in self._readings_hooks:
+                self._call(hook, stored)
+        return stored
+
+    def _store_until_done(self, readings: list[Reading]) -> list[Reading]:
+        """Good readings are never dropped: retry with backoff until the store takes them."""
+        if not readings:
+            return []
+        delay = 0.1
+        while True:
+            try:
+                stored = self._store.write(readings)
+                self.store_healthy = True
+                return stored
+            except Exception:
+                self.store_healthy = False
+                self._metrics.store_errors.inc()
+                log.exception("telemetry store refused a batch of %d; retrying", len(readings))
+                time.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _call(self, hook: Callable[..., None], *args: object) -> None:
+        try:
+            hook(*args)
+        except Exception:
+            log.exception("a consumer of ingested readings failed; ingest carries on")
+
+    def _housekeeping(self, force: bool) -> None:
+        now = time.monotonic()
+        if force or now - self._last_flush >= 1.0:
+            self._last_flush = now
+            self.flush_registry()
+        if now - self._last_tick >= self._tick_seconds:
+            self._last_tick = now
+            now_ms = self._now_ms()
+            for hook in self._tick_hooks:
+                self._call(hook, now_ms)
+
+    def flush_registry(self) -> None:
+        """Write asset changes and dead letters; if the database is away, keep them for later."""
+        updates = self._directory.take_updates()
+        try:
+            self._registry.apply(updates)
+        except Exception:
+            self._directory.restore(updates)
+            log.warning("asset registry not written (database unavailable?); will retry")
+        letters, self._pending_letters = self._pending_letters, []
+        try:
+            self._dead_letters.add(letters)
+        except Exception:
+            self._pending_letters = letters + self._pending_letters
+            log.warning("dead letters not written (database unavailable?); will retry")
