@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routers import assets, dead_letters, health, metrics
+from api.routers import alarms, assets, dead_letters, events, health, metrics, silences
 from facility import __version__
 from facility.service import Service
 
@@ -32,6 +32,14 @@ def create_app(service: Service, manage_service: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
-    for router in (health.router, assets.router, dead_letters.router, metrics.router):
+    for router in (
+        health.router,
+        assets.router,
+        alarms.router,
+        silences.router,
+        events.router,
+        dead_letters.router,
+        metrics.router,
+    ):
         app.include_router(router)
     return app

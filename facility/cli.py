@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from pathlib import Path
 
 import click
 from pydantic import SecretStr
 
 from facility.settings import Settings
+from simulators.cli import simulate
 
 
 def _configure_logging() -> None:
@@ -44,9 +47,54 @@ def run() -> None:
         click.echo(f"FACILITY_ADMIN_TOKEN is not set; admin token for this run: {generated}")
     service = build_service(settings)
     app = create_app(service)
+    # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
+    signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: the lifespan stops the service,
     # which stores what is buffered and disconnects, and the process exits 0.
     uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+
+
+@main.group()
+def rules() -> None:
+    """Rules files (SPEC section 2)."""
+
+
+@rules.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+def rules_check(path: Path | None) -> None:
+    """Validate a rules file (default: the built-in pack) and print what it would watch."""
+    from facility.durations import format_duration
+    from rules.errors import RulesFileError
+    from rules.loader import describe, load_default, load_file
+
+    try:
+        ruleset = load_file(path) if path else load_default()
+    except RulesFileError as error:
+        click.echo(f"refused: {error}", err=True)
+        sys.exit(1)
+    for rule in ruleset.rules:
+        hold = f" for {format_duration(rule.for_)}" if rule.for_ else ""
+        sites = "" if rule.sites == ["*"] else f" at {', '.join(rule.sites)}"
+        order = (
+            f" -> work order {rule.work_order.priority} ({rule.work_order.skill})"
+            if rule.work_order
+            else ""
+        )
+        click.echo(
+            f"{rule.id}: {rule.kind}{sites}: {describe(rule.condition)}{hold}"
+            f" => {rule.severity} {rule.fault}{order}"
+        )
+    for inhibition in ruleset.inhibit:
+        spared = inhibition.targets.except_faults
+        click.echo(
+            f"inhibit: while {inhibition.source.fault} fires at a site, "
+            f"{', '.join(inhibition.targets.kinds)} alarms there dispatch nothing"
+            + (f" (except {', '.join(spared)})" if spared else "")
+        )
+    click.echo(f"{len(ruleset.rules)} rules, {len(ruleset.inhibit)} inhibitions: OK")
+
+
+main.add_command(simulate)
 
 
 @main.command()

@@ -10,13 +10,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from prometheus_client import CollectorRegistry, disable_created_metrics
+from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from api.auth import Principal, Role, same_secret
 from facility.clock import Clock, SystemClock
 from facility.db import make_engine, make_sessions, migrate
+from facility.events import EventLog
 from facility.settings import Settings
 from ingest import topics
 from ingest.assets import AssetDirectory
@@ -27,6 +28,10 @@ from ingest.mqtt import MqttConnection
 from ingest.pipeline import IngestPipeline
 from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from ingest.store import TelemetryStore
+from rules.alarms import AlarmService
+from rules.engine import RuleEngine
+from rules.runner import RuleRunner, RulesMetrics, load_rules
+from rules.sql import SqlSilences
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ class Service:
 
     settings: Settings
     clock: Clock
-    engine: Engine
+    db: Engine
     sessions: sessionmaker[Any]
     metrics_registry: CollectorRegistry
     store: TelemetryStore
@@ -46,13 +51,17 @@ class Service:
     directory: AssetDirectory
     pipeline: IngestPipeline
     mqtt: MqttConnection
+    events: EventLog
+    alarms: AlarmService
+    rules: RuleRunner
     started: bool = field(default=False)
 
     def start(self) -> None:
+        self.rules.recover(self.store, self.assets.all())
         self.pipeline.start()
         self.mqtt.start()
         self.started = True
-        log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.engine.url)
+        log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
 
     def stop(self) -> None:
         """Clean shutdown: stop receiving, store what is buffered, close everything."""
@@ -61,8 +70,9 @@ class Service:
         self.started = False
         self.mqtt.stop()
         self.pipeline.stop()
+        self.alarms.flush_backlog()
         self.store.close()
-        self.engine.dispose()
+        self.db.dispose()
         log.info("service stopped")
 
     def authenticate(self, token: str) -> Principal | None:
@@ -79,19 +89,25 @@ class Service:
         self.directory.register(record)
         return record
 
-    def asset_status(self, record: AssetRecord) -> str:
+    def asset_status(self, record: AssetRecord, alarming: bool = False) -> str:
         """ok, alarm, offline or maintenance: what the tile on the dashboard shows."""
+        if alarming:
+            return "alarm"
         if record.online is False:
             return "offline"
         return "ok"
 
-    def asset_view(self, record: AssetRecord) -> dict[str, Any]:
+    def asset_view(self, record: AssetRecord, alarming: bool | None = None) -> dict[str, Any]:
+        if alarming is None:
+            alarming = bool(
+                self.alarms.query(site=record.site, asset=record.asset, state="firing", limit=1)[1]
+            )
         latest = self.directory.latest(record.site, record.asset)
         return {
             "site": record.site,
             "asset": record.asset,
             "kind": record.kind,
-            "status": self.asset_status(record),
+            "status": self.asset_status(record, alarming),
             "online": record.online,
             "last_seen": record.last_seen,
             "metrics": latest if latest is not None else record.metrics,
@@ -100,12 +116,25 @@ class Service:
             "registered": record.registered,
         }
 
+    def asset_views(self, records: list[AssetRecord]) -> list[dict[str, Any]]:
+        firing = {
+            key
+            for key, alarms in self.alarms.open_states_by_asset().items()
+            if any(a.state == "firing" and not a.silenced for a in alarms)
+        }
+        return [self.asset_view(r, (r.site, r.asset) in firing) for r in records]
+
     def asset_detail(self, record: AssetRecord) -> dict[str, Any]:
-        return self.asset_view(record)
+        view = self.asset_view(record)
+        open_alarms, _ = self.alarms.query(
+            site=record.site, asset=record.asset, states=("pending", "firing")
+        )
+        view["alarms"] = [a.public() for a in open_alarms]
+        return view
 
     def database_ok(self) -> bool:
         try:
-            with self.engine.connect() as connection:
+            with self.db.connect() as connection:
                 connection.execute(text("SELECT 1"))
             return True
         except Exception:
@@ -114,10 +143,10 @@ class Service:
 
 def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     clock = clock or SystemClock()
-    engine = make_engine(settings.sqlalchemy_url, settings.database_statement_timeout_ms)
-    migrate(engine)
-    sessions = make_sessions(engine)
-    disable_created_metrics()  # type: ignore[no-untyped-call]  # the *_created series only double what a scrape shows
+    db = make_engine(settings.sqlalchemy_url, settings.database_statement_timeout_ms)
+    migrate(db)
+    sessions = make_sessions(db)
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created doubles each series
     registry = CollectorRegistry()
     store = make_telemetry_store(settings)
     assets = SqlAssetRegistry(sessions)
@@ -146,10 +175,28 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         ack=mqtt.ack,
     )
     mqtt.deliver_to(pipeline.submit)
+
+    events = EventLog(sessions)
+    engine = RuleEngine(load_rules(settings.rules))
+    alarms = AlarmService(
+        sessions,
+        events,
+        SqlSilences(sessions),
+        clock,
+        lambda: engine.ruleset,
+        publish=lambda topic, payload, retain: mqtt.publish(topic, payload, 1, retain),
+    )
+    runner = RuleRunner(engine, alarms, RulesMetrics(registry), clock, settings.rules)
+    pipeline.on_readings(runner.on_readings)
+    pipeline.on_tick(runner.on_tick)
+    Gauge("facility_alarms_firing", "Alarms firing now", registry=registry).set_function(
+        alarms.count_firing
+    )
+
     return Service(
         settings=settings,
         clock=clock,
-        engine=engine,
+        db=db,
         sessions=sessions,
         metrics_registry=registry,
         store=store,
@@ -158,4 +205,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         directory=directory,
         pipeline=pipeline,
         mqtt=mqtt,
+        events=events,
+        alarms=alarms,
+        rules=runner,
     )

@@ -72,7 +72,7 @@ def list_assets(
         records, total = service.assets.query(site, kind)
     else:
         records, total = service.assets.query(site, kind, limit, offset)
-    views = [AssetOut(**service.asset_view(r)) for r in records]
+    views = [AssetOut(**v) for v in service.asset_views(records)]
     if status_:
         views = [v for v in views if v.status == status_]
         total = len(views)

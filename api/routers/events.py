@@ -1,0 +1,87 @@
+"""Server-sent events: alarm and work-order changes as they happen, resumable by id."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ServiceDep, Viewer
+from facility.clock import rfc3339
+
+router = APIRouter(tags=["events"])
+
+KEEPALIVE_SECONDS = 15.0
+POLL_SECONDS = 2.0  # another worker's events are noticed this late at worst
+
+
+@router.get(
+    "/api/v1/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(
+    request: Request,
+    service: ServiceDep,
+    _who: Viewer,
+    last_event_id: Annotated[str | None, Header()] = None,
+    since: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+    site: str | None = None,
+) -> StreamingResponse:
+    """``text/event-stream``; each event has an ``id``: reconnect with ``Last-Event-ID`` (or
+    ``?since=``) to resume without gaps. With neither, the stream starts from now."""
+    if since is not None:
+        after = since
+    elif last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)
+    else:
+        after = await run_in_threadpool(service.events.last_id)
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def woken() -> None:
+        loop.call_soon_threadsafe(wake.set)
+
+    unsubscribe = service.events.on_change(woken)
+
+    async def stream() -> AsyncIterator[bytes]:
+        try:
+            async for chunk in _stream():
+                yield chunk
+        finally:
+            unsubscribe()
+
+    async def _stream() -> AsyncIterator[bytes]:
+        nonlocal after
+        yield b"retry: 3000\n\n"
+        idle = 0.0
+        while not await request.is_disconnected():
+            batch = await run_in_threadpool(service.events.since, after, 500, site)
+            for event in batch:
+                after = event.id
+                data = orjson.dumps(
+                    {"id": event.id, "at": rfc3339(event.at), "type": event.type, **event.payload}
+                )
+                yield b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.type.encode(), data)
+            if batch:
+                idle = 0.0
+                continue
+            wake.clear()
+            try:
+                await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+            except TimeoutError:
+                idle += POLL_SECONDS
+                if idle >= KEEPALIVE_SECONDS:
+                    idle = 0.0
+                    yield b": keepalive\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

@@ -1,0 +1,1 @@
+"""The rule engine: readings become alarms (evaluation, alarm state, silences, inhibition)."""

@@ -1,0 +1,170 @@
+"""Runs the engine inside the service: readings from ingest, ticks, reloads, recovery.
+
+All engine work happens on the ingest worker's thread (readings and ticks both arrive there),
+so the engine needs no locking of its own; the lock here only orders a reload requested from
+elsewhere (SIGHUP) with evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from facility.clock import Clock
+from ingest.readings import Reading
+from ingest.sql import AssetRecord
+from ingest.store import TelemetryStore
+from rules.alarms import AlarmService
+from rules.engine import RuleEngine
+from rules.errors import RulesFileError
+from rules.loader import RuleSet, load_default, load_file
+
+log = logging.getLogger(__name__)
+
+MAX_REPLAY_MS = 3_600_000
+"""Rebuild at most an hour of windows and rates after a restart: longer windows warm up anew."""
+
+
+class RulesMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.evaluation = Histogram(
+            "facility_rule_evaluation_seconds",
+            "Time to evaluate the rules for one batch of readings",
+            buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+            registry=registry,
+        )
+        self.changes = Counter(
+            "facility_alarm_changes", "Alarm changes decided", ["change"], registry=registry
+        )
+        self.reloads = Counter(
+            "facility_rules_reloads", "Rules files loaded while running", registry=registry
+        )
+        self.refused = Counter(
+            "facility_rules_reload_refused",
+            "Rules files refused while running (the old rules stayed)",
+            registry=registry,
+        )
+
+
+def load_rules(path: Path | None) -> RuleSet:
+    return load_file(path) if path else load_default()
+
+
+class RuleRunner:
+    def __init__(
+        self,
+        engine: RuleEngine,
+        alarms: AlarmService,
+        metrics: RulesMetrics,
+        clock: Clock,
+        rules_path: Path | None,
+    ) -> None:
+        self.engine = engine
+        self._alarms = alarms
+        self._metrics = metrics
+        self._clock = clock
+        self._path = rules_path
+        self._mtime = self._stat()
+        self._reload_requested = threading.Event()
+        self._lock = threading.Lock()
+        self._last_mute_check = 0.0
+        self._last_file_check = 0.0
+        self.last_refusal: str | None = None
+
+    def _stat(self) -> float | None:
+        try:
+            return self._path.stat().st_mtime if self._path else None
+        except OSError:
+            return None
+
+    # -- hooks of the ingest pipeline -------------------------------------------------------
+
+    def on_readings(self, readings: list[Reading]) -> None:
+        started = time.perf_counter()
+        with self._lock:
+            changes = self.engine.evaluate_all(readings)
+        self._metrics.evaluation.observe(time.perf_counter() - started)
+        if changes:
+            for change in changes:
+                self._metrics.changes.labels(change.state).inc()
+            self._alarms.apply(changes)
+
+    def on_tick(self, now_ms: int) -> None:
+        with self._lock:
+            changes = self.engine.tick(now_ms)
+        for change in changes:
+            self._metrics.changes.labels(change.state).inc()
+        self._alarms.apply(changes)  # also writes what waited for the database
+        now = time.monotonic()
+        if now - self._last_mute_check >= 5.0:
+            self._last_mute_check = now
+            try:
+                self._alarms.refresh_silences()
+                self._alarms.recheck_mutes()
+            except Exception:
+                log.warning("silences not rechecked (database unavailable?)")
+        if now - self._last_file_check >= 2.0:
+            self._last_file_check = now
+            mtime = self._stat()
+            if mtime is not None and mtime != self._mtime:
+                self._reload_requested.set()
+        if self._reload_requested.is_set():
+            self._reload_requested.clear()
+            self.reload()
+
+    def request_reload(self) -> None:
+        """From a signal handler: the next tick reloads (on the engine's own thread)."""
+        self._reload_requested.set()
+
+    def reload(self) -> bool:
+        """Load the rules file again; a bad file is refused and the old rules stay."""
+        self._mtime = self._stat()
+        try:
+            ruleset = load_rules(self._path)
+        except RulesFileError as error:
+            self.last_refusal = str(error)
+            self._metrics.refused.inc()
+            log.error("rules file %s refused, the previous rules stay: %s", self._path, error)
+            return False
+        with self._lock:
+            changes = self.engine.replace(ruleset, self._clock.now_ms())
+        self.last_refusal = None
+        self._metrics.reloads.inc()
+        log.info("rules reloaded from %s: %d rules", ruleset.source, len(ruleset.rules))
+        self._alarms.apply(changes)
+        return True
+
+    # -- after a restart --------------------------------------------------------------------
+
+    def recover(self, store: TelemetryStore, assets: Iterable[AssetRecord]) -> int:
+        """Take back open alarms, rebuild values, windows and rates from stored readings, then
+        judge once: alarms whose change was lost in a crash fire now, nothing fires twice."""
+        now_ms = self._clock.now_ms()
+        known = list(assets)
+        with self._lock:
+            self.engine.restore(self._alarms.open_alarms())
+            for record in known:
+                self.engine.seed(record.site, record.asset, record.kind, record.metrics)
+            replayed = 0
+            horizon = min(self.engine.horizon_ms(), MAX_REPLAY_MS)
+            if horizon:
+                for reading in store.since(now_ms - horizon):
+                    self.engine.warm(reading)
+                    replayed += 1
+            for record in known:
+                seen = int(record.last_seen.timestamp() * 1000) if record.last_seen else None
+                self.engine.know(record.site, record.asset, record.kind, seen)
+            changes = self.engine.reconcile(now_ms)
+        self._alarms.apply(changes)
+        log.info(
+            "rules recovered: %d open alarms, %d readings replayed, %d changes on reconcile",
+            len(self.engine.open_alarms()),
+            replayed,
+            len(changes),
+        )
+        return replayed
