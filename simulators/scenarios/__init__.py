@@ -1,0 +1,1 @@
+"""The built-in scenario files (package data), loaded with ``simulators.scenario.load_scenario``."""
