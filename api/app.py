@@ -7,7 +7,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routers import alarms, assets, dead_letters, events, health, metrics, silences
+from api.routers import (
+    alarms,
+    assets,
+    dead_letters,
+    events,
+    health,
+    metrics,
+    people,
+    silences,
+    tokens,
+    work_orders,
+)
 from facility import __version__
 from facility.service import Service
 
@@ -37,6 +48,9 @@ def create_app(service: Service, manage_service: bool = True) -> FastAPI:
         assets.router,
         alarms.router,
         silences.router,
+        work_orders.router,
+        people.router,
+        tokens.router,
         events.router,
         dead_letters.router,
         metrics.router,

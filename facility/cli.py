@@ -97,6 +97,62 @@ def rules_check(path: Path | None) -> None:
 main.add_command(simulate)
 
 
+@main.group()
+def tokens() -> None:
+    """API tokens: stored hashed; the secret is shown once, when created."""
+
+
+@tokens.command("create")
+@click.option("--name", required=True, help="whose token: a person or a system")
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "technician", "planner", "admin"]),
+    required=True,
+)
+@click.option("--technician-id", type=int, default=None, help="the technician it speaks for")
+@click.option("--days", type=int, default=None, help="expires after this many days")
+def tokens_create(name: str, role: str, technician_id: int | None, days: int | None) -> None:
+    """Create a token and print it (once)."""
+    from datetime import timedelta
+
+    from api.auth import Role
+    from api.tokens import Tokens
+    from facility.clock import SystemClock
+    from facility.db import make_engine, make_sessions
+    from facility.db import migrate as upgrade
+
+    settings = Settings()
+    engine = make_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    now = SystemClock().now()
+    expires = now + timedelta(days=days) if days else None
+    secret, info = Tokens(make_sessions(engine)).create(
+        name, Role.parse(role), "cli", now, expires, technician_id
+    )
+    click.echo(secret)
+    click.echo(
+        f"token {info.id} for {name} ({role})"
+        + (f", expires {expires:%Y-%m-%d}" if expires else "")
+        + ": store it now, it is not shown again",
+        err=True,
+    )
+
+
+@tokens.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id: the next request with it gets 401."""
+    from api.tokens import Tokens
+    from facility.clock import SystemClock
+    from facility.db import make_engine, make_sessions
+
+    engine = make_engine(Settings().sqlalchemy_url)
+    info = Tokens(make_sessions(engine)).revoke(token_id, SystemClock().now())
+    if info is None:
+        raise click.ClickException(f"no token {token_id}")
+    click.echo(f"token {token_id} ({info.name}) revoked")
+
+
 @main.command()
 def migrate() -> None:
     """Create or upgrade the database schema (``run`` does this too)."""

@@ -80,6 +80,8 @@ def make_engine(url: str, statement_timeout_ms: int = 15_000, pool_size: int = 1
 
 
 def make_sessions(engine: Engine) -> sessionmaker[Any]:
+    import facility.tables  # noqa: F401  (every mapper known before the first flush)
+
     return sessionmaker(engine, expire_on_commit=False)
 
 

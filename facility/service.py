@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
@@ -15,9 +16,11 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import sessionmaker
 
 from api.auth import Principal, Role, same_secret
+from api.tokens import Tokens
 from facility.clock import Clock, SystemClock
 from facility.db import make_engine, make_sessions, migrate
 from facility.events import EventLog
+from facility.scheduler import Scheduler
 from facility.settings import Settings
 from ingest import topics
 from ingest.assets import AssetDirectory
@@ -28,6 +31,9 @@ from ingest.mqtt import MqttConnection
 from ingest.pipeline import IngestPipeline
 from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from ingest.store import TelemetryStore
+from maintenance.dispatcher import Dispatcher
+from maintenance.people import People
+from maintenance.work_orders import WorkOrderService
 from rules.alarms import AlarmService
 from rules.engine import RuleEngine
 from rules.runner import RuleRunner, RulesMetrics, load_rules
@@ -54,12 +60,19 @@ class Service:
     events: EventLog
     alarms: AlarmService
     rules: RuleRunner
+    people: People
+    work_orders: WorkOrderService
+    dispatcher: Dispatcher
+    scheduler: Scheduler
+    tokens: Tokens
     started: bool = field(default=False)
 
     def start(self) -> None:
+        self.dispatcher.start()
         self.rules.recover(self.store, self.assets.all())
         self.pipeline.start()
         self.mqtt.start()
+        self.scheduler.start()
         self.started = True
         log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
 
@@ -68,19 +81,21 @@ class Service:
         if not self.started:
             return
         self.started = False
+        self.scheduler.stop()
         self.mqtt.stop()
         self.pipeline.stop()
         self.alarms.flush_backlog()
+        self.dispatcher.stop()
         self.store.close()
         self.db.dispose()
         log.info("service stopped")
 
     def authenticate(self, token: str) -> Principal | None:
-        """The admin token from the settings; API tokens are added by the tokens store."""
+        """The admin token of the settings, or an API token (hashed, revocable, expiring)."""
         admin = self.settings.admin_token
         if admin is not None and same_secret(token, admin.get_secret_value()):
             return Principal("admin", Role.ADMIN)
-        return None
+        return self.tokens.verify(token, self.clock.now())
 
     def register_asset(
         self, site: str, asset: str, kind: str, name: str | None, building: str | None
@@ -193,6 +208,19 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         alarms.count_firing
     )
 
+    people = People(sessions)
+    work_orders = WorkOrderService(sessions, events, people, clock, timezone=settings.timezone)
+    dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry)
+    alarms.on_alarm(dispatcher.on_alarm)
+    Gauge(
+        "facility_work_orders_open", "Work orders not closed or cancelled", registry=registry
+    ).set_function(work_orders.count_open)
+
+    scheduler = Scheduler(db, settings.timezone)
+    scheduler.every(timedelta(seconds=15), work_orders.check_deadlines, "deadlines")
+    scheduler.every(timedelta(seconds=30), work_orders.handle_absences, "absences")
+    scheduler.every(timedelta(seconds=60), work_orders.retry_unassigned, "unassigned")
+
     return Service(
         settings=settings,
         clock=clock,
@@ -208,4 +236,9 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         events=events,
         alarms=alarms,
         rules=runner,
+        people=people,
+        work_orders=work_orders,
+        dispatcher=dispatcher,
+        scheduler=scheduler,
+        tokens=Tokens(sessions),
     )

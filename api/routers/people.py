@@ -1,0 +1,279 @@
+"""Technicians, shifts and absences (the roster), and the sites they work at."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, Field, field_validator
+
+from api.deps import Planner, ServiceDep, Viewer
+from api.errors import raise_for
+from api.pagination import Limit, Offset, Page
+from ingest.topics import SITE_PATTERN
+from maintenance.errors import MaintenanceError
+from maintenance.people import Absence, Shift, Site, Technician
+
+router = APIRouter(prefix="/api/v1", tags=["people"])
+Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+SiteName = Annotated[str, Field(pattern=f"^{SITE_PATTERN.pattern}$")]
+
+
+class CertificationIO(BaseModel):
+    kind: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="e.g. elevator, electrical")
+    number: str = Field(max_length=64)
+    expires_on: date
+
+
+class TechnicianIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, max_length=40)
+    skills: list[Skill] = Field(
+        min_length=1, description="elevator, electrical, plumbing, cctv, general"
+    )
+    seniority: Literal["junior", "senior"]
+    sites: list[SiteName] = Field(min_length=1)
+    certifications: list[CertificationIO] = Field(default_factory=list)
+    employer: str | None = Field(default=None, max_length=100, description="a contractor's name")
+    active: bool = True
+
+
+class TechnicianOut(TechnicianIn):
+    id: int
+    open_orders: int = 0
+
+
+def _technician_out(technician: Technician, open_orders: int = 0) -> TechnicianOut:
+    return TechnicianOut(
+        id=technician.id,
+        name=technician.name,
+        phone=technician.phone,
+        skills=list(technician.skills),
+        seniority=technician.seniority,  # type: ignore[arg-type]
+        sites=list(technician.sites),
+        certifications=[CertificationIO(**c) for c in technician.certifications],
+        employer=technician.employer,
+        active=technician.active,
+        open_orders=open_orders,
+    )
+
+
+def _fields(body: TechnicianIn) -> dict[str, Any]:
+    fields = body.model_dump()
+    fields["certifications"] = [
+        {**c, "expires_on": c["expires_on"].isoformat()} for c in fields["certifications"]
+    ]
+    return fields
+
+
+@router.get("/technicians", response_model=Page[TechnicianOut], tags=["people"])
+def list_technicians(
+    service: ServiceDep,
+    _who: Viewer,
+    site: str | None = None,
+    skill: str | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[TechnicianOut]:
+    technicians, total = service.people.technicians(site, skill, limit, offset)
+    loads = service.work_orders.load()
+    return Page[TechnicianOut](
+        items=[_technician_out(t, loads.get(t.id, 0)) for t in technicians], total=total
+    )
+
+
+@router.post("/technicians", response_model=TechnicianOut, status_code=status.HTTP_201_CREATED)
+def add_technician(body: TechnicianIn, service: ServiceDep, _who: Planner) -> TechnicianOut:
+    return _technician_out(service.people.add_technician(service.clock.now(), **_fields(body)))
+
+
+@router.get("/technicians/{technician_id}", response_model=TechnicianOut)
+def get_technician(technician_id: int, service: ServiceDep, _who: Viewer) -> TechnicianOut:
+    technician = service.people.technician(technician_id)
+    if technician is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
+    return _technician_out(technician, service.work_orders.load().get(technician_id, 0))
+
+
+@router.put("/technicians/{technician_id}", response_model=TechnicianOut)
+def update_technician(
+    technician_id: int, body: TechnicianIn, service: ServiceDep, _who: Planner
+) -> TechnicianOut:
+    try:
+        return _technician_out(service.people.update_technician(technician_id, **_fields(body)))
+    except MaintenanceError as error:
+        raise_for(error)
+
+
+class ShiftIn(BaseModel):
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    on_call: bool = False
+    site: SiteName | None = Field(
+        default=None, description="default: any of the technician's sites"
+    )
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset (RFC 3339)")
+        return value
+
+
+class ShiftOut(ShiftIn):
+    id: int
+
+
+def _shift_out(shift: Shift) -> ShiftOut:
+    return ShiftOut.model_validate(shift, from_attributes=True)
+
+
+@router.get("/shifts", response_model=Page[ShiftOut])
+def list_shifts(
+    service: ServiceDep,
+    _who: Viewer,
+    technician_id: int | None = None,
+    site: str | None = None,
+    start: Annotated[datetime | None, Query(description="shifts ending after this")] = None,
+    end: Annotated[datetime | None, Query(description="shifts starting before this")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[ShiftOut]:
+    shifts, total = service.people.shifts(technician_id, site, start, end, limit, offset)
+    return Page[ShiftOut](items=[_shift_out(s) for s in shifts], total=total)
+
+
+@router.post("/shifts", response_model=ShiftOut, status_code=status.HTTP_201_CREATED)
+def add_shift(body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
+    try:
+        shift = service.people.add_shift(
+            body.technician_id, body.starts_at, body.ends_at, body.on_call, body.site
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return _shift_out(shift)
+
+
+class AbsenceIn(BaseModel):
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str = Field(default="", max_length=500)
+
+    _aware = field_validator("starts_at", "ends_at")(ShiftIn._aware.__func__)  # type: ignore[attr-defined]
+
+
+class AbsenceOut(BaseModel):
+    id: int
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    reassigned: int = Field(default=0, description="open orders handed to a substitute now")
+
+
+@router.post("/absences", response_model=AbsenceOut, status_code=status.HTTP_201_CREATED)
+def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOut:
+    """Record an absence; if it has begun, the technician's open orders go to substitutes now
+    (otherwise when it begins)."""
+    try:
+        absence = service.people.add_absence(
+            body.technician_id, body.starts_at, body.ends_at, body.reason, who.name
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    moved = service.work_orders.handle_absences()
+    return AbsenceOut(
+        id=absence.id,
+        technician_id=absence.technician_id,
+        starts_at=absence.starts_at,
+        ends_at=absence.ends_at,
+        reason=absence.reason,
+        reassigned=moved,
+    )
+
+
+@router.get("/absences", response_model=Page[AbsenceOut])
+def list_absences(service: ServiceDep, _who: Viewer) -> Page[AbsenceOut]:
+    absences: list[Absence] = service.people.absences()
+    return Page[AbsenceOut](
+        items=[AbsenceOut.model_validate(a, from_attributes=True) for a in absences],
+        total=len(absences),
+    )
+
+
+class LevelIO(BaseModel):
+    respond_s: float = Field(gt=0)
+    resolve_s: float = Field(gt=0)
+
+
+class SiteIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    timezone: str = "Asia/Shanghai"
+    locale: Literal["zh-CN", "en"] = "zh-CN"
+    supervisor: str | None = Field(default=None, max_length=200)
+    contacts: dict[str, str] = Field(default_factory=dict, description="role -> phone")
+    service_levels: dict[Literal["P1", "P2", "P3", "P4"], LevelIO] = Field(default_factory=dict)
+    buildings: list[str] = Field(default_factory=list)
+
+
+class SiteOut(SiteIn):
+    site: str
+
+
+def _site_out(site: Site) -> SiteOut:
+    return SiteOut(
+        site=site.site,
+        name=site.name,
+        timezone=site.timezone,
+        locale=site.locale,  # type: ignore[arg-type]
+        supervisor=site.supervisor,
+        contacts=site.contacts,
+        service_levels={k: LevelIO(**v) for k, v in site.service_levels.items()},  # type: ignore[misc]
+        buildings=list(site.buildings),
+    )
+
+
+@router.get("/sites", response_model=Page[SiteOut])
+def list_sites(service: ServiceDep, _who: Viewer) -> Page[SiteOut]:
+    sites = service.people.sites()
+    return Page[SiteOut](items=[_site_out(s) for s in sites], total=len(sites))
+
+
+@router.put("/sites/{site}", response_model=SiteOut)
+def put_site(site: str, body: SiteIn, service: ServiceDep, _who: Planner) -> SiteOut:
+    """A site's name, local time, language, contacts and contract service levels."""
+    if not SITE_PATTERN.fullmatch(site):
+        raise HTTPException(422, f"site must match {SITE_PATTERN.pattern}")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(body.timezone)
+    except Exception:
+        raise HTTPException(422, f"unknown time zone {body.timezone!r}") from None
+    return _site_out(service.people.put_site(site, **body.model_dump()))
+
+
+class NotificationOut(BaseModel):
+    id: int
+    at: datetime
+    site: str
+    role: str
+    work_order_id: int | None
+    kind: str
+    message: str
+
+
+@router.get("/notifications", response_model=Page[NotificationOut])
+def notifications(
+    service: ServiceDep, _who: Viewer, site: str | None = None, limit: Limit = 100
+) -> Page[NotificationOut]:
+    """What was escalated to the sites' supervisors (SLA breaches, orders nobody can take)."""
+    rows = service.work_orders.notifications(site, limit=limit)
+    return Page[NotificationOut](
+        items=[NotificationOut.model_validate(r, from_attributes=True) for r in rows],
+        total=len(rows),
+    )

@@ -1,0 +1,75 @@
+"""API tokens (admin only): create (shown once), list, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from api.auth import Role
+from api.deps import Admin, ServiceDep
+from api.pagination import Page
+from api.tokens import TokenInfo
+
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+
+
+class TokenIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100, description="whose token: a person or a system")
+    role: Literal["viewer", "technician", "planner", "admin"]
+    technician_id: int | None = Field(default=None, description="the technician it speaks for")
+    expires_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    id: int
+    name: str
+    role: str
+    technician_id: int | None
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="the secret: shown this once, stored only as a hash")
+
+
+def _out(info: TokenInfo) -> TokenOut:
+    return TokenOut.model_validate(info, from_attributes=True)
+
+
+@router.post("", response_model=NewTokenOut, status_code=status.HTTP_201_CREATED)
+def create_token(body: TokenIn, service: ServiceDep, who: Admin) -> NewTokenOut:
+    if body.expires_at is not None and body.expires_at.tzinfo is None:
+        raise HTTPException(422, "expires_at needs a UTC offset (RFC 3339)")
+    if body.technician_id is not None and service.people.technician(body.technician_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {body.technician_id}")
+    secret, info = service.tokens.create(
+        body.name,
+        Role.parse(body.role),
+        who.name,
+        service.clock.now(),
+        body.expires_at,
+        body.technician_id,
+    )
+    return NewTokenOut(**_out(info).model_dump(), token=secret)
+
+
+@router.get("", response_model=Page[TokenOut])
+def list_tokens(service: ServiceDep, _who: Admin) -> Page[TokenOut]:
+    tokens = service.tokens.list()
+    return Page[TokenOut](items=[_out(t) for t in tokens], total=len(tokens))
+
+
+@router.delete("/{token_id}", response_model=TokenOut)
+def revoke_token(token_id: int, service: ServiceDep, _who: Admin) -> TokenOut:
+    """Revoked at once: the next request with it gets 401."""
+    info = service.tokens.revoke(token_id, service.clock.now())
+    if info is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
+    return _out(info)

@@ -1,0 +1,251 @@
+"""Work orders: list, create by hand, one with its timeline, lifecycle, assignment, checklist."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+
+from api.deps import Planner, ServiceDep, Technician, Viewer
+from api.errors import actor_of, raise_for
+from api.pagination import Limit, Offset, Page
+from ingest.topics import ASSET_PATTERN, SITE_PATTERN
+from maintenance.errors import MaintenanceError
+from maintenance.work_orders import WorkOrder
+
+router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
+
+Status = Literal[
+    "open", "assigned", "acknowledged", "in_progress", "on_hold", "resolved", "closed", "cancelled"
+]
+PriorityName = Literal["P1", "P2", "P3", "P4"]
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    actor: str
+    event: str
+    from_: str | None = Field(serialization_alias="from")
+    to: str | None
+    note: str | None
+    data: dict[str, Any]
+
+
+class ChecklistOut(BaseModel):
+    id: int
+    position: int
+    key: str | None
+    text: str
+    target_at: datetime | None
+    result: str | None
+    value: Any
+    done_at: datetime | None
+    done_by: str | None
+    note: str | None
+
+
+class WorkOrderOut(BaseModel):
+    id: int
+    number: str
+    title: str
+    description: str
+    site: str
+    asset: str | None
+    kind: str | None
+    building: str | None
+    source: Literal["alarm", "preventive", "manual"]
+    channel: str | None
+    reporter: str | None
+    fault: str | None
+    priority: PriorityName
+    skill: str
+    status: Status
+    allowed: list[str] = Field(description="the statuses this order may move to next")
+    assignees: list[int]
+    alarm_ids: list[int]
+    respond_by: datetime
+    resolve_by: datetime
+    responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    sla_breached: bool
+    response_breached_at: datetime | None
+    resolution_breached_at: datetime | None
+    escalation: str | None
+    plan_id: int | None
+    due_at: datetime | None
+    cost: float
+    created_at: datetime
+    updated_at: datetime
+    timeline: list[TimelineOut]
+    checklist: list[ChecklistOut]
+
+
+def order_out(order: WorkOrder) -> WorkOrderOut:
+    return WorkOrderOut(
+        **{
+            name: getattr(order, name)
+            for name in WorkOrderOut.model_fields
+            if name
+            not in ("allowed", "sla_breached", "timeline", "checklist", "assignees", "alarm_ids")
+        },
+        allowed=list(order.allowed),
+        sla_breached=order.breached,
+        assignees=list(order.assignees),
+        alarm_ids=list(order.alarm_ids),
+        timeline=[
+            TimelineOut(
+                at=t.at,
+                actor=t.actor,
+                event=t.event,
+                from_=t.from_,
+                to=t.to,
+                note=t.note,
+                data=t.data,
+            )
+            for t in order.timeline
+        ],
+        checklist=[ChecklistOut.model_validate(c, from_attributes=True) for c in order.checklist],
+    )
+
+
+class ManualOrderIn(BaseModel):
+    """A resident's complaint or a walk-round finding."""
+
+    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
+    asset: str | None = Field(default=None, pattern=f"^{ASSET_PATTERN.pattern}$")
+    kind: Literal["elevator", "water", "power", "cctv"] | None = None
+    building: str | None = Field(default=None, max_length=100)
+    title: str = Field(min_length=3, max_length=300)
+    description: str = Field(default="", max_length=5000)
+    priority: PriorityName = "P3"
+    skill: str = Field(default="general", pattern=r"^[a-z][a-z0-9_-]*$")
+    fault: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    channel: Literal["phone", "app", "wechat", "walk_in", "walk_round"]
+    reporter: str | None = Field(default=None, max_length=200, description="name and phone")
+    checklist: list[str] = Field(default_factory=list, max_length=100)
+
+
+class TransitionIn(BaseModel):
+    to: Status
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class AssignIn(BaseModel):
+    technician_ids: list[int] | None = Field(
+        default=None, description="by hand, lead first; omit to let the dispatch rules choose"
+    )
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ChecklistIn(BaseModel):
+    result: Literal["done", "not_done", "reading"]
+    value: float | int | str | bool | None = None
+    note: str | None = Field(default=None, max_length=2000)
+    at: datetime | None = Field(default=None, description="when it happened; default now")
+
+
+class NoteIn(BaseModel):
+    note: str = Field(min_length=1, max_length=5000)
+
+
+@router.get("", response_model=Page[WorkOrderOut], response_model_by_alias=True)
+def list_work_orders(
+    service: ServiceDep,
+    _who: Viewer,
+    status_: Annotated[list[Status] | None, Query(alias="status")] = None,
+    priority: PriorityName | None = None,
+    site: str | None = None,
+    asset: str | None = None,
+    source: Literal["alarm", "preventive", "manual"] | None = None,
+    assignee: int | None = None,
+    breached: bool | None = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[WorkOrderOut]:
+    """Newest first; ``status`` may be given more than once."""
+    orders, total = service.work_orders.query(
+        status=status_,
+        priority=priority,
+        site=site,
+        asset=asset,
+        source=source,
+        assignee=assignee,
+        breached=breached,
+        limit=limit,
+        offset=offset,
+    )
+    return Page[WorkOrderOut](items=[order_out(o) for o in orders], total=total)
+
+
+@router.post(
+    "",
+    response_model=WorkOrderOut,
+    status_code=status.HTTP_201_CREATED,
+    response_model_by_alias=True,
+)
+def create_work_order(body: ManualOrderIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
+    """A manual order (source ``manual``), assigned at once by the dispatch rules."""
+    try:
+        order = service.work_orders.create(actor_of(who), source="manual", **body.model_dump())
+    except MaintenanceError as error:
+        raise_for(error)
+    return order_out(order)
+
+
+@router.get("/{order_id}", response_model=WorkOrderOut, response_model_by_alias=True)
+def get_work_order(order_id: int, service: ServiceDep, _who: Viewer) -> WorkOrderOut:
+    order = service.work_orders.get(order_id)
+    if order is None:
+        raise_for(LookupError(f"no work order {order_id}"))
+    return order_out(order)
+
+
+@router.post("/{order_id}/transition", response_model=WorkOrderOut, response_model_by_alias=True)
+def transition(
+    order_id: int, body: TransitionIn, service: ServiceDep, who: Technician
+) -> WorkOrderOut:
+    """Follow the lifecycle; an illegal step answers 409 naming the allowed ones."""
+    try:
+        return order_out(
+            service.work_orders.transition(order_id, body.to, actor_of(who), body.note)
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+
+
+@router.post("/{order_id}/assign", response_model=WorkOrderOut, response_model_by_alias=True)
+def assign(order_id: int, body: AssignIn, service: ServiceDep, who: Planner) -> WorkOrderOut:
+    """A planner's override, or the dispatch rules again (no ids)."""
+    try:
+        return order_out(
+            service.work_orders.assign(order_id, actor_of(who), body.technician_ids, body.note)
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+
+
+@router.post(
+    "/{order_id}/checklist/{item_id}", response_model=WorkOrderOut, response_model_by_alias=True
+)
+def tick(
+    order_id: int, item_id: int, body: ChecklistIn, service: ServiceDep, who: Technician
+) -> WorkOrderOut:
+    """Tick a checklist item (a playbook step, an inspection item) with its time."""
+    try:
+        order = service.work_orders.tick(
+            order_id, item_id, body.result, actor_of(who), body.value, body.note, body.at
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return order_out(order)
+
+
+@router.post("/{order_id}/notes", response_model=WorkOrderOut, response_model_by_alias=True)
+def add_note(order_id: int, body: NoteIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
+    try:
+        return order_out(service.work_orders.note(order_id, actor_of(who), body.note))
+    except MaintenanceError as error:
+        raise_for(error)

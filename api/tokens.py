@@ -1,0 +1,116 @@
+"""API tokens: created by an admin, shown once, stored as a hash, revocable, optionally expiring."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+
+from api.auth import Principal, Role, hash_token
+from facility.db import Base
+
+PREFIX = "fd_"
+
+
+class TokenRow(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("technicians.id"))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    id: int
+    name: str
+    role: str
+    technician_id: int | None
+    created_at: datetime
+    created_by: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+def _info(row: TokenRow) -> TokenInfo:
+    return TokenInfo(
+        row.id,
+        row.name,
+        row.role,
+        row.technician_id,
+        row.created_at,
+        row.created_by,
+        row.expires_at,
+        row.revoked_at,
+        row.last_used_at,
+    )
+
+
+class Tokens:
+    def __init__(self, sessions: sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    def create(
+        self,
+        name: str,
+        role: Role,
+        created_by: str,
+        now: datetime,
+        expires_at: datetime | None = None,
+        technician_id: int | None = None,
+    ) -> tuple[str, TokenInfo]:
+        """A new token: the secret is returned here and never again."""
+        secret = PREFIX + secrets.token_urlsafe(32)
+        with self._sessions.begin() as session:
+            row = TokenRow(
+                name=name,
+                role=role.label,
+                technician_id=technician_id,
+                digest=hash_token(secret),
+                created_at=now,
+                created_by=created_by,
+                expires_at=expires_at,
+            )
+            session.add(row)
+            session.flush()
+            return secret, _info(row)
+
+    def verify(self, secret: str, now: datetime) -> Principal | None:
+        if not secret.startswith(PREFIX):
+            return None
+        with self._sessions.begin() as session:
+            row = session.scalars(
+                select(TokenRow).where(TokenRow.digest == hash_token(secret))
+            ).first()
+            if row is None or row.revoked_at is not None:
+                return None
+            if row.expires_at is not None and row.expires_at <= now:
+                return None
+            if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+                row.last_used_at = now  # at most once a minute: reads stay reads
+            return Principal(row.name, Role.parse(row.role), row.technician_id, row.id)
+
+    def revoke(self, token_id: int, now: datetime) -> TokenInfo | None:
+        with self._sessions.begin() as session:
+            row = session.get(TokenRow, token_id)
+            if row is None:
+                return None
+            if row.revoked_at is None:
+                row.revoked_at = now
+            return _info(row)
+
+    def list(self) -> list[TokenInfo]:
+        with self._sessions() as session:
+            return [_info(r) for r in session.scalars(select(TokenRow).order_by(TokenRow.id))]

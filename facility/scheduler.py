@@ -1,0 +1,63 @@
+"""The scheduler: APScheduler 3 running the service's timed work.
+
+Interval jobs (deadlines, substitutes, retries, housekeeping) are defined in code and kept in
+memory; calendar jobs of preventive plans are kept in the database's job store, so a restart
+resumes them (and catches up what was missed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import Engine
+
+log = logging.getLogger(__name__)
+
+
+class Scheduler:
+    def __init__(self, db: Engine, timezone: str) -> None:
+        self._scheduler = BackgroundScheduler(
+            jobstores={
+                "default": MemoryJobStore(),
+                "database": SQLAlchemyJobStore(engine=db, tablename="scheduler_jobs"),
+            },
+            executors={"default": ThreadPoolExecutor(4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
+            timezone=timezone,
+        )
+
+    def every(self, interval: timedelta, job: Callable[[], Any], name: str) -> None:
+        """Run ``job`` every ``interval``, never two at once; a failure is logged, not fatal."""
+
+        def guarded() -> None:
+            try:
+                job()
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again next time", name)
+
+        self._scheduler.add_job(
+            guarded,
+            "interval",
+            seconds=interval.total_seconds(),
+            id=name,
+            name=name,
+            replace_existing=True,
+        )
+
+    @property
+    def apscheduler(self) -> BackgroundScheduler:
+        return self._scheduler
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

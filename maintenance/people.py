@@ -1,0 +1,313 @@
+"""Technicians, shifts, absences and sites in the database, and the roster assignment reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from maintenance.assignment import Certificate, Duty, Leave, Person
+from maintenance.errors import InvalidRequestError, NotFoundError
+from maintenance.sla import DEFAULT_LEVELS, Level
+from maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
+
+
+@dataclass(frozen=True, slots=True)
+class Technician:
+    id: int
+    name: str
+    phone: str | None
+    skills: tuple[str, ...]
+    seniority: str
+    sites: tuple[str, ...]
+    certifications: tuple[dict[str, Any], ...]
+    active: bool
+    employer: str | None
+
+    def person(self) -> Person:
+        return Person(
+            self.id,
+            self.name,
+            frozenset(self.skills),
+            "senior" if self.seniority == "senior" else "junior",
+            frozenset(self.sites),
+            tuple(
+                Certificate(
+                    c["kind"], str(c.get("number", "")), date.fromisoformat(c["expires_on"])
+                )
+                for c in self.certifications
+            ),
+            self.active,
+        )
+
+
+def technician_of(row: TechnicianRow) -> Technician:
+    return Technician(
+        row.id,
+        row.name,
+        row.phone,
+        tuple(row.skills or ()),
+        row.seniority,
+        tuple(row.sites or ()),
+        tuple(row.certifications or ()),
+        row.active,
+        row.employer,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    id: int
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    on_call: bool
+    site: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Absence:
+    id: int
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    handled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    site: str
+    name: str
+    timezone: str
+    locale: str
+    supervisor: str | None
+    contacts: dict[str, Any]
+    service_levels: dict[str, Any]
+    buildings: tuple[str, ...]
+
+    def levels(self) -> dict[str, Level]:
+        """The site's contract, falling back to SPEC's defaults priority by priority."""
+        levels = dict(DEFAULT_LEVELS)
+        for priority, entry in self.service_levels.items():
+            levels[priority] = Level(
+                timedelta(seconds=float(entry["respond_s"])),
+                timedelta(seconds=float(entry["resolve_s"])),
+            )
+        return levels
+
+
+def site_of(row: SiteRow) -> Site:
+    return Site(
+        row.site,
+        row.name,
+        row.timezone,
+        row.locale,
+        row.supervisor,
+        dict(row.contacts or {}),
+        dict(row.service_levels or {}),
+        tuple(row.buildings or ()),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """What assignment needs at one moment."""
+
+    people: tuple[Person, ...]
+    duties: tuple[Duty, ...]
+    leaves: tuple[Leave, ...]
+
+
+class People:
+    def __init__(self, sessions: sessionmaker[Any]) -> None:
+        self._sessions = sessions
+
+    # -- technicians ---------------------------------------------------------------------
+
+    def add_technician(self, at: datetime, **fields: Any) -> Technician:
+        with self._sessions.begin() as session:
+            row = TechnicianRow(created_at=at, **fields)
+            session.add(row)
+            session.flush()
+            return technician_of(row)
+
+    def update_technician(self, technician_id: int, **fields: Any) -> Technician:
+        with self._sessions.begin() as session:
+            row = session.get(TechnicianRow, technician_id)
+            if row is None:
+                raise NotFoundError(f"no technician {technician_id}")
+            for name, value in fields.items():
+                setattr(row, name, value)
+            return technician_of(row)
+
+    def technician(self, technician_id: int) -> Technician | None:
+        with self._sessions() as session:
+            row = session.get(TechnicianRow, technician_id)
+            return technician_of(row) if row else None
+
+    def technicians(
+        self,
+        site: str | None = None,
+        skill: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Technician], int]:
+        with self._sessions() as session:
+            rows = [
+                technician_of(r)
+                for r in session.scalars(select(TechnicianRow).order_by(TechnicianRow.id))
+            ]
+        if site:
+            rows = [t for t in rows if site in t.sites]
+        if skill:
+            rows = [t for t in rows if skill in t.skills]
+        return rows[offset : offset + limit], len(rows)
+
+    # -- shifts and absences ---------------------------------------------------------------
+
+    def _require_technician(self, session: Session, technician_id: int) -> None:
+        if session.get(TechnicianRow, technician_id) is None:
+            raise NotFoundError(f"no technician {technician_id}")
+
+    def add_shift(
+        self,
+        technician_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        on_call: bool,
+        site: str | None,
+    ) -> Shift:
+        if ends_at <= starts_at:
+            raise InvalidRequestError("a shift must end after it starts")
+        with self._sessions.begin() as session:
+            self._require_technician(session, technician_id)
+            row = ShiftRow(
+                technician_id=technician_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                on_call=on_call,
+                site=site,
+            )
+            session.add(row)
+            session.flush()
+            return Shift(row.id, technician_id, starts_at, ends_at, on_call, site)
+
+    def shifts(
+        self,
+        technician_id: int | None = None,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> tuple[list[Shift], int]:
+        conditions = []
+        if technician_id is not None:
+            conditions.append(ShiftRow.technician_id == technician_id)
+        if site:
+            conditions.append((ShiftRow.site == site) | ShiftRow.site.is_(None))
+        if start is not None:
+            conditions.append(ShiftRow.ends_at > start)
+        if end is not None:
+            conditions.append(ShiftRow.starts_at < end)
+        with self._sessions() as session:
+            stmt = select(ShiftRow).where(and_(*conditions)) if conditions else select(ShiftRow)
+            total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+            rows = session.scalars(
+                stmt.order_by(ShiftRow.starts_at, ShiftRow.id).limit(limit).offset(offset)
+            )
+            return [
+                Shift(r.id, r.technician_id, r.starts_at, r.ends_at, r.on_call, r.site)
+                for r in rows
+            ], total
+
+    def add_absence(
+        self,
+        technician_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str,
+        created_by: str,
+    ) -> Absence:
+        if ends_at <= starts_at:
+            raise InvalidRequestError("an absence must end after it starts")
+        with self._sessions.begin() as session:
+            self._require_technician(session, technician_id)
+            row = AbsenceRow(
+                technician_id=technician_id,
+                starts_at=starts_at,
+                ends_at=ends_at,
+                reason=reason,
+                handled=False,
+                created_by=created_by,
+            )
+            session.add(row)
+            session.flush()
+            return Absence(row.id, technician_id, starts_at, ends_at, reason, False)
+
+    def absences(self, at: datetime | None = None, unhandled: bool = False) -> list[Absence]:
+        with self._sessions() as session:
+            stmt = select(AbsenceRow)
+            if at is not None:
+                stmt = stmt.where(AbsenceRow.starts_at <= at, AbsenceRow.ends_at > at)
+            if unhandled:
+                stmt = stmt.where(AbsenceRow.handled.is_(False))
+            return [
+                Absence(r.id, r.technician_id, r.starts_at, r.ends_at, r.reason, r.handled)
+                for r in session.scalars(stmt.order_by(AbsenceRow.starts_at))
+            ]
+
+    def mark_absence_handled(self, absence_id: int) -> None:
+        with self._sessions.begin() as session:
+            row = session.get(AbsenceRow, absence_id)
+            if row is not None:
+                row.handled = True
+
+    def roster(self, at: datetime, session: Session | None = None) -> Roster:
+        """Everyone, the shifts and absences around ``at``: the input of assignment."""
+        own = session is None
+        session = session or self._sessions()
+        try:
+            people = tuple(
+                technician_of(r).person() for r in session.scalars(select(TechnicianRow))
+            )
+            shifts = session.scalars(
+                select(ShiftRow).where(ShiftRow.starts_at <= at, ShiftRow.ends_at > at)
+            )
+            duties = tuple(
+                Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site) for s in shifts
+            )
+            absent = session.scalars(
+                select(AbsenceRow).where(AbsenceRow.starts_at <= at, AbsenceRow.ends_at > at)
+            )
+            leaves = tuple(Leave(a.technician_id, a.starts_at, a.ends_at) for a in absent)
+            return Roster(people, duties, leaves)
+        finally:
+            if own:
+                session.close()
+
+    # -- sites ------------------------------------------------------------------------------
+
+    def put_site(self, site: str, **fields: Any) -> Site:
+        with self._sessions.begin() as session:
+            row = session.scalars(select(SiteRow).where(SiteRow.site == site)).first()
+            if row is None:
+                row = SiteRow(site=site, name=fields.pop("name", site))
+                session.add(row)
+            for name, value in fields.items():
+                setattr(row, name, value)
+            session.flush()
+            return site_of(row)
+
+    def site(self, site: str) -> Site | None:
+        with self._sessions() as session:
+            row = session.scalars(select(SiteRow).where(SiteRow.site == site)).first()
+            return site_of(row) if row else None
+
+    def sites(self) -> list[Site]:
+        with self._sessions() as session:
+            return [site_of(r) for r in session.scalars(select(SiteRow).order_by(SiteRow.site))]

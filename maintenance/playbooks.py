@@ -1,0 +1,50 @@
+"""Emergency playbooks per fault (应急预案), loaded from YAML; their steps become checklists."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from facility.durations import parse_duration
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = Field(min_length=3)
+    key: str | None = Field(default=None, pattern=r"^[a-z][a-z_]*$")
+    target: timedelta | None = None
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target(cls, value: Any) -> Any:
+        return None if value is None else parse_duration(value)
+
+
+class Playbook(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str
+    steps: list[Step] = Field(min_length=1)
+    contacts: list[str] = Field(default_factory=list)
+
+
+class Playbooks(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    playbooks: dict[str, Playbook]
+
+
+@cache
+def builtin() -> dict[str, Playbook]:
+    text = resources.files("maintenance").joinpath("playbooks.yaml").read_text(encoding="utf-8")
+    return Playbooks.model_validate(yaml.safe_load(text)).playbooks
+
+
+def for_fault(fault: str | None) -> Playbook | None:
+    return builtin().get(fault) if fault else None

@@ -1,0 +1,69 @@
+"""A work-order service on a real database with a clock the test moves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from facility.clock import ManualClock, to_ms
+from facility.db import make_engine, make_sessions, migrate
+from facility.events import EventLog
+from maintenance.people import People
+from maintenance.work_orders import Actor, WorkOrderService
+from rules.alarms import AlarmService
+from rules.events import AlarmFired
+from rules.loader import load_default
+from rules.sql import SqlSilences
+
+START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+LICENCE = [{"kind": "elevator", "number": "TS-31-0001", "expires_on": "2028-06-30"}]
+PLANNER = Actor("planner")
+
+
+class Harness:
+    def __init__(self, url: str) -> None:
+        self.db = make_engine(url)
+        migrate(self.db)
+        self.sessions = make_sessions(self.db)
+        self.clock = ManualClock(START)
+        self.events = EventLog(self.sessions)
+        self.people = People(self.sessions)
+        self.orders = WorkOrderService(self.sessions, self.events, self.people, self.clock)
+        self.alarms = AlarmService(
+            self.sessions, self.events, SqlSilences(self.sessions), self.clock, load_default
+        )
+
+    def technician(
+        self,
+        name: str,
+        skills: str,
+        seniority: str = "senior",
+        sites: str = "north",
+        shift: bool = True,
+        on_call: bool = False,
+        **extra: Any,
+    ) -> int:
+        tech = self.people.add_technician(
+            self.clock.now(),
+            name=name,
+            phone="138-0000-0000",
+            skills=skills.split(","),
+            seniority=seniority,
+            sites=sites.split(","),
+            certifications=extra.pop("certifications", LICENCE if "elevator" in skills else []),
+            **extra,
+        )
+        if shift:
+            now = self.clock.now()
+            self.people.add_shift(
+                tech.id, now - timedelta(hours=1), now + timedelta(hours=8), on_call, None
+            )
+        return tech.id
+
+    def fire(self, asset: str, kind: str, fault: str, rule: str, site: str = "north") -> int:
+        now = to_ms(self.clock.now())
+        self.alarms.apply([AlarmFired(site, asset, kind, fault, rule, "major", 1.0, now, now)])
+        return self.alarms.query(site=site, asset=asset, fault=fault, state="firing")[0][0].id
+
+    def close(self) -> None:
+        self.db.dispose()
