@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ForeignKey, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from api.auth import Principal, Role, hash_token
-from facility.db import Base
+from facility.db import Base, Sessions
 
 PREFIX = "fd_"
 
@@ -59,7 +58,7 @@ def _info(row: TokenRow) -> TokenInfo:
 
 
 class Tokens:
-    def __init__(self, sessions: sessionmaker[Any]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     def create(

@@ -51,7 +51,14 @@ def run() -> None:
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: the lifespan stops the service,
     # which stores what is buffered and disconnects, and the process exits 0.
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_config=None)
+    # Live event streams stay open until their clients leave: give them 5 s, then close them.
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
 
 
 @main.group()

@@ -6,13 +6,15 @@ models and the same Alembic migrations. Every table module registers on :data:`B
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -48,25 +50,7 @@ class Base(DeclarativeBase):
 def make_engine(url: str, statement_timeout_ms: int = 15_000, pool_size: int = 10) -> Engine:
     """An engine with the settings each backend needs to be safe under concurrent writers."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-            # WAL lets the API read while ingest writes; busy_timeout queues writers instead of
-            # failing them; foreign keys are off by default in SQLite.
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=FULL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
-
-        return engine
+        return _sqlite_engine(url, pool_size, immediate=True)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return create_engine(
@@ -79,10 +63,66 @@ def make_engine(url: str, statement_timeout_ms: int = 15_000, pool_size: int = 1
     )
 
 
-def make_sessions(engine: Engine) -> sessionmaker[Any]:
+def _sqlite_engine(url: str, pool_size: int, immediate: bool) -> Engine:
+    path = url.split("///", 1)[-1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=pool_size
+    )
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # WAL lets the API read while ingest writes; busy_timeout queues writers instead of
+        # failing them; foreign keys are off by default in SQLite.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+        dbapi_connection.isolation_level = None  # SQLAlchemy's begin event says how to begin
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        # A writer takes the write lock when it begins, so writers queue on busy_timeout. A
+        # deferred transaction that reads first and then writes cannot be queued: SQLite
+        # fails it at once ("database is locked") if another writer got in between.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Sessions:
+    """Sessions to read and sessions to write, from one object.
+
+    ``sessions()`` reads; ``sessions.begin()`` writes and commits. On SQLite they use two
+    engines: readers begin deferred and never block anyone (WAL), writers begin immediate.
+    On PostgreSQL both are the same.
+    """
+
+    def __init__(self, read: sessionmaker[Any], write: sessionmaker[Any]) -> None:
+        self._read = read
+        self._write = write
+
+    def __call__(self) -> Session:
+        session: Session = self._read()
+        return session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        with self._write.begin() as session:
+            yield session
+
+
+def make_sessions(engine: Engine) -> Sessions:
     import facility.tables  # noqa: F401  (every mapper known before the first flush)
 
-    return sessionmaker(engine, expire_on_commit=False)
+    write = sessionmaker(engine, expire_on_commit=False)
+    if engine.dialect.name != "sqlite":
+        return Sessions(write, write)
+    reader = _sqlite_engine(engine.url.render_as_string(hide_password=False), 10, immediate=False)
+    return Sessions(sessionmaker(reader, expire_on_commit=False), write)
 
 
 def alembic_config(engine: Engine) -> Any:

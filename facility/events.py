@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, String, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from facility.db import Base
+from facility.db import Base, Sessions
 
 
 class EventRow(Base):
@@ -40,7 +40,7 @@ class Event:
 
 
 class EventLog:
-    def __init__(self, sessions: sessionmaker[Any]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
         self._changed = threading.Condition()
         self._listeners: list[Callable[[], None]] = []
@@ -87,7 +87,7 @@ class EventLog:
     def prune(self, before: datetime) -> int:
         with self._sessions.begin() as session:
             result = session.execute(delete(EventRow).where(EventRow.at < before))
-            return int(result.rowcount or 0)
+            return int(getattr(result, "rowcount", 0) or 0)
 
 
 def retention() -> timedelta:

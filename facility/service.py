@@ -13,12 +13,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
-from sqlalchemy.orm import sessionmaker
 
 from api.auth import Principal, Role, same_secret
 from api.tokens import Tokens
 from facility.clock import Clock, SystemClock
-from facility.db import make_engine, make_sessions, migrate
+from facility.db import Sessions, make_engine, make_sessions, migrate
 from facility.events import EventLog
 from facility.scheduler import Scheduler
 from facility.settings import Settings
@@ -31,6 +30,7 @@ from ingest.mqtt import MqttConnection
 from ingest.pipeline import IngestPipeline
 from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from ingest.store import TelemetryStore
+from maintenance.assignment import Policy
 from maintenance.dispatcher import Dispatcher
 from maintenance.people import People
 from maintenance.work_orders import WorkOrderService
@@ -49,7 +49,7 @@ class Service:
     settings: Settings
     clock: Clock
     db: Engine
-    sessions: sessionmaker[Any]
+    sessions: Sessions
     metrics_registry: CollectorRegistry
     store: TelemetryStore
     assets: SqlAssetRegistry
@@ -209,7 +209,14 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     )
 
     people = People(sessions)
-    work_orders = WorkOrderService(sessions, events, people, clock, timezone=settings.timezone)
+    work_orders = WorkOrderService(
+        sessions,
+        events,
+        people,
+        clock,
+        policy=Policy(max_open_orders=settings.max_open_orders),
+        timezone=settings.timezone,
+    )
     dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry)
     alarms.on_alarm(dispatcher.on_alarm)
     Gauge(

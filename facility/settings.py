@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     http_port: int = 8080
     admin_token: SecretStr | None = None
 
+    # Dispatch
+    max_open_orders: int = Field(
+        default=8,
+        ge=1,
+        description="a technician with this many open orders gets no more (P1 aside)",
+    )
+
     # Sites' local time (calendars, notices)
     timezone: str = "Asia/Shanghai"
 

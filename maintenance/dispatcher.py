@@ -93,5 +93,5 @@ class Dispatcher:
         if happening == "escalated" and alarm.work_order_id is None:
             return
         self._work_orders.open_from_alarm(
-            alarm.id, rule.work_order.priority, rule.work_order.skill, rule.description
+            alarm.id, rule.work_order.priority, rule.work_order.skill, rule.description, full=False
         )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
+from facility.db import Sessions
 from maintenance.assignment import Certificate, Duty, Leave, Person
 from maintenance.errors import InvalidRequestError, NotFoundError
 from maintenance.sla import DEFAULT_LEVELS, Level
@@ -123,8 +125,28 @@ class Roster:
 
 
 class People:
-    def __init__(self, sessions: sessionmaker[Any]) -> None:
+    """People, rosters and sites. Technicians are cached for :data:`CACHE_SECONDS` (and
+    dropped at once on any change made here): assignment reads them for every order."""
+
+    CACHE_SECONDS = 5.0
+
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
+        self._people: tuple[Person, ...] | None = None
+        self._people_until = 0.0
+
+    def _changed(self) -> None:
+        self._people = None
+
+    def _everyone(self, session: Session) -> tuple[Person, ...]:
+        now = time.monotonic()
+        people = self._people
+        if people is None or now >= self._people_until:
+            people = tuple(
+                technician_of(r).person() for r in session.scalars(select(TechnicianRow))
+            )
+            self._people, self._people_until = people, now + self.CACHE_SECONDS
+        return people
 
     # -- technicians ---------------------------------------------------------------------
 
@@ -133,6 +155,7 @@ class People:
             row = TechnicianRow(created_at=at, **fields)
             session.add(row)
             session.flush()
+            self._changed()
             return technician_of(row)
 
     def update_technician(self, technician_id: int, **fields: Any) -> Technician:
@@ -142,6 +165,7 @@ class People:
                 raise NotFoundError(f"no technician {technician_id}")
             for name, value in fields.items():
                 setattr(row, name, value)
+            self._changed()
             return technician_of(row)
 
     def technician(self, technician_id: int) -> Technician | None:

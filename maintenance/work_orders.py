@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, func, select, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from facility.clock import Clock, rfc3339
+from facility.db import Sessions
 from facility.events import EventLog
 from maintenance import lifecycle, sla
 from maintenance.assignment import Assignment, Job, Policy, assign
@@ -140,7 +141,7 @@ class _Pending:
 class WorkOrderService:
     def __init__(
         self,
-        sessions: sessionmaker[Any],
+        sessions: Sessions,
         events: EventLog,
         people: People,
         clock: Clock,
@@ -292,7 +293,7 @@ class WorkOrderService:
         return self._get(order_id)
 
     def open_from_alarm(
-        self, alarm_id: int, priority: str, skill: str, description: str = ""
+        self, alarm_id: int, priority: str, skill: str, description: str = "", full: bool = True
     ) -> tuple[WorkOrder, bool]:
         """Open an order for a firing alarm, or join the active one of its (asset, fault).
 
@@ -358,9 +359,9 @@ class WorkOrderService:
             pending.orders.add(row.id)
             if row.status == Status.OPEN and not self._assignees(session, row.id):
                 self._auto_assign(session, row, now, DISPATCHER)
-            order_id = row.id
+            order = self._view(session, row, full=full)
         self._after(pending)
-        return self._get(order_id), created
+        return order, created
 
     def _raise_priority(
         self, session: Session, row: WorkOrderRow, priority: str, now: datetime
@@ -712,6 +713,8 @@ class WorkOrderService:
     def check_deadlines(self) -> int:
         """SLA breaches and missed playbook targets: marked, escalated, the supervisor told."""
         now = self._clock.now()
+        if not self._anything_late(now):
+            return 0  # the common case, answered without taking the write lock
         found = 0
         pending = _Pending()
         with self._sessions.begin() as session:
@@ -770,9 +773,10 @@ class WorkOrderService:
                 )
             ).all()
             for item in late:
-                row = session.get(WorkOrderRow, item.work_order_id)
-                if row is None or Status(row.status) in lifecycle.FINISHED:
+                owner = session.get(WorkOrderRow, item.work_order_id)
+                if owner is None or Status(owner.status) in lifecycle.FINISHED:
                     continue
+                row = owner
                 found += 1
                 item.target_missed_at = now
                 message = (
@@ -793,6 +797,38 @@ class WorkOrderService:
                 pending.orders.add(row.id)
         self._after(pending, event="work_order.escalated")
         return found
+
+    def _anything_late(self, now: datetime) -> bool:
+        """A cheap read: is any deadline or playbook target past, not yet reported? (On-hold
+        orders are judged in full: their deadline moves while they wait.)"""
+        unfinished = [s.value for s in lifecycle.FINISHED | lifecycle.DONE]
+        with self._sessions() as session:
+            late_order = session.scalar(
+                select(WorkOrderRow.id)
+                .where(
+                    WorkOrderRow.status.not_in(unfinished),
+                    (
+                        (WorkOrderRow.response_breached_at.is_(None))
+                        & (WorkOrderRow.respond_by < now)
+                    )
+                    | (
+                        (WorkOrderRow.resolution_breached_at.is_(None))
+                        & (WorkOrderRow.resolve_by < now)
+                    ),
+                )
+                .limit(1)
+            )
+            late_item = session.scalar(
+                select(ChecklistRow.id)
+                .where(
+                    ChecklistRow.target_at.is_not(None),
+                    ChecklistRow.target_at < now,
+                    ChecklistRow.done_at.is_(None),
+                    ChecklistRow.target_missed_at.is_(None),
+                )
+                .limit(1)
+            )
+            return late_order is not None or late_item is not None
 
     def handle_absences(self) -> int:
         """Re-assign the open orders of technicians whose absence has begun (the substitute)."""
@@ -845,6 +881,14 @@ class WorkOrderService:
     def retry_unassigned(self) -> int:
         """Orders nobody could take: try again (someone may have come on shift)."""
         now = self._clock.now()
+        with self._sessions() as session:
+            if (
+                session.scalar(
+                    select(WorkOrderRow.id).where(WorkOrderRow.status == Status.OPEN).limit(1)
+                )
+                is None
+            ):
+                return 0
         assigned = 0
         pending = _Pending()
         with self._sessions.begin() as session:
@@ -1075,6 +1119,7 @@ class WorkOrderService:
                 "number": row.number,
                 "site": row.site,
                 "asset": row.asset,
+                "fault": row.fault,
                 "status": row.status,
                 "priority": row.priority,
                 "actor": actor.name,
