@@ -14,7 +14,7 @@ from maintenance.errors import (
     NotFoundError,
     NotYoursError,
 )
-from maintenance.work_orders import Actor
+from maintenance.orders import Actor
 
 
 def raise_for(error: Exception) -> NoReturn:

@@ -32,6 +32,7 @@ from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from ingest.store import TelemetryStore
 from maintenance.assignment import Policy
 from maintenance.dispatcher import Dispatcher
+from maintenance.escalation import Escalation
 from maintenance.people import People
 from maintenance.work_orders import WorkOrderService
 from rules.alarms import AlarmService
@@ -62,6 +63,7 @@ class Service:
     rules: RuleRunner
     people: People
     work_orders: WorkOrderService
+    escalation: Escalation
     dispatcher: Dispatcher
     scheduler: Scheduler
     tokens: Tokens
@@ -224,9 +226,10 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     ).set_function(work_orders.count_open)
 
     scheduler = Scheduler(db, settings.timezone)
-    scheduler.every(timedelta(seconds=15), work_orders.check_deadlines, "deadlines")
-    scheduler.every(timedelta(seconds=30), work_orders.handle_absences, "absences")
-    scheduler.every(timedelta(seconds=60), work_orders.retry_unassigned, "unassigned")
+    escalation = Escalation(work_orders, people, sessions, clock)
+    scheduler.every(timedelta(seconds=15), escalation.check_deadlines, "deadlines")
+    scheduler.every(timedelta(seconds=30), escalation.handle_absences, "absences")
+    scheduler.every(timedelta(seconds=60), escalation.retry_unassigned, "unassigned")
 
     return Service(
         settings=settings,
@@ -245,6 +248,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         rules=runner,
         people=people,
         work_orders=work_orders,
+        escalation=escalation,
         dispatcher=dispatcher,
         scheduler=scheduler,
         tokens=Tokens(sessions),

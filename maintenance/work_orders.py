@@ -9,13 +9,13 @@ module applies them to the database.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,14 @@ from maintenance import lifecycle, sla
 from maintenance.assignment import Assignment, Job, Policy, assign
 from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError, NotYoursError
 from maintenance.lifecycle import Status
+from maintenance.orders import (
+    DISPATCHER,
+    Actor,
+    OrderBook,
+    TransitionHook,
+    WorkOrder,
+    human,
+)
 from maintenance.people import People
 from maintenance.playbooks import Playbook, for_fault
 from maintenance.sql import (
@@ -39,106 +47,16 @@ from rules.sql import AlarmRow
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("alarm", "preventive", "manual")
-CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: a person by name, the technician they are (if one), and whether they may act
-    on orders that are not theirs (planners, admins, the dispatcher itself)."""
-
-    name: str
-    technician_id: int | None = None
-    on_any_order: bool = True
-
-
-DISPATCHER = Actor("dispatcher")
-SCHEDULER = Actor("scheduler")
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    at: datetime
-    actor: str
-    event: str
-    from_: str | None
-    to: str | None
-    note: str | None
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class ChecklistItem:
-    id: int
-    position: int
-    key: str | None
-    text: str
-    target_at: datetime | None
-    result: str | None
-    value: Any
-    done_at: datetime | None
-    done_by: str | None
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class WorkOrder:
-    id: int
-    number: str
-    title: str
-    description: str
-    site: str
-    asset: str | None
-    kind: str | None
-    building: str | None
-    source: str
-    channel: str | None
-    reporter: str | None
-    fault: str | None
-    priority: str
-    skill: str
-    status: str
-    assignees: tuple[int, ...]
-    alarm_ids: tuple[int, ...]
-    created_at: datetime
-    updated_at: datetime
-    respond_by: datetime
-    resolve_by: datetime
-    responded_at: datetime | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    response_breached_at: datetime | None
-    resolution_breached_at: datetime | None
-    escalation: str | None
-    plan_id: int | None
-    due_at: datetime | None
-    interrupts: str | None
-    cost: float
-    timeline: tuple[TimelineEntry, ...] = ()
-    checklist: tuple[ChecklistItem, ...] = ()
-
-    @property
-    def allowed(self) -> tuple[str, ...]:
-        return tuple(lifecycle.allowed(Status(self.status)))
-
-    @property
-    def breached(self) -> bool:
-        return self.response_breached_at is not None or self.resolution_breached_at is not None
-
-
-TransitionHook = Callable[[WorkOrder, str, str], None]
-
 
 @dataclass
-class _Pending:
+class Pending:
     """What to tell after the commit."""
 
     orders: set[int] = field(default_factory=set)
     transitions: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-class WorkOrderService:
+class WorkOrderService(OrderBook):
     def __init__(
         self,
         sessions: Sessions,
@@ -149,7 +67,7 @@ class WorkOrderService:
         policy: Policy | None = None,
         timezone: str = "Asia/Shanghai",
     ) -> None:
-        self._sessions = sessions
+        super().__init__(sessions)
         self._events = events
         self._people = people
         self._clock = clock
@@ -242,9 +160,9 @@ class WorkOrderService:
             if channel
             else None
         )
-        self._log(session, row, now, actor, "created", None, Status.OPEN, note)
+        self.log_entry(session, row, now, actor, "created", None, Status.OPEN, note)
         if playbook is not None:
-            self._log(
+            self.log_entry(
                 session,
                 row,
                 now,
@@ -275,7 +193,7 @@ class WorkOrderService:
     def create(self, actor: Actor, auto_assign: bool = True, **fields: Any) -> WorkOrder:
         """A manual (or preventive) order; assigned at once by the dispatch rules."""
         now = self._clock.now()
-        pending = _Pending()
+        pending = Pending()
         with self._sessions.begin() as session:
             try:
                 with session.begin_nested():
@@ -287,9 +205,9 @@ class WorkOrderService:
                 ) from None
             pending.orders.add(row.id)
             if auto_assign:
-                self._auto_assign(session, row, now, DISPATCHER)
+                self.auto_assign(session, row, now, DISPATCHER)
             order_id = row.id
-        self._after(pending)
+        self.announce(pending)
         return self._get(order_id)
 
     def open_from_alarm(
@@ -300,7 +218,7 @@ class WorkOrderService:
         The partial unique index decides under concurrency: if another thread or worker opened
         it first, the insert fails and this alarm joins theirs."""
         now = self._clock.now()
-        pending = _Pending()
+        pending = Pending()
         created = False
         with self._sessions.begin() as session:
             alarm = session.get(AlarmRow, alarm_id)
@@ -333,7 +251,7 @@ class WorkOrderService:
                         raise
             assert row is not None
             alarm.work_order_id = row.id
-            self._log(
+            self.log_entry(
                 session,
                 row,
                 now,
@@ -357,10 +275,10 @@ class WorkOrderService:
             if priority < row.priority and row.status not in lifecycle.FINISHED:
                 self._raise_priority(session, row, priority, now)
             pending.orders.add(row.id)
-            if row.status == Status.OPEN and not self._assignees(session, row.id):
-                self._auto_assign(session, row, now, DISPATCHER)
+            if row.status == Status.OPEN and not self.assignees_of(session, row.id):
+                self.auto_assign(session, row, now, DISPATCHER)
             order = self._view(session, row, full=full)
-        self._after(pending)
+        self.announce(pending)
         return order, created
 
     def _raise_priority(
@@ -376,7 +294,7 @@ class WorkOrderService:
                 strict=True,
             )
         )
-        self._log(
+        self.log_entry(
             session,
             row,
             now,
@@ -390,7 +308,7 @@ class WorkOrderService:
     def alarm_resolved(self, alarm_id: int) -> None:
         """Written in the order's timeline; the order stays open until someone confirms."""
         now = self._clock.now()
-        pending = _Pending()
+        pending = Pending()
         with self._sessions.begin() as session:
             alarm = session.get(AlarmRow, alarm_id)
             if alarm is None or alarm.work_order_id is None:
@@ -398,7 +316,7 @@ class WorkOrderService:
             row = session.get(WorkOrderRow, alarm.work_order_id)
             if row is None:
                 return
-            self._log(
+            self.log_entry(
                 session,
                 row,
                 now,
@@ -411,7 +329,7 @@ class WorkOrderService:
                 {"alarm_id": alarm.id},
             )
             pending.orders.add(row.id)
-        self._after(pending)
+        self.announce(pending)
 
     @staticmethod
     def _active_for(session: Session, site: str, asset: str, fault: str) -> WorkOrderRow | None:
@@ -425,26 +343,6 @@ class WorkOrderService:
         ).first()
 
     # -- assignment ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _assignees(session: Session, order_id: int) -> list[int]:
-        return list(
-            session.scalars(
-                select(AssigneeRow.technician_id)
-                .where(AssigneeRow.work_order_id == order_id)
-                .order_by(AssigneeRow.position)
-            )
-        )
-
-    @staticmethod
-    def open_counts(session: Session) -> dict[int, int]:
-        rows = session.execute(
-            select(AssigneeRow.technician_id, func.count())
-            .join(WorkOrderRow, WorkOrderRow.id == AssigneeRow.work_order_id)
-            .where(WorkOrderRow.status.in_([s.value for s in lifecycle.WORKING]))
-            .group_by(AssigneeRow.technician_id)
-        )
-        return {int(t): int(n) for t, n in rows}
 
     def _last_on_asset(self, session: Session, row: WorkOrderRow) -> int | None:
         if row.asset is None:
@@ -462,7 +360,7 @@ class WorkOrderService:
             .limit(1)
         )
 
-    def _auto_assign(
+    def auto_assign(
         self,
         session: Session,
         row: WorkOrderRow,
@@ -494,7 +392,7 @@ class WorkOrderService:
                 row.status = Status.ASSIGNED
                 row.escalation = None
             moved = row.status != before
-            self._log(
+            self.log_entry(
                 session,
                 row,
                 now,
@@ -511,10 +409,10 @@ class WorkOrderService:
         if row.escalation != decision.escalation:  # say it once, not on every retry
             row.escalation = decision.escalation
             row.escalated_at = now
-            self._log(
+            self.log_entry(
                 session, row, now, actor, "escalated", None, None, f"unassigned: {explanation}"
             )
-            self._notify(
+            self.notify_supervisor(
                 session,
                 row,
                 now,
@@ -544,13 +442,13 @@ class WorkOrderService:
     ) -> WorkOrder:
         """By hand (a planner's override) or, with no ids, by the dispatch rules again."""
         now = self._clock.now()
-        pending = _Pending({order_id})
+        pending = Pending({order_id})
         with self._sessions.begin() as session:
-            row = self._row(session, order_id)
+            row = self.row(session, order_id)
             if Status(row.status) in lifecycle.FINISHED | lifecycle.DONE:
                 raise ConflictError(f"{row.number} is {row.status}: nothing to assign")
             if technician_ids is None:
-                self._auto_assign(session, row, now, actor, reason=note)
+                self.auto_assign(session, row, now, actor, reason=note)
             else:
                 if not technician_ids:
                     raise InvalidRequestError(
@@ -560,13 +458,13 @@ class WorkOrderService:
                 missing = [t for t in technician_ids if t not in known]
                 if missing:
                     raise NotFoundError(f"no technician {', '.join(map(str, missing))}")
-                before = self._assignees(session, row.id)
+                before = self.assignees_of(session, row.id)
                 self._set_assignees(session, row, technician_ids)
                 moved = row.status == Status.OPEN
                 if moved:
                     row.status = Status.ASSIGNED
                 row.escalation = None
-                self._log(
+                self.log_entry(
                     session,
                     row,
                     now,
@@ -577,7 +475,7 @@ class WorkOrderService:
                     f"by hand ({note})" if note else "by hand",
                     {"assignees": list(technician_ids), "before": before},
                 )
-        self._after(pending)
+        self.announce(pending)
         return self._get(order_id)
 
     # -- the lifecycle ------------------------------------------------------------------------
@@ -586,15 +484,15 @@ class WorkOrderService:
         self, order_id: int, to: str, actor: Actor, note: str | None = None
     ) -> WorkOrder:
         now = self._clock.now()
-        pending = _Pending({order_id})
+        pending = Pending({order_id})
         with self._sessions.begin() as session:
-            row = self._row(session, order_id)
+            row = self.row(session, order_id)
             self._may_act(session, row, actor)
             target = lifecycle.check(row.status, to)
-            if target == Status.ASSIGNED and not self._assignees(session, row.id):
+            if target == Status.ASSIGNED and not self.assignees_of(session, row.id):
                 raise ConflictError(f"{row.number} has nobody assigned: use the assign endpoint")
             self._move(session, row, target, now, actor, note, pending)
-        self._after(pending)
+        self.announce(pending)
         return self._get(order_id)
 
     def _move(
@@ -605,7 +503,7 @@ class WorkOrderService:
         now: datetime,
         actor: Actor,
         note: str | None,
-        pending: _Pending,
+        pending: Pending,
     ) -> None:
         before = Status(row.status)
         if before == Status.ON_HOLD and row.hold_since is not None:
@@ -614,7 +512,7 @@ class WorkOrderService:
             row.resolve_by += held
             row.hold_since = None
             note = (
-                f"{note + '; ' if note else ''}resolution deadline moved by {_human(held)} on hold"
+                f"{note + '; ' if note else ''}resolution deadline moved by {human(held)} on hold"
             )
         if target == Status.ON_HOLD:
             row.hold_since = now
@@ -630,13 +528,13 @@ class WorkOrderService:
             self._set_assignees(session, row, ())
         row.status = target
         row.updated_at = now
-        self._log(session, row, now, actor, "transition", before, target, note)
+        self.log_entry(session, row, now, actor, "transition", before, target, note)
         pending.transitions.append((row.id, before, target))
 
     def _may_act(self, session: Session, row: WorkOrderRow, actor: Actor) -> None:
         if actor.on_any_order:
             return
-        if actor.technician_id is None or actor.technician_id not in self._assignees(
+        if actor.technician_id is None or actor.technician_id not in self.assignees_of(
             session, row.id
         ):
             raise NotYoursError(f"{row.number} is not assigned to {actor.name}")
@@ -662,9 +560,9 @@ class WorkOrderService:
         when = at or now
         if when > now + timedelta(minutes=5):
             raise InvalidRequestError("a checklist time cannot be in the future")
-        pending = _Pending({order_id})
+        pending = Pending({order_id})
         with self._sessions.begin() as session:
-            row = self._row(session, order_id)
+            row = self.row(session, order_id)
             self._may_act(session, row, actor)
             if Status(row.status) in lifecycle.FINISHED:
                 raise ConflictError(f"{row.number} is {row.status}: its checklist is closed")
@@ -678,7 +576,7 @@ class WorkOrderService:
             item.note = note
             row.updated_at = now
             shown = f"{item.text}: {result}" + (f" {value!r}" if value is not None else "")
-            self._log(
+            self.log_entry(
                 session,
                 row,
                 now,
@@ -695,398 +593,22 @@ class WorkOrderService:
                     "at": rfc3339(when),
                 },
             )
-        self._after(pending)
+        self.announce(pending)
         return self._get(order_id)
 
     def note(self, order_id: int, actor: Actor, note: str) -> WorkOrder:
         now = self._clock.now()
         with self._sessions.begin() as session:
-            row = self._row(session, order_id)
+            row = self.row(session, order_id)
             self._may_act(session, row, actor)
             row.updated_at = now
-            self._log(session, row, now, actor, "note", None, None, note)
-        self._after(_Pending({order_id}))
+            self.log_entry(session, row, now, actor, "note", None, None, note)
+        self.announce(Pending({order_id}))
         return self._get(order_id)
-
-    # -- time passes: deadlines, substitutes, retries -----------------------------------------
-
-    def check_deadlines(self) -> int:
-        """SLA breaches and missed playbook targets: marked, escalated, the supervisor told."""
-        now = self._clock.now()
-        if not self._anything_late(now):
-            return 0  # the common case, answered without taking the write lock
-        found = 0
-        pending = _Pending()
-        with self._sessions.begin() as session:
-            rows = session.scalars(
-                select(WorkOrderRow).where(
-                    WorkOrderRow.status.not_in(
-                        [s.value for s in lifecycle.FINISHED | lifecycle.DONE]
-                    ),
-                    (WorkOrderRow.response_breached_at.is_(None))
-                    | (WorkOrderRow.resolution_breached_at.is_(None)),
-                )
-            ).all()
-            for row in rows:
-                already = frozenset(
-                    kind
-                    for kind, when in (
-                        ("response", row.response_breached_at),
-                        ("resolution", row.resolution_breached_at),
-                    )
-                    if when is not None
-                )
-                resolve_by = row.resolve_by + (
-                    now - row.hold_since if row.hold_since else timedelta(0)
-                )
-                for breach in sla.breaches(row.status, row.respond_by, resolve_by, now, already):
-                    found += 1
-                    if breach.kind == "response":
-                        row.response_breached_at = now
-                    else:
-                        row.resolution_breached_at = now
-                    message = (
-                        f"{row.number} ({row.priority}) missed its {breach.kind} deadline "
-                        f"{rfc3339(breach.due)} by {_human(breach.late_by)}"
-                    )
-                    row.escalation = message
-                    row.escalated_at = now
-                    self._log(
-                        session,
-                        row,
-                        now,
-                        SCHEDULER,
-                        "sla_breached",
-                        None,
-                        None,
-                        message,
-                        {"kind": breach.kind},
-                    )
-                    self._notify(session, row, now, f"sla_{breach.kind}", message)
-                    pending.orders.add(row.id)
-            late = session.scalars(
-                select(ChecklistRow).where(
-                    ChecklistRow.target_at.is_not(None),
-                    ChecklistRow.target_at < now,
-                    ChecklistRow.done_at.is_(None),
-                    ChecklistRow.target_missed_at.is_(None),
-                )
-            ).all()
-            for item in late:
-                owner = session.get(WorkOrderRow, item.work_order_id)
-                if owner is None or Status(owner.status) in lifecycle.FINISHED:
-                    continue
-                row = owner
-                found += 1
-                item.target_missed_at = now
-                message = (
-                    f"{row.number}: '{item.text}' not done by its target {rfc3339(item.target_at)}"
-                )
-                self._log(
-                    session,
-                    row,
-                    now,
-                    SCHEDULER,
-                    "target_missed",
-                    None,
-                    None,
-                    message,
-                    {"item_id": item.id},
-                )
-                self._notify(session, row, now, f"target_{item.key or item.id}", message)
-                pending.orders.add(row.id)
-        self._after(pending, event="work_order.escalated")
-        return found
-
-    def _anything_late(self, now: datetime) -> bool:
-        """A cheap read: is any deadline or playbook target past, not yet reported? (On-hold
-        orders are judged in full: their deadline moves while they wait.)"""
-        unfinished = [s.value for s in lifecycle.FINISHED | lifecycle.DONE]
-        with self._sessions() as session:
-            late_order = session.scalar(
-                select(WorkOrderRow.id)
-                .where(
-                    WorkOrderRow.status.not_in(unfinished),
-                    (
-                        (WorkOrderRow.response_breached_at.is_(None))
-                        & (WorkOrderRow.respond_by < now)
-                    )
-                    | (
-                        (WorkOrderRow.resolution_breached_at.is_(None))
-                        & (WorkOrderRow.resolve_by < now)
-                    ),
-                )
-                .limit(1)
-            )
-            late_item = session.scalar(
-                select(ChecklistRow.id)
-                .where(
-                    ChecklistRow.target_at.is_not(None),
-                    ChecklistRow.target_at < now,
-                    ChecklistRow.done_at.is_(None),
-                    ChecklistRow.target_missed_at.is_(None),
-                )
-                .limit(1)
-            )
-            return late_order is not None or late_item is not None
-
-    def handle_absences(self) -> int:
-        """Re-assign the open orders of technicians whose absence has begun (the substitute)."""
-        now = self._clock.now()
-        moved = 0
-        for absence in self._people.absences(at=now, unhandled=True):
-            person = self._people.technician(absence.technician_id)
-            name = person.name if person else str(absence.technician_id)
-            pending = _Pending()
-            with self._sessions.begin() as session:
-                order_ids = session.scalars(
-                    select(AssigneeRow.work_order_id)
-                    .join(WorkOrderRow, WorkOrderRow.id == AssigneeRow.work_order_id)
-                    .where(
-                        AssigneeRow.technician_id == absence.technician_id,
-                        WorkOrderRow.status.in_([s.value for s in lifecycle.WORKING]),
-                    )
-                ).all()
-                for order_id in order_ids:
-                    row = self._row(session, order_id)
-                    before, before_status = self._assignees(session, row.id), row.status
-                    row.status = (
-                        Status.OPEN
-                    )  # the substitute starts from the top: acknowledges anew
-                    decision = self._auto_assign(
-                        session,
-                        row,
-                        now,
-                        DISPATCHER,
-                        exclude=frozenset({absence.technician_id}),
-                        reason=f"{name} is absent ({absence.reason or 'no reason'}): substitute",
-                    )
-                    self._log(
-                        session,
-                        row,
-                        now,
-                        DISPATCHER,
-                        "reassigned",
-                        before_status,
-                        row.status,
-                        f"{name} absent; assignees {before} -> "
-                        f"{list(decision.assignees) or 'nobody'}",
-                    )
-                    pending.orders.add(row.id)
-                    moved += 1
-            self._people.mark_absence_handled(absence.id)
-            self._after(pending)
-        return moved
-
-    def retry_unassigned(self) -> int:
-        """Orders nobody could take: try again (someone may have come on shift)."""
-        now = self._clock.now()
-        with self._sessions() as session:
-            if (
-                session.scalar(
-                    select(WorkOrderRow.id).where(WorkOrderRow.status == Status.OPEN).limit(1)
-                )
-                is None
-            ):
-                return 0
-        assigned = 0
-        pending = _Pending()
-        with self._sessions.begin() as session:
-            rows = session.scalars(
-                select(WorkOrderRow).where(WorkOrderRow.status == Status.OPEN)
-            ).all()
-            for row in rows:
-                if self._auto_assign(session, row, now, DISPATCHER).assignees:
-                    assigned += 1
-                    pending.orders.add(row.id)
-        self._after(pending)
-        return assigned
-
-    # -- reading ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _row(session: Session, order_id: int) -> WorkOrderRow:
-        row = session.get(WorkOrderRow, order_id)
-        if row is None:
-            raise NotFoundError(f"no work order {order_id}")
-        return row
-
-    def get(self, order_id: int) -> WorkOrder | None:
-        try:
-            return self._get(order_id)
-        except NotFoundError:
-            return None
-
-    def _get(self, order_id: int) -> WorkOrder:
-        with self._sessions() as session:
-            row = self._row(session, order_id)
-            return self._view(session, row, full=True)
-
-    def by_number(self, number: str) -> WorkOrder | None:
-        with self._sessions() as session:
-            row = session.scalars(select(WorkOrderRow).where(WorkOrderRow.number == number)).first()
-            return self._view(session, row, full=True) if row else None
-
-    def query(
-        self,
-        *,
-        status: Sequence[str] | None = None,
-        priority: str | None = None,
-        site: str | None = None,
-        asset: str | None = None,
-        source: str | None = None,
-        assignee: int | None = None,
-        breached: bool | None = None,
-        plan_id: int | None = None,
-        created_from: datetime | None = None,
-        created_to: datetime | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[WorkOrder], int]:
-        conditions: list[ColumnElement[bool]] = []
-        if status:
-            conditions.append(WorkOrderRow.status.in_(list(status)))
-        for column, value in (
-            (WorkOrderRow.priority, priority),
-            (WorkOrderRow.site, site),
-            (WorkOrderRow.asset, asset),
-            (WorkOrderRow.source, source),
-        ):
-            if value:
-                conditions.append(column == value)
-        if plan_id is not None:
-            conditions.append(WorkOrderRow.plan_id == plan_id)
-        if created_from is not None:
-            conditions.append(WorkOrderRow.created_at >= created_from)
-        if created_to is not None:
-            conditions.append(WorkOrderRow.created_at < created_to)
-        if breached is not None:
-            either = (WorkOrderRow.response_breached_at.is_not(None)) | (
-                WorkOrderRow.resolution_breached_at.is_not(None)
-            )
-            conditions.append(either if breached else ~either)
-        if assignee is not None:
-            conditions.append(
-                WorkOrderRow.id.in_(
-                    select(AssigneeRow.work_order_id).where(AssigneeRow.technician_id == assignee)
-                )
-            )
-        with self._sessions() as session:
-            stmt = (
-                select(WorkOrderRow).where(and_(*conditions))
-                if conditions
-                else select(WorkOrderRow)
-            )
-            total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-            rows = session.scalars(
-                stmt.order_by(WorkOrderRow.id.desc()).limit(limit).offset(offset)
-            ).all()
-            return [self._view(session, r, full=False) for r in rows], total
-
-    def load(self) -> dict[int, int]:
-        """Technician id -> open orders on them now."""
-        with self._sessions() as session:
-            return self.open_counts(session)
-
-    def count_open(self) -> int:
-        with self._sessions() as session:
-            return int(
-                session.scalar(
-                    select(func.count())
-                    .select_from(WorkOrderRow)
-                    .where(WorkOrderRow.status.not_in([s.value for s in lifecycle.FINISHED]))
-                )
-                or 0
-            )
-
-    def _view(self, session: Session, row: WorkOrderRow, full: bool) -> WorkOrder:
-        alarm_ids = tuple(
-            session.scalars(
-                select(AlarmRow.id).where(AlarmRow.work_order_id == row.id).order_by(AlarmRow.id)
-            )
-        )
-        timeline: tuple[TimelineEntry, ...] = ()
-        checklist: tuple[ChecklistItem, ...] = ()
-        if full:
-            timeline = tuple(
-                TimelineEntry(
-                    t.at, t.actor, t.event, t.from_status, t.to_status, t.note, dict(t.data or {})
-                )
-                for t in session.scalars(
-                    select(TimelineRow)
-                    .where(TimelineRow.work_order_id == row.id)
-                    .order_by(TimelineRow.id)
-                )
-            )
-            checklist = tuple(
-                ChecklistItem(
-                    c.id,
-                    c.position,
-                    c.key,
-                    c.text,
-                    c.target_at,
-                    c.result,
-                    c.value,
-                    c.done_at,
-                    c.done_by,
-                    c.note,
-                )
-                for c in session.scalars(
-                    select(ChecklistRow)
-                    .where(ChecklistRow.work_order_id == row.id)
-                    .order_by(ChecklistRow.position)
-                )
-            )
-        return WorkOrder(
-            id=row.id,
-            number=row.number,
-            title=row.title,
-            description=row.description,
-            site=row.site,
-            asset=row.asset,
-            kind=row.kind,
-            building=row.building,
-            source=row.source,
-            channel=row.channel,
-            reporter=row.reporter,
-            fault=row.fault,
-            priority=row.priority,
-            skill=row.skill,
-            status=row.status,
-            assignees=tuple(self._assignees(session, row.id)),
-            alarm_ids=alarm_ids,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            respond_by=row.respond_by,
-            resolve_by=row.resolve_by,
-            responded_at=row.responded_at,
-            resolved_at=row.resolved_at,
-            closed_at=row.closed_at,
-            response_breached_at=row.response_breached_at,
-            resolution_breached_at=row.resolution_breached_at,
-            escalation=row.escalation,
-            plan_id=row.plan_id,
-            due_at=row.due_at,
-            interrupts=row.interrupts,
-            cost=row.cost,
-            timeline=timeline,
-            checklist=checklist,
-        )
-
-    def notifications(
-        self, site: str | None = None, unread: bool = False, limit: int = 100
-    ) -> list[NotificationRow]:
-        with self._sessions() as session:
-            stmt = select(NotificationRow)
-            if site:
-                stmt = stmt.where(NotificationRow.site == site)
-            if unread:
-                stmt = stmt.where(NotificationRow.read_at.is_(None))
-            return list(session.scalars(stmt.order_by(NotificationRow.id.desc()).limit(limit)))
 
     # -- the record ---------------------------------------------------------------------------
 
-    def _log(
+    def log_entry(
         self,
         session: Session,
         row: WorkOrderRow,
@@ -1130,7 +652,7 @@ class WorkOrderService:
             row.site,
         )
 
-    def _notify(
+    def notify_supervisor(
         self, session: Session, row: WorkOrderRow, at: datetime, kind: str, message: str
     ) -> None:
         """Tell the site's supervisor (once per order and kind): the notifications list, and an
@@ -1153,7 +675,7 @@ class WorkOrderService:
             )
         )
 
-    def _after(self, pending: _Pending, event: str | None = None) -> None:
+    def announce(self, pending: Pending, event: str | None = None) -> None:
         self._events.notify()
         if not pending.transitions or not self._transition_hooks:
             return
@@ -1166,14 +688,3 @@ class WorkOrderService:
                     hook(order, before, after)
                 except Exception:
                     log.exception("work-order transition hook failed for %s", order.number)
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 7200:
-        return f"{seconds // 60}m"
-    if seconds < 172800:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f"{seconds // 86400}d{(seconds % 86400) // 3600}h"

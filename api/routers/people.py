@@ -185,7 +185,7 @@ def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOu
         )
     except MaintenanceError as error:
         raise_for(error)
-    moved = service.work_orders.handle_absences()
+    moved = service.escalation.handle_absences()
     return AbsenceOut(
         id=absence.id,
         technician_id=absence.technician_id,

@@ -13,7 +13,7 @@ from api.errors import actor_of, raise_for
 from api.pagination import Limit, Offset, Page
 from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 from maintenance.errors import MaintenanceError
-from maintenance.work_orders import WorkOrder
+from maintenance.orders import WorkOrder
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
 

@@ -8,8 +8,10 @@ from typing import Any
 from facility.clock import ManualClock, to_ms
 from facility.db import make_engine, make_sessions, migrate
 from facility.events import EventLog
+from maintenance.escalation import Escalation
+from maintenance.orders import Actor
 from maintenance.people import People
-from maintenance.work_orders import Actor, WorkOrderService
+from maintenance.work_orders import WorkOrderService
 from rules.alarms import AlarmService
 from rules.events import AlarmFired
 from rules.loader import load_default
@@ -29,6 +31,7 @@ class Harness:
         self.events = EventLog(self.sessions)
         self.people = People(self.sessions)
         self.orders = WorkOrderService(self.sessions, self.events, self.people, self.clock)
+        self.escalation = Escalation(self.orders, self.people, self.sessions, self.clock)
         self.alarms = AlarmService(
             self.sessions, self.events, SqlSilences(self.sessions), self.clock, load_default
         )

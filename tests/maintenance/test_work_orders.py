@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from maintenance.errors import IllegalTransitionError, NotYoursError
-from maintenance.work_orders import Actor
+from maintenance.orders import Actor
 from rules.events import AlarmResolved
 from tests.maintenance.harness import PLANNER, Harness
 
@@ -170,14 +170,14 @@ def test_nobody_available_escalates_once_and_a_shift_later_fixes_it(h: Harness) 
         order.status == "open" and order.escalation == "no electrical technician available at north"
     )
     assert [n.kind for n in h.orders.notifications()] == ["unassigned"]
-    assert h.orders.retry_unassigned() == 0
+    assert h.escalation.retry_unassigned() == 0
     assert [t.event for t in h.orders.get(order.id).timeline].count("escalated") == 1  # type: ignore[union-attr]
     h.technician(
         "Sun Li",
         "electrical",
         certifications=[{"kind": "electrical", "number": "E-1", "expires_on": "2029-01-01"}],
     )
-    assert h.orders.retry_unassigned() == 1
+    assert h.escalation.retry_unassigned() == 1
     fixed = h.orders.get(order.id)
     assert fixed is not None and fixed.status == "assigned" and fixed.escalation is None
 
@@ -188,15 +188,15 @@ def test_sla_breach_with_a_controlled_clock(h: Harness) -> None:
         h.fire("pump-1", "water", "pipe_burst", "water-pipe-burst"), "P1", "plumbing"
     )
     h.clock.advance(timedelta(minutes=15))
-    assert h.orders.check_deadlines() == 0  # exactly at the deadline is still in time
+    assert h.escalation.check_deadlines() == 0  # exactly at the deadline is still in time
     h.clock.advance(timedelta(seconds=1))
-    assert h.orders.check_deadlines() == 1
+    assert h.escalation.check_deadlines() == 1
     breached = h.orders.get(order.id)
     assert breached is not None and breached.response_breached_at == h.clock.now()
     assert breached.escalation and "missed its response deadline" in breached.escalation
-    assert h.orders.check_deadlines() == 0  # said once
+    assert h.escalation.check_deadlines() == 0  # said once
     h.clock.advance(timedelta(minutes=15))
-    assert h.orders.check_deadlines() == 1  # the plumber's 30-minute arrival target
+    assert h.escalation.check_deadlines() == 1  # the plumber's 30-minute arrival target
     assert {n.kind for n in h.orders.notifications(site="north")} == {
         "sla_response",
         "target_arrival",
@@ -218,12 +218,12 @@ def test_absence_hands_open_orders_to_a_substitute(h: Harness) -> None:
     h.people.add_absence(
         absent, now - timedelta(minutes=1), now + timedelta(days=2), "sick", "planner"
     )
-    assert h.orders.handle_absences() == 1
+    assert h.escalation.handle_absences() == 1
     moved = h.orders.get(order.id)
     assert moved is not None and moved.assignees == (substitute,) and moved.status == "assigned"
     reassigned = next(t for t in moved.timeline if t.event == "reassigned")
     assert (reassigned.from_, reassigned.to) == ("acknowledged", "assigned")
-    assert h.orders.handle_absences() == 0  # handled once
+    assert h.escalation.handle_absences() == 0  # handled once
 
 
 def test_a_planner_overrides_the_assignment(h: Harness) -> None:
@@ -252,4 +252,4 @@ def test_checklist_ticks_with_times(h: Harness) -> None:
     order = h.orders.tick(order.id, arrival.id, "done", Actor("Wang Wei", tech, on_any_order=False))
     ticked = next(i for i in order.checklist if i.key == "arrival")
     assert (ticked.result, ticked.done_at, ticked.done_by) == ("done", h.clock.now(), "Wang Wei")
-    assert h.orders.check_deadlines() == 0  # the arrival target was met
+    assert h.escalation.check_deadlines() == 0  # the arrival target was met
