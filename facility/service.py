@@ -33,8 +33,13 @@ from ingest.store import TelemetryStore
 from maintenance.assignment import Policy
 from maintenance.dispatcher import Dispatcher
 from maintenance.escalation import Escalation
+from maintenance.notices import Notices
+from maintenance.parts import Parts
 from maintenance.people import People
+from maintenance.planning import Planner
+from maintenance.review import IncidentReviews
 from maintenance.work_orders import WorkOrderService
+from maintenance.works import WorksFollowUp
 from rules.alarms import AlarmService
 from rules.engine import RuleEngine
 from rules.runner import RuleRunner, RulesMetrics, load_rules
@@ -67,14 +72,21 @@ class Service:
     dispatcher: Dispatcher
     scheduler: Scheduler
     tokens: Tokens
+    notices: Notices
+    planner: Planner
+    parts: Parts
+    reviews: IncidentReviews
     started: bool = field(default=False)
 
     def start(self) -> None:
         self.dispatcher.start()
         self.rules.recover(self.store, self.assets.all())
+        self.planner.load_meters()
         self.pipeline.start()
         self.mqtt.start()
         self.scheduler.start()
+        self.planner.run_all()  # the occurrences missed while the service was down
+        self.planner.schedule_all()
         self.started = True
         log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
 
@@ -86,6 +98,7 @@ class Service:
         self.scheduler.stop()
         self.mqtt.stop()
         self.pipeline.stop()
+        self.planner.flush_meters()
         self.alarms.flush_backlog()
         self.dispatcher.stop()
         self.store.close()
@@ -108,6 +121,8 @@ class Service:
 
     def asset_status(self, record: AssetRecord, alarming: bool = False) -> str:
         """ok, alarm, offline or maintenance: what the tile on the dashboard shows."""
+        if self.alarms.under_works(record.site, record.asset):
+            return "maintenance"
         if alarming:
             return "alarm"
         if record.online is False:
@@ -219,7 +234,16 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         policy=Policy(max_open_orders=settings.max_open_orders),
         timezone=settings.timezone,
     )
-    dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry)
+    notices = Notices(
+        sessions,
+        events,
+        people,
+        clock,
+        settings.timezone,
+        publish=lambda topic, payload, retain: mqtt.publish(topic, payload, 1, retain),
+    )
+    dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry, notices)
+    work_orders.on_transition(WorksFollowUp(alarms, notices))
     alarms.on_alarm(dispatcher.on_alarm)
     Gauge(
         "facility_work_orders_open", "Work orders not closed or cancelled", registry=registry
@@ -230,6 +254,16 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=15), escalation.check_deadlines, "deadlines")
     scheduler.every(timedelta(seconds=30), escalation.handle_absences, "absences")
     scheduler.every(timedelta(seconds=60), escalation.retry_unassigned, "unassigned")
+
+    def assets_of_kind(site: str, kind: str) -> list[str]:
+        return [a.asset for a in assets.query(site, kind)[0]]
+
+    planner = Planner(sessions, work_orders, notices, assets_of_kind, clock, settings.timezone)
+    planner.attach(scheduler.apscheduler, f"service-{id(planner)}")
+    pipeline.on_readings(planner.on_readings)
+    scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
+    scheduler.every(timedelta(minutes=5), planner.run_all, "plans-sweep")
+    parts = Parts(sessions, events, clock)
 
     return Service(
         settings=settings,
@@ -252,4 +286,8 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         dispatcher=dispatcher,
         scheduler=scheduler,
         tokens=Tokens(sessions),
+        notices=notices,
+        planner=planner,
+        parts=parts,
+        reviews=IncidentReviews(work_orders, alarms, store, parts, lambda: engine.ruleset),
     )

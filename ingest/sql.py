@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, delete, func, select
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
 from facility.clock import from_ms
-from facility.db import Base
+from facility.db import Base, Sessions
 from ingest.readings import DeadLetter
 
 
@@ -96,7 +96,7 @@ class AssetUpdate:
 class SqlAssetRegistry:
     """Assets in the relational database."""
 
-    def __init__(self, sessions: sessionmaker[Any]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     def all(self) -> list[AssetRecord]:
@@ -185,7 +185,7 @@ class SqlAssetRegistry:
 class SqlDeadLetters:
     """Dead letters, newest kept up to a bound so a flood cannot fill the disk."""
 
-    def __init__(self, sessions: sessionmaker[Any], keep: int = 100_000) -> None:
+    def __init__(self, sessions: Sessions, keep: int = 100_000) -> None:
         self._sessions = sessions
         self._keep = keep
 

@@ -15,6 +15,7 @@ from typing import Final, NamedTuple
 
 from prometheus_client import CollectorRegistry, Histogram
 
+from maintenance.notices import Notices
 from maintenance.work_orders import WorkOrderService
 from rules.alarms import AlarmRecord, Happening
 from rules.loader import RuleSet
@@ -29,14 +30,20 @@ class _Job(NamedTuple):
     queued: float
 
 
+OUTAGES: Final = {"pipe_burst": "water", "mains_failure": "power", "entrapment": "elevator"}
+"""Faults that take a service away from residents: an emergency notice goes out with the order."""
+
+
 class Dispatcher:
     def __init__(
         self,
         work_orders: WorkOrderService,
         ruleset: Callable[[], RuleSet],
         registry: CollectorRegistry | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self._work_orders = work_orders
+        self._notices = notices
         self._ruleset = ruleset
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -92,6 +99,18 @@ class Dispatcher:
             return
         if happening == "escalated" and alarm.work_order_id is None:
             return
-        self._work_orders.open_from_alarm(
+        order, created = self._work_orders.open_from_alarm(
             alarm.id, rule.work_order.priority, rule.work_order.skill, rule.description, full=False
         )
+        service = OUTAGES.get(alarm.fault)
+        if created and service and self._notices is not None:
+            # an emergency that cuts a service: residents are told at once, with no end yet
+            self._notices.announce(
+                alarm.site,
+                service,
+                alarm.fired_at or alarm.started_at,
+                None,
+                rule.description or alarm.fault,
+                planned=False,
+                work_order_id=order.id,
+            )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from facility.db import Sessions
 from maintenance import lifecycle
 from maintenance.errors import NotFoundError
+from maintenance.kpis import OrderFacts
 from maintenance.lifecycle import Status
 from maintenance.sql import AssigneeRow, ChecklistRow, NotificationRow, TimelineRow, WorkOrderRow
 from rules.sql import AlarmRow
@@ -212,6 +213,30 @@ class OrderBook:
                 stmt.order_by(WorkOrderRow.id.desc()).limit(limit).offset(offset)
             ).all()
             return [self._view(session, r, full=False) for r in rows], total
+
+    def facts(self, site: str | None, before: datetime) -> list[OrderFacts]:
+        """What the KPIs are computed from: every order created before ``before``."""
+        with self._sessions() as session:
+            stmt = select(WorkOrderRow).where(WorkOrderRow.created_at < before)
+            if site:
+                stmt = stmt.where(WorkOrderRow.site == site)
+            return [
+                OrderFacts(
+                    r.id,
+                    r.asset,
+                    r.source,
+                    r.priority,
+                    r.status,
+                    r.created_at,
+                    r.respond_by,
+                    r.resolve_by,
+                    r.responded_at,
+                    r.resolved_at,
+                    r.closed_at,
+                    r.due_at,
+                )
+                for r in session.scalars(stmt)
+            ]
 
     def load(self) -> dict[int, int]:
         """Technician id -> open orders on them now."""

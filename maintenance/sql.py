@@ -191,3 +191,122 @@ class NotificationRow(Base):
     read_at: Mapped[datetime | None]
 
     __table_args__ = (UniqueConstraint("work_order_id", "kind", name="uq_notifications_once"),)
+
+
+class PlanRow(Base):
+    __tablename__ = "maintenance_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    site: Mapped[str] = mapped_column(String(64))
+    asset: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    every: Mapped[str | None] = mapped_column(String(32))
+    cron: Mapped[str | None] = mapped_column(String(64))
+    meter_metric: Mapped[str | None] = mapped_column(String(64))
+    meter_every: Mapped[float | None]
+    starts_at: Mapped[datetime]
+    lead_time_s: Mapped[float] = mapped_column(default=0.0)
+    priority: Mapped[str] = mapped_column(String(2))
+    skill: Mapped[str] = mapped_column(String(32))
+    checklist: Mapped[list[str]] = mapped_column(JSON, default=list)
+    template: Mapped[str | None] = mapped_column(String(64))
+    interrupts: Mapped[str | None] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(default=3600.0)
+    notice_before_s: Mapped[float] = mapped_column(default=86400.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100))
+
+
+class OccurrenceRow(Base):
+    """One due time of a plan on one asset: generated once, or recorded as skipped."""
+
+    __tablename__ = "plan_occurrences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("maintenance_plans.id"))
+    asset: Mapped[str] = mapped_column(String(64), default="")
+    key: Mapped[str] = mapped_column(String(40))
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # generating | generated | skipped
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "asset", "key", name="uq_plan_occurrences_once"),
+        Index("ix_plan_occurrences_due", "plan_id", "asset", "due_at"),
+    )
+
+
+class MeterStateRow(Base):
+    __tablename__ = "plan_meters"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("maintenance_plans.id"), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_value: Mapped[float | None]
+    usage: Mapped[float] = mapped_column(default=0.0)
+    cycles: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PartRow(Base):
+    __tablename__ = "parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16))
+    unit_cost: Mapped[float] = mapped_column(default=0.0)
+
+
+class StockRow(Base):
+    """A part's stock at one site. ``on_hand`` counts what is on the shelf, reserved included."""
+
+    __tablename__ = "part_stock"
+
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    on_hand: Mapped[float] = mapped_column(default=0.0)
+    reserved: Mapped[float] = mapped_column(default=0.0)
+    reorder_point: Mapped[float] = mapped_column(default=0.0)
+    low_since: Mapped[datetime | None]
+
+
+class PartMovementRow(Base):
+    """The stock ledger: every receipt, reservation, use and return, never edited."""
+
+    __tablename__ = "part_movements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # receive reserve release consume return
+    quantity: Mapped[float]
+    from_reserved: Mapped[float] = mapped_column(default=0.0)
+    unit_cost: Mapped[float] = mapped_column(default=0.0)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class NoticeRow(Base):
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    building: Mapped[str | None] = mapped_column(String(100))
+    service: Mapped[str] = mapped_column(String(16))  # water | elevator | power
+    planned: Mapped[bool] = mapped_column(Boolean, default=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime | None]
+    title_zh: Mapped[str] = mapped_column(Text)
+    body_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_plans.id"))
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]

@@ -118,10 +118,12 @@ class WorkOrderService(OrderBook):
         due_at: datetime | None = None,
         interrupts: str | None = None,
         checklist: Sequence[str] = (),
+        resolve_by: datetime | None = None,
     ) -> WorkOrderRow:
         if priority not in sla.PRIORITIES:
             raise InvalidRequestError(f"priority {priority!r} is not one of P1, P2, P3, P4")
-        respond_by, resolve_by = sla.deadlines(priority, now, self._levels(site))
+        respond_by, default_resolve_by = sla.deadlines(priority, now, self._levels(site))
+        resolve_by = resolve_by or default_resolve_by  # preventive work: due time plus window
         row = WorkOrderRow(
             number=self._number(session, now),
             title=title,

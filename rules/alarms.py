@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 import orjson
 from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from facility.clock import Clock, from_ms, rfc3339
+from facility.db import Sessions
 from facility.events import EventLog
 from ingest import topics
 from rules.events import (
@@ -114,7 +115,7 @@ class AlarmConflictError(Exception):
 class AlarmService:
     def __init__(
         self,
-        sessions: sessionmaker[Any],
+        sessions: Sessions,
         events: EventLog,
         silences: SqlSilences,
         clock: Clock,
@@ -517,6 +518,14 @@ class AlarmService:
         self.refresh_silences()
         self.recheck_mutes()
         return ended
+
+    def under_works(self, site: str, asset: str) -> bool:
+        """Planned works are in progress on the asset (a silence held by a work order)."""
+        now = self._clock.now()
+        return any(
+            s.work_order_id is not None and s.site == site and s.asset == asset and s.active(now)
+            for s in self._silence_cache
+        )
 
     def silences(self) -> SqlSilences:
         return self._silences

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func, select, text
-from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
 
-from facility.db import Base
+from facility.db import Base, Sessions
 from rules.silences import Silence
 
 OPEN_STATES = ("pending", "firing")
@@ -87,7 +87,7 @@ def silence_of(row: SilenceRow) -> Silence:
 
 
 class SqlSilences:
-    def __init__(self, sessions: sessionmaker[Any]) -> None:
+    def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
     def add(

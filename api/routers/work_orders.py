@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
@@ -111,6 +111,14 @@ def order_out(order: WorkOrder) -> WorkOrderOut:
     )
 
 
+class NoticeRequest(BaseModel):
+    """The works cut a service: residents get a notice (Chinese and English)."""
+
+    service: Literal["water", "elevator", "power"]
+    starts_at: datetime
+    ends_at: datetime | None = None
+
+
 class ManualOrderIn(BaseModel):
     """A resident's complaint or a walk-round finding."""
 
@@ -126,6 +134,7 @@ class ManualOrderIn(BaseModel):
     channel: Literal["phone", "app", "wechat", "walk_in", "walk_round"]
     reporter: str | None = Field(default=None, max_length=200, description="name and phone")
     checklist: list[str] = Field(default_factory=list, max_length=100)
+    notice: NoticeRequest | None = None
 
 
 class TransitionIn(BaseModel):
@@ -187,11 +196,32 @@ def list_work_orders(
     response_model_by_alias=True,
 )
 def create_work_order(body: ManualOrderIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
-    """A manual order (source ``manual``), assigned at once by the dispatch rules."""
+    """A manual order (source ``manual``), assigned at once by the dispatch rules. With a
+    ``notice``, the residents affected are told (Chinese and English, API and MQTT)."""
+    notice = body.notice
+    if notice is not None and (
+        notice.starts_at.tzinfo is None or (notice.ends_at and notice.ends_at.tzinfo is None)
+    ):
+        raise HTTPException(422, "notice times need a UTC offset (RFC 3339)")
     try:
-        order = service.work_orders.create(actor_of(who), source="manual", **body.model_dump())
+        order = service.work_orders.create(
+            actor_of(who),
+            source="manual",
+            interrupts=notice.service if notice else None,
+            **body.model_dump(exclude={"notice"}),
+        )
     except MaintenanceError as error:
         raise_for(error)
+    if notice is not None:
+        service.notices.announce(
+            body.site,
+            notice.service,
+            notice.starts_at,
+            notice.ends_at,
+            body.title,
+            building=body.building,
+            work_order_id=order.id,
+        )
     return order_out(order)
 
 

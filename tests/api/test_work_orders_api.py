@@ -223,3 +223,25 @@ def test_an_alarm_over_mqtt_becomes_an_assigned_order(
     assert alarm["work_order_id"] == order["id"] and order["alarm_ids"] == [alarm["id"]]
     metrics = client.get("/metrics").text
     assert "facility_work_orders_open" in metrics
+
+
+def test_a_manual_order_that_cuts_a_service_tells_the_residents(
+    client: TestClient, site: str
+) -> None:
+    technician(client, site, "Li Na", ["plumbing"])
+    start = datetime.now(UTC) + timedelta(days=1)
+    body = {
+        **manual(site),
+        "building": "3",
+        "notice": {
+            "service": "water",
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(hours=3)).isoformat(),
+        },
+    }
+    order = client.post("/api/v1/work-orders", json=body).json()
+    (notice,) = client.get("/api/v1/notices", params={"site": site}).json()["items"]
+    assert notice["work_order_id"] == order["id"] and notice["building"] == "3"
+    assert "3栋" in notice["zh"]["body"] and "building 3" in notice["en"]["body"]
+    client.post(f"/api/v1/work-orders/{order['id']}/transition", json={"to": "cancelled"})
+    assert client.get("/api/v1/notices", params={"site": site}).json()["total"] == 0

@@ -70,3 +70,48 @@ class Harness:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+class PlanningHarness(Harness):
+    """With a planner, notices and parts; assets of a kind come from a plain dict."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        from maintenance.notices import Notices
+        from maintenance.parts import Parts
+        from maintenance.planning import Planner
+
+        self.published: list[tuple[str, bytes]] = []
+        self.notices = Notices(
+            self.sessions,
+            self.events,
+            self.people,
+            self.clock,
+            "Asia/Shanghai",
+            publish=lambda topic, payload, retain: self.published.append((topic, payload)),
+        )
+        self.assets: dict[tuple[str, str], list[str]] = {}
+        self.planner = Planner(
+            self.sessions,
+            self.orders,
+            self.notices,
+            lambda site, kind: self.assets.get((site, kind), []),
+            self.clock,
+            "Asia/Shanghai",
+        )
+        self.parts = Parts(self.sessions, self.events, self.clock)
+
+    def plan(self, **fields: Any) -> Any:
+        values: dict[str, Any] = {
+            "name": "Lift half-monthly maintenance",
+            "site": "north",
+            "kind": "elevator",
+            "every": "15d",
+            "starts_at": self.clock.now() + timedelta(days=2),
+            "lead_time_s": timedelta(days=3).total_seconds(),
+            "priority": "P3",
+            "skill": "elevator",
+            "template": "tsg-t5002-half-monthly",
+        }
+        values.update(fields)
+        return self.planner.create("planner", **values)

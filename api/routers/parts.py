@@ -1,0 +1,189 @@
+"""Spare parts: stock per site, deliveries, and parts reserved and used on work orders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
+
+from api.deps import Planner, ServiceDep, Technician, Viewer
+from api.errors import raise_for
+from api.pagination import Page
+from ingest.topics import SITE_PATTERN
+from maintenance.errors import MaintenanceError
+from maintenance.parts import Part, PartLine
+
+router = APIRouter(prefix="/api/v1", tags=["parts"])
+
+
+class SiteStockIO(BaseModel):
+    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
+    on_hand: float = Field(ge=0)
+    reorder_point: float = Field(default=0, ge=0)
+
+
+class SiteStockOut(SiteStockIO):
+    reserved: float
+    available: float
+    low: bool
+
+
+class PartIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    unit: str = Field(default="pcs", max_length=16)
+    unit_cost: float = Field(default=0, ge=0, description="for the orders' cost")
+    stock: list[SiteStockIO] = Field(default_factory=list)
+
+
+class PartOut(BaseModel):
+    id: int
+    sku: str
+    name: str
+    unit: str
+    unit_cost: float
+    stock: float = Field(description="on hand: at the asked site, or at all sites")
+    reorder_point: float
+    sites: list[SiteStockOut]
+
+
+def part_out(part: Part) -> PartOut:
+    sites = [
+        SiteStockOut(
+            site=s.site,
+            on_hand=s.on_hand,
+            reorder_point=s.reorder_point,
+            reserved=s.reserved,
+            available=s.available,
+            low=s.low,
+        )
+        for s in part.stock
+    ]
+    return PartOut(
+        id=part.id,
+        sku=part.sku,
+        name=part.name,
+        unit=part.unit,
+        unit_cost=part.unit_cost,
+        stock=sum(s.on_hand for s in part.stock),
+        reorder_point=sum(s.reorder_point for s in part.stock),
+        sites=sites,
+    )
+
+
+class DeliveryIn(BaseModel):
+    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
+    quantity: float = Field(ge=0)
+    reorder_point: float | None = Field(default=None, ge=0)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class MovementIn(BaseModel):
+    part_id: int
+    action: Literal["reserve", "release", "consume", "return"] = Field(
+        description="reserve for the job, release what was not needed, consume what was used, "
+        "return what was taken but not used"
+    )
+    quantity: float = Field(gt=0)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class PartLineOut(BaseModel):
+    part_id: int
+    sku: str
+    name: str
+    unit: str
+    reserved: float
+    consumed: float
+    cost: float
+
+
+class MovementOut(BaseModel):
+    at: datetime
+    site: str
+    action: str
+    quantity: float
+    work_order_id: int | None
+    actor: str
+    note: str | None
+
+
+@router.get("/parts", response_model=Page[PartOut])
+def list_parts(
+    service: ServiceDep, _who: Viewer, site: str | None = None, low: bool = False
+) -> Page[PartOut]:
+    """``low=true``: only parts under their reorder point somewhere."""
+    parts = service.parts.catalogue(site, low)
+    return Page[PartOut](items=[part_out(p) for p in parts], total=len(parts))
+
+
+@router.post("/parts", response_model=PartOut, status_code=status.HTTP_201_CREATED)
+def add_part(body: PartIn, service: ServiceDep, who: Planner) -> PartOut:
+    try:
+        part = service.parts.add(
+            body.sku,
+            body.name,
+            body.unit,
+            body.unit_cost,
+            {s.site: (s.on_hand, s.reorder_point) for s in body.stock},
+            who.name,
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return part_out(part)
+
+
+@router.get("/parts/{part_id}", response_model=PartOut)
+def get_part(part_id: int, service: ServiceDep, _who: Viewer) -> PartOut:
+    part = service.parts.get(part_id)
+    if part is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no part {part_id}")
+    return part_out(part)
+
+
+@router.post("/parts/{part_id}/stock", response_model=PartOut)
+def deliver(part_id: int, body: DeliveryIn, service: ServiceDep, who: Technician) -> PartOut:
+    """A delivery (restock), and optionally the site's reorder point."""
+    try:
+        part = service.parts.receive(
+            part_id, body.site, body.quantity, who.name, body.note, body.reorder_point
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return part_out(part)
+
+
+@router.get("/parts/{part_id}/ledger", response_model=Page[MovementOut])
+def ledger(
+    part_id: int, service: ServiceDep, _who: Viewer, site: str | None = None
+) -> Page[MovementOut]:
+    movements = service.parts.ledger(part_id, site)
+    return Page[MovementOut](items=[MovementOut(**m) for m in movements], total=len(movements))
+
+
+@router.get("/work-orders/{order_id}/parts", response_model=Page[PartLineOut])
+def parts_on_order(order_id: int, service: ServiceDep, _who: Viewer) -> Page[PartLineOut]:
+    lines: list[PartLine] = service.parts.for_order(order_id)
+    return Page[PartLineOut](
+        items=[PartLineOut.model_validate(x, from_attributes=True) for x in lines],
+        total=len(lines),
+    )
+
+
+@router.post("/work-orders/{order_id}/parts", response_model=Page[PartLineOut])
+def move_parts(
+    order_id: int, body: MovementIn, service: ServiceDep, who: Technician
+) -> Page[PartLineOut]:
+    """Stock never goes negative: a request for more than is free answers 409 saying how much is."""
+    try:
+        lines = service.parts.move(
+            order_id, body.part_id, body.action, body.quantity, who.name, body.note
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return Page[PartLineOut](
+        items=[PartLineOut.model_validate(x, from_attributes=True) for x in lines],
+        total=len(lines),
+    )

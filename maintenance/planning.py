@@ -1,0 +1,529 @@
+"""Preventive maintenance: plans, their occurrences, and the orders they make.
+
+A plan is calendar based (``every`` or a ``cron`` expression, in the site's local time) or
+meter based (a counter such as ``door_cycles``: every 50,000). Each occurrence is generated
+``lead_time`` ahead of its due time as a preventive order, for the plan's asset or for every
+asset of its kind at the site. An occurrence is recorded once per (plan, asset, due time): the
+unique constraint makes a restart, a second scheduler or a catch-up unable to double one. One
+that comes due while the previous order of the plan on that asset is still open is recorded as
+skipped, so it shows, instead of stacking a second order.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import yaml
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from facility.clock import Clock, from_ms
+from facility.db import Sessions
+from ingest.readings import Reading
+from maintenance import lifecycle
+from maintenance.errors import InvalidRequestError, NotFoundError
+from maintenance.notices import Notices
+from maintenance.orders import SCHEDULER
+from maintenance.schedule import (
+    Every,
+    MeterState,
+    ScheduleError,
+    advance_meter,
+    cron_times,
+    due_times,
+    window,
+)
+from maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
+from maintenance.work_orders import WorkOrderService
+
+log = logging.getLogger(__name__)
+
+CATCH_UP: Final = timedelta(days=400)
+"""How far back a plan looks for occurrences it missed (while the service was down)."""
+
+
+@cache
+def templates() -> dict[str, dict[str, Any]]:
+    text = resources.files("maintenance").joinpath("templates.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, dict[str, Any]] = yaml.safe_load(text)["templates"]
+    return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    id: int
+    name: str
+    description: str
+    site: str
+    asset: str | None
+    kind: str | None
+    every: str | None
+    cron: str | None
+    meter_metric: str | None
+    meter_every: float | None
+    starts_at: datetime
+    lead_time: timedelta
+    priority: str
+    skill: str
+    checklist: tuple[str, ...]
+    template: str | None
+    interrupts: str | None
+    duration: timedelta
+    notice_before: timedelta
+    active: bool
+
+    @property
+    def meter(self) -> dict[str, Any] | None:
+        if self.meter_metric is None:
+            return None
+        return {"metric": self.meter_metric, "every": self.meter_every}
+
+
+def _plan(row: PlanRow) -> Plan:
+    return Plan(
+        row.id,
+        row.name,
+        row.description,
+        row.site,
+        row.asset,
+        row.kind,
+        row.every,
+        row.cron,
+        row.meter_metric,
+        row.meter_every,
+        row.starts_at,
+        timedelta(seconds=row.lead_time_s),
+        row.priority,
+        row.skill,
+        tuple(row.checklist or ()),
+        row.template,
+        row.interrupts,
+        timedelta(seconds=row.duration_s),
+        timedelta(seconds=row.notice_before_s),
+        row.active,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    plan_id: int
+    asset: str
+    key: str
+    due_at: datetime
+    status: str
+    work_order_id: int | None
+    reason: str | None
+
+
+class Planner:
+    def __init__(
+        self,
+        sessions: Sessions,
+        work_orders: WorkOrderService,
+        notices: Notices,
+        assets_of_kind: Callable[[str, str], list[str]],
+        clock: Clock,
+        timezone: str,
+    ) -> None:
+        self._sessions = sessions
+        self._work_orders = work_orders
+        self._notices = notices
+        self._assets_of_kind = assets_of_kind
+        self._clock = clock
+        self._zone = ZoneInfo(timezone)
+        self._meters: dict[tuple[int, str], MeterState] = {}
+        self._meter_plans: dict[str, list[Plan]] = {}
+        self._meters_dirty: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+        self._scheduler: Any = None
+        self._key = ""
+
+    # -- plans -----------------------------------------------------------------------------
+
+    def create(self, created_by: str, **fields: Any) -> Plan:
+        """Check and store a plan; its first occurrences are generated at once if due."""
+        has_calendar = bool(fields.get("every") or fields.get("cron"))
+        has_meter = bool(fields.get("meter_metric"))
+        if has_calendar == has_meter or (fields.get("every") and fields.get("cron")):
+            raise InvalidRequestError("give exactly one of every, cron or meter")
+        if not fields.get("asset") and not fields.get("kind"):
+            raise InvalidRequestError("give an asset, or a kind (every asset of it at the site)")
+        try:
+            if fields.get("every"):
+                Every.parse(fields["every"])
+            if fields.get("cron"):
+                next(
+                    cron_times(
+                        fields["cron"],
+                        fields["starts_at"],
+                        self._zone,
+                        fields["starts_at"],
+                        fields["starts_at"] + timedelta(days=400),
+                    ),
+                    None,
+                )
+        except ScheduleError as error:
+            raise InvalidRequestError(str(error)) from None
+        template = fields.get("template")
+        if template is not None and template not in templates():
+            known = ", ".join(sorted(templates()))
+            raise InvalidRequestError(f"no checklist template {template!r} (known: {known})")
+        with self._sessions.begin() as session:
+            row = PlanRow(
+                created_at=self._clock.now(), created_by=created_by, active=True, **fields
+            )
+            session.add(row)
+            session.flush()
+            plan = _plan(row)
+        self._meter_plans.clear()
+        self.run(plan.id)
+        self.schedule(plan.id)
+        return plan
+
+    def plan(self, plan_id: int) -> Plan | None:
+        with self._sessions() as session:
+            row = session.get(PlanRow, plan_id)
+            return _plan(row) if row else None
+
+    def plans(self, site: str | None = None, active: bool | None = None) -> list[Plan]:
+        with self._sessions() as session:
+            stmt = select(PlanRow)
+            if site:
+                stmt = stmt.where(PlanRow.site == site)
+            if active is not None:
+                stmt = stmt.where(PlanRow.active.is_(active))
+            return [_plan(r) for r in session.scalars(stmt.order_by(PlanRow.id))]
+
+    def deactivate(self, plan_id: int) -> Plan:
+        with self._sessions.begin() as session:
+            row = session.get(PlanRow, plan_id)
+            if row is None:
+                raise NotFoundError(f"no plan {plan_id}")
+            row.active = False
+            plan = _plan(row)
+        self._meter_plans.clear()
+        return plan
+
+    def occurrences(self, plan_id: int, limit: int = 200) -> list[Occurrence]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OccurrenceRow)
+                .where(OccurrenceRow.plan_id == plan_id)
+                .order_by(OccurrenceRow.due_at.desc(), OccurrenceRow.asset)
+                .limit(limit)
+            )
+            return [
+                Occurrence(r.plan_id, r.asset, r.key, r.due_at, r.status, r.work_order_id, r.reason)
+                for r in rows
+            ]
+
+    def skipped_due(self, site: str | None) -> list[datetime]:
+        """Due times of occurrences skipped because the previous order was still open."""
+        with self._sessions() as session:
+            stmt = (
+                select(OccurrenceRow.due_at)
+                .join(PlanRow, PlanRow.id == OccurrenceRow.plan_id)
+                .where(OccurrenceRow.status == "skipped")
+            )
+            if site:
+                stmt = stmt.where(PlanRow.site == site)
+            return list(session.scalars(stmt))
+
+    def _targets(self, plan: Plan) -> list[str]:
+        """The plan's asset, or every asset of its kind at the site known now."""
+        if plan.asset:
+            return [plan.asset]
+        assert plan.kind is not None
+        return sorted(self._assets_of_kind(plan.site, plan.kind))
+
+    def checklist_of(self, plan: Plan) -> list[str]:
+        items = list(templates()[plan.template]["items"]) if plan.template else []
+        return items + list(plan.checklist)
+
+    # -- calendar ------------------------------------------------------------------------------
+
+    def due(self, plan: Plan, now: datetime) -> list[datetime]:
+        """Due times whose orders should exist by ``now`` (generated ``lead_time`` ahead)."""
+        after = max(plan.starts_at - timedelta(microseconds=1), now - CATCH_UP)
+        until = now + plan.lead_time
+        if plan.every:
+            return list(
+                due_times(plan.starts_at, Every.parse(plan.every), self._zone, after, until)
+            )
+        if plan.cron:
+            return list(cron_times(plan.cron, plan.starts_at, self._zone, after, until))
+        return []
+
+    def next_run(self, plan: Plan, now: datetime) -> datetime | None:
+        """When the next order of a calendar plan is to be made (its due time less the lead)."""
+        horizon = now + plan.lead_time + timedelta(days=800)
+        after = now + plan.lead_time
+        if plan.every:
+            upcoming = due_times(
+                plan.starts_at, Every.parse(plan.every), self._zone, after, horizon
+            )
+        elif plan.cron:
+            upcoming = cron_times(plan.cron, plan.starts_at, self._zone, after, horizon)
+        else:
+            return None
+        following = next(iter(upcoming), None)
+        return following - plan.lead_time if following else None
+
+    def run(self, plan_id: int) -> int:
+        """Make the orders of every occurrence due by now; what exists is left alone."""
+        plan = self.plan(plan_id)
+        if plan is None or not plan.active or plan.meter_metric:
+            return 0
+        made = 0
+        now = self._clock.now()
+        for due in self.due(plan, now):
+            for asset in self._targets(plan):
+                made += self._occur(plan, asset, due.isoformat(), due)
+        return made
+
+    def run_all(self) -> int:
+        """Every active calendar plan (on start, this is the catch-up after downtime)."""
+        self._finish_interrupted()
+        return sum(self.run(plan.id) for plan in self.plans(active=True))
+
+    def _occur(self, plan: Plan, asset: str, key: str, due: datetime) -> int:
+        """Record one occurrence and make its order (or record it as skipped). 1 if made."""
+        now = self._clock.now()
+        try:
+            with self._sessions.begin() as session:
+                previous = session.scalars(
+                    select(OccurrenceRow)
+                    .where(
+                        OccurrenceRow.plan_id == plan.id,
+                        OccurrenceRow.asset == asset,
+                        OccurrenceRow.status == "generated",
+                        OccurrenceRow.due_at < due,
+                    )
+                    .order_by(OccurrenceRow.due_at.desc())
+                    .limit(1)
+                ).first()
+                still_open = None
+                if previous is not None and previous.work_order_id is not None:
+                    order = session.get(WorkOrderRow, previous.work_order_id)
+                    if order is not None and lifecycle.Status(order.status) not in (
+                        lifecycle.FINISHED | lifecycle.DONE
+                    ):
+                        still_open = order.number
+                session.add(
+                    OccurrenceRow(
+                        plan_id=plan.id,
+                        asset=asset,
+                        key=key,
+                        due_at=due,
+                        status="skipped" if still_open else "generating",
+                        reason=f"{still_open} (the previous one) is still open"
+                        if still_open
+                        else None,
+                        created_at=now,
+                    )
+                )
+        except IntegrityError:
+            return 0  # made already: by another scheduler, or before a restart
+        if still_open:
+            log.info("plan %s on %s due %s skipped: %s still open", plan.id, asset, due, still_open)
+            return 0
+        self._make_order(plan, asset, key, due)
+        return 1
+
+    def _make_order(self, plan: Plan, asset: str, key: str, due: datetime) -> None:
+        local = due.astimezone(self._zone)
+        order = self._work_orders.create(
+            SCHEDULER,
+            site=plan.site,
+            asset=asset,
+            kind=plan.kind,
+            title=f"{plan.name}: {asset} (due {local:%Y-%m-%d %H:%M})",
+            description=plan.description,
+            priority=plan.priority,
+            skill=plan.skill,
+            source="preventive",
+            channel="plan",
+            plan_id=plan.id,
+            due_at=due,
+            resolve_by=due + self._window(plan),
+            interrupts=plan.interrupts,
+            checklist=self.checklist_of(plan),
+        )
+        with self._sessions.begin() as session:
+            row = session.scalars(
+                select(OccurrenceRow).where(
+                    OccurrenceRow.plan_id == plan.id,
+                    OccurrenceRow.asset == asset,
+                    OccurrenceRow.key == key,
+                )
+            ).one()
+            row.status = "generated"
+            row.work_order_id = order.id
+        if plan.interrupts:
+            self._notices.announce(
+                plan.site,
+                plan.interrupts,
+                due,
+                due + plan.duration,
+                plan.name,
+                planned=True,
+                work_order_id=order.id,
+                plan_id=plan.id,
+            )
+
+    def _window(self, plan: Plan) -> timedelta:
+        if plan.every:
+            return window(Every.parse(plan.every))
+        return timedelta(days=1)
+
+    def _finish_interrupted(self) -> None:
+        """Occurrences recorded but whose order was never made (a crash in between)."""
+        with self._sessions() as session:
+            stuck = session.scalars(
+                select(OccurrenceRow).where(OccurrenceRow.status == "generating")
+            ).all()
+        for row in stuck:
+            plan = self.plan(row.plan_id)
+            if plan is not None:
+                self._make_order(plan, row.asset, row.key, row.due_at)
+
+    # -- the scheduler ---------------------------------------------------------------------
+
+    def attach(self, scheduler: Any, key: str) -> None:
+        """Drive calendar plans from APScheduler (its database job store): one job a plan,
+        due when the plan's next order is to be made."""
+        self._scheduler = scheduler
+        self._key = key
+        register(key, self)
+
+    def schedule(self, plan_id: int) -> None:
+        if self._scheduler is None:
+            return
+        plan = self.plan(plan_id)
+        job_id = f"plan-{plan_id}"
+        when = self.next_run(plan, self._clock.now()) if plan and plan.active else None
+        if when is None:
+            if self._scheduler.get_job(job_id, jobstore="database"):
+                self._scheduler.remove_job(job_id, jobstore="database")
+            return
+        self._scheduler.add_job(
+            "maintenance.planning:scheduled_run",
+            "date",
+            run_date=when,
+            args=[self._key, plan_id],
+            id=job_id,
+            name=f"plan {plan_id}: {plan.name}" if plan else job_id,
+            jobstore="database",
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def schedule_all(self) -> None:
+        for plan in self.plans(active=True):
+            if not plan.meter_metric:
+                self.schedule(plan.id)
+
+    # -- meters --------------------------------------------------------------------------------
+
+    def _plans_by_metric(self) -> dict[str, list[Plan]]:
+        if not self._meter_plans:
+            grouped: dict[str, list[Plan]] = {}
+            for plan in self.plans(active=True):
+                if plan.meter_metric:
+                    grouped.setdefault(plan.meter_metric, []).append(plan)
+            self._meter_plans = grouped or {"": []}
+        return self._meter_plans
+
+    def load_meters(self) -> None:
+        with self._sessions() as session:
+            for row in session.scalars(select(MeterStateRow)):
+                self._meters[(row.plan_id, row.asset)] = MeterState(
+                    row.last_value, row.usage, row.cycles
+                )
+
+    def on_readings(self, readings: Sequence[Reading]) -> None:
+        """Counters drive meter plans: called with every stored batch (ingest's thread)."""
+        by_metric = self._plans_by_metric()
+        if not any(by_metric.values()):
+            return
+        crossed: list[tuple[Plan, str, int, int]] = []
+        with self._lock:
+            for reading in readings:
+                for metric, plans in by_metric.items():
+                    value = reading.metrics.get(metric)
+                    if value is None or isinstance(value, bool | str):
+                        continue
+                    for plan in plans:
+                        if plan.site != reading.site or not self._concerns(plan, reading):
+                            continue
+                        key = (plan.id, reading.asset)
+                        state = self._meters.get(key, MeterState())
+                        state, cycles = advance_meter(state, float(value), plan.meter_every or 0)
+                        self._meters[key] = state
+                        self._meters_dirty.add(key)
+                        crossed.extend((plan, reading.asset, c, reading.ts_ms) for c in cycles)
+        for plan, asset, cycle, ts_ms in crossed:
+            self.flush_meters()  # the count that made it is on disk before the order exists
+            self._occur(plan, asset, f"meter:{cycle}", from_ms(ts_ms))
+
+    @staticmethod
+    def _concerns(plan: Plan, reading: Reading) -> bool:
+        return reading.asset == plan.asset if plan.asset else reading.kind == plan.kind
+
+    def flush_meters(self) -> None:
+        with self._lock:
+            dirty, self._meters_dirty = self._meters_dirty, set()
+            states = {key: self._meters[key] for key in dirty}
+        if not states:
+            return
+        try:
+            with self._sessions.begin() as session:
+                for (plan_id, asset), state in states.items():
+                    row = session.get(MeterStateRow, (plan_id, asset))
+                    if row is None:
+                        row = MeterStateRow(plan_id=plan_id, asset=asset)
+                        session.add(row)
+                    row.last_value, row.usage, row.cycles = (
+                        state.last_value,
+                        state.usage,
+                        state.cycles,
+                    )
+        except Exception:
+            with self._lock:
+                self._meters_dirty |= set(states)
+            raise
+
+    def meter(self, plan_id: int, asset: str) -> MeterState | None:
+        return self._meters.get((plan_id, asset))
+
+
+_PLANNERS: dict[str, Planner] = {}
+"""APScheduler keeps a job in its database store by a textual reference to a function, not to
+an object: the scheduled function finds its planner here, by the key the job carries. The
+composition root registers each planner it builds."""
+
+
+def register(key: str, planner: Planner) -> None:
+    _PLANNERS[key] = planner
+
+
+def unregister(key: str) -> None:
+    _PLANNERS.pop(key, None)
+
+
+def scheduled_run(key: str, plan_id: int) -> None:
+    """The job of a calendar plan: make what is due, then schedule the plan's next run."""
+    planner = _PLANNERS.get(key)
+    if planner is None:
+        log.warning("plan %s: no planner %s in this process (a job of an older run)", plan_id, key)
+        return
+    planner.run(plan_id)
+    planner.schedule(plan_id)

@@ -1,0 +1,99 @@
+"""Spare parts on SQLite and PostgreSQL: the ledger, costs, low stock, and no negative stock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from maintenance.errors import ConflictError
+from tests.maintenance.harness import PLANNER, PlanningHarness
+
+
+@pytest.fixture
+def h(database_url: str) -> Iterator[PlanningHarness]:
+    harness = PlanningHarness(database_url)
+    harness.technician("Li Na", "plumbing")
+    yield harness
+    harness.close()
+
+
+def order(h: PlanningHarness) -> int:
+    return h.orders.create(
+        PLANNER,
+        site="north",
+        asset="pump-1",
+        title="Seal leaking",
+        priority="P3",
+        skill="plumbing",
+        source="manual",
+    ).id
+
+
+def test_reserve_consume_return_and_the_cost(h: PlanningHarness) -> None:
+    part = h.parts.add(
+        "SEAL-40", "Mechanical seal 40 mm", "pcs", 85.0, {"north": (5, 2)}, "storekeeper"
+    )
+    wo = order(h)
+    lines = h.parts.move(wo, part.id, "reserve", 2, "Li Na")
+    assert (lines[0].reserved, lines[0].consumed) == (2, 0)
+    stock = h.parts.get(part.id).stock[0]  # type: ignore[union-attr]
+    assert (stock.on_hand, stock.reserved, stock.available) == (5, 2, 3)
+    lines = h.parts.move(wo, part.id, "consume", 1, "Li Na")  # one of the two reserved
+    assert (lines[0].reserved, lines[0].consumed, lines[0].cost) == (1, 1, 85.0)
+    lines = h.parts.move(wo, part.id, "release", 1, "Li Na")
+    assert lines[0].reserved == 0
+    with pytest.raises(ConflictError, match="holds 0"):
+        h.parts.move(wo, part.id, "release", 1, "Li Na")
+    h.parts.move(wo, part.id, "consume", 1, "Li Na")
+    lines = h.parts.move(wo, part.id, "return", 1, "Li Na")  # taken, not needed after all
+    assert (lines[0].consumed, lines[0].cost) == (1, 85.0)
+    assert h.orders.get(wo).cost == 85.0  # type: ignore[union-attr]
+    stock = h.parts.get(part.id).stock[0]  # type: ignore[union-attr]
+    assert (stock.on_hand, stock.reserved) == (4, 0)
+    actions = [m["action"] for m in h.parts.ledger(part.id)]
+    assert actions == ["return", "consume", "release", "consume", "reserve", "receive"]
+
+
+def test_low_stock_is_announced_once_until_restocked(h: PlanningHarness) -> None:
+    part = h.parts.add("FUSE-10", "Fuse 10 A", "pcs", 2.5, {"north": (4, 3)}, "storekeeper")
+    wo = order(h)
+    h.parts.move(wo, part.id, "consume", 1, "Li Na")  # 3 free: at the point, not under
+    assert [e.type for e in h.events.since(0)].count("part.low_stock") == 0
+    h.parts.move(wo, part.id, "consume", 1, "Li Na")
+    h.parts.move(wo, part.id, "consume", 1, "Li Na")
+    assert [e.type for e in h.events.since(0)].count("part.low_stock") == 1
+    assert [p.sku for p in h.parts.catalogue("north", low=True)] == ["FUSE-10"]
+    h.parts.receive(part.id, "north", 10, "storekeeper", "delivery 2026-11-28")
+    assert h.parts.catalogue("north", low=True) == []
+    with pytest.raises(ConflictError, match="not enough FUSE-10"):
+        h.parts.move(wo, part.id, "consume", 12, "Li Na")
+
+
+def test_stock_never_goes_negative_under_concurrent_use(h: PlanningHarness) -> None:
+    part = h.parts.add(
+        "VALVE-25", "Ball valve DN25", "pcs", 40.0, {"north": (10, 0)}, "storekeeper"
+    )
+    orders = [order(h) for _ in range(4)]
+    taken: list[float] = []
+    refused: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def take(order_id: int) -> None:
+        barrier.wait()
+        try:
+            h.parts.move(order_id, part.id, "consume", 1, "Li Na")
+            taken.append(1)
+        except ConflictError as error:
+            refused.append(str(error))
+
+    threads = [threading.Thread(target=take, args=(orders[n % 4],)) for n in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    stock = h.parts.get(part.id).stock[0]  # type: ignore[union-attr]
+    assert len(taken) == 10 and len(refused) == 6
+    assert stock.on_hand == 0
+    assert "0 pcs free" in refused[0]

@@ -1,0 +1,172 @@
+"""Preventive plans on SQLite and PostgreSQL: occurrences once, catch-up, skips, meters."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from ingest.readings import Reading
+from maintenance.orders import Actor
+from maintenance.planning import Planner
+from maintenance.sql import OccurrenceRow, WorkOrderRow
+from tests.maintenance.harness import PlanningHarness
+
+
+@pytest.fixture
+def h(database_url: str) -> Iterator[PlanningHarness]:
+    harness = PlanningHarness(database_url)
+    harness.technician("Wang Wei", "elevator")
+    harness.technician("Li Na", "plumbing")
+    harness.assets[("north", "elevator")] = ["lift-1", "lift-2"]
+    harness.assets[("north", "water")] = ["pump-1"]
+    yield harness
+    harness.close()
+
+
+def test_a_kind_plan_makes_one_order_per_asset_ahead_of_time(h: PlanningHarness) -> None:
+    plan = h.plan()  # first due in 2 days, made 3 days ahead: now
+    orders, total = h.orders.query(source="preventive")
+    assert total == 2
+    order = h.orders.get(orders[0].id)
+    assert order is not None
+    assert order.due_at == plan.starts_at
+    assert order.resolve_by == plan.starts_at + timedelta(days=1.5)  # within its window
+    assert order.status == "assigned" and order.skill == "elevator"
+    assert len(order.checklist) == 31  # TSG T5002 half-monthly items
+    assert order.checklist[0].text.startswith("机房、滑轮间环境")
+    assert h.planner.run(plan.id) == 0  # again: nothing more
+
+
+def test_the_next_run_is_the_next_due_time_less_the_lead(h: PlanningHarness) -> None:
+    plan = h.plan()
+    assert h.planner.next_run(plan, h.clock.now()) == plan.starts_at + timedelta(
+        days=15
+    ) - timedelta(days=3)
+    for order in h.orders.query(plan_id=plan.id)[0]:
+        for step in ("acknowledged", "in_progress", "resolved", "closed"):
+            h.orders.transition(order.id, step, Actor("planner"))
+    h.clock.advance(timedelta(days=14))
+    assert h.planner.run(plan.id) == 2  # the second occurrence's orders
+
+
+def test_catch_up_after_downtime_makes_one_and_records_the_rest_as_skipped(
+    h: PlanningHarness,
+) -> None:
+    plan = h.plan(kind=None, asset="lift-1")
+    h.clock.advance(timedelta(days=60))  # the service was down for two months
+    made = h.planner.run_all()
+    assert made == 0  # the first order (made at once) is still open: the rest are skipped
+    occurrences = sorted(h.planner.occurrences(plan.id), key=lambda o: o.due_at)
+    assert [o.status for o in occurrences] == ["generated"] + ["skipped"] * 4
+    assert "still open" in (occurrences[1].reason or "")
+    first = occurrences[0].work_order_id
+    assert first is not None
+    for step in ("acknowledged", "in_progress", "resolved"):
+        h.orders.transition(first, step, Actor("planner"))
+    h.clock.advance(timedelta(days=15))
+    assert h.planner.run(plan.id) == 1  # done: the next one is made
+    assert h.planner.skipped_due("north") != []
+
+
+def test_two_schedulers_at_once_never_double_an_occurrence(h: PlanningHarness) -> None:
+    plan = h.plan()
+    other = Planner(
+        h.sessions,
+        h.orders,
+        h.notices,
+        lambda site, kind: ["lift-1", "lift-2"],
+        h.clock,
+        "Asia/Shanghai",
+    )
+    h.clock.advance(timedelta(days=100))
+    results: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def run(planner: Planner) -> None:
+        barrier.wait()
+        results.append(planner.run(plan.id))
+
+    threads = [
+        threading.Thread(target=run, args=(p,)) for p in (h.planner, other, h.planner, other)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with h.sessions() as session:
+        keys = session.execute(
+            select(OccurrenceRow.asset, OccurrenceRow.key, func.count()).group_by(
+                OccurrenceRow.asset, OccurrenceRow.key
+            )
+        ).all()
+        orders = session.scalar(
+            select(func.count()).select_from(WorkOrderRow).where(WorkOrderRow.plan_id == plan.id)
+        )
+    assert all(count == 1 for _, _, count in keys)
+    assert orders == 2  # one a lift; every later occurrence found its predecessor open
+
+
+def test_a_meter_plan_follows_the_counter_across_a_reset(h: PlanningHarness) -> None:
+    plan = h.plan(
+        every=None,
+        meter_metric="door_cycles",
+        meter_every=50_000.0,
+        template=None,
+        kind=None,
+        asset="lift-1",
+    )
+    base = int(h.clock.now().timestamp() * 1000)
+
+    def cycles(value: float, n: int) -> None:
+        h.planner.on_readings(
+            [Reading("north", "elevator", "lift-1", base + n, {"door_cycles": value})]
+        )
+
+    cycles(100_000, 1)
+    cycles(140_000, 2)
+    cycles(2_000, 3)  # the controller was replaced: its counter starts again
+    assert h.orders.query(plan_id=plan.id)[1] == 0
+    cycles(12_000, 4)  # 40,000 + 2,000 + 10,000 = 52,000 since the start
+    assert h.orders.query(plan_id=plan.id)[1] == 1
+    h.planner.flush_meters()
+    reloaded = Planner(h.sessions, h.orders, h.notices, lambda s, k: [], h.clock, "Asia/Shanghai")
+    reloaded.load_meters()
+    state = reloaded.meter(plan.id, "lift-1")
+    assert state is not None and (state.cycles, state.usage) == (1, 2_000)
+    cycles(13_000, 5)
+    cycles(13_000, 6)
+    assert h.orders.query(plan_id=plan.id)[1] == 1  # no double count
+
+
+def test_works_that_cut_a_service_make_a_notice(h: PlanningHarness) -> None:
+    h.plan(
+        name="水箱清洗 Tank cleaning",
+        kind=None,
+        asset="pump-1",
+        every="6mo",
+        skill="plumbing",
+        template="water-tank-cleaning",
+        interrupts="water",
+        duration_s=4 * 3600.0,
+    )
+    (notice,) = h.notices.query("north")
+    assert notice.service == "water" and notice.planned
+    assert notice.ends_at - notice.starts_at == timedelta(hours=4)
+    assert notice.title_zh == "停水通知" and "暂停供水" in notice.body_zh
+    assert "water supply" in notice.body_en and "Tank cleaning" in notice.body_en
+    assert h.published[-1][0] == "facility/north/notices"
+
+
+def test_plans_are_checked(h: PlanningHarness) -> None:
+    from maintenance.errors import InvalidRequestError
+
+    with pytest.raises(InvalidRequestError, match="exactly one of every, cron or meter"):
+        h.plan(cron="0 9 * * *")
+    with pytest.raises(InvalidRequestError, match="no checklist template"):
+        h.plan(template="nope")
+    with pytest.raises(InvalidRequestError, match="shorter than an hour"):
+        h.plan(every="10m")
