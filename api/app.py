@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -27,16 +27,26 @@ from facility import __version__
 from facility.service import Service
 
 
-def create_app(service: Service, manage_service: bool = True) -> FastAPI:
-    """The app around ``service``; with ``manage_service`` its lifespan starts and stops it."""
+def create_app(
+    service: Service,
+    manage_service: bool = True,
+    companions: Sequence[tuple[Callable[[], object], Callable[[], object]]] = (),
+) -> FastAPI:
+    """The app around ``service``; with ``manage_service`` its lifespan starts and stops it.
+    ``companions`` are (start, stop) pairs run after the service starts and before it stops
+    (the demo's simulated devices)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_service:
             service.start()
+        for start, _ in companions:
+            start()
         try:
             yield
         finally:
+            for _, stop in reversed(companions):
+                stop()
             if manage_service:
                 service.stop()
 

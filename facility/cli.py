@@ -23,6 +23,12 @@ def _configure_logging() -> None:
     )
 
 
+def _exit_zero_on_sigterm() -> None:
+    """uvicorn stops gracefully on SIGTERM, then raises the signal again for the handler that
+    was there before it; this handler makes that a clean exit (status 0) once all is flushed."""
+    signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
+
+
 @click.group()
 @click.version_option(package_name="facility-dispatch")
 def main() -> None:
@@ -49,6 +55,7 @@ def run() -> None:
     app = create_app(service)
     # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
+    _exit_zero_on_sigterm()
     # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: the lifespan stops the service,
     # which stores what is buffered and disconnects, and the process exits 0.
     # Live event streams stay open until their clients leave: give them 5 s, then close them.
@@ -158,6 +165,66 @@ def tokens_revoke(token_id: int) -> None:
     if info is None:
         raise click.ClickException(f"no token {token_id}")
     click.echo(f"token {token_id} ({info.name}) revoked")
+
+
+@main.command()
+def demo() -> None:
+    """run, with an embedded broker if none is configured, and a simulated estate."""
+    import uvicorn
+
+    from api.app import create_app
+    from facility.demo import estate, register_assets, seed, start_estate
+    from facility.embedded_broker import EmbeddedBroker
+    from facility.secrets import token
+    from facility.service import build_service
+    from simulators import Runner
+
+    _configure_logging()
+    settings = Settings()
+    broker = None
+    updates: dict[str, object] = {}
+    if settings.mqtt_url is None:
+        broker = EmbeddedBroker()
+        broker.start()
+        updates.update(mqtt_url=broker.url, mqtt_protocol="3.1.1")
+    admin = settings.admin_token.get_secret_value() if settings.admin_token else token()
+    updates["admin_token"] = SecretStr(admin)
+    settings = settings.model_copy(update=updates)
+    service = build_service(settings)
+    devices = estate()
+    register_assets(service, devices)  # before the plans, which are made for every lift
+    seed(service)
+    runners: list[Runner] = []
+
+    def devices_on() -> None:
+        runners.append(
+            start_estate(service, devices, settings.mqtt_url or "", settings.mqtt_protocol)
+        )
+
+    def devices_off() -> None:
+        for runner in runners:
+            runner.stop()
+
+    app = create_app(service, companions=[(devices_on, devices_off)])
+    signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
+    _exit_zero_on_sigterm()
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    click.echo(
+        f"\nFacility Dispatch demo\n  dashboard: http://{host}:{settings.http_port}/\n"
+        f"  admin token: {admin}\n  MQTT: {settings.mqtt!r}"
+        f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
+    )
+    try:
+        uvicorn.run(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if broker is not None:
+            broker.stop()
 
 
 @main.command()

@@ -31,4 +31,5 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for chatty in ("alembic", "amqtt", "transitions", "apscheduler.scheduler", "apscheduler.executors"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

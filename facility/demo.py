@@ -1,0 +1,212 @@
+"""``facility demo``: the whole service with a simulated estate, on a machine with nothing set up.
+
+Two estates with lifts, booster pumps, distribution boards and cameras, technicians on a
+rolling roster, preventive plans and spare parts; the simulators publish live telemetry and
+play scripted incidents every few minutes (a leak within the first minute, then the incident
+tour: entrapment, burst pipe, camera outage, voltage sag, door obstruction, full recorder,
+power cut, tamper). Seeded once, into an empty database; a second run carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from facility.service import Service
+from simulators import Estate, Runner, SiteLayout, load_scenario
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    layout: SiteLayout
+    name: str
+    buildings: tuple[str, ...]
+
+
+SITES = (
+    DemoSite(
+        SiteLayout("green-garden", elevators=6, water=2, power=2, cctv=16),
+        "翠苑小区 Green Garden",
+        ("1", "2", "3", "5", "6", "8"),
+    ),
+    DemoSite(
+        SiteLayout("river-court", elevators=4, water=1, power=1, cctv=8),
+        "江畔花园 River Court",
+        ("A", "B", "C", "D"),
+    ),
+)
+LICENCE = {"kind": "elevator", "number": "TS3101-{n:04d}", "expires_on": "2028-06-30"}
+ELECTRICIAN = {"kind": "electrical", "number": "DG-{n:04d}", "expires_on": "2029-03-31"}
+PEOPLE: tuple[tuple[str, list[str], str, list[dict[str, str]]], ...] = (
+    ("王伟 Wang Wei", ["elevator", "general"], "senior", [LICENCE]),
+    ("赵磊 Zhao Lei", ["elevator"], "junior", [LICENCE]),
+    ("李娜 Li Na", ["plumbing", "general"], "senior", []),
+    ("陈刚 Chen Gang", ["plumbing"], "junior", []),
+    ("孙丽 Sun Li", ["electrical", "general"], "senior", [ELECTRICIAN]),
+    ("周杰 Zhou Jie", ["electrical", "cctv"], "senior", [ELECTRICIAN]),
+    ("吴敏 Wu Min", ["cctv", "general"], "junior", []),
+    ("郑强 Zheng Qiang", ["elevator", "electrical"], "senior", [LICENCE, ELECTRICIAN]),
+)
+
+
+def seed(service: Service) -> bool:
+    """Fill an empty installation; False (and nothing done) if it has been seeded before."""
+    if service.people.technicians()[1]:
+        return False
+    now = service.clock.now()
+    zone = ZoneInfo(service.settings.timezone)
+    for demo in SITES:
+        layout = demo.layout
+        service.people.put_site(
+            layout.site,
+            name=demo.name,
+            timezone=layout.timezone,
+            locale="zh-CN",
+            supervisor="物业经理 Property manager, 138-0000-0001",
+            contacts={
+                "lift contractor 24 h": "400-820-0000",
+                "water company": "962-888",
+                "State Grid": "95598",
+                "security": "8888",
+            },
+            buildings=list(demo.buildings),
+        )
+    for n, (name, skills, seniority, certificates) in enumerate(PEOPLE, start=1):
+        technician = service.people.add_technician(
+            now,
+            name=name,
+            phone=f"139-0000-{n:04d}",
+            skills=skills,
+            seniority=seniority,
+            sites=[s.layout.site for s in SITES],
+            certifications=[{**c, "number": c["number"].format(n=n)} for c in certificates],
+            employer=None,
+        )
+        today = now.astimezone(zone).date()
+        for day in range(-1, 8):
+            date = today + timedelta(days=day)
+            day_start = datetime.combine(date, time(8, 0), zone)
+            # days on shift for everyone; nights on call, taken in turns
+            service.people.add_shift(
+                technician.id, day_start, day_start + timedelta(hours=12), False, None
+            )
+            if (day + n) % 3 == 0:
+                service.people.add_shift(
+                    technician.id,
+                    day_start + timedelta(hours=12),
+                    day_start + timedelta(hours=24),
+                    True,
+                    None,
+                )
+    start = now + timedelta(days=1)
+    for demo in SITES:
+        site = demo.layout.site
+        service.planner.create(
+            "demo",
+            name="电梯半月维保 Lift half-monthly maintenance",
+            site=site,
+            kind="elevator",
+            every="15d",
+            starts_at=start,
+            lead_time_s=timedelta(days=3).total_seconds(),
+            priority="P3",
+            skill="elevator",
+            template="tsg-t5002-half-monthly",
+            checklist=[],
+            interrupts="elevator",
+            duration_s=2 * 3600.0,
+            notice_before_s=86400.0,
+        )
+        service.planner.create(
+            "demo",
+            name="水箱清洗消毒 Tank cleaning",
+            site=site,
+            asset="pump-1",
+            kind="water",
+            every="6mo",
+            starts_at=start + timedelta(days=2),
+            lead_time_s=timedelta(days=5).total_seconds(),
+            priority="P3",
+            skill="plumbing",
+            template="water-tank-cleaning",
+            checklist=[],
+            interrupts="water",
+            duration_s=4 * 3600.0,
+            notice_before_s=86400.0,
+        )
+        service.planner.create(
+            "demo",
+            name="监控月检 CCTV monthly check",
+            site=site,
+            kind="cctv",
+            cron="0 10 1 * *",
+            starts_at=now,
+            lead_time_s=timedelta(days=2).total_seconds(),
+            priority="P4",
+            skill="cctv",
+            template="cctv-monthly-check",
+            checklist=[],
+            interrupts=None,
+            duration_s=3600.0,
+            notice_before_s=0.0,
+        )
+        for sku, part, unit, cost, stock, reorder in (
+            ("SEAL-40", "机械密封 Mechanical seal 40 mm", "pcs", 85.0, 4, 2),
+            ("ROLLER-LC", "门刀滚轮 Door lock roller", "pcs", 32.0, 10, 4),
+            ("FUSE-10A", "熔断器 Fuse 10 A", "pcs", 2.5, 3, 5),
+            ("HDD-8T", "监控硬盘 Surveillance disk 8 TB", "pcs", 1150.0, 2, 1),
+        ):
+            found = [p for p in service.parts.catalogue() if p.sku == sku]
+            if found:
+                service.parts.receive(found[0].id, site, stock, "demo", "opening stock", reorder)
+            else:
+                service.parts.add(sku, part, unit, cost, {site: (stock, reorder)}, "demo")
+    log.info("demo estate seeded: %d sites, %d technicians", len(SITES), len(PEOPLE))
+    return True
+
+
+def register_assets(service: Service, devices: Estate) -> None:
+    """Names and buildings of the simulated devices (the dashboard and notices use them)."""
+    buildings = {d.layout.site: d.buildings for d in SITES}
+    for n, device in enumerate(devices.devices):
+        site_buildings = buildings[device.site]
+        building = site_buildings[n % len(site_buildings)]
+        if service.assets.get(device.site, device.asset) is None:
+            service.register_asset(device.site, device.asset, device.kind, None, building)
+
+
+def estate() -> Estate:
+    return Estate([d.layout for d in SITES], seed=7)
+
+
+def start_estate(service: Service, devices: Estate, broker_url: str, protocol: str) -> Runner:
+    """The simulated devices, publishing live, with incidents on a timetable."""
+    now = service.clock.now()
+    # an alarm within the first minute, so a newcomer sees the whole chain at once
+    devices.inject(
+        "leak",
+        "pump-1",
+        site="river-court",
+        at=now + timedelta(seconds=15),
+        duration=timedelta(minutes=2),
+    )
+    tour = load_scenario("incident-tour")
+    devices.play(
+        tour,
+        start=now + timedelta(minutes=1),
+        repeat_every=timedelta(minutes=30),
+        site="green-garden",
+    )
+    devices.play(
+        tour,
+        start=now + timedelta(minutes=16),
+        repeat_every=timedelta(minutes=30),
+        site="river-court",
+    )
+    runner = Runner(devices, broker_url, interval=2.0, protocol=protocol, client_prefix="demo")
+    runner.start()
+    return runner

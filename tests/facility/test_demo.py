@@ -1,0 +1,59 @@
+"""``facility demo`` from a clean directory: an embedded broker, a simulated estate, and an
+alarm served within the first minute; SIGTERM stops it cleanly (exit 0)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.services import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> None:
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
+    environment["FACILITY_HTTP_PORT"] = str(port)
+    log = tmp_path / "demo.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "facility.cli", "demo"],
+            cwd=tmp_path,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    started = time.monotonic()
+    try:
+        token = None
+        while token is None and time.monotonic() - started < 30:
+            found = re.search(r"admin token: (\S+)", log.read_text())
+            token = found.group(1) if found else None
+            time.sleep(0.2)
+        assert token, log.read_text()
+        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
+        alarms: list[dict[str, object]] = []
+        while not alarms and time.monotonic() - started < 60:
+            try:
+                alarms = api.get("/api/v1/alarms", params={"state": "firing"}).json()["items"]
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        assert alarms, f"no alarm within a minute:\n{log.read_text()[-3000:]}"
+        assert api.get("/api/v1/health").json()["broker"] == "connected"
+        assert api.get("/api/v1/technicians").json()["total"] == 8
+        assert api.get("/api/v1/assets").json()["total"] >= 40
+        assert (tmp_path / "data" / "facility.db").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    assert code == 0, log.read_text()[-3000:]

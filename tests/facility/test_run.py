@@ -1,0 +1,76 @@
+"""``facility run`` as operators start it: SIGTERM stores what is buffered and exits 0;
+SIGHUP reloads the rules."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from facility.clock import to_ms
+from tests.builders import publisher, wait_until
+from tests.services import Broker, free_port
+
+pytestmark = [pytest.mark.broker, pytest.mark.slow]
+
+
+def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
+    site = f"run-{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "rules:\n  - id: low\n    kind: water\n"
+        "    condition: {metric: pressure_bar, op: '<', value: 1.0}\n"
+        "    severity: major\n    fault: low_pressure\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
+    environment.update(
+        FACILITY_MQTT_URL=broker.url,
+        FACILITY_MQTT_CLIENT_ID=f"run-{site}",
+        FACILITY_SITES=site,
+        FACILITY_HTTP_PORT=str(port),
+        FACILITY_ADMIN_TOKEN="run-test-token",
+        FACILITY_RULES=str(rules),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facility.cli", "run"], cwd=tmp_path, env=environment,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer run-test-token"})
+
+    def up() -> bool:
+        try:
+            return api.get("/api/v1/health").json()["broker"] == "connected"
+        except httpx.HTTPError:
+            return False
+
+    try:
+        wait_until(up, timeout=30)
+        rules.write_text(rules.read_text().replace("value: 1.0", "value: 2.0"))
+        process.send_signal(signal.SIGHUP)  # reload: pressure 1.5 now alarms
+        time.sleep(3)
+        with publisher(broker.url) as device:
+            device.publish_many(
+                [
+                    (f"facility/{site}/water/pump-1/telemetry",
+                     orjson.dumps({"ts": to_ms(datetime.now(UTC)) - 1000 + i, "seq": i, "metrics": {"pressure_bar": 1.5}}))
+                    for i in range(500)
+                ]
+            )
+        wait_until(lambda: api.get("/api/v1/alarms", params={"site": site}).json()["total"] == 1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(30)
+    assert code == 0, process.stderr.read().decode()[-2000:] if process.stderr else ""
+    with sqlite3.connect(tmp_path / "data" / "telemetry.db") as db:
+        assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == 500
