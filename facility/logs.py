@@ -31,5 +31,11 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for chatty in ("alembic", "amqtt", "transitions", "apscheduler.scheduler", "apscheduler.executors"):
+    for chatty in (
+        "alembic",
+        "amqtt",
+        "transitions",
+        "apscheduler.scheduler",
+        "apscheduler.executors",
+    ):
         logging.getLogger(chatty).setLevel(logging.WARNING)

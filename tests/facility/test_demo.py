@@ -3,6 +3,7 @@ alarm served within the first minute; SIGTERM stops it cleanly (exit 0)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -40,13 +41,13 @@ def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> Non
             token = found.group(1) if found else None
             time.sleep(0.2)
         assert token, log.read_text()
-        api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"})
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
+        )
         alarms: list[dict[str, object]] = []
         while not alarms and time.monotonic() - started < 60:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 alarms = api.get("/api/v1/alarms", params={"state": "firing"}).json()["items"]
-            except httpx.HTTPError:
-                pass
             time.sleep(1)
         assert alarms, f"no alarm within a minute:\n{log.read_text()[-3000:]}"
         assert api.get("/api/v1/health").json()["broker"] == "connected"

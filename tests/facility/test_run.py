@@ -43,10 +43,15 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         FACILITY_RULES=str(rules),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "facility.cli", "run"], cwd=tmp_path, env=environment,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "facility.cli", "run"],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
-    api = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer run-test-token"})
+    api = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": "Bearer run-test-token"}
+    )
 
     def up() -> bool:
         try:
@@ -62,8 +67,16 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         with publisher(broker.url) as device:
             device.publish_many(
                 [
-                    (f"facility/{site}/water/pump-1/telemetry",
-                     orjson.dumps({"ts": to_ms(datetime.now(UTC)) - 1000 + i, "seq": i, "metrics": {"pressure_bar": 1.5}}))
+                    (
+                        f"facility/{site}/water/pump-1/telemetry",
+                        orjson.dumps(
+                            {
+                                "ts": to_ms(datetime.now(UTC)) - 1000 + i,
+                                "seq": i,
+                                "metrics": {"pressure_bar": 1.5},
+                            }
+                        ),
+                    )
                     for i in range(500)
                 ]
             )
