@@ -55,8 +55,19 @@ class Scheduler:
     def apscheduler(self) -> BackgroundScheduler:
         return self._scheduler
 
-    def start(self) -> None:
-        self._scheduler.start()
+    def start(self, paused: bool = False) -> None:
+        if not self._scheduler.running:
+            self._scheduler.start(paused=paused)
+
+    def resume(self) -> None:
+        """Run the jobs (this worker leads the scheduler)."""
+        self.start()
+        self._scheduler.resume()
+
+    def pause(self) -> None:
+        """Hold the jobs (another worker leads)."""
+        if self._scheduler.running:
+            self._scheduler.pause()
 
     def stop(self) -> None:
         if self._scheduler.running:

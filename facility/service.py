@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
 
 from api.auth import Principal, Role, same_secret
@@ -19,6 +19,7 @@ from api.tokens import Tokens
 from facility.clock import Clock, SystemClock
 from facility.db import Sessions, make_engine, make_sessions, migrate
 from facility.events import EventLog
+from facility.leadership import Leadership
 from facility.scheduler import Scheduler
 from facility.settings import Settings
 from ingest import topics
@@ -76,6 +77,7 @@ class Service:
     planner: Planner
     parts: Parts
     reviews: IncidentReviews
+    leadership: Leadership | None = None
     started: bool = field(default=False)
 
     def start(self) -> None:
@@ -84,17 +86,25 @@ class Service:
         self.planner.load_meters()
         self.pipeline.start()
         self.mqtt.start()
-        self.scheduler.start()
-        self.planner.run_all()  # the occurrences missed while the service was down
-        self.planner.schedule_all()
+        self.scheduler.start(paused=True)
+        self.leadership = Leadership(self.db, self._lead, self.scheduler.pause)
+        self.leadership.start()
         self.started = True
         log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
+
+    def _lead(self) -> None:
+        """This worker runs the timed work: catch up on the plans, then keep the calendar."""
+        self.scheduler.resume()
+        self.planner.run_all()  # the occurrences missed while no leader ran
+        self.planner.schedule_all()
 
     def stop(self) -> None:
         """Clean shutdown: stop receiving, store what is buffered, close everything."""
         if not self.started:
             return
         self.started = False
+        if self.leadership is not None:
+            self.leadership.stop()
         self.scheduler.stop()
         self.mqtt.stop()
         self.pipeline.stop()
@@ -248,10 +258,25 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     Gauge(
         "facility_work_orders_open", "Work orders not closed or cancelled", registry=registry
     ).set_function(work_orders.count_open)
+    Gauge(
+        "facility_dispatch_queue_depth", "Alarms waiting for the dispatcher", registry=registry
+    ).set_function(lambda: dispatcher.backlog)
+    Gauge(
+        "facility_alarm_backlog",
+        "Alarm changes waiting for the database (it was away)",
+        registry=registry,
+    ).set_function(lambda: alarms.backlog)
 
     scheduler = Scheduler(db, settings.timezone)
     escalation = Escalation(work_orders, people, sessions, clock)
-    scheduler.every(timedelta(seconds=15), escalation.check_deadlines, "deadlines")
+    escalations = Counter(
+        "facility_escalations",
+        "SLA deadlines breached and playbook targets missed (each escalated once)",
+        registry=registry,
+    )
+    scheduler.every(
+        timedelta(seconds=15), lambda: escalations.inc(escalation.check_deadlines()), "deadlines"
+    )
     scheduler.every(timedelta(seconds=30), escalation.handle_absences, "absences")
     scheduler.every(timedelta(seconds=60), escalation.retry_unassigned, "unassigned")
 

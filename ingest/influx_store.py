@@ -160,12 +160,13 @@ class InfluxTelemetryStore:
         bucket: str,
         *,
         spool_dir: Path,
-        timeout_ms: int = 10_000,
-        retries: int = 3,
+        timeout_ms: int = 5_000,
+        retries: int = 2,
     ) -> None:
         self._bucket = bucket
         self._org = org
-        retry = WritesRetry(total=retries, retry_interval=1, max_retry_delay=5, max_retry_time=15)
+        # short retries: a longer outage is what the spool is for
+        retry = WritesRetry(total=retries, retry_interval=0.5, max_retry_delay=2, max_retry_time=5)
         self._client = InfluxDBClient(
             url=url, token=token, org=org, timeout=timeout_ms, retries=retry
         )
@@ -191,16 +192,17 @@ class InfluxTelemetryStore:
             if not fresh:
                 return []
             lines = "\n".join(line(r) for r in fresh)
-            if len(self._spool) and not self._drain():
-                self._spool.append(lines)  # keep the order: older spooled batches go first
+            if not self.available or len(self._spool):
+                # InfluxDB is away, or older batches wait: keep the order, and do not hold the
+                # write path (and the alarms behind it) on retries; maintain() drains later
+                self._spool.append(lines)  # SpoolFullError propagates: the caller holds acks
                 return fresh
             try:
                 self._send(lines)
-                self.available = True
             except Exception as error:
                 self.available = False
                 log.warning("InfluxDB write failed (%s); spooling %d readings", error, len(fresh))
-                self._spool.append(lines)  # SpoolFullError propagates: the caller holds the acks
+                self._spool.append(lines)
             return fresh
 
     def _seen_time(self, reading: Reading) -> bool:
@@ -226,6 +228,17 @@ class InfluxTelemetryStore:
     def drain_spool(self) -> bool:
         with self._lock:
             return self._drain()
+
+    def maintain(self) -> None:
+        """Send what was spooled while InfluxDB was away, oldest first, once it answers."""
+        if not len(self._spool):
+            return
+        try:
+            reachable = bool(self._client.ping())
+        except Exception:
+            reachable = False
+        if reachable:
+            self.drain_spool()
 
     @property
     def spooled_batches(self) -> int:

@@ -258,6 +258,7 @@ class IngestPipeline:
             self.flush_registry()
         if now - self._last_tick >= self._tick_seconds:
             self._last_tick = now
+            self._call(self._store.maintain)
             now_ms = self._now_ms()
             for hook in self._tick_hooks:
                 self._call(hook, now_ms)

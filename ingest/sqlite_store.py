@@ -222,6 +222,9 @@ class SqliteTelemetryStore:
                 deleted += cursor.rowcount
             return deleted
 
+    def maintain(self) -> None:
+        """Nothing deferred: every write is committed before it returns."""
+
     def count(self) -> int:
         return int(self._reader().execute("SELECT count(*) FROM readings").fetchone()[0])
 

@@ -153,9 +153,13 @@ class RuleRunner:
             replayed = 0
             horizon = min(self.engine.horizon_ms(), MAX_REPLAY_MS)
             if horizon:
-                for reading in store.since(now_ms - horizon):
-                    self.engine.warm(reading)
-                    replayed += 1
+                try:
+                    for reading in store.since(now_ms - horizon):
+                        self.engine.warm(reading)
+                        replayed += 1
+                except Exception:
+                    # the telemetry store is away: start anyway, windows and rates warm anew
+                    log.warning("stored readings not replayed (telemetry store unavailable)")
             for record in known:
                 seen = int(record.last_seen.timestamp() * 1000) if record.last_seen else None
                 self.engine.know(record.site, record.asset, record.kind, seen)

@@ -48,6 +48,7 @@ class Broker:
     directory: Path
     port: int = field(default_factory=free_port)
     extra: str = ""
+    secured: tuple[Path, Path] | None = None  # (password file, ACL file): no anonymous access
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,11 +63,18 @@ class Broker:
     def start(self) -> None:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         conf = self.directory / "mosquitto.conf"
+        if self.secured:
+            access = (
+                f"allow_anonymous false\npassword_file {self.secured[0]}\n"
+                f"acl_file {self.secured[1]}\n"
+            )
+        else:
+            access = "allow_anonymous true\n"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
             f"user {getpass.getuser()}\n"  # as root, mosquitto would drop to 'mosquitto'
-            "allow_anonymous true\n"
-            f"persistence_location {self.directory}/\n"
+            + access
+            + f"persistence_location {self.directory}/\n"
             f"log_dest file {self.directory}/mosquitto.log\n"
             "log_type error\nlog_type warning\nlog_type notice\n" + LIMITS.read_text() + self.extra
         )
@@ -87,9 +95,11 @@ class Broker:
 
 
 @contextmanager
-def running_broker(directory: Path, extra: str = "") -> Iterator[Broker]:
+def running_broker(
+    directory: Path, extra: str = "", secured: tuple[Path, Path] | None = None
+) -> Iterator[Broker]:
     directory.mkdir(parents=True, exist_ok=True)
-    broker = Broker(directory, extra=extra)
+    broker = Broker(directory, extra=extra, secured=secured)
     broker.start()
     try:
         yield broker

@@ -18,6 +18,7 @@ class Health(BaseModel):
     database: Literal["ok", "error"]
     telemetry_store: Literal["ok", "error"]
     ingest_queue: int
+    scheduler_leader: bool
 
 
 def _health(service: ServiceDep) -> Health:
@@ -30,6 +31,7 @@ def _health(service: ServiceDep) -> Health:
         database="ok" if database else "error",
         telemetry_store="ok" if store else "error",
         ingest_queue=service.pipeline.queue_depth,
+        scheduler_leader=bool(service.leadership and service.leadership.leading),
     )
 
 

@@ -3,7 +3,7 @@
 #   FACILITY_MQTT_PASSWORD       the service's account, user "facility"
 #   FACILITY_DEVICE_CREDENTIALS  "site:password,site:password": one device account per site
 set -eu
-file=/mosquitto/data/passwd
+file=${PASSWORD_FILE:-/mosquitto/data/passwd}
 : "${FACILITY_MQTT_PASSWORD:?set FACILITY_MQTT_PASSWORD (run: facility init)}"
 rm -f "$file"
 touch "$file"

@@ -269,3 +269,13 @@ def test_fast_path_takes_a_typical_reading() -> None:
         {"ts": NOW_MS, "seq": 1, "metrics": {"pressure_bar": 3.2, "pump_running": True}}
     )
     assert FAST_PATH["water"][0].validate_json(payload)["metrics"]["pressure_bar"] == 3.2
+
+
+def test_subscriptions_for_scale_out() -> None:
+    assert topics.subscriptions([]) == ["facility/+/+/+/telemetry", "facility/+/+/+/status"]
+    assert topics.subscriptions(["north"]) == [
+        "facility/north/+/+/telemetry",
+        "facility/north/+/+/status",
+    ]
+    shared = topics.subscriptions([], "ingest")
+    assert shared[0] == "$share/ingest/facility/+/+/+/telemetry"
