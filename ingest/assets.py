@@ -49,6 +49,7 @@ class AssetDirectory:
             for r in records
         }
         self._dirty: set[tuple[str, str]] = set()
+        self._unwritten: set[tuple[str, str]] = set()  # first seen, not yet in the registry
         self._lock = threading.Lock()
         self._missed: dict[tuple[str, str], int] = {}
 
@@ -74,6 +75,7 @@ class AssetDirectory:
         if self._policy == "auto":
             entry = _Entry(kind, False)
             self._entries[key] = entry
+            self._unwritten.add(key)
             return entry
         # strict: someone may have registered it since we loaded; ask at most every 5 s
         if self._lookup is None or now_ms - self._missed.get(key, -10_000) < 5_000:
@@ -130,10 +132,17 @@ class AssetDirectory:
         """(site, asset) -> (kind, last_seen_ms): the rule engine's silent-device timer uses it."""
         return {k: (e.kind, e.last_seen_ms) for k, e in self._entries.items()}
 
+    @property
+    def has_new(self) -> bool:
+        """Assets seen for the first time and not yet written: write them before anything
+        (an alarm, an order) refers to them."""
+        return bool(self._unwritten)
+
     def take_updates(self) -> list[AssetUpdate]:
         """What changed since the last call; give it back with :meth:`restore` if unwritten."""
         with self._lock:
             dirty, self._dirty = self._dirty, set()
+            self._unwritten.clear()
             updates = []
             for site, asset in dirty:
                 entry = self._entries[(site, asset)]
@@ -151,4 +160,6 @@ class AssetDirectory:
 
     def restore(self, updates: list[AssetUpdate]) -> None:
         with self._lock:
+            # new assets among them are written by the periodic flush, not before every batch
+            # (the database may be away for a while)
             self._dirty.update((u.site, u.asset) for u in updates)

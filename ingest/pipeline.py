@@ -201,6 +201,8 @@ class IngestPipeline:
         stored = self._store_until_done(readings)
         if stored:
             self._directory.saw(stored)
+        if self._directory.has_new:
+            self.flush_registry()
         self._ack(batch)
 
         metrics = self._metrics

@@ -66,7 +66,8 @@ class AssetState:
     kind: str
     asset: str
     latest: dict[str, Any] = field(default_factory=dict)
-    last_ms: int = -1
+    last_ms: int = -1  # event time of the newest reading judged: readings are taken in order
+    heard_ms: int = -1  # when the service last heard from it: silence is measured from here
     trackers: dict[int, Tracker] = field(default_factory=dict)
     values: dict[int, float | None] = field(default_factory=dict)
     rules: dict[int, RuleState] = field(default_factory=dict)
@@ -250,9 +251,9 @@ def _measured(slot: int, compare: Callable[[Any, Any], bool], limit: float) -> E
 
 def _silent(quiet_ms: int) -> Evaluator:
     def evaluate(state: AssetState, now: int) -> Truth:
-        if state.last_ms < 0:
+        if state.heard_ms < 0:
             return None
-        return now - state.last_ms >= quiet_ms
+        return now - state.heard_ms >= quiet_ms
 
     return evaluate
 

@@ -2,8 +2,11 @@
 
 Time is the readings' own (event time) on :meth:`RuleEngine.evaluate`, and the caller's ``now``
 on :meth:`RuleEngine.tick`, which is what catches silent devices and lets a ``for`` run out on
-a device that reports only on change. A reading older than the newest one already evaluated for
-its asset is stored by ingest but not evaluated: rules see each asset's history in order.
+a device that reports only on change. Silence is measured from when the service last heard
+from a device (``heard_ms``, the caller's clock), not from the time its readings carry: a
+gateway catching up on half an hour of buffered readings is talking, not silent. A reading
+older than the newest one already evaluated for its asset is stored by ingest but not
+evaluated: rules see each asset's history in order.
 """
 
 from __future__ import annotations
@@ -166,11 +169,16 @@ class RuleEngine:
     def know(self, site: str, asset: str, kind: str, last_seen_ms: int | None) -> None:
         """An asset from the registry: silent-device rules watch it even before it speaks."""
         state = self._state(site, asset, kind)
-        if last_seen_ms is not None and last_seen_ms > state.last_ms:
-            state.last_ms = last_seen_ms
+        if last_seen_ms is not None:
+            state.last_ms = max(state.last_ms, last_seen_ms)
+            state.heard_ms = max(state.heard_ms, last_seen_ms)
 
-    def _feed(self, state: AssetState, kind_rules: KindRules, reading: Reading) -> None:
+    def _feed(
+        self, state: AssetState, kind_rules: KindRules, reading: Reading, heard_ms: int
+    ) -> None:
         state.last_ms = reading.ts_ms
+        if heard_ms > state.heard_ms:
+            state.heard_ms = heard_ms
         metrics = reading.metrics
         state.latest.update(metrics)
         for metric, leaves in kind_rules.leaves_by_metric.items():
@@ -197,21 +205,26 @@ class RuleEngine:
 
     # -- evaluation ----------------------------------------------------------------------
 
-    def evaluate(self, reading: Reading) -> list[AlarmChange]:
-        """Feed one reading; the alarm changes it causes, in order."""
+    def evaluate(self, reading: Reading, heard_ms: int | None = None) -> list[AlarmChange]:
+        """Feed one reading, heard at ``heard_ms`` (default: its own time); the alarm changes
+        it causes, in order."""
         state = self._assets.get((reading.site, reading.asset))
         if state is None:
             state = self._state(reading.site, reading.asset, reading.kind)
         now = reading.ts_ms
+        heard = now if heard_ms is None else heard_ms
         if now <= state.last_ms:
+            state.heard_ms = max(state.heard_ms, heard)
             return []
         kind_rules = self._kinds.get(reading.kind)
         if kind_rules is None:
             state.last_ms = now
+            state.heard_ms = max(state.heard_ms, heard)
             state.latest.update(reading.metrics)
             return []
-        self._feed(state, kind_rules, reading)
+        self._feed(state, kind_rules, reading, heard)
         active = state.rules
+        # judged at the reading's time, the device is heard from just now: not silent
         holds = kind_rules.screen(state.latest, state.values, now, now)
         if not active and True not in holds:
             return []  # nearly every reading: nothing open, nothing holds
@@ -223,10 +236,12 @@ class RuleEngine:
                 self._step(rule, kind_rules, state, now, changes)
         return changes
 
-    def evaluate_all(self, readings: Iterable[Reading]) -> list[AlarmChange]:
+    def evaluate_all(
+        self, readings: Iterable[Reading], heard_ms: int | None = None
+    ) -> list[AlarmChange]:
         changes: list[AlarmChange] = []
         for reading in readings:
-            changes.extend(self.evaluate(reading))
+            changes.extend(self.evaluate(reading, heard_ms))
         return changes
 
     def warm(self, reading: Reading) -> None:
@@ -237,9 +252,10 @@ class RuleEngine:
         kind_rules = self._kinds.get(reading.kind)
         if kind_rules is None:
             state.last_ms = reading.ts_ms
+            state.heard_ms = max(state.heard_ms, reading.ts_ms)
             state.latest.update(reading.metrics)
             return
-        self._feed(state, kind_rules, reading)
+        self._feed(state, kind_rules, reading, reading.ts_ms)
 
     def tick(self, now_ms: int) -> list[AlarmChange]:
         """Time passes: silent devices, and ``for`` running out without a new reading."""
@@ -481,4 +497,4 @@ class RuleEngine:
         return max(spans, default=0)
 
 
-_EMPTY = KindRules((), {}, (), {}, {}, (), lambda latest, values, now, last_ms: (), {})
+_EMPTY = KindRules((), {}, (), {}, {}, (), lambda latest, values, now, heard: (), {})

@@ -87,7 +87,7 @@ class RuleRunner:
     def on_readings(self, readings: list[Reading]) -> None:
         started = time.perf_counter()
         with self._lock:
-            changes = self.engine.evaluate_all(readings)
+            changes = self.engine.evaluate_all(readings, self._clock.now_ms())
         self._metrics.evaluation.observe(time.perf_counter() - started)
         if changes:
             for change in changes:

@@ -56,7 +56,7 @@ class _Writer:
         if isinstance(condition, Silent):
             quiet = int(condition.silent_for.total_seconds() * 1000)
             op = "<" if negate else ">="
-            return f"(last_ms >= 0 and now - last_ms {op} {quiet!r})"
+            return f"(heard >= 0 and now - heard {op} {quiet!r})"
         if isinstance(condition, Threshold):
             name, test = self.metric(condition.metric), f"{condition.op} {condition.value!r}"
         elif isinstance(condition, Band):
@@ -84,7 +84,7 @@ def screen_function(
     """One function for a kind's rule conditions, in order: a tuple of "holds now"."""
     writer = _Writer(slot_of)
     tests = [writer.true(c) for c in conditions]
-    lines = ["def screen(latest, values, now, last_ms):", "    get = latest.get"]
+    lines = ["def screen(latest, values, now, heard):", "    get = latest.get"]
     lines += [f"    {var} = get({name!r})" for name, var in writer.metrics.items()]
     if writer.slots:
         lines.append("    fetch = values.get")

@@ -297,3 +297,12 @@ def test_state_per_asset_is_bounded() -> None:
     for second in range(0, 3600):
         machine.evaluate(reading(second, pressure_bar=3.0))
     assert machine.size()["samples"] == 600  # ten minutes at one reading a second, not an hour
+
+
+def test_a_gateway_catching_up_on_old_readings_is_not_silent() -> None:
+    machine = engine({"condition": {"silent_for": "2m"}, "kind": "cctv"})
+    now = T0 + 3_600_000
+    for second in range(0, 600, 10):  # half an hour old, arriving now
+        assert machine.evaluate(reading(second, kind="cctv", fps=25), heard_ms=now + second) == []
+        assert kinds(machine.tick(now + second + 1000)) == []
+    assert kinds(machine.tick(now + 600_000 + 120_000)) == ["Fired"]  # then it goes quiet

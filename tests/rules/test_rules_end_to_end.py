@@ -69,7 +69,8 @@ def test_alarm_from_mqtt_to_api_and_back_out_on_mqtt(broker: Broker, tmp_path: P
             "water-leak",
         )
         assert alarm["value"] is True
-        assert client.get(f"/api/v1/assets/{site}/pump-1").json()["status"] == "alarm"
+        detail = client.get(f"/api/v1/assets/{site}/pump-1")
+        assert detail.json().get("status") == "alarm", detail.text
         assert retained(broker, f"facility/{site}/water/pump-1/alarm")[0]["fault"] == "leak"  # type: ignore[index]
 
         acked = client.post(f"/api/v1/alarms/{alarm['id']}/ack", json={"note": "plumber called"})

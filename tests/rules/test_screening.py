@@ -65,7 +65,7 @@ def states(draw: st.DrawFn, kind: str) -> AssetState:
     state = AssetState("site", kind, "a1")
     state.latest = {name: draw(edged(specs[name])) for name in names}
     # 140 s and 80 s make now - last_ms exactly 1m and 2m: the edges of the silent rules
-    state.last_ms = draw(st.sampled_from([-1, 0, 80_000, 100_000, 140_000, 200_000]))
+    state.heard_ms = draw(st.sampled_from([-1, 0, 80_000, 100_000, 140_000, 200_000]))
     for slot in range(8):
         if draw(st.booleans()):
             state.values[slot] = draw(
@@ -83,6 +83,6 @@ def test_screen_agrees_with_the_closures(data: st.DataObject, kind: str) -> None
         kind_rules = machine._kinds.get(kind)
         if kind_rules is None:
             continue
-        screened = kind_rules.screen(state.latest, state.values, now, state.last_ms)
+        screened = kind_rules.screen(state.latest, state.values, now, state.heard_ms)
         expected = tuple(rule.condition(state, now) is True for rule in kind_rules.rules)
         assert screened == expected
