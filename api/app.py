@@ -6,7 +6,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
+from api.dashboard import STATIC_DIRECTORY
+from api.dashboard import router as dashboard_router
+from api.errors import install_handlers
 from api.routers import (
     alarms,
     assets,
@@ -57,6 +61,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    install_handlers(app)
     for router in (
         health.router,
         assets.router,
@@ -74,4 +79,6 @@ def create_app(
         metrics.router,
     ):
         app.include_router(router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
     return app

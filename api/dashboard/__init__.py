@@ -1,0 +1,23 @@
+"""The engineers' dashboard: server-rendered pages at ``/`` over the same service as the API.
+
+Pages are Jinja2 templates (``api/templates/dashboard``), autoescaped; the little script they
+need (``api/static``) refreshes live regions from the API's event stream and posts actions to
+the JSON API, so every rule about who may do what stays in one place, the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from api.dashboard import assets, estate, kpis, login, orders, parts, people, plans
+
+STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
+"""Mounted at ``/static`` by the app: the dashboard's CSS and scripts, and the vendored ones."""
+
+router = APIRouter(include_in_schema=False)
+for module in (login, estate, orders, assets, plans, people, parts, kpis):
+    router.include_router(module.router)
+
+__all__ = ["STATIC_DIRECTORY", "router"]

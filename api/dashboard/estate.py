@@ -1,0 +1,86 @@
+"""The estate overview (every asset a tile coloured by status) and the live alarm list."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+
+from api.dashboard import present
+from api.dashboard.pages import PageDep
+from maintenance import lifecycle
+
+router = APIRouter(include_in_schema=False)
+Kind = Literal["elevator", "water", "power", "cctv"]
+Severity = Literal["critical", "major", "minor", "warning"]
+ACTIVE = sorted(s.value for s in lifecycle.ACTIVE)
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -> HTMLResponse:
+    """Sites by kinds; each tile shows the asset's status and its headline readings."""
+    service = page.service
+    records, _ = service.assets.query(site or None, kind)
+    views = service.asset_views(records)
+    open_alarms = service.alarms.open_states_by_asset()
+    estate: dict[str, dict[str, list[dict[str, object]]]] = {}
+    for view in views:
+        key = (view["site"], view["asset"])
+        tile = {
+            **view,
+            "headline": present.headline(view),
+            "alarms": [a for a in open_alarms.get(key, []) if a.state == "firing"],
+        }
+        estate.setdefault(view["site"], {}).setdefault(view["kind"], []).append(tile)
+    statuses = Counter(view["status"] for view in views)
+    site = site or None
+    breached = service.work_orders.query(status=ACTIVE, breached=True, site=site, limit=1)[1]
+    return page.render(
+        "overview.html",
+        "_overview.html",
+        estate=estate,
+        kinds=present.KINDS,
+        statuses={s: statuses.get(s, 0) for s in present.STATUSES},
+        firing=service.alarms.query(state="firing", site=site, limit=1)[1],
+        open_orders=service.work_orders.query(status=ACTIVE, site=site, limit=1)[1],
+        breached=breached,
+        notices=service.notices.query(site, page.now),
+        site=site or "",
+        kind=kind or "",
+    )
+
+
+@router.get("/alarms", response_class=HTMLResponse)
+def alarms(
+    page: PageDep,
+    view: Literal["open", "resolved", "all"] = "open",
+    site: str | None = None,
+    severity: Severity | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 300,
+) -> HTMLResponse:
+    """Open alarms worst first (firing, severity, newest); resolved or all newest first."""
+    service = page.service
+    states = {"open": ("pending", "firing"), "resolved": ("resolved",), "all": None}[view]
+    records, total = service.alarms.query(
+        states=states, site=site or None, severity=severity, limit=limit
+    )
+    if view == "open":
+        records = present.alarm_order(records)
+    orders, _ = service.work_orders.query(site=site or None, limit=1000)
+    open_now, _ = service.alarms.query(states=("pending", "firing"), site=site or None, limit=5000)
+    counts = Counter(a.severity for a in open_now)
+    return page.render(
+        "alarms.html",
+        "_alarms.html",
+        alarms=records,
+        total=total,
+        numbers={o.id: o.number for o in orders},
+        counts={s: counts.get(s, 0) for s in present.SEVERITIES},
+        view=view,
+        site=site or "",
+        severity=severity or "",
+        severities=present.SEVERITIES,
+        durations=("30m", "1h", "2h", "4h", "8h", "1d"),
+    )

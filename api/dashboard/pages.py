@@ -1,0 +1,194 @@
+"""Rendering a dashboard page: the templates, and what every page knows about its visitor.
+
+A :class:`Page` is built per request by the :func:`get_page` dependency: who is looking (a
+login is required, see :mod:`api.dashboard.session`), in which language, and each site's
+local time zone. Routes gather their data from the service and call :meth:`Page.render`.
+A request from htmx (``HX-Request``) for a page with a live region gets only that region's
+partial template: the page refreshes itself without a second set of routes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Final
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from api.auth import Principal, Role
+from api.dashboard import i18n, present
+from api.dashboard.session import PageUser
+from api.deps import ServiceDep
+from facility import __version__
+from facility.clock import rfc3339, to_ms
+from facility.service import Service
+from maintenance.orders import WorkOrder
+
+TEMPLATES: Final = Path(__file__).resolve().parents[1] / "templates" / "dashboard"
+STATIC_VERSION: Final = __version__
+"""Appended to static URLs (``?v=``) so an upgrade is not served from a stale browser cache."""
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def aware(when: datetime) -> datetime:
+    """Times from the store are aware UTC; this keeps a stray naive one from breaking a page."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def span(seconds: float, t: i18n.Translator) -> str:
+    """A duration as an engineer reads it at a glance: 45s, 12m, 3h 20m, 2d 4h."""
+    seconds = abs(int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    units = [(days, "unit.d"), (hours, "unit.h"), (minutes, "unit.m"), (secs, "unit.s")]
+    parts = [f"{value}{t(key)}" for value, key in units if value]
+    return " ".join(parts[:2]) if parts else f"0{t('unit.s')}"
+
+
+@dataclass
+class Page:
+    """One request's view of the dashboard."""
+
+    request: Request
+    service: Service
+    user: Principal
+    lang: i18n.Lang
+    sites: dict[str, Any]
+    now: datetime = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.t = i18n.Translator(self.lang)
+        self.default_zone = ZoneInfo(self.service.settings.timezone)
+        self.now = self.service.clock.now()
+
+    # -- who may do what ------------------------------------------------------------------
+
+    @property
+    def may_acknowledge(self) -> bool:
+        return self.user.role >= Role.TECHNICIAN
+
+    @property
+    def may_plan(self) -> bool:
+        """Silences and assignment are a planner's (as the API has it)."""
+        return self.user.role >= Role.PLANNER
+
+    def steps(self, order: WorkOrder) -> list[str]:
+        """The lifecycle buttons this visitor gets on ``order``: the steps the order allows, for
+        a planner or admin on any order, for a technician only on the orders assigned to them,
+        for a viewer none. ``assigned`` (dispatching an open order) is a planner's."""
+        if self.user.role < Role.TECHNICIAN:
+            return []
+        if self.user.role < Role.PLANNER:
+            if self.user.technician_id not in order.assignees:
+                return []
+            return [s for s in order.allowed if s != "assigned"]
+        return list(order.allowed)
+
+    # -- time -----------------------------------------------------------------------------
+
+    def zone(self, site: str | None) -> ZoneInfo:
+        record = self.sites.get(site) if site else None
+        if record is not None:
+            try:
+                return ZoneInfo(record.timezone)
+            except (KeyError, ValueError):
+                pass
+        return self.default_zone
+
+    def local(
+        self,
+        when: datetime | None,
+        site: str | None = None,
+        date_only: bool = False,
+        clock_only: bool = False,
+    ) -> str:
+        """``when`` in the site's local time; the year only when it is not this year's."""
+        if when is None:
+            return "—"
+        zone = self.zone(site)
+        moment = aware(when).astimezone(zone)
+        if date_only or clock_only:
+            return moment.strftime("%Y-%m-%d" if date_only else "%H:%M")
+        same_year = moment.year == self.now.astimezone(zone).year
+        return moment.strftime("%m-%d %H:%M" if same_year else "%Y-%m-%d %H:%M")
+
+    def ago(self, when: datetime | None) -> str:
+        if when is None:
+            return "—"
+        return self.t("time.ago", span=span((self.now - aware(when)).total_seconds(), self.t))
+
+    def site_name(self, site: str) -> str:
+        record = self.sites.get(site)
+        return str(record.name) if record is not None and record.name else site
+
+    def site_options(self) -> list[str]:
+        """Every site with a record or an asset: the choices of a page's site filter."""
+        records, _ = self.service.assets.query()
+        return sorted(set(self.sites) | {r.site for r in records})
+
+    # -- rendering ------------------------------------------------------------------------
+
+    @property
+    def wants_partial(self) -> bool:
+        return self.request.headers.get("HX-Request") == "true"
+
+    def render(
+        self, template: str, partial: str | None = None, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """The page, or only its live region when htmx asks for it."""
+        name = partial if partial and self.wants_partial else template
+        values = {
+            "page": self,
+            "t": self.t,
+            "user": self.user,
+            "lang": self.lang,
+            "html_lang": i18n.HTML_LANG[self.lang],
+            "static_version": STATIC_VERSION,
+            "path": self.request.url.path,
+            "here": _here(self.request),
+            "ms": lambda when: to_ms(aware(when)) if when else "",
+            "iso": lambda when: rfc3339(aware(when)) if when else "",
+            "span": lambda seconds: span(seconds, self.t),
+            "reading": present.plain_value,
+            **context,
+        }
+        html = environment.get_template(name).render(values)
+        # what a page shows depends on who asks: no cache may keep it (nor show it after logout)
+        headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+
+    def not_found(self, message: str) -> HTMLResponse:
+        return self.render("missing.html", status_code=404, message=message)
+
+
+def _here(request: Request) -> str:
+    """This page's path and query: where the language switch and the login come back to."""
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
+    sites = {s.site: s for s in service.people.sites()}
+    focus = request.path_params.get("site") or request.query_params.get("site")
+    shown = list(sites.values()) if not focus else [sites[focus]] if focus in sites else []
+    lang = i18n.choose(
+        request.cookies.get(i18n.LANG_COOKIE),
+        [s.locale for s in shown],
+        request.headers.get("accept-language"),
+    )
+    return Page(request, service, user, lang, sites)
+
+
+PageDep = Annotated[Page, Depends(get_page)]

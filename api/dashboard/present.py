@@ -1,0 +1,116 @@
+"""How the dashboard shows domain values: orders of severity, headline metrics, SLA clocks.
+
+Pure functions over the service's values, so the pages stay thin and this stays testable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from ingest.catalogue import spec_for
+from maintenance.orders import WorkOrder
+from rules.alarms import AlarmRecord
+
+KINDS: Final = ("elevator", "water", "power", "cctv")
+STATUSES: Final = ("ok", "alarm", "offline", "maintenance")
+SEVERITIES: Final = ("critical", "major", "minor", "warning")
+PRIORITIES: Final = ("P1", "P2", "P3", "P4")
+BOARD_COLUMNS: Final = ("open", "assigned", "acknowledged", "in_progress", "on_hold", "resolved")
+FINISHED: Final = ("closed", "cancelled")
+
+HEADLINE: Final[dict[str, tuple[str, ...]]] = {
+    "elevator": ("car_floor", "door_state"),
+    "water": ("pressure_bar", "tank_level_pct"),
+    "power": ("voltage_v", "ups_battery_pct"),
+    "cctv": ("fps", "storage_used_pct"),
+}
+"""The one or two readings a tile shows: what an engineer checks first on that kind."""
+
+
+def value_text(kind: str, metric: str, value: Any) -> str:
+    """A reading with its unit; booleans as a tick or a cross, numbers to two decimals."""
+    if isinstance(value, bool):
+        return "✓" if value else "✗"
+    spec = spec_for(kind, metric)
+    unit = spec.unit if spec else ""
+    if metric == "car_floor" and isinstance(value, int | float):
+        floor = int(value)
+        return f"F{floor}" if floor > 0 else f"B{-floor}" if floor < 0 else "G"
+    text = f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    return f"{text} {unit}".strip() if unit and unit != "floor" else text
+
+
+def plain_value(value: Any) -> str:
+    """A value whose metric is not at hand (an alarm's): booleans as JSON writes them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def headline(view: dict[str, Any]) -> list[str]:
+    metrics = view.get("metrics") or {}
+    return [
+        value_text(view["kind"], name, metrics[name])
+        for name in HEADLINE.get(view["kind"], ())
+        if metrics.get(name) is not None
+    ]
+
+
+def severity_rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
+def alarm_order(alarms: Iterable[AlarmRecord]) -> list[AlarmRecord]:
+    """Firing before pending, then the worst first, then the newest."""
+    return sorted(
+        alarms,
+        key=lambda a: (
+            a.state != "firing",
+            severity_rank(a.severity),
+            -a.started_at.timestamp(),
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SlaClock:
+    """The deadline an order is working against now, and whether it was missed."""
+
+    due: datetime
+    kind: str  # "respond" or "resolve"
+    breached: bool
+
+
+def sla_clock(order: WorkOrder, now: datetime) -> SlaClock | None:
+    """Before someone responds, the response deadline; then the resolution deadline; none once
+    resolved. Red (breached) as soon as the deadline passes, before the escalation job notes it."""
+    if order.status in ("resolved", "closed", "cancelled"):
+        return None
+    if order.responded_at is None:
+        return SlaClock(order.respond_by, "respond", order.breached or now > order.respond_by)
+    return SlaClock(order.resolve_by, "resolve", order.breached or now > order.resolve_by)
+
+
+def by_status(orders: Iterable[WorkOrder]) -> dict[str, list[WorkOrder]]:
+    """Board columns, each with the most urgent first (priority, then the nearer deadline)."""
+    columns: dict[str, list[WorkOrder]] = {status: [] for status in BOARD_COLUMNS}
+    for order in orders:
+        if order.status in columns:
+            columns[order.status].append(order)
+    for cards in columns.values():
+        cards.sort(key=lambda o: (o.priority, o.resolve_by))
+    return columns
+
+
+def certificate_state(expires_on: str, today: str, soon: str) -> str:
+    """``expired``, ``expiring`` (before ``soon``) or ``valid``: ISO dates compare as text."""
+    if expires_on < today:
+        return "expired"
+    if expires_on < soon:
+        return "expiring"
+    return "valid"

@@ -1,0 +1,111 @@
+// Buttons post to the JSON API itself (the session cookie authenticates them), so the API's
+// rules on roles and the lifecycle apply as they are; a refusal shows the API's own message,
+// e.g. the 409 of an illegal step, which names the steps allowed.
+import { refreshAll } from "./live.js";
+import { tr } from "./strings.js";
+
+const toasts = document.getElementById("toasts");
+
+export function toast(text, kind = "ok") {
+  if (!toasts) return;
+  const item = document.createElement("div");
+  item.className = `toast toast-${kind}`;
+  item.setAttribute("role", kind === "error" ? "alert" : "status");
+  item.textContent = text;
+  item.addEventListener("click", () => item.remove());
+  toasts.append(item);
+  setTimeout(() => item.remove(), kind === "error" ? 15_000 : 5_000);
+}
+
+function reason(status, body) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (detail?.message) return detail.message;
+  if (Array.isArray(detail)) return detail.map((e) => e.msg).join("; ");
+  return `${tr("js.failed")} (HTTP ${status})`;
+}
+
+async function post(url, payload) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload ?? {}),
+    });
+  } catch {
+    throw new Error(tr("js.network"));
+  }
+  if (response.status === 401) {
+    window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    return null;
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(reason(response.status, body));
+  return body;
+}
+
+const handlers = {
+  async ack(button) {
+    await post(`/api/v1/alarms/${button.dataset.alarm}/ack`, {});
+    return tr("js.ack_done");
+  },
+  async transition(button) {
+    const order = await post(`/api/v1/work-orders/${button.dataset.order}/transition`, { to: button.dataset.to });
+    return order && tr("js.transition_done", { number: order.number, status: tr(`wo_status.${order.status}`) });
+  },
+  async assign(button) {
+    const order = await post(`/api/v1/work-orders/${button.dataset.order}/assign`, {});
+    return order && tr("js.assign_done", { number: order.number });
+  },
+  silence(button) {
+    const dialog = document.getElementById("silence-dialog");
+    const form = document.getElementById("silence-form");
+    if (!dialog || !form) return null;
+    form.elements.site.value = button.dataset.site;
+    form.elements.asset.value = button.dataset.asset;
+    document.getElementById("silence-target").textContent = `${button.dataset.site} / ${button.dataset.asset}`;
+    dialog.showModal();
+    return null;
+  },
+};
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button || button.disabled || !(button.dataset.action in handlers)) return;
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
+  button.disabled = true;
+  try {
+    const message = await handlers[button.dataset.action](button);
+    if (message) {
+      toast(message);
+      refreshAll();
+    }
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+document.getElementById("silence-form")?.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (event.submitter?.value !== "confirm") return;  // "cancel" just closes the dialog
+  event.preventDefault();
+  const { site, asset, duration, reason: why } = form.elements;
+  try {
+    await post("/api/v1/silences", { site: site.value, asset: asset.value, duration: duration.value, reason: why.value });
+    document.getElementById("silence-dialog").close();
+    toast(tr("js.silence_done", { target: `${site.value} / ${asset.value}`, duration: duration.selectedOptions[0].textContent }));
+    form.reset();
+    refreshAll();
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  }
+});
+
+// Filters apply as soon as they change (each form also works without scripts).
+document.addEventListener("change", (event) => {
+  if (event.target.matches("[data-autosubmit]")) event.target.form?.requestSubmit();
+});

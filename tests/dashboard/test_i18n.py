@@ -1,0 +1,135 @@
+"""The translation tables and the choice of a page's language: pure, no service needed."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from api.dashboard import i18n
+from api.dashboard.pages import span
+from api.dashboard.present import SlaClock, sla_clock, value_text
+from maintenance.orders import WorkOrder
+from tests.services import ROOT
+
+TEMPLATES = ROOT / "api" / "templates" / "dashboard"
+SCRIPTS = ROOT / "api" / "static"
+
+
+def test_both_tables_have_the_same_keys_and_placeholders() -> None:
+    zh, en = i18n.table("zh"), i18n.table("en")
+    assert set(zh) == set(en)
+    for key in en:
+        assert set(re.findall(r"\{(\w+)\}", zh[key])) == set(re.findall(r"\{(\w+)\}", en[key])), key
+
+
+def _used_keys(folder: Path, pattern: str, glob: str) -> set[str]:
+    return {key for path in folder.glob(glob) for key in re.findall(pattern, path.read_text())}
+
+
+def test_every_key_the_templates_and_scripts_name_is_translated() -> None:
+    literal = _used_keys(TEMPLATES, r"""\bt\(\s*["']([a-z_.0-9]+)["']""", "*.html")
+    literal |= _used_keys(SCRIPTS, r"""\btr\(\s*["']([a-z_.0-9]+)["']""", "*.js")
+    assert len(literal) > 80
+    table = i18n.table("en")
+    missing = sorted(k for k in literal if not k.endswith(".") and k not in table)
+    assert not missing, missing
+    prefixes = {k for k in literal if k.endswith(".")}  # t("status." ~ name)
+    assert all(any(key.startswith(p) for key in table) for p in prefixes), prefixes
+    # keys built from a prefix and a value: every value the domain can give
+    built = {
+        "status": ("ok", "alarm", "offline", "maintenance"),
+        "severity": ("critical", "major", "minor", "warning"),
+        "wo_status": (
+            "open",
+            "assigned",
+            "acknowledged",
+            "in_progress",
+            "on_hold",
+            "resolved",
+            "closed",
+            "cancelled",
+        ),
+        "step": ("assigned", "acknowledged", "in_progress", "on_hold", "resolved", "closed"),
+        "kind": ("elevator", "water", "power", "cctv"),
+        "source": ("alarm", "preventive", "manual"),
+        "alarm_state": ("pending", "firing", "resolved"),
+        "occurrence": ("upcoming", "generating", "generated", "skipped"),
+        "role": ("viewer", "technician", "planner", "admin"),
+        "duty": ("on_shift", "on_call", "off", "absent"),
+    }
+    for prefix, values in built.items():
+        for value in values:
+            assert f"{prefix}.{value}" in i18n.table("zh"), f"{prefix}.{value}"
+
+
+@pytest.mark.parametrize(
+    ("cookie", "locales", "header", "expected"),
+    [
+        ("en", ["zh-CN"], "zh-CN", "en"),  # the visitor's choice wins
+        ("zh", [], "en", "zh"),
+        ("fr", [], "en-US,en;q=0.9", "en"),  # an unknown cookie is ignored
+        (None, ["zh-CN"], "en-US", "zh"),  # a zh-CN estate reads Chinese
+        (None, ["zh-CN", "en"], "en-US", "en"),  # a mixed one: the browser decides
+        (None, ["zh-CN", "en"], "zh-TW,zh;q=0.9", "zh"),
+        (None, [], "de-DE,en;q=0.5,zh;q=0.8", "zh"),  # by quality, not by order
+        (None, [], "de-DE", "en"),
+        (None, [], None, "en"),
+    ],
+)
+def test_the_language_of_a_page(
+    cookie: str | None, locales: list[str], header: str | None, expected: str
+) -> None:
+    assert i18n.choose(cookie, locales, header) == expected
+
+
+def test_durations_read_at_a_glance() -> None:
+    en, zh = i18n.Translator("en"), i18n.Translator("zh")
+    assert [span(s, en) for s in (0, 45, 720, 12_000, 187_200)] == [
+        "0s",
+        "45s",
+        "12m",
+        "3h 20m",
+        "2d 4h",
+    ]
+    assert span(12_000, zh) == "3小时 20分"
+
+
+def test_readings_with_their_units() -> None:
+    assert value_text("water", "pressure_bar", 3.2) == "3.2 bar"
+    assert value_text("water", "pressure_bar", 3.0) == "3 bar"
+    assert value_text("elevator", "car_floor", 12) == "F12"
+    assert [value_text("elevator", "car_floor", f) for f in (-2, 0)] == ["B2", "G"]
+    assert value_text("water", "leak_detected", True) == "✓"
+    assert value_text("power", "power_factor", 0.955) == "0.95"
+    assert value_text("elevator", "door_state", "open") == "open"
+
+
+def test_the_sla_clock_counts_to_the_deadline_that_matters_now() -> None:
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
+    order = WorkOrder(
+        **{
+            **fields,
+            "status": "assigned",
+            "respond_by": now + timedelta(minutes=10),
+            "resolve_by": now + timedelta(hours=4),
+            "assignees": (),
+            "alarm_ids": (),
+        }
+    )
+    assert sla_clock(order, now) == SlaClock(order.respond_by, "respond", False)
+    assert sla_clock(order, now + timedelta(minutes=11)) == SlaClock(
+        order.respond_by, "respond", True
+    )
+    working = replace(order, status="in_progress", responded_at=now + timedelta(minutes=5))
+    assert sla_clock(working, now + timedelta(hours=1)) == SlaClock(
+        order.resolve_by, "resolve", False
+    )
+    breached = replace(working, resolution_breached_at=now)  # the escalation job noted it
+    assert sla_clock(breached, now) == SlaClock(order.resolve_by, "resolve", True)
+    assert sla_clock(replace(working, status="resolved"), now) is None
