@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,6 +30,8 @@ def get_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    if credentials is None and token and request.method not in ("GET", "HEAD", "OPTIONS"):
+        _same_origin(request)
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -43,6 +46,18 @@ def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal
+
+
+def _same_origin(request: Request) -> None:
+    """A browser sends the cookie with a form posted from another site too (SameSite=Lax
+    stops most, not all): a change made with the cookie alone must come from our own pages."""
+    origin = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host", "")
+    if origin is None or urlsplit(origin).netloc != host:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "a change made with the login cookie must come from this site's pages",
+        )
 
 
 def require(role: Role) -> Callable[[Principal], Principal]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from fastapi import HTTPException, status
+from fastapi import FastAPI, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from api.auth import Principal, Role
 from maintenance.errors import (
@@ -37,3 +39,16 @@ def raise_for(error: Exception) -> NoReturn:
 def actor_of(principal: Principal) -> Actor:
     """Planners and admins act on any order; a technician only on the orders assigned to them."""
     return Actor(principal.name, principal.technician_id, principal.role >= Role.PLANNER)
+
+
+def install_handlers(app: FastAPI) -> None:
+    """A value the database cannot hold (an id past 32 bits, a number past 64) is the caller's
+    mistake: 422 naming it, not a 500."""
+
+    async def out_of_range(_request: Request, error: Exception) -> JSONResponse:
+        return JSONResponse(
+            status_code=422, content={"detail": f"a value is out of range: {str(error)[:200]}"}
+        )
+
+    app.add_exception_handler(OverflowError, out_of_range)
+    app.add_exception_handler(DataError, out_of_range)

@@ -51,6 +51,12 @@ class EventLog:
         """Add an event to ``session``'s transaction; call :meth:`notify` after the commit."""
         session.add(EventRow(at=at, type=type_, site=site, payload=payload))
 
+    def publish(self, type_: str, at: datetime, payload: dict[str, Any], site: str | None) -> None:
+        """An event that is its own change (a device going offline, say): written and told."""
+        with self._sessions.begin() as session:
+            self.record(session, type_, at, payload, site)
+        self.notify()
+
     def notify(self) -> None:
         with self._changed:
             self._changed.notify_all()

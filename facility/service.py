@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 
 from api.auth import Principal, Role, same_secret
 from api.tokens import Tokens
-from facility.clock import Clock, SystemClock
+from facility.clock import Clock, SystemClock, from_ms
 from facility.db import Sessions, make_engine, make_sessions, migrate
 from facility.events import EventLog
 from facility.leadership import Leadership
@@ -29,6 +29,7 @@ from ingest.factory import make_telemetry_store
 from ingest.metrics import IngestMetrics
 from ingest.mqtt import MqttConnection
 from ingest.pipeline import IngestPipeline
+from ingest.readings import Presence
 from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from ingest.store import TelemetryStore
 from maintenance.assignment import Policy
@@ -219,6 +220,21 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     mqtt.deliver_to(pipeline.submit)
 
     events = EventLog(sessions)
+
+    def presence_changed(presence: Presence) -> None:
+        events.publish(
+            "asset.presence",
+            from_ms(presence.received_ms),
+            {
+                "site": presence.site,
+                "asset": presence.asset,
+                "kind": presence.kind,
+                "online": presence.online,
+            },
+            presence.site,
+        )
+
+    pipeline.on_presence(presence_changed)
     engine = RuleEngine(load_rules(settings.rules))
     alarms = AlarmService(
         sessions,
@@ -283,7 +299,13 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     def assets_of_kind(site: str, kind: str) -> list[str]:
         return [a.asset for a in assets.query(site, kind)[0]]
 
-    planner = Planner(sessions, work_orders, notices, assets_of_kind, clock, settings.timezone)
+    def zone_of(site: str) -> str | None:
+        known = people.site(site)
+        return known.timezone if known else None
+
+    planner = Planner(
+        sessions, work_orders, notices, assets_of_kind, clock, settings.timezone, zone_of
+    )
     planner.attach(scheduler.apscheduler, f"service-{id(planner)}")
     pipeline.on_readings(planner.on_readings)
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")

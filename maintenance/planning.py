@@ -132,6 +132,7 @@ class Planner:
         assets_of_kind: Callable[[str, str], list[str]],
         clock: Clock,
         timezone: str,
+        zone_of: Callable[[str], str | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._work_orders = work_orders
@@ -139,6 +140,7 @@ class Planner:
         self._assets_of_kind = assets_of_kind
         self._clock = clock
         self._zone = ZoneInfo(timezone)
+        self._zone_of = zone_of or (lambda site: None)
         self._meters: dict[tuple[int, str], MeterState] = {}
         self._meter_plans: dict[str, list[Plan]] = {}
         self._meters_dirty: set[tuple[int, str]] = set()
@@ -164,7 +166,7 @@ class Planner:
                     cron_times(
                         fields["cron"],
                         fields["starts_at"],
-                        self._zone,
+                        self.zone(fields["site"]),
                         fields["starts_at"],
                         fields["starts_at"] + timedelta(days=400),
                     ),
@@ -250,28 +252,31 @@ class Planner:
 
     # -- calendar ------------------------------------------------------------------------------
 
+    def zone(self, site: str) -> ZoneInfo:
+        """The site's local time (its calendar), or the installation's."""
+        name = self._zone_of(site)
+        return ZoneInfo(name) if name else self._zone
+
     def due(self, plan: Plan, now: datetime) -> list[datetime]:
         """Due times whose orders should exist by ``now`` (generated ``lead_time`` ahead)."""
         after = max(plan.starts_at - timedelta(microseconds=1), now - CATCH_UP)
         until = now + plan.lead_time
+        zone = self.zone(plan.site)
         if plan.every:
-            return list(
-                due_times(plan.starts_at, Every.parse(plan.every), self._zone, after, until)
-            )
+            return list(due_times(plan.starts_at, Every.parse(plan.every), zone, after, until))
         if plan.cron:
-            return list(cron_times(plan.cron, plan.starts_at, self._zone, after, until))
+            return list(cron_times(plan.cron, plan.starts_at, zone, after, until))
         return []
 
     def next_run(self, plan: Plan, now: datetime) -> datetime | None:
         """When the next order of a calendar plan is to be made (its due time less the lead)."""
         horizon = now + plan.lead_time + timedelta(days=800)
         after = now + plan.lead_time
+        zone = self.zone(plan.site)
         if plan.every:
-            upcoming = due_times(
-                plan.starts_at, Every.parse(plan.every), self._zone, after, horizon
-            )
+            upcoming = due_times(plan.starts_at, Every.parse(plan.every), zone, after, horizon)
         elif plan.cron:
-            upcoming = cron_times(plan.cron, plan.starts_at, self._zone, after, horizon)
+            upcoming = cron_times(plan.cron, plan.starts_at, zone, after, horizon)
         else:
             return None
         following = next(iter(upcoming), None)
@@ -339,7 +344,7 @@ class Planner:
         return 1
 
     def _make_order(self, plan: Plan, asset: str, key: str, due: datetime) -> None:
-        local = due.astimezone(self._zone)
+        local = due.astimezone(self.zone(plan.site))
         order = self._work_orders.create(
             SCHEDULER,
             site=plan.site,

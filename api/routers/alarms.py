@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, Technician, Viewer
-from api.pagination import Limit, Offset, Page
+from api.pagination import Id, Limit, Offset, Page
 from rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -73,7 +73,7 @@ def list_alarms(
 
 
 @router.get("/{alarm_id}", response_model=AlarmOut)
-def get_alarm(alarm_id: int, service: ServiceDep, _who: Viewer) -> AlarmOut:
+def get_alarm(alarm_id: Id, service: ServiceDep, _who: Viewer) -> AlarmOut:
     record = service.alarms.get(alarm_id)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm_id}")
@@ -82,7 +82,7 @@ def get_alarm(alarm_id: int, service: ServiceDep, _who: Viewer) -> AlarmOut:
 
 @router.post("/{alarm_id}/ack", response_model=AlarmOut)
 def acknowledge(
-    alarm_id: int, service: ServiceDep, who: Technician, body: AckIn | None = None
+    alarm_id: Id, service: ServiceDep, who: Technician, body: AckIn | None = None
 ) -> AlarmOut:
     """Someone has seen it: records who and when (once)."""
     try:

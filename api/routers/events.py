@@ -33,12 +33,13 @@ async def events(
     since: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
     site: str | None = None,
 ) -> StreamingResponse:
-    """``text/event-stream``; each event has an ``id``: reconnect with ``Last-Event-ID`` (or
-    ``?since=``) to resume without gaps. With neither, the stream starts from now."""
-    if since is not None:
+    """``text/event-stream``; each event has an ``id``: reconnect with ``Last-Event-ID`` to
+    resume without gaps (it wins over ``?since=``, which says where a first connection
+    starts). With neither, the stream starts from now."""
+    if last_event_id and last_event_id.isdigit():
+        after = int(last_event_id)  # a reconnect: EventSource sends the last id it saw
+    elif since is not None:
         after = since
-    elif last_event_id and last_event_id.isdigit():
-        after = int(last_event_id)
     else:
         after = await run_in_threadpool(service.events.last_id)
     loop = asyncio.get_running_loop()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Page
+from api.pagination import Page, RowId
 from ingest.topics import SITE_PATTERN
 from maintenance.notices import Notice
 
@@ -56,7 +56,7 @@ class NoticeIn(BaseModel):
     starts_at: datetime
     ends_at: datetime | None = None
     reason: str = Field(min_length=2, max_length=200, examples=["水箱清洗 tank cleaning"])
-    work_order_id: int | None = None
+    work_order_id: RowId | None = None
 
     @model_validator(mode="after")
     def _window(self) -> NoticeIn:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import raise_for
-from api.pagination import Page
+from api.pagination import Id, Page, RowId
 from ingest.topics import SITE_PATTERN
 from maintenance.errors import MaintenanceError
 from maintenance.parts import Part, PartLine
@@ -81,7 +81,7 @@ class DeliveryIn(BaseModel):
 
 
 class MovementIn(BaseModel):
-    part_id: int
+    part_id: RowId
     action: Literal["reserve", "release", "consume", "return"] = Field(
         description="reserve for the job, release what was not needed, consume what was used, "
         "return what was taken but not used"
@@ -91,7 +91,7 @@ class MovementIn(BaseModel):
 
 
 class PartLineOut(BaseModel):
-    part_id: int
+    part_id: RowId
     sku: str
     name: str
     unit: str
@@ -136,7 +136,7 @@ def add_part(body: PartIn, service: ServiceDep, who: Planner) -> PartOut:
 
 
 @router.get("/parts/{part_id}", response_model=PartOut)
-def get_part(part_id: int, service: ServiceDep, _who: Viewer) -> PartOut:
+def get_part(part_id: Id, service: ServiceDep, _who: Viewer) -> PartOut:
     part = service.parts.get(part_id)
     if part is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no part {part_id}")
@@ -144,7 +144,7 @@ def get_part(part_id: int, service: ServiceDep, _who: Viewer) -> PartOut:
 
 
 @router.post("/parts/{part_id}/stock", response_model=PartOut)
-def deliver(part_id: int, body: DeliveryIn, service: ServiceDep, who: Technician) -> PartOut:
+def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Technician) -> PartOut:
     """A delivery (restock), and optionally the site's reorder point."""
     try:
         part = service.parts.receive(
@@ -157,14 +157,14 @@ def deliver(part_id: int, body: DeliveryIn, service: ServiceDep, who: Technician
 
 @router.get("/parts/{part_id}/ledger", response_model=Page[MovementOut])
 def ledger(
-    part_id: int, service: ServiceDep, _who: Viewer, site: str | None = None
+    part_id: Id, service: ServiceDep, _who: Viewer, site: str | None = None
 ) -> Page[MovementOut]:
     movements = service.parts.ledger(part_id, site)
     return Page[MovementOut](items=[MovementOut(**m) for m in movements], total=len(movements))
 
 
 @router.get("/work-orders/{order_id}/parts", response_model=Page[PartLineOut])
-def parts_on_order(order_id: int, service: ServiceDep, _who: Viewer) -> Page[PartLineOut]:
+def parts_on_order(order_id: Id, service: ServiceDep, _who: Viewer) -> Page[PartLineOut]:
     lines: list[PartLine] = service.parts.for_order(order_id)
     return Page[PartLineOut](
         items=[PartLineOut.model_validate(x, from_attributes=True) for x in lines],
@@ -174,7 +174,7 @@ def parts_on_order(order_id: int, service: ServiceDep, _who: Viewer) -> Page[Par
 
 @router.post("/work-orders/{order_id}/parts", response_model=Page[PartLineOut])
 def move_parts(
-    order_id: int, body: MovementIn, service: ServiceDep, who: Technician
+    order_id: Id, body: MovementIn, service: ServiceDep, who: Technician
 ) -> Page[PartLineOut]:
     """Stock never goes negative: a request for more than is free answers 409 saying how much is."""
     try:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
-from api.pagination import Limit, Offset, Page
+from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
 from ingest.topics import SITE_PATTERN
 from maintenance.errors import MaintenanceError
 from maintenance.people import Absence, Shift, Site, Technician
@@ -89,7 +89,7 @@ def add_technician(body: TechnicianIn, service: ServiceDep, _who: Planner) -> Te
 
 
 @router.get("/technicians/{technician_id}", response_model=TechnicianOut)
-def get_technician(technician_id: int, service: ServiceDep, _who: Viewer) -> TechnicianOut:
+def get_technician(technician_id: Id, service: ServiceDep, _who: Viewer) -> TechnicianOut:
     technician = service.people.technician(technician_id)
     if technician is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {technician_id}")
@@ -98,7 +98,7 @@ def get_technician(technician_id: int, service: ServiceDep, _who: Viewer) -> Tec
 
 @router.put("/technicians/{technician_id}", response_model=TechnicianOut)
 def update_technician(
-    technician_id: int, body: TechnicianIn, service: ServiceDep, _who: Planner
+    technician_id: Id, body: TechnicianIn, service: ServiceDep, _who: Planner
 ) -> TechnicianOut:
     try:
         return _technician_out(service.people.update_technician(technician_id, **_fields(body)))
@@ -107,7 +107,7 @@ def update_technician(
 
 
 class ShiftIn(BaseModel):
-    technician_id: int
+    technician_id: RowId
     starts_at: datetime
     ends_at: datetime
     on_call: bool = False
@@ -135,7 +135,7 @@ def _shift_out(shift: Shift) -> ShiftOut:
 def list_shifts(
     service: ServiceDep,
     _who: Viewer,
-    technician_id: int | None = None,
+    technician_id: IdQuery = None,
     site: str | None = None,
     start: Annotated[datetime | None, Query(description="shifts ending after this")] = None,
     end: Annotated[datetime | None, Query(description="shifts starting before this")] = None,
@@ -158,7 +158,7 @@ def add_shift(body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
 
 
 class AbsenceIn(BaseModel):
-    technician_id: int
+    technician_id: RowId
     starts_at: datetime
     ends_at: datetime
     reason: str = Field(default="", max_length=500)
@@ -168,7 +168,7 @@ class AbsenceIn(BaseModel):
 
 class AbsenceOut(BaseModel):
     id: int
-    technician_id: int
+    technician_id: RowId
     starts_at: datetime
     ends_at: datetime
     reason: str

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
-from api.pagination import Page
+from api.pagination import Id, Page
 from facility.durations import DurationError, format_duration, parse_duration
 from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 from maintenance.errors import MaintenanceError
@@ -178,7 +178,7 @@ def list_templates(_who: Viewer) -> dict[str, Any]:
 
 
 @router.get("/{plan_id}", response_model=PlanDetail)
-def get_plan(plan_id: int, service: ServiceDep, _who: Viewer) -> PlanDetail:
+def get_plan(plan_id: Id, service: ServiceDep, _who: Viewer) -> PlanDetail:
     plan = service.planner.plan(plan_id)
     if plan is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id}")
@@ -186,7 +186,7 @@ def get_plan(plan_id: int, service: ServiceDep, _who: Viewer) -> PlanDetail:
 
 
 @router.delete("/{plan_id}", response_model=PlanDetail)
-def deactivate_plan(plan_id: int, service: ServiceDep, _who: Planner) -> PlanDetail:
+def deactivate_plan(plan_id: Id, service: ServiceDep, _who: Planner) -> PlanDetail:
     """Stop a plan (its history stays)."""
     try:
         plan = service.planner.deactivate(plan_id)

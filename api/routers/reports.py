@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import ServiceDep, Viewer
 from api.errors import raise_for
+from api.pagination import Id
 from maintenance import kpis
 from maintenance.errors import MaintenanceError
 
@@ -54,7 +55,7 @@ def kpi_report(
 
 
 @router.get("/work-orders/{order_id}/review")
-def incident_review(order_id: int, service: ServiceDep, _who: Viewer) -> dict[str, Any]:
+def incident_review(order_id: Id, service: ServiceDep, _who: Viewer) -> dict[str, Any]:
     """What a post-incident review (复盘) needs: key times, durations against targets, the
     merged timeline of alarms, order and checklist, and the readings around the event."""
     try:
@@ -64,7 +65,7 @@ def incident_review(order_id: int, service: ServiceDep, _who: Viewer) -> dict[st
 
 
 @router.get("/work-orders/{order_id}/review.html", response_class=HTMLResponse)
-def incident_review_page(order_id: int, service: ServiceDep, _who: Viewer) -> HTMLResponse:
+def incident_review_page(order_id: Id, service: ServiceDep, _who: Viewer) -> HTMLResponse:
     """The same review as a printable page."""
     try:
         review = service.reviews.review(order_id)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page
+from api.pagination import Id, Limit, Offset, Page
 from facility.durations import DurationError, parse_duration
 from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 from rules.silences import Silence
@@ -90,7 +90,7 @@ def list_silences(
 
 
 @router.delete("/{silence_id}", response_model=SilenceOut)
-def end_silence(silence_id: int, service: ServiceDep, _who: Planner) -> SilenceOut:
+def end_silence(silence_id: Id, service: ServiceDep, _who: Planner) -> SilenceOut:
     """End a silence now (it stays in the list, with its real end)."""
     silence = service.alarms.end_silence(silence_id)
     if silence is None:

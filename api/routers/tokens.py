@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Role
 from api.deps import Admin, ServiceDep
-from api.pagination import Page
+from api.pagination import Id, Page, RowId
 from api.tokens import TokenInfo
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 class TokenIn(BaseModel):
     name: str = Field(min_length=1, max_length=100, description="whose token: a person or a system")
     role: Literal["viewer", "technician", "planner", "admin"]
-    technician_id: int | None = Field(default=None, description="the technician it speaks for")
+    technician_id: RowId | None = Field(default=None, description="the technician it speaks for")
     expires_at: datetime | None = None
 
 
@@ -67,7 +67,7 @@ def list_tokens(service: ServiceDep, _who: Admin) -> Page[TokenOut]:
 
 
 @router.delete("/{token_id}", response_model=TokenOut)
-def revoke_token(token_id: int, service: ServiceDep, _who: Admin) -> TokenOut:
+def revoke_token(token_id: Id, service: ServiceDep, _who: Admin) -> TokenOut:
     """Revoked at once: the next request with it gets 401."""
     info = service.tokens.revoke(token_id, service.clock.now())
     if info is None:

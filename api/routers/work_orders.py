@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import actor_of, raise_for
-from api.pagination import Limit, Offset, Page
+from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
 from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 from maintenance.errors import MaintenanceError
 from maintenance.orders import WorkOrder
@@ -143,7 +143,7 @@ class TransitionIn(BaseModel):
 
 
 class AssignIn(BaseModel):
-    technician_ids: list[int] | None = Field(
+    technician_ids: list[RowId] | None = Field(
         default=None, description="by hand, lead first; omit to let the dispatch rules choose"
     )
     note: str | None = Field(default=None, max_length=2000)
@@ -169,7 +169,7 @@ def list_work_orders(
     site: str | None = None,
     asset: str | None = None,
     source: Literal["alarm", "preventive", "manual"] | None = None,
-    assignee: int | None = None,
+    assignee: IdQuery = None,
     breached: bool | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -226,7 +226,7 @@ def create_work_order(body: ManualOrderIn, service: ServiceDep, who: Technician)
 
 
 @router.get("/{order_id}", response_model=WorkOrderOut, response_model_by_alias=True)
-def get_work_order(order_id: int, service: ServiceDep, _who: Viewer) -> WorkOrderOut:
+def get_work_order(order_id: Id, service: ServiceDep, _who: Viewer) -> WorkOrderOut:
     order = service.work_orders.get(order_id)
     if order is None:
         raise_for(LookupError(f"no work order {order_id}"))
@@ -235,7 +235,7 @@ def get_work_order(order_id: int, service: ServiceDep, _who: Viewer) -> WorkOrde
 
 @router.post("/{order_id}/transition", response_model=WorkOrderOut, response_model_by_alias=True)
 def transition(
-    order_id: int, body: TransitionIn, service: ServiceDep, who: Technician
+    order_id: Id, body: TransitionIn, service: ServiceDep, who: Technician
 ) -> WorkOrderOut:
     """Follow the lifecycle; an illegal step answers 409 naming the allowed ones."""
     try:
@@ -247,7 +247,7 @@ def transition(
 
 
 @router.post("/{order_id}/assign", response_model=WorkOrderOut, response_model_by_alias=True)
-def assign(order_id: int, body: AssignIn, service: ServiceDep, who: Planner) -> WorkOrderOut:
+def assign(order_id: Id, body: AssignIn, service: ServiceDep, who: Planner) -> WorkOrderOut:
     """A planner's override, or the dispatch rules again (no ids)."""
     try:
         return order_out(
@@ -261,7 +261,7 @@ def assign(order_id: int, body: AssignIn, service: ServiceDep, who: Planner) -> 
     "/{order_id}/checklist/{item_id}", response_model=WorkOrderOut, response_model_by_alias=True
 )
 def tick(
-    order_id: int, item_id: int, body: ChecklistIn, service: ServiceDep, who: Technician
+    order_id: Id, item_id: Id, body: ChecklistIn, service: ServiceDep, who: Technician
 ) -> WorkOrderOut:
     """Tick a checklist item (a playbook step, an inspection item) with its time."""
     try:
@@ -274,7 +274,7 @@ def tick(
 
 
 @router.post("/{order_id}/notes", response_model=WorkOrderOut, response_model_by_alias=True)
-def add_note(order_id: int, body: NoteIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
+def add_note(order_id: Id, body: NoteIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
     try:
         return order_out(service.work_orders.note(order_id, actor_of(who), body.note))
     except MaintenanceError as error:

@@ -21,8 +21,9 @@ def site() -> str:
 
 
 @pytest.fixture
-def client(broker: Broker, tmp_path: Path, site: str) -> Iterator[TestClient]:
-    settings = make_settings(tmp_path, broker.url, sites=[site])
+def client(broker: Broker, tmp_path: Path, site: str, database_url: str) -> Iterator[TestClient]:
+    """A running service on SQLite and, again, on PostgreSQL."""
+    settings = make_settings(tmp_path, broker.url, database_url, sites=[site])
     app = create_app(build_service(settings))
     with TestClient(app) as test_client:
         test_client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"

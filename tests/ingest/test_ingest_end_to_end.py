@@ -95,6 +95,12 @@ def test_presence_from_the_status_topic(broker: Broker, tmp_path: Path) -> None:
         record = service.assets.get(site, "cam-1")
         assert record is not None
         assert service.asset_status(record) == "offline"
+        changes = [
+            e.payload["online"]
+            for e in service.events.since(0, site=site)
+            if e.type == "asset.presence"
+        ]
+        assert changes == [True, False]  # the dashboard's tiles follow these live
 
 
 def test_a_restart_in_the_middle_of_a_stream_loses_nothing(broker: Broker, tmp_path: Path) -> None:

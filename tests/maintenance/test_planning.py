@@ -170,3 +170,32 @@ def test_plans_are_checked(h: PlanningHarness) -> None:
         h.plan(template="nope")
     with pytest.raises(InvalidRequestError, match="shorter than an hour"):
         h.plan(every="10m")
+
+
+def test_a_site_calendar_runs_on_its_own_local_time(h: PlanningHarness) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    h.people.put_site("north", name="North", timezone="Europe/London")
+    zones = {"north": "Europe/London"}
+    planner = Planner(
+        h.sessions, h.orders, h.notices, lambda s, k: [], h.clock, "Asia/Shanghai", zones.get
+    )
+    start = datetime(2026, 11, 30, 9, 0, tzinfo=london)  # 09:00 in London
+    plan = planner.create(
+        "planner",
+        name="Boiler check",
+        site="north",
+        asset="lift-1",
+        kind="elevator",
+        every="1mo",
+        starts_at=start.astimezone(UTC),
+        lead_time_s=0.0,
+        priority="P4",
+        skill="elevator",
+        checklist=[],
+        template=None,
+    )
+    following = planner.next_run(plan, start.astimezone(UTC) + timedelta(hours=1))
+    assert following is not None and following.astimezone(london).strftime("%d %H:%M") == "30 09:00"
