@@ -107,8 +107,9 @@ class Service:
         if self.leadership is not None:
             self.leadership.stop()
         self.scheduler.stop()
+        self.pipeline.settle()  # store and acknowledge what has arrived, while connected
         self.mqtt.stop()
-        self.pipeline.stop()
+        self.pipeline.stop()  # anything later is stored; the broker delivers it again, a duplicate
         self.planner.flush_meters()
         self.alarms.flush_backlog()
         self.dispatcher.stop()

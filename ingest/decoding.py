@@ -83,6 +83,11 @@ def decode_telemetry(
                 if reading is not None:
                     return Decoded((reading,), ())
                 validated = [validated]
+            elif validated:
+                # a gateway's batch: every reading the common case, or the general path decides
+                quick = [_checked_reading(device, item, received_ms, policy) for item in validated]
+                if None not in quick:
+                    return Decoded(tuple(quick), ())  # type: ignore[arg-type]
             decoded = _envelopes(device, validated, received_ms, policy, None, True)
             if decoded.readings or not validated:
                 return decoded

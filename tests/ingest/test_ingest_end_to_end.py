@@ -138,6 +138,11 @@ def test_a_restart_in_the_middle_of_a_stream_loses_nothing(broker: Broker, tmp_p
         with running_service(settings) as service:
             device.publish_many(batch(3000, 4000))
             wait_until(lambda: stored(service) == 4000, timeout=30)
+            # the first run acknowledged what it stored: nothing came back as a duplicate
+            duplicates = service.metrics_registry.get_sample_value(
+                "facility_readings_duplicate_total"
+            )
+            assert duplicates == 0
         with running_service(settings) as service:
             assert stored(service) == 4000
 
