@@ -76,7 +76,7 @@ class KindRules:
     rules: tuple[CompiledRule, ...]
     by_fault: dict[str, tuple[CompiledRule, ...]]
     leaves: tuple[Leaf, ...]
-    leaves_by_metric: dict[str, tuple[Leaf, ...]]
+    feeds: tuple[tuple[str, tuple[Leaf, ...]], ...]  # metric -> its leaves, walked per reading
     leaf_keys: dict[tuple[Any, ...], int]
     silent_rules: tuple[CompiledRule, ...]
     screen: Screen
@@ -113,7 +113,7 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
         rules=tuple(compiled),
         by_fault={f: tuple(rs) for f, rs in by_fault.items()},
         leaves=tuple(compiler.leaves),
-        leaves_by_metric={m: tuple(ls) for m, ls in by_metric.items()},
+        feeds=tuple((m, tuple(ls)) for m, ls in by_metric.items()),
         leaf_keys=dict(compiler.leaf_keys()),
         silent_rules=tuple(r for r in compiled if r.silent),
         screen=screen_function([r.spec.condition for r in compiled], compiler.slot_of),
@@ -176,23 +176,25 @@ class RuleEngine:
     def _feed(
         self, state: AssetState, kind_rules: KindRules, reading: Reading, heard_ms: int
     ) -> None:
-        state.last_ms = reading.ts_ms
+        ts_ms = state.last_ms = reading.ts_ms
         if heard_ms > state.heard_ms:
             state.heard_ms = heard_ms
         metrics = reading.metrics
         state.latest.update(metrics)
-        for metric, leaves in kind_rules.leaves_by_metric.items():
+        trackers = state.trackers
+        values = state.values
+        for metric, leaves in kind_rules.feeds:
             value = metrics.get(metric)
             if value is None:
                 continue
             number = float(value) if type(value) is not str else 1.0
             for leaf in leaves:
-                tracker = state.trackers.get(leaf.slot)
+                slot = leaf.slot
+                tracker = trackers.get(slot)
                 if tracker is None:
-                    tracker = Tracker(leaf.span_ms)
-                    state.trackers[leaf.slot] = tracker
-                tracker.add(reading.ts_ms, number)
-                state.values[leaf.slot] = leaf.measure(tracker)
+                    tracker = trackers[slot] = Tracker(leaf.span_ms)
+                tracker.add(ts_ms, number)
+                values[slot] = leaf.measure(tracker)
 
     def _rules_at(self, kind_rules: KindRules, site: str) -> tuple[CompiledRule, ...]:
         """The rules of a kind whose ``sites`` globs take this site (worked out once a site)."""
@@ -497,4 +499,4 @@ class RuleEngine:
         return max(spans, default=0)
 
 
-_EMPTY = KindRules((), {}, (), {}, {}, (), lambda latest, values, now, heard: (), {})
+_EMPTY = KindRules((), {}, (), (), {}, (), lambda latest, values, now, heard: (), {})
