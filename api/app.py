@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -29,6 +30,14 @@ from api.routers import (
 )
 from facility import __version__
 from facility.service import Service
+
+
+def close_streams(app: FastAPI) -> None:
+    """The server is stopping: end the live event streams now, so that shutdown does not wait
+    out its grace period for dashboards that would never hang up (they reconnect, with
+    ``Last-Event-ID``, to whichever server is up next)."""
+    app.state.closing.set()
+    app.state.service.events.notify()
 
 
 def create_app(
@@ -61,6 +70,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    app.state.closing = threading.Event()
     install_handlers(app)
     for router in (
         health.router,

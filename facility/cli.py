@@ -6,12 +6,17 @@ import os
 import signal
 import sys
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import SecretStr
 
 from facility.settings import Settings
 from simulators.cli import simulate
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def _configure_logging() -> None:
@@ -29,6 +34,24 @@ def _exit_zero_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
 
 
+def _serve(app: FastAPI, host: str, port: int) -> None:
+    """uvicorn, until SIGINT or SIGTERM: then a graceful shutdown in which the lifespan stops
+    the service (it stores what is buffered and disconnects) and the process exits 0. The
+    live event streams are ended as the signal arrives; a request still running after 5 s is
+    cut off."""
+    import uvicorn
+
+    from api.app import close_streams
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            close_streams(app)
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5)
+    Server(config).run()
+
+
 @click.group()
 @click.version_option(package_name="facility-dispatch")
 def main() -> None:
@@ -38,8 +61,6 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """The whole service: ingest, rules, maintenance, scheduler, HTTP API and dashboard."""
-    import uvicorn
-
     from api.app import create_app
     from facility.service import build_service
 
@@ -56,16 +77,7 @@ def run() -> None:
     # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     _exit_zero_on_sigterm()
-    # uvicorn turns SIGINT/SIGTERM into a graceful shutdown: the lifespan stops the service,
-    # which stores what is buffered and disconnects, and the process exits 0.
-    # Live event streams stay open until their clients leave: give them 5 s, then close them.
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        timeout_graceful_shutdown=5,
-    )
+    _serve(app, settings.http_host, settings.http_port)
 
 
 @main.group()
@@ -170,8 +182,6 @@ def tokens_revoke(token_id: int) -> None:
 @main.command()
 def demo() -> None:
     """run, with an embedded broker if none is configured, and a simulated estate."""
-    import uvicorn
-
     from api.app import create_app
     from facility.demo import estate, register_assets, seed, start_estate
     from facility.embedded_broker import EmbeddedBroker
@@ -215,13 +225,7 @@ def demo() -> None:
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )
     try:
-        uvicorn.run(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_config=None,
-            timeout_graceful_shutdown=5,
-        )
+        _serve(app, settings.http_host, settings.http_port)
     finally:
         if broker is not None:
             broker.stop()

@@ -61,7 +61,8 @@ async def events(
         nonlocal after
         yield b"retry: 3000\n\n"
         idle = 0.0
-        while not await request.is_disconnected():
+        closing = request.app.state.closing
+        while not closing.is_set() and not await request.is_disconnected():
             batch = await run_in_threadpool(service.events.since, after, 500, site)
             for event in batch:
                 after = event.id

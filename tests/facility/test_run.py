@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -59,8 +60,22 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         except httpx.HTTPError:
             return False
 
+    ending: list[str] = []
+
+    def watch_events() -> None:
+        """A dashboard's live stream, open across the shutdown."""
+        try:
+            with api.stream("GET", "/api/v1/events", timeout=None) as stream:
+                for _ in stream.iter_lines():
+                    pass
+            ending.append("ended")  # the server finished the response
+        except httpx.HTTPError as error:
+            ending.append(f"cut off: {error!r}")
+
+    watcher = threading.Thread(target=watch_events, daemon=True)
     try:
         wait_until(up, timeout=30)
+        watcher.start()
         rules.write_text(rules.read_text().replace("value: 1.0", "value: 2.0"))
         process.send_signal(signal.SIGHUP)  # reload: pressure 1.5 now alarms
         time.sleep(3)
@@ -83,7 +98,12 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         wait_until(lambda: api.get("/api/v1/alarms", params={"site": site}).json()["total"] == 1)
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(30)
-    assert code == 0, process.stderr.read().decode()[-2000:] if process.stderr else ""
+        _, errors = process.communicate(timeout=30)
+    log = errors.decode()
+    assert process.returncode == 0, log[-2000:]
+    # the live stream was ended as the signal came, not cut off after the grace period
+    watcher.join(10)
+    assert ending == ["ended"], log[-2000:]
+    assert "graceful shutdown exceeded" not in log
     with sqlite3.connect(tmp_path / "data" / "telemetry.db") as db:
         assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == 500
