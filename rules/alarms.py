@@ -234,10 +234,14 @@ class AlarmService:
             )
         ).first()
 
-    def _firing_at(self, session: Session, site: str) -> list[FiringAlarm]:
+    def _firing_at(self, session: Session, site: str, faults: set[str]) -> list[FiringAlarm]:
+        """The alarms firing at a site with one of ``faults``: only those that could inhibit
+        the alarm in hand, not every alarm of the site (a busy site has hundreds)."""
+        if not faults:
+            return []
         rows = session.execute(
             select(AlarmRow.id, AlarmRow.site, AlarmRow.asset, AlarmRow.kind, AlarmRow.fault).where(
-                AlarmRow.site == site, AlarmRow.state == "firing"
+                AlarmRow.site == site, AlarmRow.state == "firing", AlarmRow.fault.in_(faults)
             )
         )
         return [FiringAlarm(*r) for r in rows]
@@ -246,7 +250,9 @@ class AlarmService:
         silence = silencing(self._silence_cache, row.site, row.asset, row.kind, now)
         row.silenced = silence is not None
         row.silence_id = silence.id if silence else None
-        source = inhibitor(self._firing(row), self._firing_at(session, row.site), rules.inhibit)
+        sources = {i.source.fault for i in rules.inhibit if row.kind in i.targets.kinds}
+        firing = self._firing_at(session, row.site, sources)
+        source = inhibitor(self._firing(row), firing, rules.inhibit)
         row.inhibited_by = source.id if source else None
 
     @staticmethod
