@@ -82,6 +82,11 @@ class KindRules:
     screen: Screen
     position: dict[int, int]  # rule index -> its place in what ``screen`` returns
 
+    @property
+    def none_hold(self) -> tuple[bool, ...]:
+        """What ``screen`` means by None."""
+        return (False,) * len(self.rules)
+
 
 def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
     compiler = Compiler()
@@ -228,8 +233,10 @@ class RuleEngine:
         active = state.rules
         # judged at the reading's time, the device is heard from just now: not silent
         holds = kind_rules.screen(state.latest, state.values, now, now)
-        if not active and True not in holds:
-            return []  # nearly every reading: nothing open, nothing holds
+        if holds is None:
+            if not active:
+                return []  # nearly every reading: nothing open, nothing holds
+            holds = kind_rules.none_hold
         changes: list[AlarmChange] = []
         position = kind_rules.position
         for rule in self._rules_at(kind_rules, state.site):

@@ -17,7 +17,7 @@ from typing import Any
 
 from rules.models import AllOf, AnyOf, Band, Condition, Not, Rate, Silent, Threshold, Window
 
-Screen = Callable[[dict[str, Any], dict[int, Any], int, int], tuple[bool, ...]]
+Screen = Callable[[dict[str, Any], dict[int, Any], int, int], tuple[bool, ...] | None]
 _OPS = {"<", "<=", ">", ">=", "==", "!="}
 
 
@@ -81,7 +81,8 @@ class _Writer:
 def screen_function(
     conditions: Sequence[Condition], slot_of: Callable[[Rate | Window], int]
 ) -> Screen:
-    """One function for a kind's rule conditions, in order: a tuple of "holds now"."""
+    """One function for a kind's rule conditions, in order: a tuple of "holds now", or None
+    when none holds."""
     writer = _Writer(slot_of)
     tests = [writer.true(c) for c in conditions]
     lines = ["def screen(latest, values, now, heard):", "    get = latest.get"]
@@ -89,6 +90,9 @@ def screen_function(
     if writer.slots:
         lines.append("    fetch = values.get")
         lines += [f"    {var} = fetch({slot!r})" for slot, var in writer.slots.items()]
+    # nearly always nothing holds: say so without building the tuple
+    lines.append("    if not (" + " or ".join(tests or ["False"]) + "):")
+    lines.append("        return None")
     lines.append("    return (")
     lines += [f"        bool{test}," for test in tests]
     lines.append("    )")
