@@ -296,9 +296,7 @@ class People:
         own = session is None
         session = session or self._sessions()
         try:
-            people = tuple(
-                technician_of(r).person() for r in session.scalars(select(TechnicianRow))
-            )
+            people = self._everyone(session)
             shifts = session.scalars(
                 select(ShiftRow).where(ShiftRow.starts_at <= at, ShiftRow.ends_at > at)
             )

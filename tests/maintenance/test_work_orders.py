@@ -253,3 +253,16 @@ def test_checklist_ticks_with_times(h: Harness) -> None:
     ticked = next(i for i in order.checklist if i.key == "arrival")
     assert (ticked.result, ticked.done_at, ticked.done_by) == ("done", h.clock.now(), "Wang Wei")
     assert h.escalation.check_deadlines() == 0  # the arrival target was met
+
+
+def test_assignment_sees_a_technician_change_at_once(h: Harness) -> None:
+    """Technicians are cached for assignment; a change made through People drops the cache."""
+    first = h.technician("Li Na", "plumbing")
+    alarm = h.fire("pump-1", "water", "leak", "water-leak")
+    order, _ = h.orders.open_from_alarm(alarm, "P3", "plumbing", "Leak")
+    assert order.assignees == (first,)
+    h.people.update_technician(first, skills=["electrical"])  # no longer a plumber
+    second = h.technician("Zhao Lei", "plumbing")
+    other = h.fire("pump-2", "water", "leak", "water-leak")
+    order, _ = h.orders.open_from_alarm(other, "P3", "plumbing", "Leak")
+    assert order.assignees == (second,)
