@@ -9,7 +9,7 @@ the final word and names the reason. So the two can never disagree about what is
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter
 from typing_extensions import TypedDict
@@ -17,6 +17,12 @@ from typing_extensions import TypedDict
 from ingest.catalogue import CATALOGUE, MAX_STRING_LENGTH, MetricSpec, MetricType
 
 _MAX_SEQ: Final = 2**63 - 1
+
+
+class Validator(Protocol):
+    """What the decoder asks of pydantic-core's validator."""
+
+    def validate_json(self, input: str | bytes | bytearray, /) -> Any: ...
 
 
 def _field_type(spec: MetricSpec) -> Any:
@@ -32,7 +38,7 @@ def _field_type(spec: MetricSpec) -> Any:
     return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=spec.low, le=spec.high)]
 
 
-def _adapters(kind: str) -> tuple[TypeAdapter[Any], TypeAdapter[Any]]:
+def _validators(kind: str) -> tuple[Validator, Validator]:
     fields = {name: _field_type(spec) for name, spec in CATALOGUE[kind].items()}
     metrics = TypedDict(f"{kind.title()}Metrics", fields, total=False)  # type: ignore[misc]
     metrics.__pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[attr-defined]
@@ -43,10 +49,12 @@ def _adapters(kind: str) -> tuple[TypeAdapter[Any], TypeAdapter[Any]]:
         metrics: metrics
         values: metrics
 
-    return TypeAdapter(Envelope), TypeAdapter(list[Envelope])
+    # the adapters' own validators: TypeAdapter.validate_json's keyword handling cost 0.7 µs a
+    # message, a fifth of the validation itself
+    return TypeAdapter(Envelope).validator, TypeAdapter(list[Envelope]).validator
 
 
-FAST_PATH: Final[dict[str, tuple[TypeAdapter[Any], TypeAdapter[Any]]]] = {
-    kind: _adapters(kind) for kind in CATALOGUE
+FAST_PATH: Final[dict[str, tuple[Validator, Validator]]] = {
+    kind: _validators(kind) for kind in CATALOGUE
 }
-"""kind -> (adapter for one reading, adapter for an array); a union of both is slower."""
+"""kind -> (validator for one reading, for an array); a union of both is slower."""
