@@ -34,7 +34,7 @@ from rules.events import (
     AlarmResolved,
     OpenAlarm,
 )
-from rules.inhibition import FiringAlarm, inhibitor
+from rules.inhibition import FiringAlarm, inhibitor, source_faults
 from rules.loader import RuleSet
 from rules.silences import Silence, silencing
 from rules.sql import OPEN_STATES, AlarmRow, SqlSilences
@@ -250,8 +250,7 @@ class AlarmService:
         silence = silencing(self._silence_cache, row.site, row.asset, row.kind, now)
         row.silenced = silence is not None
         row.silence_id = silence.id if silence else None
-        sources = {i.source.fault for i in rules.inhibit if row.kind in i.targets.kinds}
-        firing = self._firing_at(session, row.site, sources)
+        firing = self._firing_at(session, row.site, source_faults(row.kind, rules.inhibit))
         source = inhibitor(self._firing(row), firing, rules.inhibit)
         row.inhibited_by = source.id if source else None
 

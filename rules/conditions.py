@@ -94,8 +94,6 @@ class Tracker:
         self.total += value
         self.squares += value * value
         horizon = ts_ms - self.span_ms
-        if samples[0][0] > horizon and len(samples) <= MAX_SAMPLES:
-            return  # the usual case: nothing has aged out
         while samples and (samples[0][0] <= horizon or len(samples) > MAX_SAMPLES):
             _, old = samples.popleft()
             self.total -= old

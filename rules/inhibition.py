@@ -20,6 +20,12 @@ class FiringAlarm:
     fault: str
 
 
+def source_faults(kind: str, rules: Iterable[InhibitSpec]) -> set[str]:
+    """The faults whose alarms could inhibit an alarm of ``kind``: the only firing alarms
+    worth looking up for it."""
+    return {rule.source.fault for rule in rules if kind in rule.targets.kinds}
+
+
 def inhibitor(
     target: FiringAlarm, firing: Iterable[FiringAlarm], rules: Iterable[InhibitSpec]
 ) -> FiringAlarm | None:
