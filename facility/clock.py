@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Final, Protocol
+
+_RFC3339: Final = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})"
+)
 
 
 class Clock(Protocol):
@@ -64,3 +69,24 @@ def rfc3339(when: datetime | None) -> str | None:
     if when is None:
         return None
     return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_rfc3339(text: str) -> datetime:
+    """An RFC 3339 date-time with its offset, and nothing else.
+
+    ``datetime.fromisoformat`` takes far more of ISO 8601 (``20261129T060000Z``, week dates,
+    no offset at all); a device or a client that sends those gets told, not guessed at.
+    Fractions beyond microseconds are cut, as RFC 3339 leaves their precision open.
+    Raises ValueError saying what was expected.
+    """
+    if len(text) > 40 or not _RFC3339.fullmatch(text):
+        raise ValueError(f"{text[:40]!r} is not an RFC 3339 date-time (e.g. 2026-11-29T06:00:00Z)")
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]:0<6}{rest[digits:]}"
+    try:
+        parsed = datetime.fromisoformat(text.replace("z", "Z").replace("t", "T"))
+    except ValueError:
+        raise ValueError(f"{text[:40]!r} is not a valid date-time (month 13, hour 25...)") from None
+    return parsed

@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+MAX_INT64: Final = 2**63 - 1
+"""No metric value lies beyond ±2^63: the stores keep 64-bit integers (SQLite, InfluxDB's
+``i`` fields, PostgreSQL's bigint), and a value they cannot hold must be refused at the door,
+not found unwritable once it is in a batch with good readings."""
+
 
 class MetricType(StrEnum):
     NUMBER = "number"
@@ -32,6 +37,13 @@ class MetricSpec:
     description: str = ""
 
     @property
+    def bounds(self) -> tuple[float, float]:
+        """The valid range; a side the SPEC leaves open ends at the 64-bit limit."""
+        low = -MAX_INT64 if self.low is None else self.low
+        high = MAX_INT64 if self.high is None else self.high
+        return low, high
+
+    @property
     def numeric(self) -> bool:
         return self.type in (MetricType.NUMBER, MetricType.INTEGER, MetricType.COUNTER)
 
@@ -50,7 +62,8 @@ DOOR_STATES: Final = ("open", "closed", "opening", "closing", "obstructed")
 _SPECS: Final[dict[str, tuple[MetricSpec, ...]]] = {
     "elevator": (
         MetricSpec("door_state", ENUM, choices=DOOR_STATES),
-        MetricSpec("car_floor", INT, "floor"),
+        # the tallest buildings have under 170 floors; basements go a few levels down
+        MetricSpec("car_floor", INT, "floor", -20, 300),
         MetricSpec("moving", BOOL),
         MetricSpec("speed_mps", NUM, "m/s", 0, 12),
         MetricSpec("load_kg", NUM, "kg", 0, 5000),

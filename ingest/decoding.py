@@ -8,27 +8,32 @@ good readings of an array that holds a bad one) and give each refusal its contra
 
 from __future__ import annotations
 
-import json
+import logging
 import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Final
 
-import orjson
+import pydantic_core
 from pydantic import ValidationError
 
-from ingest.catalogue import CATALOGUE, MAX_STRING_LENGTH, MetricSpec, MetricType
+from facility.clock import parse_rfc3339
+from ingest.catalogue import CATALOGUE, MAX_INT64, MAX_STRING_LENGTH, MetricSpec, MetricType
 from ingest.fastpath import FAST_PATH
 from ingest.readings import MetricValue, Presence, Reading, Rejection, RejectReason
 from ingest.topics import DeviceTopic
 
+log = logging.getLogger(__name__)
+
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
+MAX_JSON_DEPTH: Final = 200
+"""The parsers (pydantic-core's jiter, on both paths) refuse JSON nested deeper than this
+while they read it, without recursion in Python: a reading needs four levels."""
 # no leading underscore: InfluxDB keeps that namespace for itself
 _METRIC_NAME: Final = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 _EPOCH_MS_THRESHOLD: Final = 1e12
-_MAX_SEQ: Final = 2**63 - 1
+_MAX_SEQ: Final = MAX_INT64
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +42,8 @@ class DecodePolicy:
 
     max_future_ms: int = 5 * 60 * 1000
     retention_ms: int = 400 * 86_400_000
+    max_metrics: int = 128
+    """Metrics in one reading: a device that sends thousands is refused, not remembered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +72,20 @@ def decode_telemetry(
     *,
     fast: bool = True,
 ) -> Decoded:
-    """Decode one telemetry message into readings; every refusal carries its reason."""
+    """Decode one telemetry message into readings; every refusal carries its reason.
+
+    Never raises: a message that trips over a fault of ours is refused as ``unhandled``
+    (and logged), so one message can never stop the write path behind it."""
+    try:
+        return _decode(device, payload, received_ms, policy, fast)
+    except Exception as error:
+        log.exception("decoding a message from %s/%s failed", device.site, device.asset)
+        return _refuse(RejectReason.UNHANDLED, f"could not be decoded ({type(error).__name__})")
+
+
+def _decode(
+    device: DeviceTopic, payload: bytes, received_ms: int, policy: DecodePolicy, fast: bool
+) -> Decoded:
     if len(payload) > MAX_PAYLOAD_BYTES:
         return _refuse(
             RejectReason.TOO_LARGE, f"{len(payload)} bytes, the limit is {MAX_PAYLOAD_BYTES}"
@@ -92,14 +112,17 @@ def decode_telemetry(
             if decoded.readings or not validated:
                 return decoded
     try:
-        document = orjson.loads(payload)
-    except orjson.JSONDecodeError as error:
+        # jiter, not orjson: it keeps integers past 64 bits as integers (orjson turns them into
+        # floats, so a range check could not see them), bounds the depth, and reads NaN and
+        # Infinity so that the value checks can name the metric that carries one
+        document = pydantic_core.from_json(payload, allow_inf_nan=True)
+    except ValueError as error:
         try:
             payload.decode("utf-8")
         except UnicodeDecodeError:
             return _refuse(RejectReason.NOT_UTF8, "payload is not UTF-8")
-        if _lenient_json(payload):  # NaN, Infinity, 1e400: JSON-like, but not finite numbers
-            return _refuse(RejectReason.NOT_FINITE, "a number is NaN or infinite")
+        if "recursion limit" in str(error):
+            return _refuse(RejectReason.TOO_DEEP, f"JSON nested deeper than {MAX_JSON_DEPTH}")
         return _refuse(RejectReason.INVALID_JSON, f"not JSON: {str(error)[:120]}")
     if isinstance(document, dict):
         items: list[Any] = [document]
@@ -159,15 +182,6 @@ def _checked_reading(
     return Reading(device.site, device.kind, device.asset, ts, metrics, item.get("seq"), True)
 
 
-def _lenient_json(payload: bytes) -> bool:
-    """True if Python's lenient parser takes what orjson refused (only non-finite numbers)."""
-    try:
-        json.loads(payload)
-    except ValueError:
-        return False
-    return True
-
-
 def decode_status(device: DeviceTopic, payload: bytes, received_ms: int) -> Presence | Rejection:
     """``online`` or ``offline`` (a JSON string of either is accepted too)."""
     text = payload.decode("utf-8", errors="replace").strip().strip('"').lower()
@@ -197,6 +211,11 @@ def _reading(
         raise _RefusedError(RejectReason.BAD_SHAPE, "'metrics' must be an object")
     if not metrics:
         raise _RefusedError(RejectReason.EMPTY, "'metrics' is empty")
+    if len(metrics) > policy.max_metrics:
+        raise _RefusedError(
+            RejectReason.TOO_MANY_METRICS,
+            f"{len(metrics)} metrics in one reading, the limit is {policy.max_metrics}",
+        )
 
     raw_ts = item.get("ts")
     if raw_ts is None:
@@ -240,16 +259,9 @@ def _timestamp(raw: Any) -> int:
         return int(raw) if raw > _EPOCH_MS_THRESHOLD else int(raw * 1000)
     if isinstance(raw, str):
         try:
-            parsed = datetime.fromisoformat(raw)
-        except ValueError:
-            raise _RefusedError(
-                RejectReason.BAD_TIMESTAMP, f"ts {raw[:40]!r} is not RFC 3339"
-            ) from None
-        if parsed.tzinfo is None:
-            raise _RefusedError(
-                RejectReason.BAD_TIMESTAMP,
-                f"ts {raw[:40]!r} has no UTC offset (RFC 3339 needs one)",
-            )
+            parsed = parse_rfc3339(raw)
+        except ValueError as error:
+            raise _RefusedError(RejectReason.BAD_TIMESTAMP, f"ts: {error}") from None
         return int(parsed.timestamp() * 1000)
     raise _RefusedError(
         RejectReason.BAD_TIMESTAMP, f"ts must be RFC 3339 or epoch, not {raw!r}"[:80]
@@ -296,8 +308,7 @@ def _validator(spec: MetricSpec) -> Validator:
             )
 
         return check_string
-    low = -math.inf if spec.low is None else spec.low
-    high = math.inf if spec.high is None else spec.high
+    low, high = spec.bounds
     integral = spec.type is MetricType.INTEGER
     low_text = "" if spec.low is None else f"{spec.low:g}"
     high_text = "" if spec.high is None else f"{spec.high:g}"
@@ -316,12 +327,21 @@ def _validator(spec: MetricSpec) -> Validator:
             raise _RefusedError(RejectReason.WRONG_TYPE, f"{name} must be a number")
         if value < low or value > high:
             raise _RefusedError(
-                RejectReason.OUT_OF_RANGE, f"{name}={value!r} outside {span} {spec.unit}".rstrip()
+                RejectReason.OUT_OF_RANGE,
+                f"{name}={_shown(value)} outside {span} {spec.unit}".rstrip(),
             )
         result: MetricValue = value
         return result
 
     return check_number
+
+
+def _shown(value: float) -> str:
+    """A number for a message: an integer of thousands of digits is not printed whole (and
+    Python refuses to convert one past 4,300 digits to text at all)."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"<an integer of {value.bit_length()} bits>"
+    return f"{value!r}"
 
 
 VALIDATORS: Final[dict[str, dict[str, Validator]]] = {
@@ -340,6 +360,8 @@ def _free_value(name: str, value: Any) -> MetricValue:
     if vtype is float:
         if not math.isfinite(value):
             raise _RefusedError(RejectReason.NOT_FINITE, f"{name} is {value}")
+        if abs(value) > _MAX_SEQ:
+            raise _RefusedError(RejectReason.OUT_OF_RANGE, f"{name} is beyond ±2^63")
         return float(value)
     if vtype is str and len(value) <= MAX_STRING_LENGTH:
         return str(value)

@@ -14,9 +14,9 @@ from typing import Annotated, Any, Final, Literal, Protocol
 from pydantic import ConfigDict, Field, StrictBool, StrictInt, StrictStr, TypeAdapter
 from typing_extensions import TypedDict
 
-from ingest.catalogue import CATALOGUE, MAX_STRING_LENGTH, MetricSpec, MetricType
+from ingest.catalogue import CATALOGUE, MAX_INT64, MAX_STRING_LENGTH, MetricSpec, MetricType
 
-_MAX_SEQ: Final = 2**63 - 1
+_MAX_SEQ: Final = MAX_INT64
 
 
 class Validator(Protocol):
@@ -32,10 +32,11 @@ def _field_type(spec: MetricSpec) -> Any:
         return Literal[spec.choices]
     if spec.type is MetricType.STRING:
         return Annotated[StrictStr, Field(max_length=MAX_STRING_LENGTH)]
+    low, high = spec.bounds
     if spec.type is MetricType.INTEGER:
-        return Annotated[StrictInt, Field(ge=spec.low, le=spec.high)]
+        return Annotated[StrictInt, Field(ge=low, le=high)]
     # strict float takes JSON integers too; a union of int and float would cost 3x as much
-    return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=spec.low, le=spec.high)]
+    return Annotated[float, Field(strict=True, allow_inf_nan=False, ge=low, le=high)]
 
 
 def _validators(kind: str) -> tuple[Validator, Validator]:

@@ -48,6 +48,12 @@ class RejectReason(StrEnum):
     UNKNOWN_ASSET = "unknown_asset"
     KIND_MISMATCH = "kind_mismatch"
     BAD_STATUS = "bad_status"
+    TOO_DEEP = "too_deep"
+    TOO_MANY_METRICS = "too_many_metrics"
+    METRIC_LIMIT = "metric_limit"
+    ASSET_LIMIT = "asset_limit"
+    STORE_REFUSED = "store_refused"
+    UNHANDLED = "unhandled"
 
 
 @dataclass(frozen=True, slots=True)
