@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -34,22 +36,39 @@ def _exit_zero_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
 
 
-def _serve(app: FastAPI, host: str, port: int) -> None:
+def _serve(
+    app: FastAPI, host: str, port: int, stopped_workers: Callable[[], list[str]] | None = None
+) -> bool:
     """uvicorn, until SIGINT or SIGTERM: then a graceful shutdown in which the lifespan stops
     the service (it stores what is buffered and disconnects) and the process exits 0. The
     live event streams are ended as the signal arrives; a request still running after 5 s is
-    cut off."""
+    cut off. False if it stopped because a worker thread of the service died: a supervisor
+    (systemd, Docker, Kubernetes) then restarts a whole service, not a headless one."""
     import uvicorn
 
     from api.app import close_streams
+
+    died: list[str] = []
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             close_streams(app)
             super().handle_exit(sig, frame)
 
+        async def on_tick(self, counter: int) -> bool:
+            if stopped_workers is not None and counter % 20 == 0 and not died:
+                died.extend(stopped_workers())  # uvicorn ticks every 0.1 s: look every 2 s
+                if died:
+                    logging.getLogger(__name__).critical(
+                        "service thread(s) %s stopped; shutting down", ", ".join(died)
+                    )
+                    close_streams(app)
+                    self.should_exit = True
+            return await super().on_tick(counter)
+
     config = uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5)
     Server(config).run()
+    return not died
 
 
 @click.group()
@@ -77,7 +96,8 @@ def run() -> None:
     # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     _exit_zero_on_sigterm()
-    _serve(app, settings.http_host, settings.http_port)
+    if not _serve(app, settings.http_host, settings.http_port, service.stopped_workers):
+        sys.exit(1)
 
 
 @main.group()
@@ -225,10 +245,12 @@ def demo() -> None:
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )
     try:
-        _serve(app, settings.http_host, settings.http_port)
+        healthy = _serve(app, settings.http_host, settings.http_port, service.stopped_workers)
     finally:
         if broker is not None:
             broker.stop()
+    if not healthy:
+        sys.exit(1)
 
 
 @main.command()

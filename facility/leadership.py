@@ -94,16 +94,27 @@ class Leadership:
         except Exception:
             return False
 
+    @property
+    def alive(self) -> bool:
+        """False once the watching thread has died (health then says so)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _watch(self) -> None:
         while not self._stop.wait(self._retry):
-            if self._leading:
-                if not self._still_holding():
-                    log.warning("scheduler leadership lost (database connection gone)")
-                    self._leading = False
-                    self._on_follow()
-                    self._close()
-            else:
-                self._attempt()
+            try:
+                self._turn()
+            except Exception:
+                log.exception("scheduler leadership check failed; trying again")
+
+    def _turn(self) -> None:
+        if self._leading:
+            if not self._still_holding():
+                log.warning("scheduler leadership lost (database connection gone)")
+                self._leading = False
+                self._on_follow()
+                self._close()
+        else:
+            self._attempt()
 
     def _close(self) -> None:
         if self._connection is not None:

@@ -24,7 +24,7 @@ from facility.leadership import Leadership
 from facility.scheduler import Scheduler
 from facility.settings import Settings
 from ingest import topics
-from ingest.assets import AssetDirectory
+from ingest.assets import AssetDirectory, AssetLimits
 from ingest.decoding import DecodePolicy
 from ingest.factory import make_telemetry_store
 from ingest.metrics import IngestMetrics
@@ -94,6 +94,18 @@ class Service:
         self.leadership.start()
         self.started = True
         log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
+
+    def stopped_workers(self) -> list[str]:
+        """The service's own threads that should be running and are not: a service without
+        them would answer health checks while it ingests or dispatches nothing."""
+        if not self.started:
+            return []
+        workers = {
+            "ingest": self.pipeline.alive,
+            "dispatcher": self.dispatcher.alive,
+            "leadership": self.leadership is not None and self.leadership.alive,
+        }
+        return [name for name, alive in workers.items() if not alive]
 
     def _lead(self) -> None:
         """This worker runs the timed work: catch up on the plans, then keep the calendar."""
@@ -211,7 +223,16 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     store = make_telemetry_store(settings)
     assets = SqlAssetRegistry(sessions)
     dead_letters = SqlDeadLetters(sessions, settings.dead_letters_kept)
-    directory = AssetDirectory(assets.all(), settings.asset_policy, lookup=assets.get)
+    directory = AssetDirectory(
+        assets.all(),
+        settings.asset_policy,
+        lookup=assets.get,
+        limits=AssetLimits(
+            metrics_per_asset=settings.max_metrics_per_asset,
+            assets_per_site=settings.max_assets_per_site,
+            assets=settings.max_assets,
+        ),
+    )
     mqtt = MqttConnection(
         settings.mqtt,
         settings.mqtt_client_id,
@@ -230,6 +251,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         policy=DecodePolicy(
             max_future_ms=settings.max_future_seconds * 1000,
             retention_ms=settings.retention_days * 86_400_000,
+            max_metrics=settings.max_metrics_per_reading,
         ),
         now_ms=clock.now_ms,
         ack=mqtt.ack,

@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     max_future_seconds: int = 300
     dead_letters_kept: int = Field(default=100_000, ge=100)
 
+    # What devices may make the service remember (a forged or faulty device must not grow it)
+    max_metrics_per_reading: int = Field(default=128, ge=1, le=10_000)
+    max_metrics_per_asset: int = Field(default=256, ge=1, le=100_000)
+    max_assets_per_site: int = Field(default=5_000, ge=1)
+    max_assets: int = Field(default=50_000, ge=1)
+
     # Storage
     data_dir: Path = Path("data")
     database_url: str | None = Field(

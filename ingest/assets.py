@@ -7,15 +7,31 @@ registry table in the background, so a slow or absent database never holds readi
 from __future__ import annotations
 
 import threading
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from facility.clock import from_ms
 from ingest.readings import Presence, Reading, RejectReason
 from ingest.sql import AssetRecord, AssetUpdate
 
 AssetPolicy = Literal["auto", "strict"]
+_MISSES_KEPT: Final = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class AssetLimits:
+    """What one device (or a forged topic) may make the service remember.
+
+    Under the ``auto`` policy every new topic is a new asset and every new metric name a new
+    entry; without bounds a device could grow memory and the registry without end (measured:
+    1,000 messages naming new assets with 3,500 metrics each took the service from 295 MB to
+    955 MB)."""
+
+    metrics_per_asset: int = 256
+    assets_per_site: int = 5_000
+    assets: int = 50_000
 
 
 @dataclass(slots=True)
@@ -25,6 +41,8 @@ class _Entry:
     last_seen_ms: int | None = None
     online: bool | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+    """Every metric admitted so far (``metrics`` holds only what has been stored)."""
 
 
 class AssetDirectory:
@@ -35,9 +53,11 @@ class AssetDirectory:
         records: list[AssetRecord],
         policy: AssetPolicy = "auto",
         lookup: Callable[[str, str], AssetRecord | None] | None = None,
+        limits: AssetLimits | None = None,
     ) -> None:
         self._policy = policy
         self._lookup = lookup
+        self._limits = limits or AssetLimits()
         self._entries: dict[tuple[str, str], _Entry] = {
             (r.site, r.asset): _Entry(
                 r.kind,
@@ -45,19 +65,24 @@ class AssetDirectory:
                 int(r.last_seen.timestamp() * 1000) if r.last_seen else None,
                 r.online,
                 dict(r.metrics),
+                set(r.metrics),
             )
             for r in records
         }
+        self._per_site: Counter[str] = Counter(site for site, _ in self._entries)
         self._dirty: set[tuple[str, str]] = set()
         self._unwritten: set[tuple[str, str]] = set()  # first seen, not yet in the registry
         self._lock = threading.Lock()
-        self._missed: dict[tuple[str, str], int] = {}
+        self._missed: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     def admit(self, reading: Reading, now_ms: int) -> tuple[RejectReason, str] | None:
         """None if the reading may be stored, else why not."""
         key = (reading.site, reading.asset)
         entry = self._entries.get(key)
         if entry is None:
+            full = self._full(reading.site)
+            if full is not None:
+                return RejectReason.ASSET_LIMIT, full
             entry = self._first_sight(key, reading.kind, now_ms)
             if entry is None:
                 return (
@@ -69,12 +94,39 @@ class AssetDirectory:
                 RejectReason.KIND_MISMATCH,
                 f"{reading.site}/{reading.asset} is a {entry.kind}, not a {reading.kind}",
             )
+        names = entry.names
+        if not names.issuperset(reading.metrics):
+            new = reading.metrics.keys() - names
+            limit = self._limits.metrics_per_asset
+            if len(names) + len(new) > limit:
+                return (
+                    RejectReason.METRIC_LIMIT,
+                    f"{reading.site}/{reading.asset} would have {len(names) + len(new)} distinct"
+                    f" metrics, the limit is {limit} (FACILITY_MAX_METRICS_PER_ASSET)",
+                )
+            names.update(new)
         return None
+
+    def _full(self, site: str) -> str | None:
+        """Why no new asset may be remembered at ``site``, or None if one may."""
+        limits = self._limits
+        if self._per_site[site] >= limits.assets_per_site:
+            return (
+                f"site {site} has {limits.assets_per_site} assets already"
+                " (FACILITY_MAX_ASSETS_PER_SITE)"
+            )
+        if len(self._entries) >= limits.assets:
+            return f"the service holds {limits.assets} assets already (FACILITY_MAX_ASSETS)"
+        return None
+
+    def _add(self, key: tuple[str, str], entry: _Entry) -> None:
+        self._entries[key] = entry
+        self._per_site[key[0]] += 1
 
     def _first_sight(self, key: tuple[str, str], kind: str, now_ms: int) -> _Entry | None:
         if self._policy == "auto":
             entry = _Entry(kind, False)
-            self._entries[key] = entry
+            self._add(key, entry)
             self._unwritten.add(key)
             return entry
         # strict: someone may have registered it since we loaded; ask at most every 5 s
@@ -83,9 +135,12 @@ class AssetDirectory:
         record = self._lookup(*key)
         if record is None or not record.registered:
             self._missed[key] = now_ms
+            self._missed.move_to_end(key)
+            if len(self._missed) > _MISSES_KEPT:  # forged names must not grow it without end
+                self._missed.popitem(last=False)
             return None
         entry = _Entry(record.kind, True)
-        self._entries[key] = entry
+        self._add(key, entry)
         return entry
 
     def saw(self, readings: list[Reading]) -> None:
@@ -100,25 +155,31 @@ class AssetDirectory:
                     entry.metrics.update(reading.metrics)
                 self._dirty.add(key)
 
-    def presence(self, presence: Presence) -> bool:
-        """Record online/offline; False if the asset is unknown under the strict policy."""
+    def presence(self, presence: Presence) -> tuple[RejectReason, str] | None:
+        """Record online/offline; else why not (unknown under the strict policy, or full)."""
         key = (presence.site, presence.asset)
         with self._lock:
             entry = self._entries.get(key)
             if entry is None:
                 if self._policy == "strict":
-                    return False
+                    return (
+                        RejectReason.UNKNOWN_ASSET,
+                        f"{presence.site}/{presence.asset} is not registered",
+                    )
+                full = self._full(presence.site)
+                if full is not None:
+                    return RejectReason.ASSET_LIMIT, full
                 entry = _Entry(presence.kind, False)
-                self._entries[key] = entry
+                self._add(key, entry)
             entry.online = presence.online
             self._dirty.add(key)
-            return True
+            return None
 
     def register(self, record: AssetRecord) -> None:
         with self._lock:
             entry = self._entries.get((record.site, record.asset))
-            if entry is None:
-                self._entries[(record.site, record.asset)] = _Entry(record.kind, True)
+            if entry is None:  # registered by a person: not held to the limits of discovery
+                self._add((record.site, record.asset), _Entry(record.kind, True))
             else:
                 entry.kind = record.kind
                 entry.registered = True

@@ -48,3 +48,8 @@ class IngestMetrics:
             "Failed telemetry writes (retried)",
             registry=registry,
         )
+        self.worker_errors = Counter(
+            "facility_ingest_worker_errors",
+            "Faults of ours on the ingest thread, survived (the message at fault dead-lettered)",
+            registry=registry,
+        )

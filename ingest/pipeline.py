@@ -21,7 +21,7 @@ from ingest.metrics import IngestMetrics
 from ingest.mqtt import InboundMessage
 from ingest.readings import DeadLetter, Presence, Reading, Rejection, RejectReason
 from ingest.sql import SqlAssetRegistry, SqlDeadLetters
-from ingest.store import TelemetryStore
+from ingest.store import ReadingRefusedError, TelemetryStore
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,9 @@ LINGER_SECONDS: Final = 0.02
 """After the first message of a batch, wait this long for more when few are queued: a commit
 costs about the same for 1 reading as for 100, so a few milliseconds of latency buy throughput."""
 _STOP: Final = object()
+
+_DATA_ERRORS: Final = (ReadingRefusedError, TypeError, ValueError, OverflowError)
+"""Store failures that a reading causes; any other failure is the store being away."""
 
 ReadingsHook = Callable[[list[Reading]], None]
 PresenceHook = Callable[[Presence], None]
@@ -118,42 +121,93 @@ class IngestPipeline:
     def queue_depth(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def alive(self) -> bool:
+        """False once the write thread has died: health and readiness say so, and ``facility
+        run`` stops rather than run on without ingest."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
-        while True:
+        try:
+            while self._turn():
+                pass
+        except BaseException:
+            log.critical("the ingest thread stopped on an error", exc_info=True)
+            raise
+
+    def _turn(self) -> bool:
+        """One batch (or one idle tick); False once stopped. Survives anything a batch does."""
+        try:
+            first = self._queue.get(timeout=self._tick_seconds)
+        except queue.Empty:
+            self._survive(self._housekeeping, False)
+            return True
+        self._busy = True  # from the first message on, until its batch is acknowledged
+        batch: list[InboundMessage] = []
+        stopping = first is _STOP
+        if not stopping:
+            batch.append(first)  # type: ignore[arg-type]
+            if self._queue.qsize() < 100:
+                time.sleep(LINGER_SECONDS)
+        while len(batch) < MAX_BATCH_MESSAGES:
             try:
-                first = self._queue.get(timeout=self._tick_seconds)
+                item = self._queue.get_nowait()
             except queue.Empty:
-                self._housekeeping(force=False)
+                break
+            if item is _STOP:
+                stopping = True
                 continue
-            self._busy = True  # from the first message on, until its batch is acknowledged
-            batch: list[InboundMessage] = []
-            stopping = first is _STOP
-            if not stopping:
-                batch.append(first)  # type: ignore[arg-type]
-                if self._queue.qsize() < 100:
-                    time.sleep(LINGER_SECONDS)
-            while len(batch) < MAX_BATCH_MESSAGES:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    continue
-                batch.append(item)  # type: ignore[arg-type]
+            batch.append(item)  # type: ignore[arg-type]
+        try:
+            if batch:
+                self._process_surviving(batch)
+        finally:
+            self._busy = False
+        if stopping:
+            while not self._queue.empty():  # whatever paho delivered before it stopped
+                rest = [m for m in self._drain() if m is not _STOP]
+                if rest:
+                    self._process_surviving(rest)  # type: ignore[arg-type]
+            self._survive(self._housekeeping, True)
+            return False
+        self._survive(self._housekeeping, False)
+        return True
+
+    def _process_surviving(self, batch: list[InboundMessage]) -> None:
+        """``process``, and if a fault of ours escapes it, each message on its own: the one
+        that trips it is dead-lettered and acknowledged, the others go through."""
+        try:
+            self.process(batch)
+            return
+        except Exception:
+            self._metrics.worker_errors.inc()
+            log.exception("a batch of %d messages failed; taking them one by one", len(batch))
+        for message in batch:
             try:
-                if batch:
-                    self.process(batch)
-            finally:
-                self._busy = False
-            if stopping:
-                while not self._queue.empty():  # whatever paho delivered before it stopped
-                    rest = [m for m in self._drain() if m is not _STOP]
-                    if rest:
-                        self.process(rest)  # type: ignore[arg-type]
-                self._housekeeping(force=True)
-                return
-            self._housekeeping(force=False)
+                self.process([message])
+            except Exception as error:
+                self._metrics.worker_errors.inc()
+                log.exception("message on %s could not be handled; dead-lettered", message.topic)
+                self._refuse_unhandled(message, error)
+
+    def _refuse_unhandled(self, message: InboundMessage, error: Exception) -> None:
+        letter = dead_letter(
+            message,
+            Rejection(RejectReason.UNHANDLED, f"could not be handled ({type(error).__name__})"),
+        )
+        self._metrics.rejected.labels(letter.reason.value).inc()
+        self._pending_letters.append(letter)
+        try:
+            self._ack([message])
+        except Exception:
+            log.exception("acknowledging %s failed", message.topic)
+
+    def _survive(self, work: Callable[..., None], *args: object) -> None:
+        try:
+            work(*args)
+        except Exception:
+            self._metrics.worker_errors.inc()
+            log.exception("ingest housekeeping failed; ingest carries on")
 
     def _drain(self) -> list[object]:
         items: list[object] = []
@@ -168,6 +222,7 @@ class IngestPipeline:
         """Decode, admit, store (retrying until stored), ack, hand on. Never raises on input."""
         now_ms = self._now_ms()
         readings: list[Reading] = []
+        origins: list[InboundMessage] = []  # the message each reading came in
         rejected: list[DeadLetter] = []
         presences: list[Presence] = []
         received = 0
@@ -190,18 +245,12 @@ class IngestPipeline:
                 status = decode_status(device, message.payload, message.received_ms)
                 if isinstance(status, Rejection):
                     rejected.append(dead_letter(message, status))
-                elif self._directory.presence(status):
+                    continue
+                refusal = self._directory.presence(status)
+                if refusal is None:
                     presences.append(status)
                 else:
-                    rejected.append(
-                        dead_letter(
-                            message,
-                            Rejection(
-                                RejectReason.UNKNOWN_ASSET,
-                                f"{device.site}/{device.asset} is not registered",
-                            ),
-                        )
-                    )
+                    rejected.append(dead_letter(message, Rejection(*refusal)))
                 continue
             if device.channel != "telemetry":
                 continue  # our own alarm topic, if a wildcard ever brings it
@@ -213,12 +262,15 @@ class IngestPipeline:
                 refusal = self._directory.admit(reading, now_ms)
                 if refusal is None:
                     readings.append(reading)
+                    origins.append(message)
                 else:
                     reason, detail = refusal
                     position = index if len(decoded.readings) > 1 else None
                     rejected.append(dead_letter(message, Rejection(reason, detail, position)))
 
-        stored = self._store_until_done(readings)
+        refused_before = len(rejected)
+        stored = self._store_isolating(readings, origins, rejected)
+        refused_by_store = len(rejected) - refused_before
         if stored:
             self._directory.saw(stored)
         if self._directory.has_new:
@@ -229,8 +281,8 @@ class IngestPipeline:
         metrics.messages.inc(len(batch))
         metrics.received.inc(received)
         metrics.stored.inc(len(stored))
-        if len(readings) > len(stored):
-            metrics.duplicates.inc(len(readings) - len(stored))
+        if len(readings) > len(stored) + refused_by_store:
+            metrics.duplicates.inc(len(readings) - len(stored) - refused_by_store)
         if readings:
             metrics.batch.observe(len(readings))
             metrics.lag.set(max(0.0, (now_ms - max(r.ts_ms for r in readings)) / 1000))
@@ -250,8 +302,14 @@ class IngestPipeline:
                 self._call(hook, stored)
         return stored
 
-    def _store_until_done(self, readings: list[Reading]) -> list[Reading]:
-        """Good readings are never dropped: retry with backoff until the store takes them."""
+    def _store_isolating(
+        self, readings: list[Reading], origins: list[InboundMessage], rejected: list[DeadLetter]
+    ) -> list[Reading]:
+        """Store the readings; those the store refuses for what they hold are found by halving
+        the batch, dead-lettered and left out, so that one can never hold up the rest.
+
+        Good readings are never dropped: while the store is away (any other failure) the
+        write is retried with backoff until it takes them."""
         if not readings:
             return []
         delay = 0.1
@@ -260,6 +318,18 @@ class IngestPipeline:
                 stored = self._store.write(readings)
                 self.store_healthy = True
                 return stored
+            except _DATA_ERRORS as error:
+                self._metrics.store_errors.inc()
+                if len(readings) > 1:
+                    half = len(readings) // 2
+                    return self._store_isolating(
+                        readings[:half], origins[:half], rejected
+                    ) + self._store_isolating(readings[half:], origins[half:], rejected)
+                origin = origins[0]
+                log.warning("telemetry store refused a reading from %s: %s", origin.topic, error)
+                detail = f"the store refused it: {error}"[:300]
+                rejected.append(dead_letter(origin, Rejection(RejectReason.STORE_REFUSED, detail)))
+                return []
             except Exception:
                 self.store_healthy = False
                 self._metrics.store_errors.inc()

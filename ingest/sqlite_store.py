@@ -21,7 +21,7 @@ import orjson
 
 from ingest.readings import Reading
 from ingest.sequence import SeqState, next_epoch
-from ingest.store import Aggregate, Point
+from ingest.store import Aggregate, Point, ReadingRefusedError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -49,6 +49,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS readings_by_seq ON readings (series, epoch, se
 """
 
 _AGGREGATES = {"mean": "avg", "min": "min", "max": "max"}
+_DATA_ERRORS = (TypeError, ValueError, OverflowError, sqlite3.DataError)
+"""What a reading's own values cause (orjson's "Integer exceeds 64-bit range" is a TypeError);
+anything else, a locked or full database above all, is the store being away."""
 
 
 class SqliteTelemetryStore:
@@ -155,9 +158,11 @@ class SqliteTelemetryStore:
                 ).fetchall()
                 conn.execute("DELETE FROM temp.staging")
                 conn.execute("COMMIT")
-            except BaseException:
+            except BaseException as error:
                 conn.execute("ROLLBACK")
                 self._seq.clear()  # re-read from the table: this batch's epochs never landed
+                if isinstance(error, _DATA_ERRORS):
+                    raise ReadingRefusedError(f"{type(error).__name__}: {error}") from error
                 raise
         if len(inserted) == len(readings):
             return list(readings)

@@ -15,6 +15,15 @@ class Point(NamedTuple):
     value: MetricValue
 
 
+class ReadingRefusedError(Exception):
+    """The store cannot keep these readings as they are (a value it cannot represent, a field
+    whose type it has fixed otherwise): trying again will not help, unlike an outage.
+
+    Adapters raise it for what their data refuses and let every other failure (a connection,
+    a full disk, a lock) through, which the write path takes as "the store is away" and
+    retries. The write path isolates the reading at fault by splitting the batch."""
+
+
 class TelemetryStore(Protocol):
     """Readings by (site, asset), time-ordered.
 
@@ -23,7 +32,8 @@ class TelemetryStore(Protocol):
     * ``write`` is atomic for a batch and durable when it returns (the caller acknowledges the
       MQTT messages afterwards), and idempotent: a reading whose (asset, ts) or (asset, seq) is
       already stored is left out. It returns the readings that are new, in batch order, so
-      that rule evaluation sees each reading once.
+      that rule evaluation sees each reading once. A batch holding a reading the store can
+      never keep raises :class:`ReadingRefusedError` and stores nothing of the batch.
     * ``history`` answers oldest first; with ``every_ms`` it returns one point per bucket
       (bucket start time), aggregated by ``agg`` for numbers and the last value otherwise.
     * ``since`` streams stored readings newer than ``since_ms``, per asset in time order

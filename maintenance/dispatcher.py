@@ -74,12 +74,23 @@ class Dispatcher:
     def backlog(self) -> int:
         return self._queue.qsize()
 
+    @property
+    def alive(self) -> bool:
+        """False once the dispatcher's thread has died (health then says so)."""
+        return self._thread is not None and self._thread.is_alive()
+
     def _run(self) -> None:
         while True:
             item = self._queue.get()
             if item is _STOP:
                 return
-            assert isinstance(item, _Job)
+            try:
+                self._dispatch(item)
+            except Exception:
+                log.exception("dispatching %r failed; the dispatcher carries on", item)
+
+    def _dispatch(self, item: object) -> None:
+        if isinstance(item, _Job):
             happening, alarm, queued = item
             for attempt in range(60):  # the database may be away for a while: keep the order
                 try:

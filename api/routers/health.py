@@ -19,19 +19,24 @@ class Health(BaseModel):
     telemetry_store: Literal["ok", "error"]
     ingest_queue: int
     scheduler_leader: bool
+    stopped_workers: list[str] = []
+    """The service's threads (ingest, dispatcher, leadership) that have died: any makes it
+    degraded and not ready, and ``facility run`` exits non-zero."""
 
 
 def _health(service: ServiceDep) -> Health:
     broker = service.mqtt.connected
     database = service.database_ok()
     store = service.store.healthy() and service.pipeline.store_healthy
+    stopped = service.stopped_workers()
     return Health(
-        status="ok" if broker and database and store else "degraded",
+        status="ok" if broker and database and store and not stopped else "degraded",
         broker="connected" if broker else "disconnected",
         database="ok" if database else "error",
         telemetry_store="ok" if store else "error",
         ingest_queue=service.pipeline.queue_depth,
         scheduler_leader=bool(service.leadership and service.leadership.leading),
+        stopped_workers=stopped,
     )
 
 
