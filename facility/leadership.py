@@ -96,7 +96,10 @@ class Leadership:
 
     @property
     def alive(self) -> bool:
-        """False once the watching thread has died (health then says so)."""
+        """False once the watching thread has died (health then says so). A single worker on
+        SQLite leads without one."""
+        if self._db.dialect.name != "postgresql":
+            return True
         return self._thread is not None and self._thread.is_alive()
 
     def _watch(self) -> None:

@@ -27,9 +27,18 @@ from facility.clock import from_ms
 from ingest.catalogue import CATALOGUE
 from ingest.readings import Reading
 from ingest.spool import DiskSpool
-from ingest.store import Aggregate, Point
+from ingest.store import Aggregate, Point, ReadingRefusedError
 
 log = logging.getLogger(__name__)
+
+_REFUSED_STATUSES: Final = frozenset({400, 413, 422})
+"""InfluxDB's answers for what a batch holds (line protocol, a field whose type is fixed
+otherwise, a time outside the bucket's retention, too large): sending it again cannot help."""
+
+
+def _refused(error: Exception) -> bool:
+    return getattr(error, "status", None) in _REFUSED_STATUSES
+
 
 MEASUREMENT: Final = "telemetry"
 SEQ_FIELD: Final = "reading_seq"  # InfluxDB reserves names starting with "_"
@@ -148,6 +157,11 @@ class _RecentSeqs:
             self._seen.popitem(last=False)
         return False
 
+    def forget(self, reading: Reading) -> None:
+        """A reading that was not stored after all (InfluxDB refused its batch)."""
+        if reading.seq is not None:
+            self._seen.pop((reading.site, reading.asset, reading.seq), None)
+
 
 class InfluxTelemetryStore:
     """See :class:`ingest.store.TelemetryStore`."""
@@ -200,6 +214,11 @@ class InfluxTelemetryStore:
             try:
                 self._send(lines)
             except Exception as error:
+                if _refused(error):
+                    for reading in fresh:  # not stored: the write path may try them again
+                        self._recent.forget(reading)
+                        self._recent_times.pop((reading.site, reading.asset, reading.ts_ms), None)
+                    raise ReadingRefusedError(f"InfluxDB: {str(error)[:200]}") from error
                 self.available = False
                 log.warning("InfluxDB write failed (%s); spooling %d readings", error, len(fresh))
                 self._spool.append(lines)
@@ -215,10 +234,11 @@ class InfluxTelemetryStore:
         return False
 
     def _drain(self) -> bool:
-        """True once the spool is empty."""
+        """True once the spool is empty. A spooled batch that InfluxDB refuses for what it
+        holds is set aside in the spool's ``refused/`` folder, so it cannot block the rest."""
         try:
             while len(self._spool):
-                self._spool.drain(self._send, limit=50)
+                self._spool.drain(self._send, limit=50, refused=_refused)
             self.available = True
             return True
         except Exception:

@@ -8,10 +8,13 @@ caller stops acknowledging MQTT: the broker's queue becomes the buffer (back-pre
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 class SpoolFullError(Exception):
@@ -55,15 +58,32 @@ class DiskSpool:
             tmp.rename(self._dir / f"{name}.lp")
             self._bytes += len(data)
 
-    def drain(self, send: Callable[[str], None], limit: int = 100) -> int:
-        """Send the oldest batches until one fails or ``limit`` are sent; returns how many."""
+    def drain(
+        self,
+        send: Callable[[str], None],
+        limit: int = 100,
+        refused: Callable[[Exception], bool] = lambda _error: False,
+    ) -> int:
+        """Send the oldest batches until one fails or ``limit`` are sent; returns how many.
+
+        A batch whose failure ``refused`` says is its own (not the store's absence) is moved to
+        ``refused/`` and kept for someone to look at; the drain goes on past it."""
         sent = 0
         with self._lock:
             for segment in self._segments()[:limit]:
                 text = segment.read_text()
-                send(text)  # raises when the store is still away: the batch stays
                 size = segment.stat().st_size
-                segment.unlink()
+                try:
+                    send(text)  # raises when the store is still away: the batch stays
+                except Exception as error:
+                    if not refused(error):
+                        raise
+                    aside = self._dir / "refused"
+                    aside.mkdir(exist_ok=True)
+                    segment.rename(aside / segment.name)
+                    log.error("spooled batch %s refused (%s); set aside", segment.name, error)
+                else:
+                    segment.unlink()
+                    sent += 1
                 self._bytes -= size
-                sent += 1
         return sent
