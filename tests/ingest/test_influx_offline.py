@@ -73,3 +73,27 @@ def test_spool_refuses_past_its_bound(tmp_path: Path) -> None:
     spool.append("12345")
     with pytest.raises(SpoolFullError):
         spool.append("1234567")
+
+
+class Refused(Exception):
+    status = 400
+
+
+def test_a_spooled_batch_the_store_refuses_is_set_aside_and_the_drain_goes_on(
+    tmp_path: Path,
+) -> None:
+    spool = DiskSpool(tmp_path)
+    for n in range(3):
+        spool.append(f"batch {n}")
+    sent: list[str] = []
+
+    def send(text: str) -> None:
+        if text == "batch 1":
+            raise Refused("partial write: field type conflict")
+        sent.append(text)
+
+    assert spool.drain(send, refused=lambda error: getattr(error, "status", 0) == 400) == 2
+    assert sent == ["batch 0", "batch 2"]
+    assert len(spool) == 0 and spool.bytes == 0
+    assert [p.read_text() for p in (tmp_path / "refused").iterdir()] == ["batch 1"]
+    assert len(DiskSpool(tmp_path)) == 0  # set aside for good, not drained again
