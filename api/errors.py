@@ -9,14 +9,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
 from api.auth import Principal, Role
+from maintenance.authority import Rank
 from maintenance.errors import (
     ConflictError,
     IllegalTransitionError,
     InvalidRequestError,
     NotFoundError,
-    NotYoursError,
+    NotPermittedError,
 )
 from maintenance.orders import Actor
+
+RANKS = {
+    Role.VIEWER: Rank.VIEWER,
+    Role.TECHNICIAN: Rank.TECHNICIAN,
+    Role.PLANNER: Rank.PLANNER,
+    Role.ADMIN: Rank.PLANNER,
+}
 
 
 def raise_for(error: Exception) -> NoReturn:
@@ -25,7 +33,7 @@ def raise_for(error: Exception) -> NoReturn:
             status.HTTP_409_CONFLICT,
             {"message": str(error), "current": error.current, "allowed": list(error.allowed)},
         )
-    if isinstance(error, NotYoursError):
+    if isinstance(error, NotPermittedError):
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(error))
     if isinstance(error, ConflictError):
         raise HTTPException(status.HTTP_409_CONFLICT, str(error))
@@ -37,8 +45,9 @@ def raise_for(error: Exception) -> NoReturn:
 
 
 def actor_of(principal: Principal) -> Actor:
-    """Planners and admins act on any order; a technician only on the orders assigned to them."""
-    return Actor(principal.name, principal.technician_id, principal.role >= Role.PLANNER)
+    """The caller as the work orders see them: what each rank may do is
+    :mod:`maintenance.authority`'s to say."""
+    return Actor(principal.name, principal.technician_id, RANKS[principal.role])
 
 
 def install_handlers(app: FastAPI) -> None:

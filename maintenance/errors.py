@@ -4,7 +4,10 @@ MaintenanceError
  ├── IllegalTransitionError   a lifecycle step the order's status does not allow (HTTP 409)
  ├── NotFoundError            no such order, technician, shift, plan or part (HTTP 404)
  ├── ConflictError            the request clashes with the current state (HTTP 409)
- └── InvalidRequestError      the request cannot be satisfied as given (HTTP 422)
+ ├── InvalidRequestError      the request cannot be satisfied as given (HTTP 422)
+ └── NotPermittedError        the actor may not do this to the order (HTTP 403)
+      ├── NotYoursError       a technician, on an order not assigned to them
+      └── NeedsPlannerError   a planner's decision, even on the technician's own order
 """
 
 from __future__ import annotations
@@ -35,5 +38,13 @@ class InvalidRequestError(MaintenanceError):
     pass
 
 
-class NotYoursError(MaintenanceError):
+class NotPermittedError(MaintenanceError):
+    pass
+
+
+class NotYoursError(NotPermittedError):
+    pass
+
+
+class NeedsPlannerError(NotPermittedError):
     pass

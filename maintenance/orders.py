@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from facility.db import Sessions
 from maintenance import lifecycle
+from maintenance.authority import OrderAccess, Rank
 from maintenance.errors import NotFoundError
 from maintenance.kpis import OrderFacts
 from maintenance.lifecycle import Status
@@ -24,12 +25,13 @@ CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts: a person by name, the technician they are (if one), and whether they may act
-    on orders that are not theirs (planners, admins, the dispatcher itself)."""
+    """Who acts: a person by name, the technician they are (if one), and their rank, which
+    says what they may do to orders (:mod:`maintenance.authority`); the service itself (the
+    dispatcher, the scheduler) acts as a planner."""
 
     name: str
     technician_id: int | None = None
-    on_any_order: bool = True
+    rank: Rank = Rank.PLANNER
 
 
 DISPATCHER = Actor("dispatcher")
@@ -134,6 +136,11 @@ class OrderBook:
             .group_by(AssigneeRow.technician_id)
         )
         return {int(t): int(n) for t, n in rows}
+
+    @classmethod
+    def access(cls, session: Session, row: WorkOrderRow) -> OrderAccess:
+        """What :func:`maintenance.authority.check` needs to know of the order."""
+        return OrderAccess(row.number, row.priority, tuple(cls.assignees_of(session, row.id)))
 
     @staticmethod
     def row(session: Session, order_id: int) -> WorkOrderRow:

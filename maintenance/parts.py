@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from facility.clock import Clock
 from facility.db import Sessions
 from facility.events import EventLog
-from maintenance import lifecycle
+from maintenance import authority, lifecycle
+from maintenance.authority import Act
 from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from maintenance.orders import Actor, OrderBook
 from maintenance.sql import NotificationRow, PartMovementRow, PartRow, StockRow, WorkOrderRow
 
 Action = Literal["reserve", "release", "consume", "return"]
@@ -204,10 +206,11 @@ class Parts:
         part_id: int,
         action: Action,
         quantity: float,
-        actor: str,
+        actor: Actor,
         note: str | None = None,
     ) -> list[PartLine]:
-        """Reserve, release, consume or return parts on an order, at the order's site."""
+        """Reserve, release, consume or return parts on an order, at the order's site; a
+        technician only on an order assigned to them (:mod:`maintenance.authority`)."""
         if quantity <= 0:
             raise InvalidRequestError("the quantity must be more than 0")
         now = self._clock.now()
@@ -215,6 +218,7 @@ class Parts:
             order = session.get(WorkOrderRow, order_id)
             if order is None:
                 raise NotFoundError(f"no work order {order_id}")
+            authority.check(actor, OrderBook.access(session, order), Act.PARTS)
             if lifecycle.Status(order.status) in lifecycle.FINISHED:
                 raise ConflictError(f"{order.number} is {order.status}: no parts move on it")
             part = session.get(PartRow, part_id)
@@ -232,7 +236,7 @@ class Parts:
                 if not changed:
                     self._short(session, part, site, quantity)
                 self._ledger(
-                    session, part, site, order_id, "reserve", quantity, 0.0, now, actor, note
+                    session, part, site, order_id, "reserve", quantity, 0.0, now, actor.name, note
                 )
             elif action == "release":
                 if quantity > line.reserved:
@@ -243,7 +247,7 @@ class Parts:
                     update(StockRow).where(stock_at).values(reserved=StockRow.reserved - quantity)
                 )
                 self._ledger(
-                    session, part, site, order_id, "release", quantity, 0.0, now, actor, note
+                    session, part, site, order_id, "release", quantity, 0.0, now, actor.name, note
                 )
             elif action == "consume":
                 held = min(line.reserved, quantity)
@@ -255,7 +259,7 @@ class Parts:
                 if not changed:
                     self._short(session, part, site, quantity - held)
                 self._ledger(
-                    session, part, site, order_id, "consume", quantity, held, now, actor, note
+                    session, part, site, order_id, "consume", quantity, held, now, actor.name, note
                 )
                 order.cost += quantity * part.unit_cost
             else:  # return: used on the order after all not, back on the shelf
@@ -267,7 +271,7 @@ class Parts:
                     update(StockRow).where(stock_at).values(on_hand=StockRow.on_hand + quantity)
                 )
                 self._ledger(
-                    session, part, site, order_id, "return", quantity, 0.0, now, actor, note
+                    session, part, site, order_id, "return", quantity, 0.0, now, actor.name, note
                 )
                 order.cost -= quantity * part.unit_cost
             order.updated_at = now
@@ -287,7 +291,7 @@ class Parts:
                     "sku": part.sku,
                     "quantity": quantity,
                     "site": site,
-                    "actor": actor,
+                    "actor": actor.name,
                 },
                 site,
             )

@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from facility.clock import Clock, rfc3339
 from facility.db import Sessions
 from facility.events import EventLog
-from maintenance import lifecycle, sla
+from maintenance import authority, lifecycle, sla
 from maintenance.assignment import Assignment, Job, Policy, assign
-from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError, NotYoursError
+from maintenance.authority import Act
+from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from maintenance.lifecycle import Status
 from maintenance.orders import (
     DISPATCHER,
@@ -213,19 +214,31 @@ class WorkOrderService(OrderBook):
         return self._get(order_id)
 
     def open_from_alarm(
-        self, alarm_id: int, priority: str, skill: str, description: str = "", full: bool = True
+        self,
+        alarm_id: int,
+        priority: str,
+        skill: str,
+        description: str = "",
+        full: bool = True,
+        unless_linked: bool = False,
     ) -> tuple[WorkOrder, bool]:
         """Open an order for a firing alarm, or join the active one of its (asset, fault).
 
         The partial unique index decides under concurrency: if another thread or worker opened
-        it first, the insert fails and this alarm joins theirs."""
+        it first, the insert fails and this alarm joins theirs. With ``unless_linked`` an alarm
+        that has its order already is left as it is (the live path and the sweep may both come
+        for one alarm: it gets one order and one timeline entry)."""
         now = self._clock.now()
         pending = Pending()
         created = False
         with self._sessions.begin() as session:
-            alarm = session.get(AlarmRow, alarm_id)
+            alarm = session.get(AlarmRow, alarm_id, with_for_update=unless_linked)
             if alarm is None:
                 raise NotFoundError(f"no alarm {alarm_id}")
+            if unless_linked and alarm.work_order_id is not None:
+                linked = session.get(WorkOrderRow, alarm.work_order_id)
+                if linked is not None:
+                    return self._order(session, linked, full), False
             row = self._active_for(session, alarm.site, alarm.asset, alarm.fault)
             if row is None:
                 try:
@@ -447,6 +460,7 @@ class WorkOrderService(OrderBook):
         pending = Pending({order_id})
         with self._sessions.begin() as session:
             row = self.row(session, order_id)
+            self._may(session, row, actor, Act.ASSIGN)
             if Status(row.status) in lifecycle.FINISHED | lifecycle.DONE:
                 raise ConflictError(f"{row.number} is {row.status}: nothing to assign")
             if technician_ids is None:
@@ -489,7 +503,7 @@ class WorkOrderService(OrderBook):
         pending = Pending({order_id})
         with self._sessions.begin() as session:
             row = self.row(session, order_id)
-            self._may_act(session, row, actor)
+            self._may(session, row, actor, Act.MOVE, to)
             target = lifecycle.check(row.status, to)
             if target == Status.ASSIGNED and not self.assignees_of(session, row.id):
                 raise ConflictError(f"{row.number} has nobody assigned: use the assign endpoint")
@@ -533,13 +547,10 @@ class WorkOrderService(OrderBook):
         self.log_entry(session, row, now, actor, "transition", before, target, note)
         pending.transitions.append((row.id, before, target))
 
-    def _may_act(self, session: Session, row: WorkOrderRow, actor: Actor) -> None:
-        if actor.on_any_order:
-            return
-        if actor.technician_id is None or actor.technician_id not in self.assignees_of(
-            session, row.id
-        ):
-            raise NotYoursError(f"{row.number} is not assigned to {actor.name}")
+    def _may(
+        self, session: Session, row: WorkOrderRow, actor: Actor, act: Act, to: str | None = None
+    ) -> None:
+        authority.check(actor, self.access(session, row), act, to)
 
     # -- checklist and notes ------------------------------------------------------------------
 
@@ -565,7 +576,7 @@ class WorkOrderService(OrderBook):
         pending = Pending({order_id})
         with self._sessions.begin() as session:
             row = self.row(session, order_id)
-            self._may_act(session, row, actor)
+            self._may(session, row, actor, Act.CHECKLIST)
             if Status(row.status) in lifecycle.FINISHED:
                 raise ConflictError(f"{row.number} is {row.status}: its checklist is closed")
             item = session.get(ChecklistRow, item_id)
@@ -602,7 +613,7 @@ class WorkOrderService(OrderBook):
         now = self._clock.now()
         with self._sessions.begin() as session:
             row = self.row(session, order_id)
-            self._may_act(session, row, actor)
+            self._may(session, row, actor, Act.NOTE)
             row.updated_at = now
             self.log_entry(session, row, now, actor, "note", None, None, note)
         self.announce(Pending({order_id}))

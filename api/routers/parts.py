@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
-from api.errors import raise_for
+from api.errors import actor_of, raise_for
 from api.pagination import Id, Page, RowId
 from ingest.topics import SITE_PATTERN
 from maintenance.errors import MaintenanceError
@@ -144,8 +144,9 @@ def get_part(part_id: Id, service: ServiceDep, _who: Viewer) -> PartOut:
 
 
 @router.post("/parts/{part_id}/stock", response_model=PartOut)
-def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Technician) -> PartOut:
-    """A delivery (restock), and optionally the site's reorder point."""
+def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Planner) -> PartOut:
+    """A delivery (restock), and optionally the site's reorder point; needs a planner.
+    Technicians move stock only as parts on the orders assigned to them."""
     try:
         part = service.parts.receive(
             part_id, body.site, body.quantity, who.name, body.note, body.reorder_point
@@ -176,10 +177,11 @@ def parts_on_order(order_id: Id, service: ServiceDep, _who: Viewer) -> Page[Part
 def move_parts(
     order_id: Id, body: MovementIn, service: ServiceDep, who: Technician
 ) -> Page[PartLineOut]:
-    """Stock never goes negative: a request for more than is free answers 409 saying how much is."""
+    """Stock never goes negative: a request for more than is free answers 409 saying how much is.
+    A technician moves parts only on an order assigned to them (403 otherwise)."""
     try:
         lines = service.parts.move(
-            order_id, body.part_id, body.action, body.quantity, who.name, body.note
+            order_id, body.part_id, body.action, body.quantity, actor_of(who), body.note
         )
     except MaintenanceError as error:
         raise_for(error)

@@ -237,7 +237,8 @@ def get_work_order(order_id: Id, service: ServiceDep, _who: Viewer) -> WorkOrder
 def transition(
     order_id: Id, body: TransitionIn, service: ServiceDep, who: Technician
 ) -> WorkOrderOut:
-    """Follow the lifecycle; an illegal step answers 409 naming the allowed ones."""
+    """Follow the lifecycle; an illegal step answers 409 naming the allowed ones. A technician
+    moves only the orders assigned to them, and a P1 is closed or cancelled by a planner (403)."""
     try:
         return order_out(
             service.work_orders.transition(order_id, body.to, actor_of(who), body.note)

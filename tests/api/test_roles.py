@@ -1,14 +1,25 @@
-"""Every endpoint that changes something refuses the role just below the one it needs, and
-every endpoint but health refuses a request without a token."""
+"""Every route has a decision on who may call it: an endpoint that changes something refuses
+the role just below the one it needs, every endpoint but health refuses a request without a
+token, and a technician acts only on the orders assigned to them. The matrix test calls every
+route as every kind of caller and checks that a refused request changed nothing."""
 
 from __future__ import annotations
 
 import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import orjson
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from tests.api.test_work_orders_api import as_, token
+from facility.clock import to_ms
+from tests.api.test_work_orders_api import as_, manual, technician, token
+from tests.builders import publisher, wait_until
+from tests.services import Broker
 
 pytestmark = pytest.mark.broker
 
@@ -32,14 +43,55 @@ NEEDS = {
     ("POST", "/api/v1/maintenance-plans"): "planner",
     ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): "planner",
     ("POST", "/api/v1/parts"): "planner",
-    ("POST", "/api/v1/parts/{part_id}/stock"): "technician",
+    ("POST", "/api/v1/parts/{part_id}/stock"): "planner",
     ("POST", "/api/v1/notices"): "planner",
     ("POST", "/api/v1/tokens"): "admin",
     ("GET", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
 }
+# the changing endpoints on which a technician acts only if the order is assigned to them
+OWNED = {
+    ("POST", "/api/v1/work-orders/{order_id}/transition"),
+    ("POST", "/api/v1/work-orders/{order_id}/checklist/{item_id}"),
+    ("POST", "/api/v1/work-orders/{order_id}/notes"),
+    ("POST", "/api/v1/work-orders/{order_id}/parts"),
+}
+# the reading endpoints (GET) -> the least role that may call them ("none": no token needed)
+READS = {
+    "/api/v1/health": "none",
+    "/api/v1/health/live": "none",
+    "/api/v1/health/ready": "none",
+    "/api/v1/assets": "viewer",
+    "/api/v1/assets/{site}/{asset}": "viewer",
+    "/api/v1/assets/{site}/{asset}/telemetry": "viewer",
+    "/api/v1/alarms": "viewer",
+    "/api/v1/alarms/{alarm_id}": "viewer",
+    "/api/v1/silences": "viewer",
+    "/api/v1/work-orders": "viewer",
+    "/api/v1/work-orders/{order_id}": "viewer",
+    "/api/v1/technicians": "viewer",
+    "/api/v1/technicians/{technician_id}": "viewer",
+    "/api/v1/shifts": "viewer",
+    "/api/v1/absences": "viewer",
+    "/api/v1/sites": "viewer",
+    "/api/v1/notifications": "viewer",
+    "/api/v1/maintenance-plans": "viewer",
+    "/api/v1/maintenance-plans/templates": "viewer",
+    "/api/v1/maintenance-plans/{plan_id}": "viewer",
+    "/api/v1/parts": "viewer",
+    "/api/v1/parts/{part_id}": "viewer",
+    "/api/v1/parts/{part_id}/ledger": "viewer",
+    "/api/v1/work-orders/{order_id}/parts": "viewer",
+    "/api/v1/notices": "viewer",
+    "/api/v1/kpis": "viewer",
+    "/api/v1/work-orders/{order_id}/review": "viewer",
+    "/api/v1/work-orders/{order_id}/review.html": "viewer",
+    "/api/v1/events": "viewer",
+    "/api/v1/dead-letters": "viewer",
+    "/metrics": "viewer",
+}
 BELOW = {"technician": "viewer", "planner": "technician", "admin": "planner"}
-OPEN = {"/api/v1/health", "/api/v1/health/live", "/api/v1/health/ready"}
+OPEN = {path for path, least in READS.items() if least == "none"}
 
 
 def api_routes(client: TestClient) -> list[tuple[str, str]]:
@@ -56,9 +108,13 @@ def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
-def test_every_changing_endpoint_has_a_known_role(client: TestClient) -> None:
-    changing = {(m, p) for m, p in api_routes(client) if m != "GET"}
-    assert changing <= set(NEEDS), f"add these to NEEDS: {changing - set(NEEDS)}"
+def test_every_route_has_a_decision_and_every_decision_a_route(client: TestClient) -> None:
+    routes = set(api_routes(client))
+    writes = {r for r in routes if r[0] != "GET" or r in NEEDS}
+    reads = {p for m, p in routes if m == "GET" and (m, p) not in NEEDS}
+    assert writes == set(NEEDS), f"NEEDS: add {writes - set(NEEDS)}, drop {set(NEEDS) - writes}"
+    assert reads == set(READS), f"READS: add {reads - set(READS)}, drop {set(READS) - reads}"
+    assert set(NEEDS) >= OWNED
 
 
 def test_the_role_just_below_is_refused(client: TestClient) -> None:
@@ -97,3 +153,300 @@ def test_a_change_made_with_the_login_cookie_must_come_from_our_pages(client: Te
     assert (
         client.post("/api/v1/tokens", json=body).status_code == 201
     )  # a bearer token: no cookie, no check
+
+
+# -- the authorization matrix: every route x every kind of caller ---------------------------------
+
+# a caller -> its role; the two technicians differ in whether the order is assigned to them
+CALLERS = {
+    "none": "none",
+    "viewer": "viewer",
+    "technician-not-owner": "technician",
+    "technician-owner": "technician",
+    "planner": "planner",
+    "admin": "admin",
+}
+RANK = {"none": 0, "viewer": 1, "technician": 2, "planner": 3, "admin": 4}
+# what may change while refused requests are sent: liveness, the event log, a token's last use
+VOLATILE: dict[str, set[str] | None] = {
+    "events": None,
+    "dead_letters": None,
+    "assets": {"online", "last_seen", "metrics", "metrics_at"},
+    "api_tokens": {"last_used_at"},
+}
+
+
+def least(method: str, path: str) -> str:
+    return READS[path] if method == "GET" and (method, path) not in NEEDS else NEEDS[(method, path)]
+
+
+def allowed(method: str, path: str, caller: str) -> bool:
+    if RANK[CALLERS[caller]] < RANK[least(method, path)]:
+        return False
+    return not (caller == "technician-not-owner" and (method, path) in OWNED)
+
+
+@dataclass
+class World:
+    """A site with a plumber (Li Na, who is given every order) and an electrician (Wang Wei,
+    given none), a token for each kind of caller, and one of everything a path can name."""
+
+    client: TestClient
+    site: str
+    li: int
+    wang: int
+    headers: dict[str, dict[str, str]]
+    ids: dict[str, int | str]
+
+    def fresh_order(self, priority: str = "P3") -> None:
+        """A new order, assigned to Li Na by hand, with one checklist item."""
+        body = {**manual(self.site), "priority": priority, "checklist": ["Check the valve"]}
+        created = self.client.post("/api/v1/work-orders", json=body)
+        assert created.status_code == 201, created.text
+        order_id = created.json()["id"]
+        assigned = self.client.post(
+            f"/api/v1/work-orders/{order_id}/assign", json={"technician_ids": [self.li]}
+        )
+        assert assigned.status_code == 200 and assigned.json()["assignees"] == [self.li]
+        self.ids["order_id"] = order_id
+        self.ids["item_id"] = assigned.json()["checklist"][0]["id"]
+
+    def cancel_order(self) -> None:
+        """Finished orders do not count against Li Na's cap of open orders."""
+        self.client.post(
+            f"/api/v1/work-orders/{self.ids['order_id']}/transition", json={"to": "cancelled"}
+        )
+
+    def path(self, template: str) -> str:
+        return re.sub(r"\{([^}]+)\}", lambda m: str(self.ids[m.group(1)]), template)
+
+    def snapshot(self) -> dict[str, list[str]]:
+        """Every row of every table, but what changes on its own (VOLATILE)."""
+        from facility.db import Base
+
+        service = self.client.app.state.service  # type: ignore[attr-defined]
+        tables: dict[str, list[str]] = {}
+        with service.db.connect() as connection:
+            for table in Base.metadata.sorted_tables:
+                skip = VOLATILE.get(table.name, set())
+                if skip is None:
+                    continue
+                columns = [c for c in table.columns if c.name not in skip]
+                rows = connection.execute(select(*columns)).all()
+                tables[table.name] = sorted(repr(tuple(row)) for row in rows)
+        return tables
+
+
+def build_world(client: TestClient, broker: Broker, site: str) -> World:
+    li = technician(client, site, "Li Na", ["plumbing"])
+    wang = technician(
+        client,
+        site,
+        "Wang Wei",
+        ["electrical"],
+        certifications=[{"kind": "electrical", "number": "E-1", "expires_on": "2030-01-01"}],
+    )
+    headers = {
+        "none": {"Authorization": ""},
+        "viewer": as_(token(client, "viewer")),
+        "technician-not-owner": as_(token(client, "technician", wang)),
+        "technician-owner": as_(token(client, "technician", li)),
+        "planner": as_(token(client, "planner")),
+        "admin": {},  # the client's own admin token
+    }
+    later = datetime.now(UTC) + timedelta(days=30)
+    part = client.post(
+        "/api/v1/parts",
+        json={"sku": "SEAL-40", "name": "Seal", "stock": [{"site": site, "on_hand": 10}]},
+    )
+    asset = client.post("/api/v1/assets", json={"site": site, "asset": "pump-9", "kind": "water"})
+    silence = client.post(
+        "/api/v1/silences",
+        json={"site": site, "asset": "pump-9", "duration": "1h", "reason": "valve swap"},
+    )
+    plan = client.post(
+        "/api/v1/maintenance-plans",
+        json={
+            "name": "Pump check",
+            "site": site,
+            "asset": "pump-9",
+            "every": "30d",
+            "starts_at": later.isoformat(),
+            "skill": "plumbing",
+        },
+    )
+    spare = client.post("/api/v1/tokens", json={"name": "spare", "role": "viewer"})
+    for answer in (part, asset, silence, plan, spare):
+        assert answer.status_code in (200, 201), answer.text
+    with publisher(broker.url) as device:
+        reading = {"ts": to_ms(datetime.now(UTC)), "metrics": {"leak_detected": True}}
+        device.publish(f"facility/{site}/water/pump-1/telemetry", orjson.dumps(reading))
+    wait_until(lambda: client.get("/api/v1/alarms", params={"site": site}).json()["total"] == 1)
+    alarm = client.get("/api/v1/alarms", params={"site": site}).json()["items"][0]
+    ids: dict[str, int | str] = {
+        "site": site,
+        "asset": "pump-9",
+        "alarm_id": alarm["id"],
+        "part_id": part.json()["id"],
+        "silence_id": silence.json()["id"],
+        "plan_id": plan.json()["id"],
+        "token_id": spare.json()["id"],
+        "technician_id": wang,
+    }
+    return World(client, site, li, wang, headers, ids)
+
+
+def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
+    """A request that would succeed for a caller allowed to make it."""
+    site, soon = world.site, datetime.now(UTC) + timedelta(days=2)
+    later = (soon + timedelta(hours=3)).isoformat()
+    bodies: dict[tuple[str, str], dict[str, Any]] = {
+        ("POST", "/api/v1/assets"): {"site": site, "asset": "lift-9", "kind": "elevator"},
+        ("POST", "/api/v1/alarms/{alarm_id}/ack"): {"note": "seen"},
+        ("POST", "/api/v1/silences"): {"site": site, "duration": "1h", "reason": "works"},
+        ("DELETE", "/api/v1/silences/{silence_id}"): {},
+        ("POST", "/api/v1/work-orders"): {**manual(site), "skill": "cctv"},  # nobody: no load
+        ("POST", "/api/v1/work-orders/{order_id}/transition"): {"to": "acknowledged"},
+        ("POST", "/api/v1/work-orders/{order_id}/assign"): {"technician_ids": [world.li]},
+        ("POST", "/api/v1/work-orders/{order_id}/checklist/{item_id}"): {"result": "done"},
+        ("POST", "/api/v1/work-orders/{order_id}/notes"): {"note": "valve checked"},
+        ("POST", "/api/v1/work-orders/{order_id}/parts"): {
+            "part_id": world.ids["part_id"],
+            "action": "consume",
+            "quantity": 1,
+        },
+        ("POST", "/api/v1/technicians"): {
+            "name": "Zhou Min",
+            "skills": ["cctv"],
+            "seniority": "junior",
+            "sites": [site],
+        },
+        ("PUT", "/api/v1/technicians/{technician_id}"): {
+            "name": "Wang Wei",
+            "skills": ["electrical"],
+            "seniority": "senior",
+            "sites": [site],
+            "certifications": [{"kind": "electrical", "number": "E-1", "expires_on": "2030-01-01"}],
+        },
+        ("POST", "/api/v1/shifts"): {
+            "technician_id": world.wang,
+            "starts_at": soon.isoformat(),
+            "ends_at": later,
+        },
+        ("POST", "/api/v1/absences"): {
+            "technician_id": world.wang,
+            "starts_at": soon.isoformat(),
+            "ends_at": later,
+        },
+        ("PUT", "/api/v1/sites/{site}"): {"name": "Green Garden"},
+        ("POST", "/api/v1/maintenance-plans"): {
+            "name": "Tank check",
+            "site": site,
+            "asset": "pump-9",
+            "every": "30d",
+            "starts_at": (soon + timedelta(days=30)).isoformat(),
+            "skill": "plumbing",
+        },
+        ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): {},
+        ("POST", "/api/v1/parts"): {"sku": f"FUSE-{uuid.uuid4().hex[:6]}", "name": "Fuse"},
+        ("POST", "/api/v1/parts/{part_id}/stock"): {"site": site, "quantity": 5},
+        ("POST", "/api/v1/notices"): {
+            "site": site,
+            "service": "water",
+            "starts_at": soon.isoformat(),
+            "reason": "tank cleaning",
+        },
+        ("POST", "/api/v1/tokens"): {"name": "another", "role": "viewer"},
+        ("DELETE", "/api/v1/tokens/{token_id}"): {},
+    }
+    if method == "GET":
+        return None
+    return bodies[(method, path)]  # a new changing route needs a body here, and a decision
+
+
+QUERIES = {
+    "/api/v1/assets/{site}/{asset}/telemetry": {"metric": "pressure_bar"},
+    "/api/v1/events": {"since": 0},
+}
+
+
+def call(world: World, method: str, path: str, caller: str) -> int:
+    url, body = world.path(path), body_for(world, method, path)
+    headers, params = world.headers[caller], QUERIES.get(path)
+    if path == "/api/v1/events":  # a live stream: the status is all there is to see
+        with world.client.stream(method, url, headers=headers, params=params) as stream:
+            return stream.status_code
+    answer = world.client.request(method, url, headers=headers, params=params, json=body)
+    return answer.status_code
+
+
+@pytest.mark.slow
+def test_every_route_every_caller_allowed_or_refused_and_refused_changes_nothing(
+    client: TestClient, broker: Broker, site: str
+) -> None:
+    world = build_world(client, broker, site)
+    for method, path in api_routes(client):
+        if "{order_id}" in path:
+            world.fresh_order()
+        refused = [c for c in CALLERS if not allowed(method, path, c)]
+        before = world.snapshot()
+        for caller in refused:
+            status = call(world, method, path, caller)
+            expected = 401 if caller == "none" else 403
+            assert status == expected, (method, path, caller, status)
+        assert world.snapshot() == before, (method, path, "a refused request changed something")
+        for caller in CALLERS:
+            if caller not in refused:
+                status = call(world, method, path, caller)
+                assert status not in (401, 403, 422), (method, path, caller, status)
+        if "{order_id}" in path:
+            world.cancel_order()
+
+
+@pytest.mark.parametrize("step", ["closed", "cancelled"])
+def test_a_technician_cannot_finish_or_cancel_their_own_p1(
+    client: TestClient, broker: Broker, site: str, step: str
+) -> None:
+    world = build_world(client, broker, site)
+    world.fresh_order("P1")
+    url = world.path("/api/v1/work-orders/{order_id}/transition")
+    owner, planner = world.headers["technician-owner"], world.headers["planner"]
+    if step == "closed":
+        for earlier in ("acknowledged", "in_progress", "resolved"):
+            assert client.post(url, json={"to": earlier}, headers=owner).status_code == 200
+    before = world.snapshot()
+    refused = client.post(url, json={"to": step, "note": "all fine"}, headers=owner)
+    assert refused.status_code == 403
+    verb = {"closed": "closing", "cancelled": "cancelling"}[step]
+    assert refused.json()["detail"].startswith(f"{verb} WO-")
+    assert (
+        "needs a planner: a P1 order is closed or cancelled by a planner"
+        in (refused.json()["detail"])
+    )
+    assert world.snapshot() == before
+    done = client.post(url, json={"to": step}, headers=planner)
+    assert done.status_code == 200 and done.json()["status"] == step
+
+
+def test_a_technician_closes_their_own_p3_and_consumes_parts_but_not_stock(
+    client: TestClient, broker: Broker, site: str
+) -> None:
+    world = build_world(client, broker, site)
+    world.fresh_order("P3")
+    owner, stranger = world.headers["technician-owner"], world.headers["technician-not-owner"]
+    parts = world.path("/api/v1/work-orders/{order_id}/parts")
+    use = {"part_id": world.ids["part_id"], "action": "consume", "quantity": 2}
+    not_his = client.post(parts, json=use, headers=stranger)
+    assert (
+        not_his.status_code == 403
+        and "is not assigned to technician-user" in (not_his.json()["detail"])
+    )
+    assert client.post(parts, json=use, headers=owner).status_code == 200
+    stock = world.path("/api/v1/parts/{part_id}/stock")
+    refused = client.post(stock, json={"site": site, "quantity": 100}, headers=owner)
+    assert refused.status_code == 403 and "needs the planner role" in refused.json()["detail"]
+    part = client.get(world.path("/api/v1/parts/{part_id}")).json()
+    assert part["stock"] == 8  # 10, less the 2 she used; the delivery was refused
+    url = world.path("/api/v1/work-orders/{order_id}/transition")
+    for step in ("acknowledged", "in_progress", "resolved", "closed"):
+        assert client.post(url, json={"to": step}, headers=owner).status_code == 200

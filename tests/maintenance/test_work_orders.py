@@ -7,7 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance.errors import IllegalTransitionError, NotYoursError
+from maintenance.authority import Rank
+from maintenance.errors import IllegalTransitionError, NeedsPlannerError, NotYoursError
 from maintenance.orders import Actor
 from rules.events import AlarmResolved
 from tests.maintenance.harness import PLANNER, Harness
@@ -64,7 +65,7 @@ def test_later_alarms_join_the_open_order_and_resolving_does_not_close_it(h: Har
 
 def test_an_alarm_after_the_fix_reopens_the_resolved_order(h: Harness) -> None:
     tech = h.technician("Li Na", "plumbing")
-    actor = Actor("Li Na", tech, on_any_order=False)
+    actor = Actor("Li Na", tech, Rank.TECHNICIAN)
     order, _ = h.orders.open_from_alarm(
         h.fire("pump-1", "water", "leak", "water-leak"), "P2", "plumbing"
     )
@@ -118,10 +119,10 @@ def test_the_lifecycle_with_timeline_and_illegal_steps(h: Harness) -> None:
     with pytest.raises(IllegalTransitionError) as refused:
         h.orders.transition(order.id, "resolved", PLANNER)
     assert refused.value.allowed == ("acknowledged", "open", "cancelled")
-    stranger = Actor("Zhao", 999, on_any_order=False)
+    stranger = Actor("Zhao", 999, Rank.TECHNICIAN)
     with pytest.raises(NotYoursError, match="not assigned to Zhao"):
         h.orders.transition(order.id, "acknowledged", stranger)
-    mine = Actor("Li Na", tech, on_any_order=False)
+    mine = Actor("Li Na", tech, Rank.TECHNICIAN)
     h.clock.advance(timedelta(minutes=20))
     order = h.orders.transition(order.id, "acknowledged", mine, "on my way")
     assert order.responded_at == h.clock.now()
@@ -249,7 +250,7 @@ def test_checklist_ticks_with_times(h: Harness) -> None:
     )
     arrival = next(i for i in order.checklist if i.key == "arrival")
     h.clock.advance(timedelta(minutes=12))
-    order = h.orders.tick(order.id, arrival.id, "done", Actor("Wang Wei", tech, on_any_order=False))
+    order = h.orders.tick(order.id, arrival.id, "done", Actor("Wang Wei", tech, Rank.TECHNICIAN))
     ticked = next(i for i in order.checklist if i.key == "arrival")
     assert (ticked.result, ticked.done_at, ticked.done_by) == ("done", h.clock.now(), "Wang Wei")
     assert h.escalation.check_deadlines() == 0  # the arrival target was met
@@ -266,3 +267,42 @@ def test_assignment_sees_a_technician_change_at_once(h: Harness) -> None:
     other = h.fire("pump-2", "water", "leak", "water-leak")
     order, _ = h.orders.open_from_alarm(other, "P3", "plumbing", "Leak")
     assert order.assignees == (second,)
+
+
+def test_a_p1_is_closed_and_cancelled_by_a_planner_not_by_its_technician(h: Harness) -> None:
+    tech = h.technician("Wang Wei", "elevator")
+    mine = Actor("Wang Wei", tech, Rank.TECHNICIAN)
+    order, _ = h.orders.open_from_alarm(
+        h.fire("lift-1", "elevator", "entrapment", "elevator-entrapment"), "P1", "elevator"
+    )
+    with pytest.raises(NeedsPlannerError, match="cancelling WO-2026-000001 needs a planner"):
+        h.orders.transition(order.id, "cancelled", mine)
+    for step in ("acknowledged", "in_progress", "resolved"):
+        h.orders.transition(order.id, step, mine)
+    with pytest.raises(NeedsPlannerError, match="a P1 order is closed or cancelled by a planner"):
+        h.orders.transition(order.id, "closed", mine, "passenger out")
+    with pytest.raises(NeedsPlannerError, match="assigning"):
+        h.orders.assign(order.id, mine, [tech])
+    refused = h.orders.get(order.id)
+    assert refused is not None and refused.status == "resolved"
+    assert [t.event for t in refused.timeline].count("transition") == 3  # nothing recorded
+    assert h.orders.transition(order.id, "closed", PLANNER).status == "closed"
+
+
+def test_notes_and_checklists_only_on_ones_own_order(h: Harness) -> None:
+    tech = h.technician("Wang Wei", "elevator")
+    order, _ = h.orders.open_from_alarm(
+        h.fire("lift-1", "elevator", "entrapment", "elevator-entrapment"), "P1", "elevator"
+    )
+    item = order.checklist[0]
+    stranger = Actor("Zhao", tech + 1, Rank.TECHNICIAN)
+    with pytest.raises(NotYoursError, match="not assigned to Zhao"):
+        h.orders.note(order.id, stranger, "was here")
+    with pytest.raises(NotYoursError, match="ticking WO-2026-000001's checklist"):
+        h.orders.tick(order.id, item.id, "done", stranger)
+    unchanged = h.orders.get(order.id)
+    assert unchanged is not None and unchanged.timeline == order.timeline
+    assert unchanged.checklist == order.checklist
+    mine = Actor("Wang Wei", tech, Rank.TECHNICIAN)
+    assert h.orders.note(order.id, mine, "on site").timeline[-1].note == "on site"
+    assert h.orders.tick(order.id, item.id, "done", mine).checklist[0].result == "done"
