@@ -110,6 +110,10 @@ class Service:
     def _lead(self) -> None:
         """This worker runs the timed work: catch up on the plans, then keep the calendar."""
         self.scheduler.resume()
+        try:
+            self.dispatcher.sweep()  # the orders a crash or an outage left unopened
+        except Exception:
+            log.exception("dispatch sweep failed; the scheduler runs it again in 30 s")
         self.planner.run_all()  # the occurrences missed while no leader ran
         self.planner.schedule_all()
 
@@ -307,7 +311,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         settings.timezone,
         publish=lambda topic, payload, retain: mqtt.publish(topic, payload, 1, retain),
     )
-    dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry, notices)
+    dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry, notices, alarms)
     work_orders.on_transition(WorksFollowUp(alarms, notices))
     alarms.on_alarm(dispatcher.on_alarm)
     Gauge(
@@ -316,6 +320,11 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     Gauge(
         "facility_dispatch_queue_depth", "Alarms waiting for the dispatcher", registry=registry
     ).set_function(lambda: dispatcher.backlog)
+    Gauge(
+        "facility_alarms_waiting_for_dispatch",
+        "Firing alarms that ask for a work order and had none at the last sweep",
+        registry=registry,
+    ).set_function(lambda: dispatcher.waiting)
     Gauge(
         "facility_alarm_backlog",
         "Alarm changes waiting for the database (it was away)",
@@ -334,6 +343,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     )
     scheduler.every(timedelta(seconds=30), escalation.handle_absences, "absences")
     scheduler.every(timedelta(seconds=60), escalation.retry_unassigned, "unassigned")
+    scheduler.every(timedelta(seconds=30), dispatcher.sweep, "dispatch-sweep")
 
     def assets_of_kind(site: str, kind: str) -> list[str]:
         return [a.asset for a in assets.query(site, kind)[0]]

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Histogram
 
 from maintenance.notices import Notices
 from maintenance.work_orders import WorkOrderService
-from rules.alarms import AlarmRecord, Happening
+from rules.alarms import AlarmRecord, AlarmService, Happening
 from rules.loader import RuleSet
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,12 @@ class Dispatcher:
         ruleset: Callable[[], RuleSet],
         registry: CollectorRegistry | None = None,
         notices: Notices | None = None,
+        alarms: AlarmService | None = None,
     ) -> None:
         self._work_orders = work_orders
+        self._alarms = alarms
+        self.waiting = 0
+        """Firing alarms found without their order by the last sweep and not dispatched by it."""
         self._notices = notices
         self._ruleset = ruleset
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -73,6 +77,31 @@ class Dispatcher:
     @property
     def backlog(self) -> int:
         return self._queue.qsize()
+
+    def sweep(self) -> int:
+        """Give an order to every firing, unmuted alarm whose rule asks for one and that has
+        none, from the database (as Alertmanager's dispatcher starts from its stored alerts):
+        nothing that a crash or a long outage lost from the queue is lost for good. Returns
+        how many alarms were waiting; the gauge says so, and each is logged while it waits."""
+        ruleset = self._ruleset()
+        wanted = [rule.id for rule in ruleset.rules if rule.work_order is not None]
+        waiting = self._alarms.waiting_for_dispatch(wanted) if self._alarms else []
+        self.waiting = len(waiting)
+        for alarm in waiting:
+            log.warning(
+                "alarm %s (%s at %s/%s) waits for its work order; dispatching it",
+                alarm.id,
+                alarm.fault,
+                alarm.site,
+                alarm.asset,
+            )
+            try:
+                self.handle("fired", alarm)
+            except Exception:
+                log.exception("the sweep could not dispatch alarm %s; next sweep", alarm.id)
+                continue
+            self.waiting -= 1
+        return len(waiting)
 
     @property
     def alive(self) -> bool:
@@ -111,7 +140,12 @@ class Dispatcher:
         if happening == "escalated" and alarm.work_order_id is None:
             return
         order, created = self._work_orders.open_from_alarm(
-            alarm.id, rule.work_order.priority, rule.work_order.skill, rule.description, full=False
+            alarm.id,
+            rule.work_order.priority,
+            rule.work_order.skill,
+            rule.description,
+            full=False,
+            unless_linked=happening != "escalated",  # an escalation may raise the priority
         )
         service = OUTAGES.get(alarm.fault)
         if created and service and self._notices is not None:

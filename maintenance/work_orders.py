@@ -214,19 +214,31 @@ class WorkOrderService(OrderBook):
         return self._get(order_id)
 
     def open_from_alarm(
-        self, alarm_id: int, priority: str, skill: str, description: str = "", full: bool = True
+        self,
+        alarm_id: int,
+        priority: str,
+        skill: str,
+        description: str = "",
+        full: bool = True,
+        unless_linked: bool = False,
     ) -> tuple[WorkOrder, bool]:
         """Open an order for a firing alarm, or join the active one of its (asset, fault).
 
         The partial unique index decides under concurrency: if another thread or worker opened
-        it first, the insert fails and this alarm joins theirs."""
+        it first, the insert fails and this alarm joins theirs. With ``unless_linked`` an alarm
+        that has its order already is left as it is (the live path and the sweep may both come
+        for one alarm: it gets one order and one timeline entry)."""
         now = self._clock.now()
         pending = Pending()
         created = False
         with self._sessions.begin() as session:
-            alarm = session.get(AlarmRow, alarm_id)
+            alarm = session.get(AlarmRow, alarm_id, with_for_update=unless_linked)
             if alarm is None:
                 raise NotFoundError(f"no alarm {alarm_id}")
+            if unless_linked and alarm.work_order_id is not None:
+                linked = session.get(WorkOrderRow, alarm.work_order_id)
+                if linked is not None:
+                    return self._view(session, linked, full=full), False
             row = self._active_for(session, alarm.site, alarm.asset, alarm.fault)
             if row is None:
                 try:

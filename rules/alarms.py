@@ -462,6 +462,28 @@ class AlarmService:
                 for r in rows
             ]
 
+    def waiting_for_dispatch(self, rule_ids: Iterable[str], limit: int = 500) -> list[AlarmRecord]:
+        """Firing, unmuted alarms of these rules (the ones that ask for a work order) that have
+        none: what a crash, or a database outage longer than the dispatcher's retries, left
+        behind. Oldest first."""
+        wanted = list(rule_ids)
+        if not wanted:
+            return []
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(AlarmRow)
+                .where(
+                    AlarmRow.state == "firing",
+                    AlarmRow.work_order_id.is_(None),
+                    AlarmRow.silenced.is_(False),
+                    AlarmRow.inhibited_by.is_(None),
+                    AlarmRow.rule_id.in_(wanted),
+                )
+                .order_by(AlarmRow.id)
+                .limit(limit)
+            )
+            return [record_of(r) for r in rows]
+
     def count_firing(self) -> int:
         with self._sessions() as session:
             return int(
