@@ -1,8 +1,9 @@
 """The scheduler: APScheduler 3 running the service's timed work.
 
-Interval jobs (deadlines, substitutes, retries, housekeeping) are defined in code and kept in
-memory; calendar jobs of preventive plans are kept in the database's job store, so a restart
-resumes them (and catches up what was missed).
+Interval jobs only (deadlines, substitutes, retries, sweeps, retention), defined in code and
+kept in memory, run by the worker that leads. Nothing of the schedule is stored: what must
+happen once (a plan's occurrence, an alarm's order) is found by a sweep from the records
+themselves, so a restart or a new leader has no stale job to run or to miss.
 """
 
 from __future__ import annotations
@@ -14,20 +15,15 @@ from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, db: Engine, timezone: str) -> None:
+    def __init__(self, timezone: str) -> None:
         self._scheduler = BackgroundScheduler(
-            jobstores={
-                "default": MemoryJobStore(),
-                "database": SQLAlchemyJobStore(engine=db, tablename="scheduler_jobs"),
-            },
+            jobstores={"default": MemoryJobStore()},
             executors={"default": ThreadPoolExecutor(4)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             timezone=timezone,
@@ -50,10 +46,6 @@ class Scheduler:
             name=name,
             replace_existing=True,
         )
-
-    @property
-    def apscheduler(self) -> BackgroundScheduler:
-        return self._scheduler
 
     def start(self, paused: bool = False) -> None:
         if not self._scheduler.running:

@@ -114,8 +114,7 @@ class Service:
             self.dispatcher.sweep()  # the orders a crash or an outage left unopened
         except Exception:
             log.exception("dispatch sweep failed; the scheduler runs it again in 30 s")
-        self.planner.run_all()  # the occurrences missed while no leader ran
-        self.planner.schedule_all()
+        self.planner.sweep()  # the first sweep makes what came due while no leader ran
 
     def stop(self) -> None:
         """Clean shutdown: stop receiving, store what is buffered, close everything."""
@@ -331,7 +330,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         registry=registry,
     ).set_function(lambda: alarms.backlog)
 
-    scheduler = Scheduler(db, settings.timezone)
+    scheduler = Scheduler(settings.timezone)
     escalation = Escalation(work_orders, people, sessions, clock)
     escalations = Counter(
         "facility_escalations",
@@ -355,10 +354,9 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     planner = Planner(
         sessions, work_orders, notices, assets_of_kind, clock, settings.timezone, zone_of
     )
-    planner.attach(scheduler.apscheduler, f"service-{id(planner)}")
     pipeline.on_readings(planner.on_readings)
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
-    scheduler.every(timedelta(minutes=5), planner.run_all, "plans-sweep")
+    scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
     parts = Parts(sessions, events, clock)
 
     return Service(

@@ -145,8 +145,7 @@ class Planner:
         self._meter_plans: dict[str, list[Plan]] = {}
         self._meters_dirty: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
-        self._scheduler: Any = None
-        self._key = ""
+        self._next_runs: dict[tuple[Any, ...], datetime | None] = {}
 
     # -- plans -----------------------------------------------------------------------------
 
@@ -187,7 +186,6 @@ class Planner:
             plan = _plan(row)
         self._meter_plans.clear()
         self.run(plan.id)
-        self.schedule(plan.id)
         return plan
 
     def plan(self, plan_id: int) -> Plan | None:
@@ -400,41 +398,31 @@ class Planner:
             if plan is not None:
                 self._make_order(plan, row.asset, row.key, row.due_at)
 
-    # -- the scheduler ---------------------------------------------------------------------
+    # -- the calendar ----------------------------------------------------------------------
 
-    def attach(self, scheduler: Any, key: str) -> None:
-        """Drive calendar plans from APScheduler (its database job store): one job a plan,
-        due when the plan's next order is to be made."""
-        self._scheduler = scheduler
-        self._key = key
-        register(key, self)
-
-    def schedule(self, plan_id: int) -> None:
-        if self._scheduler is None:
-            return
-        plan = self.plan(plan_id)
-        job_id = f"plan-{plan_id}"
-        when = self.next_run(plan, self._clock.now()) if plan and plan.active else None
-        if when is None:
-            if self._scheduler.get_job(job_id, jobstore="database"):
-                self._scheduler.remove_job(job_id, jobstore="database")
-            return
-        self._scheduler.add_job(
-            "maintenance.planning:scheduled_run",
-            "date",
-            run_date=when,
-            args=[self._key, plan_id],
-            id=job_id,
-            name=f"plan {plan_id}: {plan.name}" if plan else job_id,
-            jobstore="database",
-            replace_existing=True,
-            misfire_grace_time=None,
-        )
-
-    def schedule_all(self) -> None:
+    def sweep(self) -> int:
+        """The leader's calendar, every 30 s: run each calendar plan whose next order is due,
+        found by the pure :meth:`next_run`. Nothing is stored but the occurrences themselves
+        (unique per plan, asset and due time), so a restart, a new leader or an edited plan
+        leaves no job behind and misses nothing (the first sweep of a process runs every plan
+        once: the catch-up after downtime). Returns the orders made."""
+        if not self._next_runs:
+            self._finish_interrupted()
+        now = self._clock.now()
+        made = 0
+        known: dict[tuple[Any, ...], datetime | None] = {}
         for plan in self.plans(active=True):
-            if not plan.meter_metric:
-                self.schedule(plan.id)
+            if plan.meter_metric:
+                continue
+            # an edited plan is another key: its next run is worked out afresh
+            key = (plan.id, plan.every, plan.cron, plan.starts_at, plan.lead_time, plan.site)
+            if key not in self._next_runs or _due(self._next_runs[key], now):
+                made += self.run(plan.id)
+                known[key] = self.next_run(plan, now)
+            else:
+                known[key] = self._next_runs[key]
+        self._next_runs = known  # deactivated and edited plans drop out
+        return made
 
     # -- meters --------------------------------------------------------------------------------
 
@@ -510,25 +498,5 @@ class Planner:
         return self._meters.get((plan_id, asset))
 
 
-_PLANNERS: dict[str, Planner] = {}
-"""APScheduler keeps a job in its database store by a textual reference to a function, not to
-an object: the scheduled function finds its planner here, by the key the job carries. The
-composition root registers each planner it builds."""
-
-
-def register(key: str, planner: Planner) -> None:
-    _PLANNERS[key] = planner
-
-
-def unregister(key: str) -> None:
-    _PLANNERS.pop(key, None)
-
-
-def scheduled_run(key: str, plan_id: int) -> None:
-    """The job of a calendar plan: make what is due, then schedule the plan's next run."""
-    planner = _PLANNERS.get(key)
-    if planner is None:
-        log.warning("plan %s: no planner %s in this process (a job of an older run)", plan_id, key)
-        return
-    planner.run(plan_id)
-    planner.schedule(plan_id)
+def _due(when: datetime | None, now: datetime) -> bool:
+    return when is not None and when <= now

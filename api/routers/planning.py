@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field, model_validator
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
 from api.pagination import Id, Page
+from api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
 from facility.durations import DurationError, format_duration, parse_duration
-from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 from maintenance.errors import MaintenanceError
 from maintenance.planning import Plan, templates
 
@@ -22,15 +22,15 @@ DurationText = Annotated[str, Field(examples=["15d", "7d", "4h"])]
 
 class MeterIO(BaseModel):
     metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$", examples=["door_cycles", "pump_run_hours"])
-    every: float = Field(gt=0, examples=[50000])
+    every: float = Field(gt=0, le=1e12, allow_inf_nan=False, examples=[50000])
 
 
 class PlanIn(BaseModel):
     name: str = Field(min_length=3, max_length=200)
     description: str = Field(default="", max_length=5000)
-    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
-    asset: str | None = Field(default=None, pattern=f"^{ASSET_PATTERN.pattern}$")
-    kind: Literal["elevator", "water", "power", "cctv"] | None = Field(
+    site: SiteName
+    asset: AssetName | None = None
+    kind: Kind | None = Field(
         default=None, description="without an asset: every asset of this kind at the site"
     )
     every: str | None = Field(
@@ -38,7 +38,7 @@ class PlanIn(BaseModel):
     )
     cron: str | None = Field(default=None, description="crontab, site local time: '0 9 1 * *'")
     meter: MeterIO | None = None
-    starts_at: datetime
+    starts_at: UtcDateTime
     lead_time: DurationText = "0s"
     priority: Literal["P1", "P2", "P3", "P4"] = "P3"
     skill: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
@@ -52,8 +52,6 @@ class PlanIn(BaseModel):
 
     @model_validator(mode="after")
     def _checks(self) -> PlanIn:
-        if self.starts_at.tzinfo is None:
-            raise ValueError("starts_at needs a UTC offset (RFC 3339)")
         for name in ("lead_time", "duration", "notice_before"):
             try:
                 parse_duration(getattr(self, name))
@@ -124,7 +122,7 @@ def plan_out(plan: Plan, next_at: datetime | None) -> dict[str, Any]:
 
 
 @router.get("", response_model=Page[PlanOut])
-def list_plans(service: ServiceDep, _who: Viewer, site: str | None = None) -> Page[PlanOut]:
+def list_plans(service: ServiceDep, _who: Viewer, site: SiteQuery = None) -> Page[PlanOut]:
     now = service.clock.now()
     plans = service.planner.plans(site)
     return Page[PlanOut](
@@ -192,5 +190,4 @@ def deactivate_plan(plan_id: Id, service: ServiceDep, _who: Planner) -> PlanDeta
         plan = service.planner.deactivate(plan_id)
     except MaintenanceError as error:
         raise_for(error)
-    service.planner.schedule(plan_id)
     return _detail(service, plan)

@@ -199,3 +199,34 @@ def test_a_site_calendar_runs_on_its_own_local_time(h: PlanningHarness) -> None:
     )
     following = planner.next_run(plan, start.astimezone(UTC) + timedelta(hours=1))
     assert following is not None and following.astimezone(london).strftime("%d %H:%M") == "30 09:00"
+
+
+def test_the_calendar_sweep_makes_each_occurrence_once_and_survives_a_restart(
+    h: PlanningHarness,
+) -> None:
+    """Driven by the pure next-run function, no stored job: a restart (a new planner, as a
+    new process or a new leader has) and an edited plan miss nothing and double nothing."""
+    plan = h.plan()  # its first orders are made on creation
+    assert h.planner.sweep() == 0
+    for order in h.orders.query(plan_id=plan.id)[0]:
+        for step in ("acknowledged", "in_progress", "resolved", "closed"):
+            h.orders.transition(order.id, step, Actor("planner"))
+    h.clock.advance(timedelta(days=13, hours=23))  # just short of the next run (day 14)
+    assert h.planner.sweep() == 0
+    h.clock.advance(timedelta(hours=2))
+    assert h.planner.sweep() == 2  # the second occurrence, both lifts
+    assert h.planner.sweep() == 0
+
+    restarted = Planner(
+        h.sessions,
+        h.orders,
+        h.notices,
+        lambda site, kind: h.assets.get((site, kind), []),
+        h.clock,
+        "Asia/Shanghai",
+    )
+    assert restarted.sweep() == 0  # the first sweep of a process catches up: nothing is due
+    h.planner.deactivate(plan.id)
+    h.clock.advance(timedelta(days=30))
+    assert restarted.sweep() == 0  # a stopped plan makes nothing
+    assert h.orders.query(plan_id=plan.id)[1] == 4
