@@ -79,6 +79,9 @@ class Escalation:
                         {"kind": breach.kind},
                     )
                     self._orders.notify_supervisor(session, row, now, f"sla_{breach.kind}", message)
+                    told = {"kind": breach.kind, "note": message, "to": "supervisor"}
+                    self._orders.emit(session, row, now, "breached", told)
+                    self._orders.emit(session, row, now, "escalated", told)
                     pending.orders.add(row.id)
             late = session.scalars(
                 select(ChecklistRow).where(
@@ -111,8 +114,10 @@ class Escalation:
                 )
                 kind = f"target_{item.key or item.id}"
                 self._orders.notify_supervisor(session, row, now, kind, message)
+                told = {"kind": kind, "note": message, "to": "supervisor"}
+                self._orders.emit(session, row, now, "escalated", told)
                 pending.orders.add(row.id)
-        self._orders.announce(pending, event="work_order.escalated")
+        self._orders.announce(pending)
         return found
 
     def _anything_late(self, now: datetime) -> bool:

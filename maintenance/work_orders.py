@@ -645,6 +645,19 @@ class WorkOrderService(OrderBook):
                 data=data or {},
             )
         )
+        self.emit(
+            session,
+            row,
+            at,
+            event,
+            {"actor": actor.name, "from": from_, "to": to, "note": note},
+        )
+
+    def emit(
+        self, session: Session, row: WorkOrderRow, at: datetime, event: str, extra: dict[str, Any]
+    ) -> None:
+        """Record ``work_order.<event>`` in the caller's transaction (the event log is the
+        outbox: it is seen only if the change commits)."""
         self._events.record(
             session,
             f"work_order.{event}",
@@ -657,10 +670,7 @@ class WorkOrderService(OrderBook):
                 "fault": row.fault,
                 "status": row.status,
                 "priority": row.priority,
-                "actor": actor.name,
-                "from": from_,
-                "to": to,
-                "note": note,
+                **extra,
             },
             row.site,
         )
@@ -688,7 +698,7 @@ class WorkOrderService(OrderBook):
             )
         )
 
-    def announce(self, pending: Pending, event: str | None = None) -> None:
+    def announce(self, pending: Pending) -> None:
         self._events.notify()
         if not pending.transitions or not self._transition_hooks:
             return

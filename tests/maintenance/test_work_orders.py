@@ -203,8 +203,17 @@ def test_sla_breach_with_a_controlled_clock(h: Harness) -> None:
         "target_arrival",
     }
     assert h.orders.query(breached=True)[1] == 1
-    types = [e.type for e in h.events.since(0)]
+    events = h.events.since(0)
+    types = [e.type for e in events]
     assert "work_order.sla_breached" in types and "work_order.target_missed" in types
+    # routable (SPEC section 6): a breach once, an escalation for each thing the supervisor
+    # was told (the response deadline, the arrival target)
+    assert types.count("work_order.breached") == 1
+    escalated = [e.payload for e in events if e.type == "work_order.escalated"]
+    assert [(p["kind"], p["to"]) for p in escalated] == [
+        ("response", "supervisor"),
+        ("target_arrival", "supervisor"),
+    ]
 
 
 def test_absence_hands_open_orders_to_a_substitute(h: Harness) -> None:
