@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, Technician, Viewer
 from api.pagination import Id, Limit, Offset, Page
+from api.types import AssetQuery, Kind, SiteQuery
 from rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -50,9 +51,9 @@ def list_alarms(
     service: ServiceDep,
     _who: Viewer,
     state: Literal["pending", "firing", "resolved"] | None = None,
-    site: str | None = None,
-    asset: str | None = None,
-    kind: Literal["elevator", "water", "power", "cctv"] | None = None,
+    site: SiteQuery = None,
+    asset: AssetQuery = None,
+    kind: Kind | None = None,
     severity: Literal["critical", "major", "minor", "warning"] | None = None,
     fault: str | None = None,
     limit: Limit = 100,

@@ -10,9 +10,9 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.pagination import Limit, Offset, Page
+from api.types import AssetName, AssetPath, Kind, SiteName, SitePath, SiteQuery, UtcDateTime
 from facility.clock import from_ms, to_ms
 from facility.durations import DurationError, parse_duration
-from ingest.topics import ASSET_PATTERN, SITE_PATTERN
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
 
@@ -38,9 +38,9 @@ class AssetDetail(AssetOut):
 
 
 class AssetIn(BaseModel):
-    site: str = Field(pattern=SITE_PATTERN.pattern)
-    asset: str = Field(pattern=ASSET_PATTERN.pattern)
-    kind: Literal["elevator", "water", "power", "cctv"]
+    site: SiteName
+    asset: AssetName
+    kind: Kind
     name: str | None = Field(default=None, max_length=200)
     building: str | None = Field(default=None, max_length=100)
 
@@ -62,8 +62,8 @@ class TelemetryOut(BaseModel):
 def list_assets(
     service: ServiceDep,
     _who: Viewer,
-    site: str | None = None,
-    kind: Literal["elevator", "water", "power", "cctv"] | None = None,
+    site: SiteQuery = None,
+    kind: Kind | None = None,
     status_: Annotated[AssetStatus | None, Query(alias="status")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -88,7 +88,7 @@ def register_asset(body: AssetIn, service: ServiceDep, _who: Planner) -> AssetOu
 
 
 @router.get("/{site}/{asset}", response_model=AssetDetail)
-def get_asset(site: str, asset: str, service: ServiceDep, _who: Viewer) -> AssetDetail:
+def get_asset(site: SitePath, asset: AssetPath, service: ServiceDep, _who: Viewer) -> AssetDetail:
     record = service.assets.get(site, asset)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {site}/{asset}")
@@ -97,15 +97,15 @@ def get_asset(site: str, asset: str, service: ServiceDep, _who: Viewer) -> Asset
 
 @router.get("/{site}/{asset}/telemetry", response_model=TelemetryOut)
 def telemetry(
-    site: str,
-    asset: str,
+    site: SitePath,
+    asset: AssetPath,
     service: ServiceDep,
     _who: Viewer,
     metric: Annotated[
         str, Query(min_length=1, max_length=64, pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
     ],
-    start: Annotated[datetime | None, Query(description="RFC 3339; default end - 24h")] = None,
-    end: Annotated[datetime | None, Query(description="RFC 3339; default now")] = None,
+    start: Annotated[UtcDateTime | None, Query(description="RFC 3339; default end - 24h")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="RFC 3339; default now")] = None,
     every: Annotated[str | None, Query(description="bucket: 1m, 15m, 1h, 1d")] = None,
     agg: Literal["mean", "min", "max", "last"] = "mean",
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
@@ -113,9 +113,6 @@ def telemetry(
     """History of one metric, oldest first; downsampled to one point per ``every``."""
     if service.assets.get(site, asset) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {site}/{asset}")
-    for name, value in (("start", start), ("end", end)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(422, f"{name} needs a UTC offset (RFC 3339)")
     end = end or service.clock.now()
     start = start or end - timedelta(hours=24)
     if start >= end:

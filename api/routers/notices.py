@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.pagination import Page, RowId
-from ingest.topics import SITE_PATTERN
+from api.types import SiteName, SiteQuery, UtcDateTime
 from maintenance.notices import Notice
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
@@ -50,19 +50,16 @@ def notice_out(notice: Notice) -> NoticeOut:
 
 
 class NoticeIn(BaseModel):
-    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
+    site: SiteName
     building: str | None = Field(default=None, max_length=100)
     service: Literal["water", "elevator", "power"]
-    starts_at: datetime
-    ends_at: datetime | None = None
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None = None
     reason: str = Field(min_length=2, max_length=200, examples=["水箱清洗 tank cleaning"])
     work_order_id: RowId | None = None
 
     @model_validator(mode="after")
     def _window(self) -> NoticeIn:
-        for value in (self.starts_at, self.ends_at):
-            if value is not None and value.tzinfo is None:
-                raise ValueError("times need a UTC offset (RFC 3339)")
         if self.ends_at is not None and self.ends_at <= self.starts_at:
             raise ValueError("a notice ends after it starts")
         return self
@@ -70,7 +67,7 @@ class NoticeIn(BaseModel):
 
 @router.get("", response_model=Page[NoticeOut])
 def list_notices(
-    service: ServiceDep, _who: Viewer, site: str | None = None, current: bool = True
+    service: ServiceDep, _who: Viewer, site: SiteQuery = None, current: bool = True
 ) -> Page[NoticeOut]:
     """``current`` (default): the notices in force now or still to come."""
     notices = service.notices.query(site, service.clock.now() if current else None)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import actor_of, raise_for
 from api.pagination import Id, Page, RowId
-from ingest.topics import SITE_PATTERN
+from api.types import MAX_QUANTITY, Quantity, SiteName, SiteQuery, StockAmount
 from maintenance.errors import MaintenanceError
 from maintenance.parts import Part, PartLine
 
@@ -19,9 +19,9 @@ router = APIRouter(prefix="/api/v1", tags=["parts"])
 
 
 class SiteStockIO(BaseModel):
-    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
-    on_hand: float = Field(ge=0)
-    reorder_point: float = Field(default=0, ge=0)
+    site: SiteName
+    on_hand: StockAmount
+    reorder_point: StockAmount = 0
 
 
 class SiteStockOut(SiteStockIO):
@@ -34,7 +34,9 @@ class PartIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     unit: str = Field(default="pcs", max_length=16)
-    unit_cost: float = Field(default=0, ge=0, description="for the orders' cost")
+    unit_cost: float = Field(
+        default=0, ge=0, le=MAX_QUANTITY, allow_inf_nan=False, description="for the orders' cost"
+    )
     stock: list[SiteStockIO] = Field(default_factory=list)
 
 
@@ -74,9 +76,9 @@ def part_out(part: Part) -> PartOut:
 
 
 class DeliveryIn(BaseModel):
-    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
-    quantity: float = Field(ge=0)
-    reorder_point: float | None = Field(default=None, ge=0)
+    site: SiteName
+    quantity: Quantity
+    reorder_point: StockAmount | None = None
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -86,7 +88,7 @@ class MovementIn(BaseModel):
         description="reserve for the job, release what was not needed, consume what was used, "
         "return what was taken but not used"
     )
-    quantity: float = Field(gt=0)
+    quantity: Quantity
     note: str | None = Field(default=None, max_length=500)
 
 
@@ -112,7 +114,7 @@ class MovementOut(BaseModel):
 
 @router.get("/parts", response_model=Page[PartOut])
 def list_parts(
-    service: ServiceDep, _who: Viewer, site: str | None = None, low: bool = False
+    service: ServiceDep, _who: Viewer, site: SiteQuery = None, low: bool = False
 ) -> Page[PartOut]:
     """``low=true``: only parts under their reorder point somewhere."""
     parts = service.parts.catalogue(site, low)
@@ -158,7 +160,7 @@ def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Planner) ->
 
 @router.get("/parts/{part_id}/ledger", response_model=Page[MovementOut])
 def ledger(
-    part_id: Id, service: ServiceDep, _who: Viewer, site: str | None = None
+    part_id: Id, service: ServiceDep, _who: Viewer, site: SiteQuery = None
 ) -> Page[MovementOut]:
     movements = service.parts.ledger(part_id, site)
     return Page[MovementOut](items=[MovementOut(**m) for m in movements], total=len(movements))

@@ -6,18 +6,18 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
 from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
-from ingest.topics import SITE_PATTERN
+from api.types import SiteName, SitePath, SiteQuery, UtcDateTime
 from maintenance.errors import MaintenanceError
 from maintenance.people import Absence, Shift, Site, Technician
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
+MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
-SiteName = Annotated[str, Field(pattern=f"^{SITE_PATTERN.pattern}$")]
 
 
 class CertificationIO(BaseModel):
@@ -71,7 +71,7 @@ def _fields(body: TechnicianIn) -> dict[str, Any]:
 def list_technicians(
     service: ServiceDep,
     _who: Viewer,
-    site: str | None = None,
+    site: SiteQuery = None,
     skill: str | None = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -108,19 +108,12 @@ def update_technician(
 
 class ShiftIn(BaseModel):
     technician_id: RowId
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
     on_call: bool = False
     site: SiteName | None = Field(
         default=None, description="default: any of the technician's sites"
     )
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("needs a UTC offset (RFC 3339)")
-        return value
 
 
 class ShiftOut(ShiftIn):
@@ -136,9 +129,9 @@ def list_shifts(
     service: ServiceDep,
     _who: Viewer,
     technician_id: IdQuery = None,
-    site: str | None = None,
-    start: Annotated[datetime | None, Query(description="shifts ending after this")] = None,
-    end: Annotated[datetime | None, Query(description="shifts starting before this")] = None,
+    site: SiteQuery = None,
+    start: Annotated[UtcDateTime | None, Query(description="shifts ending after this")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="shifts starting before this")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[ShiftOut]:
@@ -159,11 +152,9 @@ def add_shift(body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
 
 class AbsenceIn(BaseModel):
     technician_id: RowId
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
     reason: str = Field(default="", max_length=500)
-
-    _aware = field_validator("starts_at", "ends_at")(ShiftIn._aware.__func__)  # type: ignore[attr-defined]
 
 
 class AbsenceOut(BaseModel):
@@ -206,8 +197,8 @@ def list_absences(service: ServiceDep, _who: Viewer) -> Page[AbsenceOut]:
 
 
 class LevelIO(BaseModel):
-    respond_s: float = Field(gt=0)
-    resolve_s: float = Field(gt=0)
+    respond_s: float = Field(gt=0, le=MAX_LEVEL_S, allow_inf_nan=False)
+    resolve_s: float = Field(gt=0, le=MAX_LEVEL_S, allow_inf_nan=False)
 
 
 class SiteIn(BaseModel):
@@ -244,10 +235,8 @@ def list_sites(service: ServiceDep, _who: Viewer) -> Page[SiteOut]:
 
 
 @router.put("/sites/{site}", response_model=SiteOut)
-def put_site(site: str, body: SiteIn, service: ServiceDep, _who: Planner) -> SiteOut:
+def put_site(site: SitePath, body: SiteIn, service: ServiceDep, _who: Planner) -> SiteOut:
     """A site's name, local time, language, contacts and contract service levels."""
-    if not SITE_PATTERN.fullmatch(site):
-        raise HTTPException(422, f"site must match {SITE_PATTERN.pattern}")
     try:
         from zoneinfo import ZoneInfo
 
@@ -269,7 +258,7 @@ class NotificationOut(BaseModel):
 
 @router.get("/notifications", response_model=Page[NotificationOut])
 def notifications(
-    service: ServiceDep, _who: Viewer, site: str | None = None, limit: Limit = 100
+    service: ServiceDep, _who: Viewer, site: SiteQuery = None, limit: Limit = 100
 ) -> Page[NotificationOut]:
     """What was escalated to the sites' supervisors (SLA breaches, orders nobody can take)."""
     rows = service.work_orders.notifications(site, limit=limit)

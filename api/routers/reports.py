@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from api.deps import ServiceDep, Viewer
 from api.errors import raise_for
 from api.pagination import Id
+from api.types import SiteQuery, UtcDateTime
 from maintenance import kpis
 from maintenance.errors import MaintenanceError
 
@@ -27,17 +28,15 @@ _pages = Environment(
 def kpi_report(
     service: ServiceDep,
     _who: Viewer,
-    site: str | None = None,
-    start: Annotated[datetime | None, Query(description="default: 30 days before end")] = None,
-    end: Annotated[datetime | None, Query(description="default: now")] = None,
+    site: SiteQuery = None,
+    start: Annotated[UtcDateTime | None, Query(description="default: 30 days before end")] = None,
+    end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
 ) -> dict[str, Any]:
     """MTTA and MTTR (seconds), SLA compliance by priority, PM compliance, backlog by priority
     and age, MTBF and the most failing assets, from the stored history."""
     now = service.clock.now()
     end = end or now
     start = start or end - timedelta(days=30)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise HTTPException(422, "start and end need a UTC offset (RFC 3339)")
     if start >= end:
         raise HTTPException(422, "start must be before end")
     asset_count = service.assets.query(site)[1]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import actor_of, raise_for
 from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
-from ingest.topics import ASSET_PATTERN, SITE_PATTERN
+from api.types import AssetName, AssetQuery, Kind, SiteName, SiteQuery, UtcDateTime
 from maintenance.errors import MaintenanceError
 from maintenance.orders import WorkOrder
 
@@ -21,6 +21,13 @@ Status = Literal[
     "open", "assigned", "acknowledged", "in_progress", "on_hold", "resolved", "closed", "cancelled"
 ]
 PriorityName = Literal["P1", "P2", "P3", "P4"]
+ReadingValue = (
+    Annotated[int, Field(ge=-(2**63), lt=2**63)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[str, Field(max_length=200)]
+    | bool
+)
+"""A checklist reading: what a meter or a gauge shows, within what the database holds."""
 
 
 class TimelineOut(BaseModel):
@@ -115,16 +122,16 @@ class NoticeRequest(BaseModel):
     """The works cut a service: residents get a notice (Chinese and English)."""
 
     service: Literal["water", "elevator", "power"]
-    starts_at: datetime
-    ends_at: datetime | None = None
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime | None = None
 
 
 class ManualOrderIn(BaseModel):
     """A resident's complaint or a walk-round finding."""
 
-    site: str = Field(pattern=f"^{SITE_PATTERN.pattern}$")
-    asset: str | None = Field(default=None, pattern=f"^{ASSET_PATTERN.pattern}$")
-    kind: Literal["elevator", "water", "power", "cctv"] | None = None
+    site: SiteName
+    asset: AssetName | None = None
+    kind: Kind | None = None
     building: str | None = Field(default=None, max_length=100)
     title: str = Field(min_length=3, max_length=300)
     description: str = Field(default="", max_length=5000)
@@ -151,9 +158,9 @@ class AssignIn(BaseModel):
 
 class ChecklistIn(BaseModel):
     result: Literal["done", "not_done", "reading"]
-    value: float | int | str | bool | None = None
+    value: ReadingValue | None = None
     note: str | None = Field(default=None, max_length=2000)
-    at: datetime | None = Field(default=None, description="when it happened; default now")
+    at: UtcDateTime | None = Field(default=None, description="when it happened; default now")
 
 
 class NoteIn(BaseModel):
@@ -166,8 +173,8 @@ def list_work_orders(
     _who: Viewer,
     status_: Annotated[list[Status] | None, Query(alias="status")] = None,
     priority: PriorityName | None = None,
-    site: str | None = None,
-    asset: str | None = None,
+    site: SiteQuery = None,
+    asset: AssetQuery = None,
     source: Literal["alarm", "preventive", "manual"] | None = None,
     assignee: IdQuery = None,
     breached: bool | None = None,
@@ -199,10 +206,6 @@ def create_work_order(body: ManualOrderIn, service: ServiceDep, who: Technician)
     """A manual order (source ``manual``), assigned at once by the dispatch rules. With a
     ``notice``, the residents affected are told (Chinese and English, API and MQTT)."""
     notice = body.notice
-    if notice is not None and (
-        notice.starts_at.tzinfo is None or (notice.ends_at and notice.ends_at.tzinfo is None)
-    ):
-        raise HTTPException(422, "notice times need a UTC offset (RFC 3339)")
     try:
         order = service.work_orders.create(
             actor_of(who),

@@ -1,0 +1,61 @@
+"""Input types the routers share: strict times, names of the topic tree, bounded numbers.
+
+Each is written once here so that a query parameter and a JSON field of the same meaning are
+checked the same way everywhere (and the OpenAPI document says so).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final, Literal, get_args
+
+from fastapi import Path, Query
+from pydantic import BeforeValidator, Field
+
+from facility.clock import parse_rfc3339
+from ingest.topics import ASSET_PATTERN, KINDS, SITE_PATTERN
+
+
+def _rfc3339(value: object) -> datetime:
+    """A time as the SPEC gives it: an RFC 3339 string with its offset. Not a number
+    (``start=0.5`` is not a time), not ISO 8601's other forms (``20261129T060000Z``, week
+    dates), not a local time without an offset. Aware datetimes (from our own code) pass."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a time needs a UTC offset (RFC 3339, e.g. 2026-11-29T06:00:00Z)")
+        return value
+    if isinstance(value, str):
+        return parse_rfc3339(value)
+    raise ValueError("a time is an RFC 3339 string, e.g. 2026-11-29T06:00:00Z")
+
+
+UtcDateTime = Annotated[
+    datetime, BeforeValidator(_rfc3339), Field(examples=["2026-11-29T06:00:00Z"])
+]
+"""A timezone-aware datetime, given as an RFC 3339 string with a ``Z`` or an offset."""
+
+SITE_REGEX: Final = f"^{SITE_PATTERN.pattern}$"
+ASSET_REGEX: Final = f"^{ASSET_PATTERN.pattern}$"
+
+SiteName = Annotated[str, Field(pattern=SITE_REGEX, examples=["green-garden"])]
+AssetName = Annotated[str, Field(pattern=ASSET_REGEX, examples=["lift-1"])]
+Kind = Literal["elevator", "water", "power", "cctv"]
+if get_args(Kind) != KINDS:  # the topic tree (ingest/topics.py) is the one source
+    raise RuntimeError(f"api.types.Kind {get_args(Kind)} differs from ingest.topics.KINDS")
+
+SitePath = Annotated[str, Path(pattern=SITE_REGEX, description="a site name (SPEC section 1)")]
+AssetPath = Annotated[str, Path(pattern=ASSET_REGEX, description="an asset name at its site")]
+SiteQuery = Annotated[str | None, Query(pattern=SITE_REGEX, description="only this site")]
+AssetQuery = Annotated[str | None, Query(pattern=ASSET_REGEX, description="only this asset")]
+
+MAX_QUANTITY: Final = 1_000_000
+"""Stock is counted in units a store room holds: no delivery or movement is larger."""
+
+
+Quantity = Annotated[float, Field(gt=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+"""An amount of a part moved or delivered: more than 0, at most a million."""
+StockAmount = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
+"""An amount on hand or a reorder point: 0 to a million."""
+
+EVENT_ID_MAX: Final = 2**63 - 1
+"""Event ids are 64-bit integers in the database."""
