@@ -6,7 +6,7 @@ models and the same Alembic migrations. Every table module registers on :data:`B
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,6 +113,12 @@ class Sessions:
     def begin(self) -> Iterator[Session]:
         with self._write.begin() as session:
             yield session
+
+    def listen(self, name: str, hook: Callable[..., None]) -> None:
+        """Run ``hook`` on the writing sessions' event ``name`` (SQLAlchemy's session events:
+        ``before_commit``, ``after_soft_rollback``...), once however often it is asked."""
+        if not event.contains(self._write, name, hook):
+            event.listen(self._write, name, hook)
 
 
 def make_sessions(engine: Engine) -> Sessions:

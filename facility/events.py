@@ -1,9 +1,17 @@
 """The event log: every alarm and work-order change, numbered, for live views and resumes.
 
-Events are written in the same transaction as the change they describe, so a reader that
-resumes from an event id (SSE ``Last-Event-ID``) sees every committed change once and in order,
-across restarts of the service. Waiting readers in this process are woken at once; readers in
-another worker notice within their poll interval.
+Events are written in the same transaction as the change they describe (the log is an outbox:
+an event exists if and only if its change committed), and they are numbered in commit order,
+so a reader that resumes from an event id (SSE ``Last-Event-ID``) sees every committed change
+once and in order, across restarts of the service.
+
+Commit order is the point. PostgreSQL hands out ids at insert, and transactions commit in any
+order: with ids taken early, a reader could move past id 41 while 40 was still uncommitted and
+never see it. So a transaction's events are inserted only as it commits, under a
+transaction-level advisory lock that is held until the commit: ids are taken, and become
+visible, strictly in order. On SQLite writers are serialized already (``BEGIN IMMEDIATE``).
+Waiting readers in this process are woken at once; readers in another worker notice within
+their poll interval.
 """
 
 from __future__ import annotations
@@ -12,12 +20,15 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import JSON, Integer, String, delete, func, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import JSON, Integer, String, delete, func, select, text
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from facility.db import Base, Sessions
+
+_PENDING: Final = "facility.events.pending"
+_ORDER_LOCK: Final = 0x46_44_45_56  # "FDEV": the event log's advisory lock
 
 
 class EventRow(Base):
@@ -44,12 +55,18 @@ class EventLog:
         self._sessions = sessions
         self._changed = threading.Condition()
         self._listeners: list[Callable[[], None]] = []
+        sessions.listen("before_commit", _insert_in_commit_order)
+        sessions.listen("after_soft_rollback", _forget_rolled_back)
 
     def record(
         self, session: Session, type_: str, at: datetime, payload: dict[str, Any], site: str | None
     ) -> None:
-        """Add an event to ``session``'s transaction; call :meth:`notify` after the commit."""
-        session.add(EventRow(at=at, type=type_, site=site, payload=payload))
+        """Add an event to ``session``'s transaction; call :meth:`notify` after the commit.
+        It is numbered and inserted as the transaction commits (see the module's docstring)."""
+        within = session.get_nested_transaction() or session.get_transaction()
+        session.info.setdefault(_PENDING, []).append(
+            (within, EventRow(at=at, type=type_, site=site, payload=payload))
+        )
 
     def publish(self, type_: str, at: datetime, payload: dict[str, Any], site: str | None) -> None:
         """An event that is its own change (a device going offline, say): written and told."""
@@ -94,6 +111,33 @@ class EventLog:
         with self._sessions.begin() as session:
             result = session.execute(delete(EventRow).where(EventRow.at < before))
             return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _insert_in_commit_order(session: Session) -> None:
+    pending: list[tuple[Any, EventRow]] | None = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        # the transaction's own changes first, so that the lock is the last one it takes
+        # (holding it, it only inserts events: no deadlock with a writer of the same rows)
+        session.flush()
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ORDER_LOCK})
+    session.add_all(row for _, row in pending)
+
+
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    """A savepoint that rolled back takes its events with it, as it takes its rows."""
+    pending: list[tuple[Any, EventRow]] | None = session.info.get(_PENDING)
+    if not pending:
+        return
+    kept = []
+    for within, row in pending:
+        ancestor = within
+        while ancestor is not None and ancestor is not rolled_back:
+            ancestor = ancestor.parent
+        if ancestor is None:
+            kept.append((within, row))
+    session.info[_PENDING] = kept
 
 
 def retention() -> timedelta:
