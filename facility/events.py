@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Final
 
 from sqlalchemy import JSON, Integer, String, delete, func, select, text
@@ -138,7 +138,3 @@ def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> No
         if ancestor is None:
             kept.append((within, row))
     session.info[_PENDING] = kept
-
-
-def retention() -> timedelta:
-    return timedelta(days=30)

@@ -21,6 +21,7 @@ from facility.clock import Clock, SystemClock, from_ms
 from facility.db import Sessions, make_engine, make_sessions, migrate
 from facility.events import EventLog
 from facility.leadership import Leadership
+from facility.retention import Retention
 from facility.scheduler import Scheduler
 from facility.settings import Settings
 from ingest import topics
@@ -343,6 +344,14 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=30), escalation.handle_absences, "absences")
     scheduler.every(timedelta(seconds=60), escalation.retry_unassigned, "unassigned")
     scheduler.every(timedelta(seconds=30), dispatcher.sweep, "dispatch-sweep")
+    retention = Retention(
+        events,
+        store,
+        clock,
+        events_kept=timedelta(days=settings.events_retention_days),
+        telemetry_kept=timedelta(days=settings.retention_days),
+    )
+    scheduler.every(timedelta(hours=1), retention.prune, "retention")
 
     def assets_of_kind(site: str, kind: str) -> list[str]:
         return [a.asset for a in assets.query(site, kind)[0]]

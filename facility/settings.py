@@ -62,7 +62,12 @@ class Settings(BaseSettings):
 
     # Validation (SPEC section 1)
     asset_policy: Literal["auto", "strict"] = "auto"
-    retention_days: int = Field(default=400, ge=1, description="older readings are refused")
+    retention_days: int = Field(
+        default=400, ge=1, description="older readings are refused, and pruned from SQLite"
+    )
+    events_retention_days: int = Field(
+        default=30, ge=1, description="the event log (live stream history) is pruned past it"
+    )
     max_future_seconds: int = 300
     dead_letters_kept: int = Field(default=100_000, ge=100)
 
