@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
 from api.dashboard import STATIC_DIRECTORY
 from api.dashboard import router as dashboard_router
 from api.errors import install_handlers
+from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
     alarms,
     assets,
@@ -28,8 +31,17 @@ from api.routers import (
     tokens,
     work_orders,
 )
+from api.validation import validation_failed
 from facility import __version__
 from facility.service import Service
+
+
+class FacilityApp(FastAPI):
+    """FastAPI with the security headers outside everything, even the answer to a crash
+    (Starlette's server-error middleware answers from outside any ``add_middleware``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def close_streams(app: FastAPI) -> None:
@@ -63,7 +75,7 @@ def create_app(
             if manage_service:
                 service.stop()
 
-    app = FastAPI(
+    app = FacilityApp(
         title="Facility Dispatch",
         version=__version__,
         description="Equipment telemetry, alarms and work orders for managed estates.",
@@ -72,6 +84,8 @@ def create_app(
     app.state.service = service
     app.state.closing = threading.Event()
     install_handlers(app)
+    app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes)
     for router in (
         health.router,
         assets.router,

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     admin_token: SecretStr | None = None
+    max_request_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="a request body past this is refused (413) before it is read or authenticated",
+    )
 
     # Dispatch
     max_open_orders: int = Field(
