@@ -5,7 +5,10 @@ a reading here against about 2 µs for a formatted string. Writes are synchronou
 ingest worker and retried by the client (``WritesRetry``), so that "stored" means InfluxDB has
 it before the MQTT messages are acknowledged. While InfluxDB is away, batches go to a disk
 spool in order and are drained, in order, when it returns. Point identity is (asset, ts): a
-point written twice overwrites itself, so a redelivery or a replayed spool never doubles.
+point written twice overwrites itself, so a redelivery or a replayed spool never doubles. A
+reading without a time of its own gets a new receipt time on each delivery; for those a per-asset
+high-water mark of ``seq`` (:class:`ingest.sequence.SeqMarks`), learned from the bucket after a
+restart, spots the redelivery.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from facility.clock import from_ms
 from ingest.catalogue import CATALOGUE
 from ingest.readings import Reading
+from ingest.sequence import SeqMarks, SeqState
 from ingest.spool import DiskSpool
 from ingest.store import Aggregate, Point, ReadingRefusedError
 
@@ -127,6 +131,19 @@ def history_query(
     return query
 
 
+def last_seq_query(bucket: str, site: str, asset: str) -> str:
+    """The newest ``reading_seq`` of one asset within a month (a broker redelivers what it
+    kept for a week at most)."""
+    return (
+        f"from(bucket: {flux_string(bucket)})\n"
+        "  |> range(start: -31d)\n"
+        f"  |> filter(fn: (r) => r._measurement == {flux_string(MEASUREMENT)}"
+        f" and r.site == {flux_string(site)} and r.asset == {flux_string(asset)}"
+        f" and r._field == {flux_string(SEQ_FIELD)})\n"
+        "  |> last()\n"
+    )
+
+
 def since_query(bucket: str, start_ms: int) -> str:
     return (
         f"from(bucket: {flux_string(bucket)})\n"
@@ -136,31 +153,6 @@ def since_query(bucket: str, start_ms: int) -> str:
         '  |> group(columns: ["site", "asset"])\n'
         '  |> sort(columns: ["_time"])\n'
     )
-
-
-class _RecentSeqs:
-    """Recently stored (asset, seq) pairs: the only duplicate InfluxDB cannot spot by itself
-    (a reading without a time of its own, delivered twice, gets two receipt times)."""
-
-    def __init__(self, size: int = 200_000) -> None:
-        self._seen: OrderedDict[tuple[str, str, int], None] = OrderedDict()
-        self._size = size
-
-    def seen(self, reading: Reading) -> bool:
-        if reading.seq is None:
-            return False
-        key = (reading.site, reading.asset, reading.seq)
-        if key in self._seen:
-            return True
-        self._seen[key] = None
-        if len(self._seen) > self._size:
-            self._seen.popitem(last=False)
-        return False
-
-    def forget(self, reading: Reading) -> None:
-        """A reading that was not stored after all (InfluxDB refused its batch)."""
-        if reading.seq is not None:
-            self._seen.pop((reading.site, reading.asset, reading.seq), None)
 
 
 class InfluxTelemetryStore:
@@ -187,7 +179,7 @@ class InfluxTelemetryStore:
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
         self._query = self._client.query_api()
         self._spool = DiskSpool(spool_dir)
-        self._recent = _RecentSeqs()
+        self._marks = SeqMarks(self._stored_mark)
         self._recent_times: OrderedDict[tuple[str, str, int], None] = OrderedDict()
         self._lock = threading.Lock()
         self.available = True
@@ -200,9 +192,27 @@ class InfluxTelemetryStore:
             write_precision=WritePrecision.MS,  # type: ignore[arg-type]  # str constant in their stubs
         )
 
+    def _stored_mark(self, site: str, asset: str) -> SeqState | None:
+        """The newest stored seq of an asset and its time: where a process starts its mark."""
+        query = last_seq_query(self._bucket, site, asset)
+        for table in self._query.query(query, org=self._org):
+            for record in table.records:
+                when = record.get_time()
+                return SeqState(0, int(record.get_value()), int(when.timestamp() * 1000))
+        return None
+
+    def _fresh(self, reading: Reading, undo: list[tuple[str, str, SeqState | None]]) -> bool:
+        if reading.ts_given or reading.seq is None:
+            return not self._seen_time(reading)  # InfluxDB itself keeps (asset, ts) once
+        fresh, before = self._marks.admit(reading.site, reading.asset, reading.seq, reading.ts_ms)
+        if fresh:
+            undo.append((reading.site, reading.asset, before))
+        return fresh
+
     def write(self, readings: Sequence[Reading]) -> list[Reading]:
         with self._lock:
-            fresh = [r for r in readings if not self._recent.seen(r) and not self._seen_time(r)]
+            undo: list[tuple[str, str, SeqState | None]] = []
+            fresh = [r for r in readings if self._fresh(r, undo)]
             if not fresh:
                 return []
             lines = "\n".join(line(r) for r in fresh)
@@ -216,8 +226,9 @@ class InfluxTelemetryStore:
             except Exception as error:
                 if _refused(error):
                     for reading in fresh:  # not stored: the write path may try them again
-                        self._recent.forget(reading)
                         self._recent_times.pop((reading.site, reading.asset, reading.ts_ms), None)
+                    for site, asset, mark in reversed(undo):
+                        self._marks.restore(site, asset, mark)
                     raise ReadingRefusedError(f"InfluxDB: {str(error)[:200]}") from error
                 self.available = False
                 log.warning("InfluxDB write failed (%s); spooling %d readings", error, len(fresh))

@@ -75,7 +75,7 @@ def test_spool_refuses_past_its_bound(tmp_path: Path) -> None:
         spool.append("1234567")
 
 
-class Refused(Exception):
+class RefusedError(Exception):
     status = 400
 
 
@@ -89,7 +89,7 @@ def test_a_spooled_batch_the_store_refuses_is_set_aside_and_the_drain_goes_on(
 
     def send(text: str) -> None:
         if text == "batch 1":
-            raise Refused("partial write: field type conflict")
+            raise RefusedError("partial write: field type conflict")
         sent.append(text)
 
     assert spool.drain(send, refused=lambda error: getattr(error, "status", 0) == 400) == 2

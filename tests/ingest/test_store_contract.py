@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,27 +22,46 @@ def reading(
     return Reading("estate-1", "water", asset, ts, metrics or {"pressure_bar": 3.0}, seq, given)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("influxdb", marks=pytest.mark.influx)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TelemetryStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteTelemetryStore(tmp_path / "telemetry.db")
-        yield sqlite
-        sqlite.close()
-        return
-    url = os.environ.get("FACILITY_TEST_INFLUX_URL")
-    if not url:
-        pytest.skip("FACILITY_TEST_INFLUX_URL is not set (docker-compose provides InfluxDB)")
-    from ingest.influx_store import InfluxTelemetryStore
+StoreOpener = Callable[[], TelemetryStore]
 
-    influx = InfluxTelemetryStore(
-        url,
-        os.environ["FACILITY_TEST_INFLUX_TOKEN"],
-        os.environ.get("FACILITY_TEST_INFLUX_ORG", "facility"),
-        os.environ.get("FACILITY_TEST_INFLUX_BUCKET", "telemetry"),
-        spool_dir=tmp_path / "spool",
-    )
-    yield influx
-    influx.close()
+
+@pytest.fixture(params=["sqlite", pytest.param("influxdb", marks=pytest.mark.influx)])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreOpener]:
+    """Opens the adapter on the same storage each time it is called: a restarted service."""
+    opened: list[TelemetryStore] = []
+    if request.param == "sqlite":
+
+        def sqlite() -> TelemetryStore:
+            opened.append(SqliteTelemetryStore(tmp_path / "telemetry.db"))
+            return opened[-1]
+
+        yield sqlite
+    else:
+        url = os.environ.get("FACILITY_TEST_INFLUX_URL")
+        if not url:
+            pytest.skip("FACILITY_TEST_INFLUX_URL is not set (docker-compose provides InfluxDB)")
+        from ingest.influx_store import InfluxTelemetryStore
+
+        def influx() -> TelemetryStore:
+            opened.append(
+                InfluxTelemetryStore(
+                    url,
+                    os.environ["FACILITY_TEST_INFLUX_TOKEN"],
+                    os.environ.get("FACILITY_TEST_INFLUX_ORG", "facility"),
+                    os.environ.get("FACILITY_TEST_INFLUX_BUCKET", "telemetry"),
+                    spool_dir=tmp_path / "spool",
+                )
+            )
+            return opened[-1]
+
+        yield influx
+    for each in opened:
+        each.close()
+
+
+@pytest.fixture
+def store(open_store: StoreOpener) -> TelemetryStore:
+    return open_store()
 
 
 @pytest.fixture
@@ -70,6 +89,25 @@ def test_duplicate_by_seq_when_the_device_sent_no_time(store: TelemetryStore, as
     redelivered = reading(asset, T0 + 4000, seq=7, given=False)  # received later
     assert store.write([first]) == [first]
     assert store.write([redelivered]) == []
+
+
+def test_redelivery_after_a_restart_is_stored_once(open_store: StoreOpener, asset: str) -> None:
+    """The broker delivers again what was stored but not acknowledged when the service died:
+    readings with a time are the same points; readings with only a seq get new receipt times,
+    and the restarted adapter must still know them (persistent idempotence)."""
+    before = open_store()
+    timed = [reading(asset, T0 + i * 1000, seq=i) for i in range(3)]
+    untimed = [reading(asset, T0 + 5000 + i * 1000, seq=100 + i, given=False) for i in range(3)]
+    assert before.write(timed + untimed) == timed + untimed
+    before.close()
+
+    after = open_store()  # a new process
+    again = timed + [r._replace(ts_ms=r.ts_ms + 60_000) for r in untimed]  # received later
+    assert after.write(again) == []
+    newer = reading(asset, T0 + 70_000, seq=103, given=False)
+    assert after.write([newer]) == [newer]
+    points = after.history("estate-1", asset, "pressure_bar", T0, T0 + 200_000)
+    assert len(points) == 7
 
 
 def test_history_downsampled(store: TelemetryStore, asset: str) -> None:
