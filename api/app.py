@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp
 from api.dashboard import STATIC_DIRECTORY
 from api.dashboard import router as dashboard_router
 from api.errors import install_handlers
+from api.logins import Logins
 from api.middleware import BodyLimit, SecurityHeaders
 from api.routers import (
     alarms,
@@ -82,6 +84,15 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.service = service
+    settings = service.settings
+    admin_token = settings.admin_token.get_secret_value() if settings.admin_token else None
+    app.state.logins = Logins(
+        service.sessions,
+        service.tokens,
+        admin_token,
+        idle=timedelta(hours=settings.session_idle_hours),
+        max_age=timedelta(days=settings.session_max_days),
+    )
     app.state.closing = threading.Event()
     install_handlers(app)
     app.add_exception_handler(RequestValidationError, validation_failed)

@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.auth import Principal, Role
+from api.logins import Logins
 from facility.service import Service
 
 SESSION_COOKIE = "facility_token"
@@ -24,33 +25,61 @@ def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
+def get_logins(request: Request) -> Logins:
+    logins: Logins = request.app.state.logins
+    return logins
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def principal_of(request: Request, service: Service) -> Principal | None:
+    """Who the request speaks for: its bearer token, else its dashboard session (the cookie
+    holds a session id, never a token), checked again now. The event stream asks this again
+    while it runs, so a revoked token or an ended session closes it."""
+    token = bearer_token(request)
+    if token is not None:
+        return service.authenticate(token)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id:
+        return get_logins(request).verify(session_id, service.clock.now())
+    return None
+
+
 def get_principal(
     request: Request,
     service: ServiceDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
-    if credentials is None and token and request.method not in ("GET", "HEAD", "OPTIONS"):
-        _same_origin(request)
-    if not token:
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if credentials is None and not session_id:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "send Authorization: Bearer <token>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    principal = service.authenticate(token)
+    if credentials is None and request.method not in ("GET", "HEAD", "OPTIONS"):
+        same_origin(request)
+    principal = principal_of(request, service)
     if principal is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
-            "token unknown, revoked or expired",
+            "token unknown, revoked or expired"
+            if credentials is not None
+            else "the login has ended (logged out, too long unused, or its token revoked)",
             headers={"WWW-Authenticate": "Bearer"},
         )
     return principal
 
 
-def _same_origin(request: Request) -> None:
+def same_origin(request: Request) -> None:
     """A browser sends the cookie with a form posted from another site too (SameSite=Lax
-    stops most, not all): a change made with the cookie alone must come from our own pages."""
+    stops most, not all), and another site can post its own token to our login form (login
+    CSRF): a change made with the cookie, a login and a logout must come from our own pages."""
     origin = request.headers.get("origin") or request.headers.get("referer")
     host = request.headers.get("host", "")
     if origin is None or urlsplit(origin).netloc != host:

@@ -43,6 +43,15 @@ class TokenInfo:
     last_used_at: datetime | None
 
 
+def _principal(row: TokenRow | None, now: datetime) -> Principal | None:
+    """The caller a token speaks for, while it is neither revoked nor expired."""
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    return Principal(row.name, Role.parse(row.role), row.technician_id, row.id)
+
+
 def _info(row: TokenRow) -> TokenInfo:
     return TokenInfo(
         row.id,
@@ -93,13 +102,18 @@ class Tokens:
             row = session.scalars(
                 select(TokenRow).where(TokenRow.digest == hash_token(secret))
             ).first()
-            if row is None or row.revoked_at is not None:
-                return None
-            if row.expires_at is not None and row.expires_at <= now:
+            principal = _principal(row, now)
+            if row is None or principal is None:
                 return None
             if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
                 row.last_used_at = now  # at most once a minute: reads stay reads
-            return Principal(row.name, Role.parse(row.role), row.technician_id, row.id)
+            return principal
+
+    def principal(self, token_id: int, now: datetime) -> Principal | None:
+        """Token ``token_id``'s caller while it is valid: a login made with it asks again on
+        every request, so revoking the token ends the login too."""
+        with self._sessions() as session:
+            return _principal(session.get(TokenRow, token_id), now)
 
     def revoke(self, token_id: int, now: datetime) -> TokenInfo | None:
         with self._sessions.begin() as session:

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="a request body past this is refused (413) before it is read or authenticated",
     )
+    session_idle_hours: float = Field(
+        default=12, gt=0, description="a dashboard login unused this long must log in again"
+    )
+    session_max_days: float = Field(
+        default=7, gt=0, description="a dashboard login lasts at most this long, used or not"
+    )
 
     # Dispatch
     max_open_orders: int = Field(

@@ -1,4 +1,4 @@
-"""Login (a token pasted once), logout, and the language switch."""
+"""Login (a token pasted once, for a session of its own), logout, and the language switch."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.dashboard import i18n
 from api.dashboard.pages import STATIC_VERSION, environment
-from api.dashboard.session import forget_token, keep_token, safe_next, token_of
-from api.deps import ServiceDep
+from api.dashboard.session import forget_session, keep_session, safe_next
+from api.deps import SESSION_COOKIE, ServiceDep, get_logins, principal_of, same_origin
 from facility.service import Service
 
 router = APIRouter(include_in_schema=False)
@@ -49,18 +49,20 @@ def login_form(
     service: ServiceDep,
     next_: Annotated[str | None, Query(alias="next")] = None,
 ) -> Response:
-    """The login page; a visitor whose cookie still holds a good token goes straight on."""
+    """The login page; a visitor whose session still holds goes straight on."""
     target = safe_next(next_)
-    token = token_of(request)
-    if token and service.authenticate(token) is not None:
+    if principal_of(request, service) is not None:
         return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
     return _login_page(request, service, target, None)
 
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, service: ServiceDep) -> Response:
-    """Check the pasted token once, then keep it in the HttpOnly cookie. The form is read here
+    """Check the pasted token once, then open a session for it: its id goes into the HttpOnly
+    cookie, the token nowhere. Only our own login page may post here (403 otherwise): another
+    site must not log a browser in with a token of its choosing. The form is read here
     (urlencoded, so no multipart parser is needed); the database work runs off the event loop."""
+    same_origin(request)
     body = await request.body()
     form = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
@@ -71,17 +73,26 @@ async def login(request: Request, service: ServiceDep) -> Response:
 def _check(request: Request, service: Service, token: str, target: str) -> Response:
     if not token:
         return _login_page(request, service, target, "login.empty")
-    if service.authenticate(token) is None:
+    principal = service.authenticate(token)
+    if principal is None:
         return _login_page(request, service, target, "login.refused")
+    logins = get_logins(request)
+    session_id = logins.open(principal, service.clock.now())
     response = RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-    keep_token(response, request, token)
+    keep_session(response, request, session_id, logins.max_age)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, service: ServiceDep) -> Response:
+    """End the session on the server (the cookie alone would not), and forget the cookie.
+    Its open event streams notice at once and close."""
+    same_origin(request)
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id and get_logins(request).close(session_id):
+        service.events.notify()
     response = RedirectResponse("/login", status.HTTP_303_SEE_OTHER)
-    forget_token(response, request)
+    forget_session(response, request)
     return response
 
 

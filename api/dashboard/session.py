@@ -1,26 +1,24 @@
-"""Who is looking at a page: the token kept in the ``facility_token`` cookie after login.
+"""Who is looking at a page: the dashboard session whose id the ``facility_token`` cookie
+holds after login (:mod:`api.logins`; the token itself never goes into the cookie).
 
-The JSON API answers a missing or bad token with 401; a browser asking for a page is sent to
+The JSON API answers a missing or bad login with 401; a browser asking for a page is sent to
 the login page instead (303), with the page to come back to. A refresh that htmx makes in the
 background gets ``HX-Redirect``, so the whole window goes to the login page, not one region.
-The cookie is HttpOnly (no script can read the token) and SameSite=Lax (another site cannot
-make the browser post to the API with it); Secure when the page came over https.
+The cookie is HttpOnly (no script can read it) and SameSite=Lax (another site cannot make the
+browser post to the API with it); Secure when the page came over https.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+from datetime import timedelta
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
 
 from api.auth import Principal
-from api.deps import SESSION_COOKIE, ServiceDep
-
-COOKIE_MAX_AGE: Final = 30 * 86_400
-"""A control-room screen stays signed in for a month (or until its token expires or is
-revoked: every request checks the token again)."""
+from api.deps import SESSION_COOKIE, ServiceDep, principal_of
 
 
 def safe_next(target: str | None) -> str:
@@ -48,17 +46,9 @@ def _page_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def token_of(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip() or None
-    return request.cookies.get(SESSION_COOKIE) or None
-
-
 def page_user(request: Request, service: ServiceDep) -> Principal:
     """The visitor, or a redirect to the login page (never a 401 page)."""
-    token = token_of(request)
-    principal = service.authenticate(token) if token else None
+    principal = principal_of(request, service)
     if principal is not None:
         return principal
     target = login_url(_page_path(request))
@@ -72,11 +62,13 @@ def page_user(request: Request, service: ServiceDep) -> Principal:
 PageUser = Annotated[Principal, Depends(page_user)]
 
 
-def keep_token(response: Response, request: Request, token: str) -> None:
+def keep_session(response: Response, request: Request, session_id: str, max_age: timedelta) -> None:
+    """The session id in the cookie, for as long as the session may last at most (the
+    server ends it sooner when it is not used, or its token is revoked)."""
     response.set_cookie(
         SESSION_COOKIE,
-        token,
-        max_age=COOKIE_MAX_AGE,
+        session_id,
+        max_age=int(max_age.total_seconds()),
         path="/",
         httponly=True,
         samesite="lax",
@@ -84,7 +76,7 @@ def keep_token(response: Response, request: Request, token: str) -> None:
     )
 
 
-def forget_token(response: Response, request: Request) -> None:
+def forget_session(response: Response, request: Request) -> None:
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",

@@ -136,7 +136,15 @@ def test_nothing_but_health_answers_without_a_token(client: TestClient) -> None:
 def test_a_change_made_with_the_login_cookie_must_come_from_our_pages(client: TestClient) -> None:
     from tests.builders import ADMIN_TOKEN
 
-    cookie_only = {"Authorization": "", "Cookie": f"facility_token={ADMIN_TOKEN}"}
+    login = client.post(
+        "/login",
+        data={"token": ADMIN_TOKEN},
+        headers={"Authorization": "", "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    session_id = login.cookies["facility_token"]  # the cookie holds a session, not the token
+    client.cookies.clear()
+    cookie_only = {"Authorization": "", "Cookie": f"facility_token={session_id}"}
     body = {"name": "x", "role": "viewer"}
     assert client.get("/api/v1/alarms", headers=cookie_only).status_code == 200  # reading is fine
     forged = client.post(

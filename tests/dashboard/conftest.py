@@ -25,6 +25,9 @@ from facility.service import build_service
 from tests.builders import ADMIN_TOKEN, make_settings, publisher, wait_until
 from tests.services import Broker
 
+ORIGIN = "http://testserver"
+"""What a browser sends as ``Origin`` from the TestClient's pages."""
+
 
 @dataclass
 class Estate:
@@ -37,11 +40,16 @@ class Estate:
     alarm_id: int = 0
 
     def browser(self, token: str | None = None, **headers: str) -> TestClient:
-        """A client that behaves like a browser: no bearer header, the cookie if logged in,
-        redirects not followed (so tests see them). It shares the running service."""
-        client = TestClient(self.app, follow_redirects=False, headers=headers)
+        """A client that behaves like a browser: no bearer header, our pages' Origin on what
+        it sends, logged in with ``token`` if given (the cookie holds the session the login
+        opened; a token the login refuses is put in the cookie as is, as a forged or stale
+        cookie would be), redirects not followed (so tests see them). It shares the running
+        service."""
+        client = TestClient(self.app, follow_redirects=False, headers={"Origin": ORIGIN, **headers})
         if token is not None:
-            client.cookies.set("facility_token", token)
+            answer = client.post("/login", data={"token": token})
+            if answer.status_code != 303:
+                client.cookies.set("facility_token", token)
         return client
 
     def as_role(self, role: str, **headers: str) -> TestClient:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from tests.builders import ADMIN_TOKEN
 from tests.dashboard.conftest import Estate, actions_of_cards
@@ -49,7 +52,7 @@ def test_a_live_region_refresh_without_a_token_sends_the_window_to_login(
     assert answer.headers["HX-Redirect"] == "/login?next=/work-orders%3Fmine%3Dtrue"
 
 
-def test_login_keeps_the_token_in_an_httponly_cookie_and_logout_forgets_it(
+def test_login_keeps_a_session_id_in_an_httponly_cookie_and_logout_ends_it(
     estate: Estate,
 ) -> None:
     client = estate.browser()
@@ -58,15 +61,24 @@ def test_login_keeps_the_token_in_an_httponly_cookie_and_logout_forgets_it(
     answer = client.post("/login", data={"token": ADMIN_TOKEN, "next": "/alarms"})
     assert answer.status_code == 303 and answer.headers["location"] == "/alarms"
     cookie = answer.headers["set-cookie"]
-    assert cookie.startswith(f"facility_token={ADMIN_TOKEN};")
-    for attribute in ("HttpOnly", "SameSite=lax", "Path=/"):
+    session_id = cookie.split(";")[0].removeprefix("facility_token=")
+    assert len(session_id) >= 43 and ADMIN_TOKEN not in cookie  # 256 random bits, not the token
+    for attribute in ("HttpOnly", "SameSite=lax", "Path=/", f"Max-Age={7 * 86_400}"):
         assert attribute in cookie
     assert "Secure" not in cookie  # plain http here; see the https case below
+    assert stored_digests(estate) >= {hashlib.sha256(session_id.encode()).hexdigest()}
+    assert not any(session_id in row or ADMIN_TOKEN in row for row in stored_rows(estate))
     assert client.get("/alarms").status_code == 200
     assert client.get("/login").headers["location"] == "/"  # already in: straight on
     out = client.post("/logout")
     assert out.status_code == 303 and out.headers["location"] == "/login"
     assert 'facility_token=""' in out.headers["set-cookie"]
+    assert hashlib.sha256(session_id.encode()).hexdigest() not in stored_digests(estate)
+    # the server forgot the session: the old cookie, kept by a thief, opens nothing
+    client.cookies.set("facility_token", session_id)
+    assert client.get("/alarms").status_code == 303
+    thief = {"Authorization": "", "Cookie": f"facility_token={session_id}"}
+    assert estate.admin.get("/api/v1/alarms", headers=thief).status_code == 401
     client.cookies.clear()
     assert client.get("/alarms").status_code == 303
 
@@ -74,6 +86,74 @@ def test_login_keeps_the_token_in_an_httponly_cookie_and_logout_forgets_it(
     secure.base_url = secure.base_url.copy_with(scheme="https")
     answer = secure.post("/login", data={"token": ADMIN_TOKEN})
     assert "Secure" in answer.headers["set-cookie"]
+
+
+def stored_rows(estate: Estate) -> list[str]:
+    with estate.app.state.service.db.connect() as connection:
+        rows = connection.execute(text("SELECT * FROM dashboard_sessions")).all()
+    return [" ".join(str(value) for value in row) for row in rows]
+
+
+def stored_digests(estate: Estate) -> set[str]:
+    with estate.app.state.service.db.connect() as connection:
+        return set(connection.scalars(text("SELECT digest FROM dashboard_sessions")))
+
+
+def test_the_cookie_is_a_session_not_the_token(estate: Estate) -> None:
+    """A raw token in the cookie (what the login used to store) no longer logs anyone in:
+    only a session the login opened does."""
+    raw = estate.browser()
+    raw.cookies.set("facility_token", estate.tokens["viewer"])
+    assert raw.get("/alarms").status_code == 303
+    cookie_only = {"Authorization": "", "Cookie": f"facility_token={estate.tokens['viewer']}"}
+    assert estate.admin.get("/api/v1/alarms", headers=cookie_only).status_code == 401
+    assert estate.as_role("viewer").get("/alarms").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # neither Origin nor Referer
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/login"},
+        {"Origin": "http://testserver.evil.example"},
+    ],
+)
+def test_login_and_logout_come_only_from_our_own_pages(
+    estate: Estate, headers: dict[str, str]
+) -> None:
+    """Login CSRF: another site must not post its own token to our login form (the victim
+    would then work, unknowing, as the attacker), nor log the victim out."""
+    foreign = TestClient(estate.app, follow_redirects=False, headers=headers)
+    refused = foreign.post("/login", data={"token": ADMIN_TOKEN})
+    assert refused.status_code == 403, refused.text
+    assert "set-cookie" not in refused.headers and not foreign.cookies
+    assert "this site's pages" in refused.json()["detail"]
+
+    ours = estate.as_role("viewer")  # logged in from our page
+    session_id = ours.cookies["facility_token"]
+    foreign.cookies.set("facility_token", session_id)
+    assert foreign.post("/logout").status_code == 403
+    assert ours.get("/alarms").status_code == 200  # still logged in
+    good = ours.post("/logout", headers={"Referer": "http://testserver/alarms"})
+    assert good.status_code == 303
+    assert ours.get("/alarms").status_code == 303
+
+
+def test_revoking_a_token_ends_the_dashboard_sessions_opened_with_it(estate: Estate) -> None:
+    body = {"name": "night-desk", "role": "viewer"}
+    created = estate.admin.post("/api/v1/tokens", json=body).json()
+    screen = estate.browser(created["token"])
+    assert screen.get("/alarms").status_code == 200
+    assert screen.get("/api/v1/alarms").status_code == 200  # the API takes the session too
+    revoked = estate.admin.delete(f"/api/v1/tokens/{created['id']}")
+    assert revoked.status_code == 200
+    assert screen.get("/alarms").headers["location"] == "/login?next=/alarms"
+    assert screen.get("/api/v1/alarms").status_code == 401
+    relogin = screen.post("/login", data={"token": created["token"]})
+    assert relogin.status_code == 200 and "set-cookie" not in relogin.headers
+    assert estate.as_role("viewer").get("/alarms").status_code == 200  # others unaffected
 
 
 def test_login_refuses_bad_tokens_and_foreign_next(estate: Estate) -> None:
