@@ -17,18 +17,10 @@ if engine is None:
     engine = create_engine(url)
 
 
-def include_object(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
-) -> bool:
-    """APScheduler creates and owns its job table: it is not ours to migrate."""
-    return not (type_ == "table" and name == "scheduler_jobs")
-
-
 with engine.connect() as connection:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        include_object=include_object,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

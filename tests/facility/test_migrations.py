@@ -18,3 +18,22 @@ def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
         differences = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_the_old_scheduler_job_table_is_dropped(database_url: str) -> None:
+    """A database of the APScheduler days keeps no job that names code by its import path."""
+    from sqlalchemy import inspect, text
+
+    from facility.db import make_engine, migrate
+
+    engine = make_engine(database_url)
+    migrate(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE scheduler_jobs (id VARCHAR(191) PRIMARY KEY, job_state BYTEA)")
+            if engine.dialect.name == "postgresql"
+            else text("CREATE TABLE scheduler_jobs (id VARCHAR(191) PRIMARY KEY, job_state BLOB)")
+        )
+    migrate(engine)
+    assert not inspect(engine).has_table("scheduler_jobs")
+    engine.dispose()
