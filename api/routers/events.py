@@ -11,7 +11,8 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ServiceDep, Viewer
+from api.deps import ServiceDep, Viewer, principal_of
+from api.types import EVENT_ID_MAX, SiteQuery
 from facility.clock import rfc3339
 
 router = APIRouter(tags=["events"])
@@ -30,14 +31,18 @@ async def events(
     service: ServiceDep,
     _who: Viewer,
     last_event_id: Annotated[str | None, Header()] = None,
-    since: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
-    site: str | None = None,
+    since: Annotated[
+        int | None, Query(ge=0, le=EVENT_ID_MAX, description="resume after this event id")
+    ] = None,
+    site: SiteQuery = None,
 ) -> StreamingResponse:
     """``text/event-stream``; each event has an ``id``: reconnect with ``Last-Event-ID`` to
     resume without gaps (it wins over ``?since=``, which says where a first connection
-    starts). With neither, the stream starts from now."""
-    if last_event_id and last_event_id.isdigit():
-        after = int(last_event_id)  # a reconnect: EventSource sends the last id it saw
+    starts). With neither, the stream starts from now. The stream ends as soon as its token
+    is revoked or expires, or its dashboard session ends."""
+    resume = _event_id(last_event_id)
+    if resume is not None:
+        after = resume  # a reconnect: EventSource sends the last id it saw
     elif since is not None:
         after = since
     else:
@@ -63,6 +68,8 @@ async def events(
         idle = 0.0
         closing = request.app.state.closing
         while not closing.is_set() and not await request.is_disconnected():
+            if await run_in_threadpool(principal_of, request, service) is None:
+                return  # revoked, expired or logged out: the reconnect gets its 401
             batch = await run_in_threadpool(service.events.since, after, 500, site)
             for event in batch:
                 after = event.id
@@ -87,3 +94,11 @@ async def events(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+def _event_id(header: str | None) -> int | None:
+    """A ``Last-Event-ID`` we could have sent: ASCII digits within 64 bits (anything else,
+    e.g. ``²``, which ``str.isdigit`` takes, is ignored rather than passed to the database)."""
+    if header and len(header) <= 19 and header.isascii() and header.isdigit():
+        return int(header) if int(header) <= EVENT_ID_MAX else None
+    return None

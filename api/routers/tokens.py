@@ -67,8 +67,10 @@ def list_tokens(service: ServiceDep, _who: Admin) -> Page[TokenOut]:
 
 @router.delete("/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: Id, service: ServiceDep, _who: Admin) -> TokenOut:
-    """Revoked at once: the next request with it gets 401."""
+    """Revoked at once: the next request with it, or with a dashboard session opened with
+    it, gets 401, and its open event streams close."""
     info = service.tokens.revoke(token_id, service.clock.now())
     if info is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no token {token_id}")
+    service.events.notify()  # its open event streams check their caller again, and close
     return _out(info)
