@@ -102,6 +102,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="a request body past this is refused (413) before it is read or authenticated",
     )
+    max_page_bytes: int = Field(
+        default=4 * 1_048_576,
+        ge=1024,
+        description="a collection page stops adding items here (always one); next_offset goes on",
+    )
     session_idle_hours: float = Field(
         default=12, gt=0, description="a dashboard login unused this long must log in again"
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from api.deps import ServiceDep, Technician, Viewer
-from api.pagination import Id, Limit, Offset, Page
+from api.pagination import Id, Limit, Offset, Page, page
 from api.types import AssetQuery, Kind, SiteQuery
 from rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
 
@@ -70,7 +70,7 @@ def list_alarms(
         limit=limit,
         offset=offset,
     )
-    return Page[AlarmOut](items=[alarm_out(r) for r in records], total=total)
+    return page([alarm_out(r) for r in records], total, offset, service.settings.max_page_bytes)
 
 
 @router.get("/{alarm_id}", response_model=AlarmOut)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page
+from api.pagination import Limit, Offset, Page, page
 from api.types import AssetName, AssetPath, Kind, SiteName, SitePath, SiteQuery, UtcDateTime
 from facility.clock import from_ms, to_ms
 from facility.durations import DurationError, parse_duration
@@ -77,7 +77,7 @@ def list_assets(
         views = [v for v in views if v.status == status_]
         total = len(views)
         views = views[offset : offset + limit]
-    return Page[AssetOut](items=views, total=total)
+    return page(views, total, offset, service.settings.max_page_bytes)
 
 
 @router.post("", response_model=AssetOut, status_code=status.HTTP_201_CREATED)

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from api.deps import ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page
+from api.pagination import Limit, Offset, Page, page
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["ingest"])
 
@@ -31,8 +31,8 @@ def list_dead_letters(
     offset: Offset = 0,
 ) -> Page[DeadLetterOut]:
     rows, total = service.dead_letters.list(reason, limit, offset)
-    return Page[DeadLetterOut](
-        items=[
+    return page(
+        [
             DeadLetterOut(
                 id=r.id,
                 received_at=r.received_at,
@@ -43,5 +43,7 @@ def list_dead_letters(
             )
             for r in rows
         ],
-        total=total,
+        total,
+        offset,
+        service.settings.max_page_bytes,
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Page, RowId
+from api.pagination import Limit, Offset, Page, RowId, page
 from api.types import SiteName, SiteQuery, UtcDateTime
 from maintenance.notices import Notice
 
@@ -67,11 +67,19 @@ class NoticeIn(BaseModel):
 
 @router.get("", response_model=Page[NoticeOut])
 def list_notices(
-    service: ServiceDep, _who: Viewer, site: SiteQuery = None, current: bool = True
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    current: bool = True,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[NoticeOut]:
     """``current`` (default): the notices in force now or still to come."""
     notices = service.notices.query(site, service.clock.now() if current else None)
-    return Page[NoticeOut](items=[notice_out(n) for n in notices], total=len(notices))
+    chosen = notices[offset : offset + limit]
+    return page(
+        [notice_out(n) for n in chosen], len(notices), offset, service.settings.max_page_bytes
+    )
 
 
 @router.post("", response_model=NoticeOut, status_code=status.HTTP_201_CREATED)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import actor_of, raise_for
-from api.pagination import Id, Page, RowId
+from api.pagination import Id, Limit, Offset, Page, RowId, page
 from api.types import MAX_QUANTITY, Quantity, SiteName, SiteQuery, StockAmount
 from maintenance.errors import MaintenanceError
 from maintenance.parts import Part, PartLine
@@ -114,11 +114,17 @@ class MovementOut(BaseModel):
 
 @router.get("/parts", response_model=Page[PartOut])
 def list_parts(
-    service: ServiceDep, _who: Viewer, site: SiteQuery = None, low: bool = False
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    low: bool = False,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[PartOut]:
     """``low=true``: only parts under their reorder point somewhere."""
     parts = service.parts.catalogue(site, low)
-    return Page[PartOut](items=[part_out(p) for p in parts], total=len(parts))
+    chosen = parts[offset : offset + limit]
+    return page([part_out(p) for p in chosen], len(parts), offset, service.settings.max_page_bytes)
 
 
 @router.post("/parts", response_model=PartOut, status_code=status.HTTP_201_CREATED)
@@ -160,18 +166,31 @@ def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Planner) ->
 
 @router.get("/parts/{part_id}/ledger", response_model=Page[MovementOut])
 def ledger(
-    part_id: Id, service: ServiceDep, _who: Viewer, site: SiteQuery = None
+    part_id: Id,
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[MovementOut]:
     movements = service.parts.ledger(part_id, site)
-    return Page[MovementOut](items=[MovementOut(**m) for m in movements], total=len(movements))
+    chosen = movements[offset : offset + limit]
+    return page(
+        [MovementOut(**m) for m in chosen], len(movements), offset, service.settings.max_page_bytes
+    )
 
 
 @router.get("/work-orders/{order_id}/parts", response_model=Page[PartLineOut])
-def parts_on_order(order_id: Id, service: ServiceDep, _who: Viewer) -> Page[PartLineOut]:
+def parts_on_order(
+    order_id: Id, service: ServiceDep, _who: Viewer, limit: Limit = 100, offset: Offset = 0
+) -> Page[PartLineOut]:
     lines: list[PartLine] = service.parts.for_order(order_id)
-    return Page[PartLineOut](
-        items=[PartLineOut.model_validate(x, from_attributes=True) for x in lines],
-        total=len(lines),
+    chosen = lines[offset : offset + limit]
+    return page(
+        [PartLineOut.model_validate(x, from_attributes=True) for x in chosen],
+        len(lines),
+        offset,
+        service.settings.max_page_bytes,
     )
 
 
@@ -187,7 +206,9 @@ def move_parts(
         )
     except MaintenanceError as error:
         raise_for(error)
-    return Page[PartLineOut](
-        items=[PartLineOut.model_validate(x, from_attributes=True) for x in lines],
-        total=len(lines),
+    return page(
+        [PartLineOut.model_validate(x, from_attributes=True) for x in lines],
+        len(lines),
+        0,
+        service.settings.max_page_bytes,
     )

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
-from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
+from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
 from api.types import SiteName, SitePath, SiteQuery, UtcDateTime
 from maintenance.errors import MaintenanceError
 from maintenance.people import Absence, Shift, Site, Technician
@@ -78,8 +78,11 @@ def list_technicians(
 ) -> Page[TechnicianOut]:
     technicians, total = service.people.technicians(site, skill, limit, offset)
     loads = service.work_orders.load()
-    return Page[TechnicianOut](
-        items=[_technician_out(t, loads.get(t.id, 0)) for t in technicians], total=total
+    return page(
+        [_technician_out(t, loads.get(t.id, 0)) for t in technicians],
+        total,
+        offset,
+        service.settings.max_page_bytes,
     )
 
 
@@ -136,7 +139,7 @@ def list_shifts(
     offset: Offset = 0,
 ) -> Page[ShiftOut]:
     shifts, total = service.people.shifts(technician_id, site, start, end, limit, offset)
-    return Page[ShiftOut](items=[_shift_out(s) for s in shifts], total=total)
+    return page([_shift_out(s) for s in shifts], total, offset, service.settings.max_page_bytes)
 
 
 @router.post("/shifts", response_model=ShiftOut, status_code=status.HTTP_201_CREATED)
@@ -188,11 +191,16 @@ def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOu
 
 
 @router.get("/absences", response_model=Page[AbsenceOut])
-def list_absences(service: ServiceDep, _who: Viewer) -> Page[AbsenceOut]:
+def list_absences(
+    service: ServiceDep, _who: Viewer, limit: Limit = 100, offset: Offset = 0
+) -> Page[AbsenceOut]:
     absences: list[Absence] = service.people.absences()
-    return Page[AbsenceOut](
-        items=[AbsenceOut.model_validate(a, from_attributes=True) for a in absences],
-        total=len(absences),
+    chosen = absences[offset : offset + limit]
+    return page(
+        [AbsenceOut.model_validate(a, from_attributes=True) for a in chosen],
+        len(absences),
+        offset,
+        service.settings.max_page_bytes,
     )
 
 
@@ -229,9 +237,12 @@ def _site_out(site: Site) -> SiteOut:
 
 
 @router.get("/sites", response_model=Page[SiteOut])
-def list_sites(service: ServiceDep, _who: Viewer) -> Page[SiteOut]:
+def list_sites(
+    service: ServiceDep, _who: Viewer, limit: Limit = 100, offset: Offset = 0
+) -> Page[SiteOut]:
     sites = service.people.sites()
-    return Page[SiteOut](items=[_site_out(s) for s in sites], total=len(sites))
+    chosen = sites[offset : offset + limit]
+    return page([_site_out(s) for s in chosen], len(sites), offset, service.settings.max_page_bytes)
 
 
 @router.put("/sites/{site}", response_model=SiteOut)
@@ -258,11 +269,18 @@ class NotificationOut(BaseModel):
 
 @router.get("/notifications", response_model=Page[NotificationOut])
 def notifications(
-    service: ServiceDep, _who: Viewer, site: SiteQuery = None, limit: Limit = 100
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> Page[NotificationOut]:
-    """What was escalated to the sites' supervisors (SLA breaches, orders nobody can take)."""
-    rows = service.work_orders.notifications(site, limit=limit)
-    return Page[NotificationOut](
-        items=[NotificationOut.model_validate(r, from_attributes=True) for r in rows],
-        total=len(rows),
+    """What was escalated to the sites' supervisors (SLA breaches, orders nobody can take),
+    newest first; ``total`` counts those up to ``offset + limit``."""
+    rows = service.work_orders.notifications(site, limit=offset + limit)
+    return page(
+        [NotificationOut.model_validate(r, from_attributes=True) for r in rows[offset:]],
+        len(rows),
+        offset,
+        service.settings.max_page_bytes,
     )

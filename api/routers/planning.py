@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
 from api.errors import raise_for
-from api.pagination import Id, Page
+from api.pagination import Id, Limit, Offset, Page, page
 from api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
 from facility.durations import DurationError, format_duration, parse_duration
 from maintenance.errors import MaintenanceError
@@ -122,12 +122,23 @@ def plan_out(plan: Plan, next_at: datetime | None) -> dict[str, Any]:
 
 
 @router.get("", response_model=Page[PlanOut])
-def list_plans(service: ServiceDep, _who: Viewer, site: SiteQuery = None) -> Page[PlanOut]:
+def list_plans(
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[PlanOut]:
     now = service.clock.now()
     plans = service.planner.plans(site)
-    return Page[PlanOut](
-        items=[PlanOut(**plan_out(p, service.planner.next_run(p, now))) for p in plans],
-        total=len(plans),
+    return page(
+        [
+            PlanOut(**plan_out(p, service.planner.next_run(p, now)))
+            for p in plans[offset : offset + limit]
+        ],
+        len(plans),
+        offset,
+        service.settings.max_page_bytes,
     )
 
 

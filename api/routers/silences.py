@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Id, Limit, Offset, Page
+from api.pagination import Id, Limit, Offset, Page, page
 from api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
 from facility.durations import DurationError, parse_duration
 from rules.silences import Silence
@@ -83,7 +83,7 @@ def list_silences(
     silences, total = service.alarms.silences().query(
         site, service.clock.now() if active else None, limit, offset
     )
-    return Page[SilenceOut](items=[silence_out(s) for s in silences], total=total)
+    return page([silence_out(s) for s in silences], total, offset, service.settings.max_page_bytes)
 
 
 @router.delete("/{silence_id}", response_model=SilenceOut)

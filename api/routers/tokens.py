@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Role
 from api.deps import Admin, ServiceDep
-from api.pagination import Id, Page, RowId
+from api.pagination import Id, Limit, Offset, Page, RowId, page
 from api.tokens import TokenInfo
 from api.types import UtcDateTime
 
@@ -60,9 +60,12 @@ def create_token(body: TokenIn, service: ServiceDep, who: Admin) -> NewTokenOut:
 
 
 @router.get("", response_model=Page[TokenOut])
-def list_tokens(service: ServiceDep, _who: Admin) -> Page[TokenOut]:
+def list_tokens(
+    service: ServiceDep, _who: Admin, limit: Limit = 100, offset: Offset = 0
+) -> Page[TokenOut]:
     tokens = service.tokens.list()
-    return Page[TokenOut](items=[_out(t) for t in tokens], total=len(tokens))
+    chosen = tokens[offset : offset + limit]
+    return page([_out(t) for t in chosen], len(tokens), offset, service.settings.max_page_bytes)
 
 
 @router.delete("/{token_id}", response_model=TokenOut)

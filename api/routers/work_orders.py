@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import Planner, ServiceDep, Technician, Viewer
 from api.errors import actor_of, raise_for
-from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId
+from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
 from api.types import AssetName, AssetQuery, Kind, SiteName, SiteQuery, UtcDateTime
 from maintenance.errors import MaintenanceError
 from maintenance.orders import WorkOrder
@@ -193,7 +193,7 @@ def list_work_orders(
         limit=limit,
         offset=offset,
     )
-    return Page[WorkOrderOut](items=[order_out(o) for o in orders], total=total)
+    return page([order_out(o) for o in orders], total, offset, service.settings.max_page_bytes)
 
 
 @router.post(

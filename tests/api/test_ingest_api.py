@@ -74,6 +74,7 @@ def test_assets_telemetry_dead_letters_and_metrics(
     assert client.get("/api/v1/assets", params={"site": site, "status": "offline"}).json() == {
         "items": [],
         "total": 0,
+        "next_offset": None,
     }
 
     history = client.get(
