@@ -366,7 +366,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     pipeline.on_readings(planner.on_readings)
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
     scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
-    parts = Parts(sessions, events, clock)
+    parts = Parts(sessions, events, clock, work_orders)
 
     return Service(
         settings=settings,

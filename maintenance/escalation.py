@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from facility.clock import Clock, rfc3339
+from facility.clock import Clock
 from facility.db import Sessions
 from maintenance import lifecycle, sla
 from maintenance.lifecycle import Status
-from maintenance.orders import DISPATCHER, SCHEDULER, human
+from maintenance.orders import DISPATCHER
 from maintenance.people import People
 from maintenance.sql import AssigneeRow, ChecklistRow, WorkOrderRow
 from maintenance.work_orders import Pending, WorkOrderService
@@ -57,31 +57,7 @@ class Escalation:
                 )
                 for breach in sla.breaches(row.status, row.respond_by, resolve_by, now, already):
                     found += 1
-                    if breach.kind == "response":
-                        row.response_breached_at = now
-                    else:
-                        row.resolution_breached_at = now
-                    message = (
-                        f"{row.number} ({row.priority}) missed its {breach.kind} deadline "
-                        f"{rfc3339(breach.due)} by {human(breach.late_by)}"
-                    )
-                    row.escalation = message
-                    row.escalated_at = now
-                    self._orders.log_entry(
-                        session,
-                        row,
-                        now,
-                        SCHEDULER,
-                        "sla_breached",
-                        None,
-                        None,
-                        message,
-                        {"kind": breach.kind},
-                    )
-                    self._orders.notify_supervisor(session, row, now, f"sla_{breach.kind}", message)
-                    told = {"kind": breach.kind, "note": message, "to": "supervisor"}
-                    self._orders.emit(session, row, now, "breached", told)
-                    self._orders.emit(session, row, now, "escalated", told)
+                    self._orders.record_breach(session, row, breach, now)
                     pending.orders.add(row.id)
             late = session.scalars(
                 select(ChecklistRow).where(
@@ -95,28 +71,9 @@ class Escalation:
                 owner = session.get(WorkOrderRow, item.work_order_id)
                 if owner is None or Status(owner.status) in lifecycle.FINISHED:
                     continue
-                row = owner
                 found += 1
-                item.target_missed_at = now
-                message = (
-                    f"{row.number}: '{item.text}' not done by its target {rfc3339(item.target_at)}"
-                )
-                self._orders.log_entry(
-                    session,
-                    row,
-                    now,
-                    SCHEDULER,
-                    "target_missed",
-                    None,
-                    None,
-                    message,
-                    {"item_id": item.id},
-                )
-                kind = f"target_{item.key or item.id}"
-                self._orders.notify_supervisor(session, row, now, kind, message)
-                told = {"kind": kind, "note": message, "to": "supervisor"}
-                self._orders.emit(session, row, now, "escalated", told)
-                pending.orders.add(row.id)
+                self._orders.record_missed_target(session, owner, item, now)
+                pending.orders.add(owner.id)
         self._orders.announce(pending)
         return found
 
@@ -171,29 +128,8 @@ class Escalation:
                 ).all()
                 for order_id in order_ids:
                     row = self._orders.row(session, order_id)
-                    before, before_status = self._orders.assignees_of(session, row.id), row.status
-                    row.status = (
-                        Status.OPEN
-                    )  # the substitute starts from the top: acknowledges anew
-                    decision = self._orders.auto_assign(
-                        session,
-                        row,
-                        now,
-                        DISPATCHER,
-                        exclude=frozenset({absence.technician_id}),
-                        reason=f"{name} is absent ({absence.reason or 'no reason'}): substitute",
-                    )
-                    self._orders.log_entry(
-                        session,
-                        row,
-                        now,
-                        DISPATCHER,
-                        "reassigned",
-                        before_status,
-                        row.status,
-                        f"{name} absent; assignees {before} -> "
-                        f"{list(decision.assignees) or 'nobody'}",
-                    )
+                    reason = f"{name} is absent ({absence.reason or 'no reason'}): substitute"
+                    self._orders.hand_over(session, row, absence.technician_id, name, reason, now)
                     pending.orders.add(row.id)
                     moved += 1
             self._people.mark_absence_handled(absence.id)

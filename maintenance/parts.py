@@ -24,6 +24,7 @@ from maintenance.authority import Act
 from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from maintenance.orders import Actor, OrderBook
 from maintenance.sql import NotificationRow, PartMovementRow, PartRow, StockRow, WorkOrderRow
+from maintenance.work_orders import WorkOrderService
 
 Action = Literal["reserve", "release", "consume", "return"]
 
@@ -68,10 +69,13 @@ class PartLine:
 
 
 class Parts:
-    def __init__(self, sessions: Sessions, events: EventLog, clock: Clock) -> None:
+    def __init__(
+        self, sessions: Sessions, events: EventLog, clock: Clock, orders: WorkOrderService
+    ) -> None:
         self._sessions = sessions
         self._events = events
         self._clock = clock
+        self._orders = orders  # an order's cost changes through its own service
 
     # -- the catalogue and the shelves ---------------------------------------------------------
 
@@ -261,7 +265,7 @@ class Parts:
                 self._ledger(
                     session, part, site, order_id, "consume", quantity, held, now, actor.name, note
                 )
-                order.cost += quantity * part.unit_cost
+                self._orders.charge(session, order, quantity * part.unit_cost, now)
             else:  # return: used on the order after all not, back on the shelf
                 if quantity > line.consumed:
                     raise ConflictError(
@@ -273,8 +277,7 @@ class Parts:
                 self._ledger(
                     session, part, site, order_id, "return", quantity, 0.0, now, actor.name, note
                 )
-                order.cost -= quantity * part.unit_cost
-            order.updated_at = now
+                self._orders.charge(session, order, -quantity * part.unit_cost, now)
             session.flush()
             stock = session.get(StockRow, (part_id, site))
             if stock is not None:

@@ -29,6 +29,7 @@ from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from maintenance.lifecycle import Status
 from maintenance.orders import (
     DISPATCHER,
+    SCHEDULER,
     Actor,
     OrderBook,
     TransitionHook,
@@ -44,6 +45,7 @@ from maintenance.sql import (
     TimelineRow,
     WorkOrderRow,
 )
+from rules.alarms import AlarmService
 from rules.sql import AlarmRow
 
 log = logging.getLogger(__name__)
@@ -265,7 +267,7 @@ class WorkOrderService(OrderBook):
                     if row is None:
                         raise
             assert row is not None
-            alarm.work_order_id = row.id
+            AlarmService.link_work_order(alarm.id, row.id, session)
             self.log_entry(
                 session,
                 row,
@@ -319,6 +321,84 @@ class WorkOrderService(OrderBook):
             None,
             f"priority {before} -> {priority}",
         )
+
+    # -- what time does to an order (the scheduler's escalation calls these) ---------------
+
+    def record_breach(
+        self, session: Session, row: WorkOrderRow, breach: sla.Breach, now: datetime
+    ) -> None:
+        """A deadline missed: marked on the order, in its timeline, the supervisor told."""
+        if breach.kind == "response":
+            row.response_breached_at = now
+        else:
+            row.resolution_breached_at = now
+        message = (
+            f"{row.number} ({row.priority}) missed its {breach.kind} deadline "
+            f"{rfc3339(breach.due)} by {human(breach.late_by)}"
+        )
+        row.escalation = message
+        row.escalated_at = now
+        self.log_entry(
+            session, row, now, SCHEDULER, "sla_breached", None, None, message, {"kind": breach.kind}
+        )
+        self.notify_supervisor(session, row, now, f"sla_{breach.kind}", message)
+        told = {"kind": breach.kind, "note": message, "to": "supervisor"}
+        self.emit(session, row, now, "breached", told)
+        self.emit(session, row, now, "escalated", told)
+
+    def record_missed_target(
+        self, session: Session, row: WorkOrderRow, item: ChecklistRow, now: datetime
+    ) -> None:
+        """A playbook step not done by its target (the lift technician on site in 30 min)."""
+        item.target_missed_at = now
+        message = f"{row.number}: '{item.text}' not done by its target {rfc3339(item.target_at)}"
+        self.log_entry(
+            session,
+            row,
+            now,
+            SCHEDULER,
+            "target_missed",
+            None,
+            None,
+            message,
+            {"item_id": item.id},
+        )
+        kind = f"target_{item.key or item.id}"
+        self.notify_supervisor(session, row, now, kind, message)
+        told = {"kind": kind, "note": message, "to": "supervisor"}
+        self.emit(session, row, now, "escalated", told)
+
+    def hand_over(
+        self,
+        session: Session,
+        row: WorkOrderRow,
+        absent: int,
+        name: str,
+        reason: str,
+        now: datetime,
+    ) -> None:
+        """An assignee's absence has begun: the order goes to a substitute, who acknowledges
+        it anew."""
+        before, before_status = self.assignees_of(session, row.id), row.status
+        row.status = Status.OPEN
+        decision = self.auto_assign(
+            session, row, now, DISPATCHER, exclude=frozenset({absent}), reason=reason
+        )
+        self.log_entry(
+            session,
+            row,
+            now,
+            DISPATCHER,
+            "reassigned",
+            before_status,
+            row.status,
+            f"{name} absent; assignees {before} -> {list(decision.assignees) or 'nobody'}",
+        )
+
+    def charge(self, session: Session, row: WorkOrderRow, amount: float, now: datetime) -> None:
+        """Parts used on the order (a return is a negative amount): part of its cost."""
+        row.cost += amount
+        row.updated_at = now
 
     def alarm_resolved(self, alarm_id: int) -> None:
         """Written in the order's timeline; the order stays open until someone confirms."""

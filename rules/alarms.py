@@ -391,7 +391,10 @@ class AlarmService:
         self._after_commit([("acknowledged", record)], set())
         return record
 
-    def link_work_order(self, alarm_id: int, work_order_id: int, session: Session) -> None:
+    @staticmethod
+    def link_work_order(alarm_id: int, work_order_id: int, session: Session) -> None:
+        """The one write of an alarm from outside: the dispatcher links it to its order, in
+        the order's transaction."""
         row = session.get(AlarmRow, alarm_id)
         if row is not None:
             row.work_order_id = work_order_id

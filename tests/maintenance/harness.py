@@ -99,7 +99,7 @@ class PlanningHarness(Harness):
             self.clock,
             "Asia/Shanghai",
         )
-        self.parts = Parts(self.sessions, self.events, self.clock)
+        self.parts = Parts(self.sessions, self.events, self.clock, self.orders)
 
     def plan(self, **fields: Any) -> Any:
         values: dict[str, Any] = {
