@@ -6,7 +6,7 @@ checked the same way everywhere (and the OpenAPI document says so).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Final, Literal, get_args
 
 from fastapi import Path, Query
@@ -17,22 +17,28 @@ from ingest.topics import ASSET_PATTERN, KINDS, SITE_PATTERN
 
 
 def _rfc3339(value: object) -> datetime:
-    """A time as the SPEC gives it: an RFC 3339 string with its offset. Not a number
-    (``start=0.5`` is not a time), not ISO 8601's other forms (``20261129T060000Z``, week
-    dates), not a local time without an offset. Aware datetimes (from our own code) pass."""
+    """A time as the SPEC gives it: an RFC 3339 string with its offset, taken as UTC. Not a
+    number (``start=0.5`` is not a time), not ISO 8601's other forms (``20261129T060000Z``,
+    week dates), not a local time without an offset. Aware datetimes (from our own code)
+    pass."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("a time needs a UTC offset (RFC 3339, e.g. 2026-11-29T06:00:00Z)")
-        return value
-    if isinstance(value, str):
-        return parse_rfc3339(value)
-    raise ValueError("a time is an RFC 3339 string, e.g. 2026-11-29T06:00:00Z")
+        parsed = value
+    elif isinstance(value, str):
+        parsed = parse_rfc3339(value)
+    else:
+        raise ValueError("a time is an RFC 3339 string, e.g. 2026-11-29T06:00:00Z")
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the first UTC instant we hold
+        raise ValueError(f"{value!s:.40} is out of range") from None
 
 
 UtcDateTime = Annotated[
     datetime, BeforeValidator(_rfc3339), Field(examples=["2026-11-29T06:00:00Z"])
 ]
-"""A timezone-aware datetime, given as an RFC 3339 string with a ``Z`` or an offset."""
+"""A timezone-aware UTC datetime, given as an RFC 3339 string with a ``Z`` or an offset."""
 
 SITE_REGEX: Final = f"^{SITE_PATTERN.pattern}$"
 ASSET_REGEX: Final = f"^{ASSET_PATTERN.pattern}$"

@@ -24,7 +24,10 @@ class SiteStockIO(BaseModel):
     reorder_point: StockAmount = 0
 
 
-class SiteStockOut(SiteStockIO):
+class SiteStockOut(BaseModel):
+    site: str
+    on_hand: float = Field(description="deliveries add up past what one may bring")
+    reorder_point: float
     reserved: float
     available: float
     low: bool
