@@ -23,9 +23,11 @@ from api.auth import Principal, Role
 from api.dashboard import i18n, present
 from api.dashboard.session import PageUser
 from api.deps import ServiceDep
+from api.errors import actor_of
 from facility import __version__
 from facility.clock import rfc3339, to_ms
 from facility.service import Service
+from maintenance import authority
 from maintenance.orders import WorkOrder
 
 TEMPLATES: Final = Path(__file__).resolve().parents[1] / "templates" / "dashboard"
@@ -85,16 +87,18 @@ class Page:
         return self.user.role >= Role.PLANNER
 
     def steps(self, order: WorkOrder) -> list[str]:
-        """The lifecycle buttons this visitor gets on ``order``: the steps the order allows, for
-        a planner or admin on any order, for a technician only on the orders assigned to them,
-        for a viewer none. ``assigned`` (dispatching an open order) is a planner's."""
-        if self.user.role < Role.TECHNICIAN:
-            return []
-        if self.user.role < Role.PLANNER:
-            if self.user.technician_id not in order.assignees:
-                return []
-            return [s for s in order.allowed if s != "assigned"]
-        return list(order.allowed)
+        """The lifecycle buttons this visitor gets on ``order``: the steps the order allows that
+        :mod:`maintenance.authority` lets this visitor take (the API asks the same), so no
+        button leads to a 403. ``assigned`` (dispatching an open order) is a planner's."""
+        actor = actor_of(self.user)
+        access = authority.OrderAccess(order.number, order.priority, order.assignees)
+        return [
+            step
+            for step in order.allowed
+            if authority.verdict(actor, access, authority.Act.MOVE, step)
+            is authority.Verdict.ALLOWED
+            and (step != "assigned" or self.user.role >= Role.PLANNER)
+        ]
 
     # -- time -----------------------------------------------------------------------------
 

@@ -255,6 +255,32 @@ def test_a_technician_gets_buttons_only_on_their_own_orders(estate: Estate) -> N
     assert 'data-action="silence"' not in alarms  # silences are a planner's
 
 
+def test_no_button_leads_to_a_refusal_on_a_p1(estate: Estate) -> None:
+    """Cancelling (and closing) a P1 is a planner's even on the technician's own order: the
+    technician does not get the button the API would refuse."""
+    li = estate.technicians["li"]
+    body = {
+        "site": estate.site,
+        "title": "Burst main in B3",
+        "priority": "P1",
+        "skill": "plumbing",
+        "channel": "phone",
+    }
+    order = estate.admin.post("/api/v1/work-orders", json=body).json()
+    assigned = estate.admin.post(
+        f"/api/v1/work-orders/{order['id']}/assign", json={"technician_ids": [li]}
+    ).json()
+    assert "cancelled" in assigned["allowed"]
+    cards = actions_of_cards(estate.as_role("li").get("/work-orders").text)
+    assert "cancelled" not in cards[order["id"]] and "acknowledged" in cards[order["id"]]
+    refused = estate.as_role("li").post(
+        f"/api/v1/work-orders/{order['id']}/transition", json={"to": "cancelled"}
+    )
+    assert refused.status_code == 403
+    planner = actions_of_cards(estate.as_role("planner").get("/work-orders").text)
+    assert "cancelled" in planner[order["id"]]
+
+
 def test_a_planner_gets_every_step_the_order_allows(estate: Estate) -> None:
     cards = actions_of_cards(estate.as_role("planner").get("/work-orders").text)
     for name in ("li", "wang", "leak"):
