@@ -6,6 +6,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -17,6 +18,7 @@ from api.dashboard import router as dashboard_router
 from api.errors import install_handlers
 from api.logins import Logins
 from api.middleware import BodyLimit, SecurityHeaders
+from api.openapi import document_errors
 from api.routers import (
     alarms,
     assets,
@@ -40,10 +42,21 @@ from facility.service import Service
 
 class FacilityApp(FastAPI):
     """FastAPI with the security headers outside everything, even the answer to a crash
-    (Starlette's server-error middleware answers from outside any ``add_middleware``)."""
+    (Starlette's server-error middleware answers from outside any ``add_middleware``), and
+    an OpenAPI document that says how each operation refuses."""
+
+    _documented: dict[str, Any] | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack())
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document (made again when routes change), with every operation's error
+        answers (api/openapi.py)."""
+        document = super().openapi()
+        if document is not self._documented:
+            self._documented = document_errors(document, self.routes)
+        return document
 
 
 def close_streams(app: FastAPI) -> None:
