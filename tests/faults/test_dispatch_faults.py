@@ -27,6 +27,7 @@ from tests.services import Broker, postgres_available, postgres_database
 pytestmark = [pytest.mark.slow, pytest.mark.broker]
 
 KILLS = 20
+OUTAGE = float(os.environ.get("FACILITY_TEST_OUTAGE_SECONDS", "30"))
 
 
 def leak(device: Publisher, site: str, asset: str) -> None:
@@ -103,12 +104,13 @@ class _no_database:  # noqa: N801  (reads as the context manager it stands in fo
         return None
 
 
+@pytest.mark.timeout(int(OUTAGE) + 300)
 def test_postgresql_away_while_alarms_fire(
     own_broker: Broker,
     tmp_path: Path,
     report: list,  # type: ignore[type-arg]
 ) -> None:
-    outage = float(os.environ.get("FACILITY_TEST_OUTAGE_SECONDS", "30"))
+    outage = OUTAGE
     site = f"away-{uuid.uuid4().hex[:6]}"
     with private_postgres(tmp_path / "pg") as postgres:
         service = ServiceProcess(
