@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, select
+from sqlalchemy import ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.auth import Principal, Role, hash_token
@@ -98,16 +98,21 @@ class Tokens:
     def verify(self, secret: str, now: datetime) -> Principal | None:
         if not secret.startswith(PREFIX):
             return None
-        with self._sessions.begin() as session:
+        with self._sessions() as session:
             row = session.scalars(
                 select(TokenRow).where(TokenRow.digest == hash_token(secret))
             ).first()
-            principal = _principal(row, now)
-            if row is None or principal is None:
-                return None
-            if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-                row.last_used_at = now  # at most once a minute: reads stay reads
-            return principal
+        principal = _principal(row, now)
+        if row is None or principal is None:
+            return None
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            # at most once a minute, and in a transaction of its own: on SQLite a writer takes
+            # the write lock, which every request (and every open event stream) would queue on
+            with self._sessions.begin() as session:
+                session.execute(
+                    update(TokenRow).where(TokenRow.id == row.id).values(last_used_at=now)
+                )
+        return principal
 
     def principal(self, token_id: int, now: datetime) -> Principal | None:
         """Token ``token_id``'s caller while it is valid: a login made with it asks again on

@@ -114,3 +114,19 @@ def test_ended_sessions_are_swept_when_others_log_in(sessions: Sessions) -> None
         count = session.scalar(text("SELECT count(*) FROM dashboard_sessions"))
     assert count == 1
     assert logins.verify(live, START + IDLE + timedelta(hours=2)) == principal
+
+
+def test_a_token_records_its_use_at_most_once_a_minute(sessions: Sessions) -> None:
+    tokens = Tokens(sessions)
+    secret, _ = viewer(tokens)  # verified at START
+
+    def last_used() -> datetime | None:
+        return tokens.list()[0].last_used_at
+
+    assert last_used() == START
+    assert tokens.verify(secret, START + timedelta(seconds=30)) is not None
+    assert last_used() == START
+    assert tokens.verify(secret, START + timedelta(minutes=2)) is not None
+    assert last_used() == START + timedelta(minutes=2)
+    assert tokens.verify(secret + "x", START + timedelta(minutes=5)) is None
+    assert last_used() == START + timedelta(minutes=2)
