@@ -13,13 +13,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from api.dashboard import STATIC_DIRECTORY
-from api.dashboard import router as dashboard_router
-from api.errors import install_handlers
-from api.logins import Logins
-from api.middleware import BodyLimit, SecurityHeaders
-from api.openapi import document_errors
-from api.routers import (
+from facility_dispatch import __version__
+from facility_dispatch.api.backend import Backend
+from facility_dispatch.api.dashboard import STATIC_DIRECTORY
+from facility_dispatch.api.dashboard import router as dashboard_router
+from facility_dispatch.api.errors import install_handlers
+from facility_dispatch.api.logins import Logins
+from facility_dispatch.api.middleware import BodyLimit, SecurityHeaders
+from facility_dispatch.api.openapi import document_errors
+from facility_dispatch.api.routers import (
     alarms,
     assets,
     dead_letters,
@@ -35,9 +37,7 @@ from api.routers import (
     tokens,
     work_orders,
 )
-from api.validation import validation_failed
-from facility import __version__
-from facility.service import Service
+from facility_dispatch.api.validation import validation_failed
 
 
 class FacilityApp(FastAPI):
@@ -68,7 +68,7 @@ def close_streams(app: FastAPI) -> None:
 
 
 def create_app(
-    service: Service,
+    service: Backend,
     manage_service: bool = True,
     companions: Sequence[tuple[Callable[[], object], Callable[[], object]]] = (),
 ) -> FastAPI:

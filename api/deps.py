@@ -9,20 +9,20 @@ from urllib.parse import urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import Principal, Role
-from api.logins import Logins
-from facility.service import Service
+from facility_dispatch.api.auth import Principal, Role
+from facility_dispatch.api.backend import Backend
+from facility_dispatch.api.logins import Logins
 
 SESSION_COOKIE = "facility_token"
 _bearer = HTTPBearer(auto_error=False, description="a token created by an admin")
 
 
-def get_service(request: Request) -> Service:
-    service: Service = request.app.state.service
+def get_service(request: Request) -> Backend:
+    service: Backend = request.app.state.service
     return service
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[Backend, Depends(get_service)]
 
 
 def get_logins(request: Request) -> Logins:
@@ -37,7 +37,7 @@ def bearer_token(request: Request) -> str | None:
     return None
 
 
-def principal_of(request: Request, service: Service) -> Principal | None:
+def principal_of(request: Request, service: Backend) -> Principal | None:
     """Who the request speaks for: its bearer token, else its dashboard session (the cookie
     holds a session id, never a token), checked again now. The event stream asks this again
     while it runs, so a revoked token or an ended session closes it."""

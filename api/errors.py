@@ -8,16 +8,16 @@ from fastapi import FastAPI, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 
-from api.auth import Principal, Role
-from maintenance.authority import Rank
-from maintenance.errors import (
+from facility_dispatch.api.auth import Principal, Role
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import (
     ConflictError,
     IllegalTransitionError,
     InvalidRequestError,
     NotFoundError,
     NotPermittedError,
 )
-from maintenance.orders import Actor
+from facility_dispatch.maintenance.orders import Actor
 
 RANKS = {
     Role.VIEWER: Rank.VIEWER,
@@ -46,7 +46,7 @@ def raise_for(error: Exception) -> NoReturn:
 
 def actor_of(principal: Principal) -> Actor:
     """The caller as the work orders see them: what each rank may do is
-    :mod:`maintenance.authority`'s to say."""
+    :mod:`facility_dispatch.maintenance.authority`'s to say."""
     return Actor(principal.name, principal.technician_id, RANKS[principal.role])
 
 

@@ -16,9 +16,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import ForeignKey, Integer, String, delete, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.auth import Principal, Role, hash_token, same_secret
-from api.tokens import Tokens
-from facility.db import Base, Sessions
+from facility_dispatch.api.auth import Principal, Role, hash_token, same_secret
+from facility_dispatch.api.tokens import Tokens
+from facility_dispatch.kernel.db import Base, Sessions
 
 
 class LoginRow(Base):

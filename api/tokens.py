@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
-from api.auth import Principal, Role, hash_token
-from facility.db import Base, Sessions
+from facility_dispatch.api.auth import Principal, Role, hash_token
+from facility_dispatch.kernel.db import Base, Sessions
 
 PREFIX = "fd_"
 

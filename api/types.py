@@ -12,8 +12,8 @@ from typing import Annotated, Final, Literal, get_args
 from fastapi import Path, Query
 from pydantic import BeforeValidator, Field
 
-from facility.clock import parse_rfc3339
-from ingest.topics import ASSET_PATTERN, KINDS, SITE_PATTERN
+from facility_dispatch.ingest.topics import ASSET_PATTERN, KINDS, SITE_PATTERN
+from facility_dispatch.kernel.clock import parse_rfc3339
 
 
 def _rfc3339(value: object) -> datetime:

@@ -31,8 +31,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from facility.clock import to_ms
-from ingest.catalogue import CATALOGUE, MetricType
+from facility_dispatch.ingest.catalogue import CATALOGUE, MetricType
+from facility_dispatch.kernel.clock import to_ms
 from tests.builders import Publisher
 from tests.services import free_port, running_broker
 
@@ -93,7 +93,7 @@ def main() -> None:
         # the service in a process of its own, as it runs for real: the publisher and the
         # event reader of this benchmark do not share its interpreter
         service = subprocess.Popen(
-            [sys.executable, "-m", "facility.cli", "run"], env=environment, cwd=tmp
+            [sys.executable, "-m", "facility_dispatch.cli", "run"], env=environment, cwd=tmp
         )
         api = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}

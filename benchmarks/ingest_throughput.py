@@ -39,9 +39,9 @@ from paho.mqtt.properties import Properties
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from facility.clock import to_ms  # noqa: E402
-from facility.service import build_service  # noqa: E402
-from facility.settings import Settings  # noqa: E402
+from facility_dispatch.kernel.clock import to_ms  # noqa: E402
+from facility_dispatch.service import build_service  # noqa: E402
+from facility_dispatch.settings import Settings  # noqa: E402
 from tests.services import Broker, running_broker  # noqa: E402
 
 KIND_METRICS = {

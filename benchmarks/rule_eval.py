@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest.readings import Reading
-from rules.engine import RuleEngine
-from rules.loader import load_default
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.loader import load_default
 
 T0 = 1_795_746_000_000
 

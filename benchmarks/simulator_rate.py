@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simulators.estate import SiteLayout  # noqa: E402
-from simulators.fleet import Fleet  # noqa: E402
+from facility_dispatch.simulators.estate import SiteLayout  # noqa: E402
+from facility_dispatch.simulators.fleet import Fleet  # noqa: E402
 from tests.services import running_broker  # noqa: E402
 
 DEVICES_PER_KIND = 1250  # 5,000 devices and their 79 NVRs

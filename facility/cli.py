@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import SecretStr
 
-from facility.settings import Settings
-from simulators.cli import simulate
+from facility_dispatch.settings import Settings
+from facility_dispatch.simulators.cli import simulate
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 
 def _configure_logging() -> None:
-    from facility import logs
+    from facility_dispatch import logs
 
     logs.configure(
         os.environ.get("FACILITY_LOG_LEVEL", "INFO"),
@@ -46,7 +46,7 @@ def _serve(
     (systemd, Docker, Kubernetes) then restarts a whole service, not a headless one."""
     import uvicorn
 
-    from api.app import close_streams
+    from facility_dispatch.api.app import close_streams
 
     died: list[str] = []
 
@@ -80,13 +80,13 @@ def main() -> None:
 @main.command()
 def run() -> None:
     """The whole service: ingest, rules, maintenance, scheduler, HTTP API and dashboard."""
-    from api.app import create_app
-    from facility.service import build_service
+    from facility_dispatch.api.app import create_app
+    from facility_dispatch.service import build_service
 
     _configure_logging()
     settings = Settings()
     if settings.admin_token is None:
-        from facility.secrets import token
+        from facility_dispatch.secrets import token
 
         generated = token()
         settings = settings.model_copy(update={"admin_token": SecretStr(generated)})
@@ -109,9 +109,9 @@ def rules() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
 def rules_check(path: Path | None) -> None:
     """Validate a rules file (default: the built-in pack) and print what it would watch."""
-    from facility.durations import format_duration
-    from rules.errors import RulesFileError
-    from rules.loader import describe, load_default, load_file
+    from facility_dispatch.kernel.durations import format_duration
+    from facility_dispatch.rules.errors import RulesFileError
+    from facility_dispatch.rules.loader import describe, load_default, load_file
 
     try:
         ruleset = load_file(path) if path else load_default()
@@ -161,11 +161,11 @@ def tokens_create(name: str, role: str, technician_id: int | None, days: int | N
     """Create a token and print it (once)."""
     from datetime import timedelta
 
-    from api.auth import Role
-    from api.tokens import Tokens
-    from facility.clock import SystemClock
-    from facility.db import make_engine, make_sessions
-    from facility.db import migrate as upgrade
+    from facility_dispatch.api.auth import Role
+    from facility_dispatch.api.tokens import Tokens
+    from facility_dispatch.kernel.clock import SystemClock
+    from facility_dispatch.kernel.db import make_engine, make_sessions
+    from facility_dispatch.schema import migrate as upgrade
 
     settings = Settings()
     engine = make_engine(settings.sqlalchemy_url)
@@ -188,9 +188,9 @@ def tokens_create(name: str, role: str, technician_id: int | None, days: int | N
 @click.argument("token_id", type=int)
 def tokens_revoke(token_id: int) -> None:
     """Revoke a token by id: the next request with it gets 401."""
-    from api.tokens import Tokens
-    from facility.clock import SystemClock
-    from facility.db import make_engine, make_sessions
+    from facility_dispatch.api.tokens import Tokens
+    from facility_dispatch.kernel.clock import SystemClock
+    from facility_dispatch.kernel.db import make_engine, make_sessions
 
     engine = make_engine(Settings().sqlalchemy_url)
     info = Tokens(make_sessions(engine)).revoke(token_id, SystemClock().now())
@@ -202,12 +202,12 @@ def tokens_revoke(token_id: int) -> None:
 @main.command()
 def demo() -> None:
     """run, with an embedded broker if none is configured, and a simulated estate."""
-    from api.app import create_app
-    from facility.demo import estate, register_assets, seed, start_estate
-    from facility.embedded_broker import EmbeddedBroker
-    from facility.secrets import token
-    from facility.service import build_service
-    from simulators import Runner
+    from facility_dispatch.api.app import create_app
+    from facility_dispatch.demo import estate, register_assets, seed, start_estate
+    from facility_dispatch.embedded_broker import EmbeddedBroker
+    from facility_dispatch.secrets import token
+    from facility_dispatch.service import build_service
+    from facility_dispatch.simulators import Runner
 
     _configure_logging()
     settings = Settings()
@@ -256,8 +256,8 @@ def demo() -> None:
 @main.command()
 def migrate() -> None:
     """Create or upgrade the database schema (``run`` does this too)."""
-    from facility.db import make_engine
-    from facility.db import migrate as upgrade
+    from facility_dispatch.kernel.db import make_engine
+    from facility_dispatch.schema import migrate as upgrade
 
     settings = Settings()
     engine = make_engine(settings.sqlalchemy_url)
@@ -274,7 +274,7 @@ def init(sites: str, output: str, force: bool, to_stdout: bool) -> None:
     """Write the secrets of the compose stack (.env): no default passwords anywhere."""
     from pathlib import Path
 
-    from facility.secrets import environment_file
+    from facility_dispatch.secrets import environment_file
 
     text = environment_file([s.strip() for s in sites.split(",") if s.strip()])
     if to_stdout:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from facility.service import Service
-from simulators import Estate, Runner, SiteLayout, load_scenario
+from facility_dispatch.service import Service
+from facility_dispatch.simulators import Estate, Runner, SiteLayout, load_scenario
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from facility.clock import Clock, to_ms
-from facility.events import EventLog
-from ingest.store import TelemetryStore
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.kernel.clock import Clock, to_ms
+from facility_dispatch.kernel.events import EventLog
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from ingest.topics import SITE_PATTERN
+from facility_dispatch.ingest.topics import SITE_PATTERN
 
 
 def token(nbytes: int = 32) -> str:

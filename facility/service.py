@@ -10,44 +10,44 @@ import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
 
-from api.auth import Principal, Role, same_secret
-from api.tokens import Tokens
-from facility.clock import Clock, SystemClock, from_ms
-from facility.db import Sessions, make_engine, make_sessions, migrate
-from facility.events import EventLog
-from facility.leadership import Leadership
-from facility.retention import Retention
-from facility.scheduler import Scheduler
-from facility.settings import Settings
-from ingest import topics
-from ingest.assets import AssetDirectory, AssetLimits
-from ingest.decoding import DecodePolicy
-from ingest.factory import make_telemetry_store
-from ingest.metrics import IngestMetrics
-from ingest.mqtt import MqttConnection
-from ingest.pipeline import IngestPipeline
-from ingest.readings import Presence
-from ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
-from ingest.store import TelemetryStore
-from maintenance.assignment import Policy
-from maintenance.dispatcher import Dispatcher
-from maintenance.escalation import Escalation
-from maintenance.notices import Notices
-from maintenance.parts import Parts
-from maintenance.people import People
-from maintenance.planning import Planner
-from maintenance.review import IncidentReviews
-from maintenance.work_orders import WorkOrderService
-from maintenance.works import WorksFollowUp
-from rules.alarms import AlarmService
-from rules.engine import RuleEngine
-from rules.runner import RuleRunner, RulesMetrics, load_rules
-from rules.sql import SqlSilences
+from facility_dispatch.api.auth import Principal, Role, same_secret
+from facility_dispatch.api.tokens import Tokens
+from facility_dispatch.factory import make_telemetry_store
+from facility_dispatch.ingest import topics
+from facility_dispatch.ingest.assets import AssetDirectory, AssetLimits
+from facility_dispatch.ingest.decoding import DecodePolicy
+from facility_dispatch.ingest.metrics import IngestMetrics
+from facility_dispatch.ingest.mqtt import MqttConnection
+from facility_dispatch.ingest.pipeline import IngestPipeline
+from facility_dispatch.ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.kernel.clock import Clock, SystemClock, from_ms
+from facility_dispatch.kernel.db import Sessions, make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.kernel.readings import Presence
+from facility_dispatch.leadership import Leadership
+from facility_dispatch.maintenance.assignment import Policy
+from facility_dispatch.maintenance.dispatcher import Dispatcher
+from facility_dispatch.maintenance.escalation import Escalation
+from facility_dispatch.maintenance.notices import Notices
+from facility_dispatch.maintenance.parts import Parts
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.planning import Planner
+from facility_dispatch.maintenance.review import IncidentReviews
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.maintenance.works import WorksFollowUp
+from facility_dispatch.retention import Retention
+from facility_dispatch.rules.alarms import AlarmService
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.runner import RuleRunner, RulesMetrics, load_rules
+from facility_dispatch.rules.sql import SqlSilences
+from facility_dispatch.scheduler import Scheduler
+from facility_dispatch.schema import migrate
+from facility_dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -149,51 +149,6 @@ class Service:
         record = self.assets.register(site, asset, kind, name, building)
         self.directory.register(record)
         return record
-
-    def asset_status(self, record: AssetRecord, alarming: bool = False) -> str:
-        """ok, alarm, offline or maintenance: what the tile on the dashboard shows."""
-        if self.alarms.under_works(record.site, record.asset):
-            return "maintenance"
-        if alarming:
-            return "alarm"
-        if record.online is False:
-            return "offline"
-        return "ok"
-
-    def asset_view(self, record: AssetRecord, alarming: bool | None = None) -> dict[str, Any]:
-        if alarming is None:
-            alarming = bool(
-                self.alarms.query(site=record.site, asset=record.asset, state="firing", limit=1)[1]
-            )
-        latest = self.directory.latest(record.site, record.asset)
-        return {
-            "site": record.site,
-            "asset": record.asset,
-            "kind": record.kind,
-            "status": self.asset_status(record, alarming),
-            "online": record.online,
-            "last_seen": record.last_seen,
-            "metrics": latest if latest is not None else record.metrics,
-            "name": record.name,
-            "building": record.building,
-            "registered": record.registered,
-        }
-
-    def asset_views(self, records: list[AssetRecord]) -> list[dict[str, Any]]:
-        firing = {
-            key
-            for key, alarms in self.alarms.open_states_by_asset().items()
-            if any(a.state == "firing" and not a.silenced for a in alarms)
-        }
-        return [self.asset_view(r, (r.site, r.asset) in firing) for r in records]
-
-    def asset_detail(self, record: AssetRecord) -> dict[str, Any]:
-        view = self.asset_view(record)
-        open_alarms, _ = self.alarms.query(
-            site=record.site, asset=record.asset, states=("pending", "firing")
-        )
-        view["alarms"] = [a.public() for a in open_alarms]
-        return view
 
     def database_ok(self) -> bool:
         try:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from facility.clock import from_ms
-from ingest.readings import Presence, Reading, RejectReason
-from ingest.sql import AssetRecord, AssetUpdate
+from facility_dispatch.ingest.sql import AssetRecord, AssetUpdate
+from facility_dispatch.kernel.clock import from_ms
+from facility_dispatch.kernel.readings import Presence, Reading, RejectReason
 
 AssetPolicy = Literal["auto", "strict"]
 _MISSES_KEPT: Final = 10_000

@@ -1,6 +1,6 @@
 """Payload decoding and validation (SPEC section 1), as a pure function that never raises.
 
-Two paths. Most messages pass :mod:`ingest.fastpath`, one pydantic-core pass over the raw
+Two paths. Most messages pass :mod:`facility_dispatch.ingest.fastpath`, one pydantic-core pass over the raw
 bytes. Whatever it refuses comes here, to checks written out by hand, which accept what the
 SPEC allows beyond the fast path's strict types (``0``/``1`` for booleans, unknown metrics, the
 good readings of an array that holds a bad one) and give each refusal its contract reason.
@@ -18,11 +18,23 @@ from typing import Any, Final
 import pydantic_core
 from pydantic import ValidationError
 
-from facility.clock import parse_rfc3339
-from ingest.catalogue import CATALOGUE, MAX_INT64, MAX_STRING_LENGTH, MetricSpec, MetricType
-from ingest.fastpath import FAST_PATH
-from ingest.readings import MetricValue, Presence, Reading, Rejection, RejectReason
-from ingest.topics import DeviceTopic
+from facility_dispatch.ingest.catalogue import (
+    CATALOGUE,
+    MAX_INT64,
+    MAX_STRING_LENGTH,
+    MetricSpec,
+    MetricType,
+)
+from facility_dispatch.ingest.fastpath import FAST_PATH
+from facility_dispatch.ingest.topics import DeviceTopic
+from facility_dispatch.kernel.clock import parse_rfc3339
+from facility_dispatch.kernel.readings import (
+    MetricValue,
+    Presence,
+    Reading,
+    Rejection,
+    RejectReason,
+)
 
 log = logging.getLogger(__name__)
 

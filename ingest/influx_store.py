@@ -7,7 +7,7 @@ it before the MQTT messages are acknowledged. While InfluxDB is away, batches go
 spool in order and are drained, in order, when it returns. Point identity is (asset, ts): a
 point written twice overwrites itself, so a redelivery or a replayed spool never doubles. A
 reading without a time of its own gets a new receipt time on each delivery; for those a per-asset
-high-water mark of ``seq`` (:class:`ingest.sequence.SeqMarks`), learned from the bucket after a
+high-water mark of ``seq`` (:class:`facility_dispatch.ingest.sequence.SeqMarks`), learned from the bucket after a
 restart, spots the redelivery.
 """
 
@@ -26,12 +26,12 @@ from influxdb_client.client.write.retry import WritesRetry
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.domain.write_precision import WritePrecision
 
-from facility.clock import from_ms
-from ingest.catalogue import CATALOGUE
-from ingest.readings import Reading
-from ingest.sequence import SeqMarks, SeqState
-from ingest.spool import DiskSpool
-from ingest.store import Aggregate, Point, ReadingRefusedError
+from facility_dispatch.ingest.catalogue import CATALOGUE
+from facility_dispatch.ingest.sequence import SeqMarks, SeqState
+from facility_dispatch.ingest.spool import DiskSpool
+from facility_dispatch.ingest.store import Aggregate, Point, ReadingRefusedError
+from facility_dispatch.kernel.clock import from_ms
+from facility_dispatch.kernel.readings import Reading
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ def since_query(bucket: str, start_ms: int) -> str:
 
 
 class InfluxTelemetryStore:
-    """See :class:`ingest.store.TelemetryStore`."""
+    """See :class:`facility_dispatch.ingest.store.TelemetryStore`."""
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from facility.settings import MqttEndpoint
+from facility_dispatch.kernel.endpoint import MqttEndpoint
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from ingest import topics
-from ingest.assets import AssetDirectory
-from ingest.decoding import DecodePolicy, decode_status, decode_telemetry
-from ingest.metrics import IngestMetrics
-from ingest.mqtt import InboundMessage
-from ingest.readings import DeadLetter, Presence, Reading, Rejection, RejectReason
-from ingest.sql import SqlAssetRegistry, SqlDeadLetters
-from ingest.store import ReadingRefusedError, TelemetryStore
+from facility_dispatch.ingest import topics
+from facility_dispatch.ingest.assets import AssetDirectory
+from facility_dispatch.ingest.decoding import DecodePolicy, decode_status, decode_telemetry
+from facility_dispatch.ingest.metrics import IngestMetrics
+from facility_dispatch.ingest.mqtt import InboundMessage
+from facility_dispatch.ingest.sql import SqlAssetRegistry, SqlDeadLetters
+from facility_dispatch.ingest.store import ReadingRefusedError, TelemetryStore
+from facility_dispatch.kernel.readings import DeadLetter, Presence, Reading, Rejection, RejectReason
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facility.clock import from_ms
-from facility.db import Base, Sessions
-from ingest.readings import DeadLetter
+from facility_dispatch.kernel.clock import from_ms
+from facility_dispatch.kernel.db import Base, Sessions
+from facility_dispatch.kernel.readings import DeadLetter
 
 
 class AssetRow(Base):

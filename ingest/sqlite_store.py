@@ -19,9 +19,9 @@ from typing import Any
 
 import orjson
 
-from ingest.readings import Reading
-from ingest.sequence import SeqState, next_epoch
-from ingest.store import Aggregate, Point, ReadingRefusedError
+from facility_dispatch.ingest.sequence import SeqState, next_epoch
+from facility_dispatch.ingest.store import Aggregate, Point, ReadingRefusedError
+from facility_dispatch.kernel.readings import Reading
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
@@ -55,7 +55,7 @@ anything else, a locked or full database above all, is the store being away."""
 
 
 class SqliteTelemetryStore:
-    """See :class:`ingest.store.TelemetryStore`. One writer thread; readers on their own
+    """See :class:`facility_dispatch.ingest.store.TelemetryStore`. One writer thread; readers on their own
     connections (WAL lets them read while the writer writes)."""
 
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:

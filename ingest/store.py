@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Literal, NamedTuple, Protocol
 
-from ingest.readings import MetricValue, Reading
+from facility_dispatch.kernel.readings import MetricValue, Reading
 
 Aggregate = Literal["mean", "min", "max", "last"]
 

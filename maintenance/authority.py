@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Final
 
-from maintenance.errors import NeedsPlannerError, NotPermittedError, NotYoursError
-from maintenance.lifecycle import Status
+from facility_dispatch.maintenance.errors import NeedsPlannerError, NotPermittedError, NotYoursError
+from facility_dispatch.maintenance.lifecycle import Status
 
 if TYPE_CHECKING:
-    from maintenance.orders import Actor
+    from facility_dispatch.maintenance.orders import Actor
 
 
 class Rank(IntEnum):

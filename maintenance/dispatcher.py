@@ -15,10 +15,10 @@ from typing import Final, NamedTuple
 
 from prometheus_client import CollectorRegistry, Histogram
 
-from maintenance.notices import Notices
-from maintenance.work_orders import WorkOrderService
-from rules.alarms import AlarmRecord, AlarmService, Happening
-from rules.loader import RuleSet
+from facility_dispatch.maintenance.notices import Notices
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.rules.alarms import AlarmRecord, AlarmService, Happening
+from facility_dispatch.rules.loader import RuleSet
 
 log = logging.getLogger(__name__)
 _STOP: Final = object()

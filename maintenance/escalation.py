@@ -7,14 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from facility.clock import Clock
-from facility.db import Sessions
-from maintenance import lifecycle, sla
-from maintenance.lifecycle import Status
-from maintenance.orders import DISPATCHER
-from maintenance.people import People
-from maintenance.sql import AssigneeRow, ChecklistRow, WorkOrderRow
-from maintenance.work_orders import Pending, WorkOrderService
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.maintenance import lifecycle, sla
+from facility_dispatch.maintenance.lifecycle import Status
+from facility_dispatch.maintenance.orders import DISPATCHER
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.sql import AssigneeRow, ChecklistRow, WorkOrderRow
+from facility_dispatch.maintenance.work_orders import Pending, WorkOrderService
 
 
 class Escalation:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from statistics import mean
 from typing import Any
 
-from maintenance.sla import PRIORITIES
+from facility_dispatch.maintenance.sla import PRIORITIES
 
 AGES = (
     ("under_1d", timedelta(days=1)),

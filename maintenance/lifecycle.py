@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
-from maintenance.errors import IllegalTransitionError
+from facility_dispatch.maintenance.errors import IllegalTransitionError
 
 
 class Status(StrEnum):

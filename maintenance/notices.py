@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy import select
 
-from facility.clock import Clock, rfc3339
-from facility.db import Sessions
-from facility.events import EventLog
-from ingest import topics
-from maintenance.people import People
-from maintenance.sql import NoticeRow
+from facility_dispatch.ingest import topics
+from facility_dispatch.kernel.clock import Clock, rfc3339
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.sql import NoticeRow
 
 log = logging.getLogger(__name__)
 

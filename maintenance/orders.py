@@ -10,14 +10,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from facility.db import Sessions
-from maintenance import lifecycle
-from maintenance.authority import OrderAccess, Rank
-from maintenance.errors import NotFoundError
-from maintenance.kpis import OrderFacts
-from maintenance.lifecycle import Status
-from maintenance.sql import AssigneeRow, ChecklistRow, NotificationRow, TimelineRow, WorkOrderRow
-from rules.sql import AlarmRow
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.authority import OrderAccess, Rank
+from facility_dispatch.maintenance.errors import NotFoundError
+from facility_dispatch.maintenance.kpis import OrderFacts
+from facility_dispatch.maintenance.lifecycle import Status
+from facility_dispatch.maintenance.sql import (
+    AssigneeRow,
+    ChecklistRow,
+    NotificationRow,
+    TimelineRow,
+    WorkOrderRow,
+)
+from facility_dispatch.rules.sql import AlarmRow
 
 SOURCES = ("alarm", "preventive", "manual")
 CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
@@ -26,7 +32,7 @@ CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who acts: a person by name, the technician they are (if one), and their rank, which
-    says what they may do to orders (:mod:`maintenance.authority`); the service itself (the
+    says what they may do to orders (:mod:`facility_dispatch.maintenance.authority`); the service itself (the
     dispatcher, the scheduler) acts as a planner."""
 
     name: str
@@ -139,7 +145,7 @@ class OrderBook:
 
     @classmethod
     def access(cls, session: Session, row: WorkOrderRow) -> OrderAccess:
-        """What :func:`maintenance.authority.check` needs to know of the order."""
+        """What :func:`facility_dispatch.maintenance.authority.check` needs to know of the order."""
         return OrderAccess(row.number, row.priority, tuple(cls.assignees_of(session, row.id)))
 
     @staticmethod

@@ -16,15 +16,21 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.clock import Clock
-from facility.db import Sessions
-from facility.events import EventLog
-from maintenance import authority, lifecycle
-from maintenance.authority import Act
-from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
-from maintenance.orders import Actor, OrderBook
-from maintenance.sql import NotificationRow, PartMovementRow, PartRow, StockRow, WorkOrderRow
-from maintenance.work_orders import WorkOrderService
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance import authority, lifecycle
+from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.orders import Actor, OrderBook
+from facility_dispatch.maintenance.sql import (
+    NotificationRow,
+    PartMovementRow,
+    PartRow,
+    StockRow,
+    WorkOrderRow,
+)
+from facility_dispatch.maintenance.work_orders import WorkOrderService
 
 Action = Literal["reserve", "release", "consume", "return"]
 
@@ -214,7 +220,7 @@ class Parts:
         note: str | None = None,
     ) -> list[PartLine]:
         """Reserve, release, consume or return parts on an order, at the order's site; a
-        technician only on an order assigned to them (:mod:`maintenance.authority`)."""
+        technician only on an order assigned to them (:mod:`facility_dispatch.maintenance.authority`)."""
         if quantity <= 0:
             raise InvalidRequestError("the quantity must be more than 0")
         now = self._clock.now()

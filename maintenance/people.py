@@ -10,11 +10,11 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from facility.db import Sessions
-from maintenance.assignment import Certificate, Duty, Leave, Person
-from maintenance.errors import InvalidRequestError, NotFoundError
-from maintenance.sla import DEFAULT_LEVELS, Level
-from maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.maintenance.assignment import Certificate, Duty, Leave, Person
+from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.sla import DEFAULT_LEVELS, Level
+from facility_dispatch.maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
 
 
 @dataclass(frozen=True, slots=True)

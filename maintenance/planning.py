@@ -25,14 +25,14 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from facility.clock import Clock, from_ms
-from facility.db import Sessions
-from ingest.readings import Reading
-from maintenance import lifecycle
-from maintenance.errors import InvalidRequestError, NotFoundError
-from maintenance.notices import Notices
-from maintenance.orders import SCHEDULER
-from maintenance.schedule import (
+from facility_dispatch.kernel.clock import Clock, from_ms
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.notices import Notices
+from facility_dispatch.maintenance.orders import SCHEDULER
+from facility_dispatch.maintenance.schedule import (
     Every,
     MeterState,
     ScheduleError,
@@ -41,8 +41,8 @@ from maintenance.schedule import (
     due_times,
     window,
 )
-from maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
-from maintenance.work_orders import WorkOrderService
+from facility_dispatch.maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
+from facility_dispatch.maintenance.work_orders import WorkOrderService
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,11 @@ CATCH_UP: Final = timedelta(days=400)
 
 @cache
 def templates() -> dict[str, dict[str, Any]]:
-    text = resources.files("maintenance").joinpath("templates.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("facility_dispatch.maintenance")
+        .joinpath("templates.yaml")
+        .read_text(encoding="utf-8")
+    )
     loaded: dict[str, dict[str, Any]] = yaml.safe_load(text)["templates"]
     return loaded
 

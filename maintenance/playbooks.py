@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from facility.durations import parse_duration
+from facility_dispatch.kernel.durations import parse_duration
 
 
 class Step(BaseModel):
@@ -42,7 +42,11 @@ class Playbooks(BaseModel):
 
 @cache
 def builtin() -> dict[str, Playbook]:
-    text = resources.files("maintenance").joinpath("playbooks.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("facility_dispatch.maintenance")
+        .joinpath("playbooks.yaml")
+        .read_text(encoding="utf-8")
+    )
     return Playbooks.model_validate(yaml.safe_load(text)).playbooks
 
 

@@ -7,15 +7,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from facility.clock import from_ms, rfc3339, to_ms
-from ingest.store import TelemetryStore
-from maintenance.errors import ConflictError, NotFoundError
-from maintenance.orders import WorkOrder
-from maintenance.parts import Parts
-from maintenance.playbooks import for_fault
-from maintenance.work_orders import WorkOrderService
-from rules.alarms import AlarmRecord, AlarmService
-from rules.loader import RuleSet, metrics_of
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.kernel.clock import from_ms, rfc3339, to_ms
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.parts import Parts
+from facility_dispatch.maintenance.playbooks import for_fault
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.rules.alarms import AlarmRecord, AlarmService
+from facility_dispatch.rules.loader import RuleSet, metrics_of
 
 AROUND = timedelta(minutes=30)
 FINISHED = ("resolved", "closed", "cancelled")

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from facility.durations import DurationError, parse_duration
+from facility_dispatch.kernel.durations import DurationError, parse_duration
 
 _MONTHS: Final = re.compile(r"(\d+)\s*(mo|y)")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from maintenance.lifecycle import DONE, RESPONDED, Status
+from facility_dispatch.maintenance.lifecycle import DONE, RESPONDED, Status
 
 Priority = Literal["P1", "P2", "P3", "P4"]
 PRIORITIES: Final = ("P1", "P2", "P3", "P4")

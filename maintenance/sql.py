@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facility.db import Base
+from facility_dispatch.kernel.db import Base
 
 ACTIVE_SQL = "status NOT IN ('closed', 'cancelled')"
 

@@ -2,7 +2,7 @@
 
 Every change is a timeline entry (who, when, from, to, note) and an event, written in the same
 transaction as the change. The lifecycle, the deadlines and the choice of technician are pure
-(:mod:`maintenance.lifecycle`, :mod:`maintenance.sla`, :mod:`maintenance.assignment`); this
+(:mod:`facility_dispatch.maintenance.lifecycle`, :mod:`facility_dispatch.maintenance.sla`, :mod:`facility_dispatch.maintenance.assignment`); this
 module applies them to the database.
 """
 
@@ -19,15 +19,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.clock import Clock, rfc3339
-from facility.db import Sessions
-from facility.events import EventLog
-from maintenance import authority, lifecycle, sla
-from maintenance.assignment import Assignment, Job, Policy, assign
-from maintenance.authority import Act
-from maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
-from maintenance.lifecycle import Status
-from maintenance.orders import (
+from facility_dispatch.kernel.clock import Clock, rfc3339
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance import authority, lifecycle, sla
+from facility_dispatch.maintenance.assignment import Assignment, Job, Policy, assign
+from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.lifecycle import Status
+from facility_dispatch.maintenance.orders import (
     DISPATCHER,
     SCHEDULER,
     Actor,
@@ -36,17 +36,17 @@ from maintenance.orders import (
     WorkOrder,
     human,
 )
-from maintenance.people import People
-from maintenance.playbooks import Playbook, for_fault
-from maintenance.sql import (
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.playbooks import Playbook, for_fault
+from facility_dispatch.maintenance.sql import (
     AssigneeRow,
     ChecklistRow,
     NotificationRow,
     TimelineRow,
     WorkOrderRow,
 )
-from rules.alarms import AlarmService
-from rules.sql import AlarmRow
+from facility_dispatch.rules.alarms import AlarmService
+from facility_dispatch.rules.sql import AlarmRow
 
 log = logging.getLogger(__name__)
 

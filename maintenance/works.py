@@ -3,9 +3,9 @@ are in progress (the asset reads ``maintenance``), and notices follow the order.
 
 from __future__ import annotations
 
-from maintenance.notices import Notices
-from maintenance.orders import WorkOrder
-from rules.alarms import AlarmService
+from facility_dispatch.maintenance.notices import Notices
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.rules.alarms import AlarmService
 
 
 class WorksFollowUp:

@@ -21,11 +21,11 @@ import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from facility.clock import Clock, from_ms, rfc3339
-from facility.db import Sessions
-from facility.events import EventLog
-from ingest import topics
-from rules.events import (
+from facility_dispatch.ingest import topics
+from facility_dispatch.kernel.clock import Clock, from_ms, rfc3339
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.rules.events import (
     AlarmChange,
     AlarmDiscarded,
     AlarmEscalated,
@@ -34,10 +34,10 @@ from rules.events import (
     AlarmResolved,
     OpenAlarm,
 )
-from rules.inhibition import FiringAlarm, inhibitor, source_faults
-from rules.loader import RuleSet
-from rules.silences import Silence, silencing
-from rules.sql import OPEN_STATES, AlarmRow, SqlSilences
+from facility_dispatch.rules.inhibition import FiringAlarm, inhibitor, source_faults
+from facility_dispatch.rules.loader import RuleSet
+from facility_dispatch.rules.silences import Silence, silencing
+from facility_dispatch.rules.sql import OPEN_STATES, AlarmRow, SqlSilences
 
 log = logging.getLogger(__name__)
 

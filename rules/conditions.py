@@ -19,7 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from rules.models import AllOf, AnyOf, Band, Condition, Not, Rate, Silent, Threshold, Window
+from facility_dispatch.rules.models import (
+    AllOf,
+    AnyOf,
+    Band,
+    Condition,
+    Not,
+    Rate,
+    Silent,
+    Threshold,
+    Window,
+)
 
 MAX_SAMPLES: Final = 4096
 """Per window or rate, per asset: 10 minutes at 6 readings a second. Past it the oldest samples

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ingest.readings import Reading
-from rules.conditions import (
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.rules.conditions import (
     AssetState,
     Compiler,
     Evaluator,
@@ -27,7 +27,7 @@ from rules.conditions import (
     RuleState,
     Tracker,
 )
-from rules.events import (
+from facility_dispatch.rules.events import (
     AlarmChange,
     AlarmDiscarded,
     AlarmEscalated,
@@ -36,9 +36,17 @@ from rules.events import (
     AlarmResolved,
     OpenAlarm,
 )
-from rules.loader import RuleSet, metrics_of
-from rules.models import SEVERITY_RANK, AllOf, AnyOf, Condition, Not, RuleSpec, Silent
-from rules.screening import Screen, screen_function
+from facility_dispatch.rules.loader import RuleSet, metrics_of
+from facility_dispatch.rules.models import (
+    SEVERITY_RANK,
+    AllOf,
+    AnyOf,
+    Condition,
+    Not,
+    RuleSpec,
+    Silent,
+)
+from facility_dispatch.rules.screening import Screen, screen_function
 
 
 def _has_silent(condition: Condition | None) -> bool:

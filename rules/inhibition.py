@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rules.models import InhibitSpec
+from facility_dispatch.rules.models import InhibitSpec
 
 
 @dataclass(frozen=True, slots=True)

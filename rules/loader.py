@@ -17,10 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from facility.durations import format_duration
-from ingest.catalogue import CATALOGUE, MetricSpec, MetricType
-from rules.errors import RulesFileError
-from rules.models import (
+from facility_dispatch.ingest.catalogue import CATALOGUE, MetricSpec, MetricType
+from facility_dispatch.kernel.durations import format_duration
+from facility_dispatch.rules.errors import RulesFileError
+from facility_dispatch.rules.models import (
     AllOf,
     AnyOf,
     Band,
@@ -49,7 +49,11 @@ class RuleSet:
 
 
 def default_rules_text() -> str:
-    return resources.files("rules").joinpath("default_rules.yaml").read_text(encoding="utf-8")
+    return (
+        resources.files("facility_dispatch.rules")
+        .joinpath("default_rules.yaml")
+        .read_text(encoding="utf-8")
+    )
 
 
 def load_default() -> RuleSet:

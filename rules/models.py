@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from facility.durations import parse_duration
+from facility_dispatch.kernel.durations import parse_duration
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 Severity = Literal["critical", "major", "minor", "warning"]

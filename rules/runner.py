@@ -15,14 +15,14 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from facility.clock import Clock
-from ingest.readings import Reading
-from ingest.sql import AssetRecord
-from ingest.store import TelemetryStore
-from rules.alarms import AlarmService
-from rules.engine import RuleEngine
-from rules.errors import RulesFileError
-from rules.loader import RuleSet, load_default, load_file
+from facility_dispatch.ingest.sql import AssetRecord
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.rules.alarms import AlarmService
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.errors import RulesFileError
+from facility_dispatch.rules.loader import RuleSet, load_default, load_file
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The engine asks this first for every reading: one call instead of a closure call per leaf,
 with the metrics read once into local variables. It answers only "is the condition True",
 which is all that matters for a rule with nothing open (it cannot change otherwise). Rules
-with an open episode go through the three-valued closures of :mod:`rules.conditions`, and a
+with an open episode go through the three-valued closures of :mod:`facility_dispatch.rules.conditions`, and a
 property test holds the two to the same answers.
 
 The generated source contains only catalogue metric names, operators from a fixed set and
@@ -15,7 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from rules.models import AllOf, AnyOf, Band, Condition, Not, Rate, Silent, Threshold, Window
+from facility_dispatch.rules.models import (
+    AllOf,
+    AnyOf,
+    Band,
+    Condition,
+    Not,
+    Rate,
+    Silent,
+    Threshold,
+    Window,
+)
 
 Screen = Callable[[dict[str, Any], dict[int, Any], int, int], tuple[bool, ...] | None]
 _OPS = {"<", "<=", ">", ">=", "==", "!="}

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from facility.db import Base, Sessions
-from rules.silences import Silence
+from facility_dispatch.kernel.db import Base, Sessions
+from facility_dispatch.rules.silences import Silence
 
 OPEN_STATES = ("pending", "firing")
 

@@ -24,7 +24,7 @@ Typical use::
     runner.stop()
 """
 
-from simulators.errors import (
+from facility_dispatch.simulators.errors import (
     BrokerUnavailableError,
     DatasetError,
     FaultOptionError,
@@ -33,13 +33,18 @@ from simulators.errors import (
     SimulatorError,
     UnknownFaultError,
 )
-from simulators.estate import Estate, SiteLayout
-from simulators.faults import FAULTS, Fault, Role
-from simulators.fleet import Fleet, FleetReport
-from simulators.replay import Replay, ReplaySeries, datasets_root, load_dataset
-from simulators.runner import Runner, RunReport
-from simulators.scenario import Scenario, ScenarioPlayer, builtin_scenarios, load_scenario
-from simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.faults import FAULTS, Fault, Role
+from facility_dispatch.simulators.fleet import Fleet, FleetReport
+from facility_dispatch.simulators.replay import Replay, ReplaySeries, datasets_root, load_dataset
+from facility_dispatch.simulators.runner import Runner, RunReport
+from facility_dispatch.simulators.scenario import (
+    Scenario,
+    ScenarioPlayer,
+    builtin_scenarios,
+    load_scenario,
+)
+from facility_dispatch.simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
 
 __all__ = [
     "FAULTS",

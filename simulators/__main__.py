@@ -1,5 +1,5 @@
 """``python -m simulators``: the ``facility simulate`` command on its own."""
 
-from simulators.cli import simulate
+from facility_dispatch.simulators.cli import simulate
 
 simulate()

@@ -27,10 +27,10 @@ import random
 from collections.abc import Sequence
 from typing import Final
 
-from simulators.device import DeviceModel, Supply
-from simulators.faults import ActiveFault, Fault, Role
-from simulators.profiles import SCENE_ACTIVITY, LocalTime, Wander, clamp
-from simulators.telemetry import DeviceId, Metrics
+from facility_dispatch.simulators.device import DeviceModel, Supply
+from facility_dispatch.simulators.faults import ActiveFault, Fault, Role
+from facility_dispatch.simulators.profiles import SCENE_ACTIVITY, LocalTime, Wander, clamp
+from facility_dispatch.simulators.telemetry import DeviceId, Metrics
 
 CAMERAS_PER_NVR: Final = 16
 RECYCLE_HOUR: Final = 3.0

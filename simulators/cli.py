@@ -20,13 +20,13 @@ from types import FrameType
 
 import click
 
-from facility.durations import DurationError, parse_duration
-from simulators.errors import SimulatorError
-from simulators.estate import Estate, SiteLayout
-from simulators.fleet import Fleet
-from simulators.replay import Replay, datasets_root, load_dataset
-from simulators.runner import Runner, TelemetrySource
-from simulators.scenario import builtin_scenarios, load_scenario
+from facility_dispatch.kernel.durations import DurationError, parse_duration
+from facility_dispatch.simulators.errors import SimulatorError
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.fleet import Fleet
+from facility_dispatch.simulators.replay import Replay, datasets_root, load_dataset
+from facility_dispatch.simulators.runner import Runner, TelemetrySource
+from facility_dispatch.simulators.scenario import builtin_scenarios, load_scenario
 
 REPLAY_POLL_S = 0.05
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from simulators.faults import FAULTS, ActiveFault, Fault, OptionValue, Role
-from simulators.profiles import LocalTime
-from simulators.telemetry import DeviceId, Metrics
+from facility_dispatch.simulators.faults import FAULTS, ActiveFault, Fault, OptionValue, Role
+from facility_dispatch.simulators.profiles import LocalTime
+from facility_dispatch.simulators.telemetry import DeviceId, Metrics
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ import random
 from enum import StrEnum
 from typing import Final, NamedTuple
 
-from simulators.device import DeviceModel, Supply
-from simulators.faults import ActiveFault, Fault, Role
-from simulators.profiles import LIFT_CALLS, LocalTime, Wander, approach, clamp
-from simulators.telemetry import DeviceId, Metrics
+from facility_dispatch.simulators.device import DeviceModel, Supply
+from facility_dispatch.simulators.faults import ActiveFault, Fault, Role
+from facility_dispatch.simulators.profiles import LIFT_CALLS, LocalTime, Wander, approach, clamp
+from facility_dispatch.simulators.telemetry import DeviceId, Metrics
 
 FLOORS: Final = (-2, -1, *range(1, 19))
 """Two parking levels and eighteen storeys; Chinese numbering has no floor 0."""

@@ -21,17 +21,23 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from ingest.topics import SITE_PATTERN
-from simulators.cctv import CAMERAS_PER_NVR, Camera, Recorder
-from simulators.device import MAINS, DeviceModel, Supply
-from simulators.elevator import Elevator
-from simulators.errors import FaultTargetError, ScenarioError, SimulatorError
-from simulators.faults import Fault, OptionValue, Role, fault_named, validate_options
-from simulators.power import DistributionBoard
-from simulators.profiles import DEFAULT_TIMEZONE, LocalTime
-from simulators.scenario import PlannedFault, Scenario, ScenarioPlayer
-from simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
-from simulators.water import BoosterStation
+from facility_dispatch.ingest.topics import SITE_PATTERN
+from facility_dispatch.simulators.cctv import CAMERAS_PER_NVR, Camera, Recorder
+from facility_dispatch.simulators.device import MAINS, DeviceModel, Supply
+from facility_dispatch.simulators.elevator import Elevator
+from facility_dispatch.simulators.errors import FaultTargetError, ScenarioError, SimulatorError
+from facility_dispatch.simulators.faults import (
+    Fault,
+    OptionValue,
+    Role,
+    fault_named,
+    validate_options,
+)
+from facility_dispatch.simulators.power import DistributionBoard
+from facility_dispatch.simulators.profiles import DEFAULT_TIMEZONE, LocalTime
+from facility_dispatch.simulators.scenario import PlannedFault, Scenario, ScenarioPlayer
+from facility_dispatch.simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
+from facility_dispatch.simulators.water import BoosterStation
 
 ASSET_PREFIX: dict[Role, str] = {
     Role.LIFT: "lift",

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-from facility.durations import DurationError, parse_duration
-from simulators.errors import FaultOptionError, UnknownFaultError
+from facility_dispatch.kernel.durations import DurationError, parse_duration
+from facility_dispatch.simulators.errors import FaultOptionError, UnknownFaultError
 
 
 class Fault(StrEnum):

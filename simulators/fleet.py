@@ -32,11 +32,11 @@ from typing import Any, Final
 import orjson
 import paho.mqtt.client as paho
 
-from simulators.errors import BrokerUnavailableError, SimulatorError
-from simulators.estate import Estate, SiteLayout, roster
-from simulators.faults import Role
-from simulators.mqtt import KEEPALIVE_S, endpoint, make_client
-from simulators.telemetry import rfc3339_ms
+from facility_dispatch.simulators.errors import BrokerUnavailableError, SimulatorError
+from facility_dispatch.simulators.estate import Estate, SiteLayout, roster
+from facility_dispatch.simulators.faults import Role
+from facility_dispatch.simulators.mqtt import KEEPALIVE_S, endpoint, make_client
+from facility_dispatch.simulators.telemetry import rfc3339_ms
 
 COUNTERS: Final[dict[Role, tuple[tuple[str, str], ...]]] = {
     Role.LIFT: (("door_cycles", "%d"), ("run_hours", "%.3f")),

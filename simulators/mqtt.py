@@ -17,9 +17,9 @@ from typing import Any, Final
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from facility.settings import MqttEndpoint
-from simulators.errors import SimulatorError
-from simulators.telemetry import DeviceId
+from facility_dispatch.kernel.endpoint import MqttEndpoint
+from facility_dispatch.simulators.errors import SimulatorError
+from facility_dispatch.simulators.telemetry import DeviceId
 
 log = logging.getLogger(__name__)
 

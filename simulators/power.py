@@ -20,10 +20,10 @@ from __future__ import annotations
 import random
 from typing import Final
 
-from simulators.device import DeviceModel, Supply
-from simulators.faults import ActiveFault, Fault, Role
-from simulators.profiles import POWER_LOAD, LocalTime, Wander, clamp
-from simulators.telemetry import DeviceId, Metrics
+from facility_dispatch.simulators.device import DeviceModel, Supply
+from facility_dispatch.simulators.faults import ActiveFault, Fault, Role
+from facility_dispatch.simulators.profiles import POWER_LOAD, LocalTime, Wander, clamp
+from facility_dispatch.simulators.telemetry import DeviceId, Metrics
 
 NOMINAL_V: Final = 220.0
 NOMINAL_HZ: Final = 50.0

@@ -42,10 +42,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-from ingest.catalogue import spec_for
-from ingest.readings import MetricValue
-from simulators.errors import DatasetError
-from simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
+from facility_dispatch.ingest.catalogue import spec_for
+from facility_dispatch.kernel.readings import MetricValue
+from facility_dispatch.simulators.errors import DatasetError
+from facility_dispatch.simulators.telemetry import DeviceId, PresenceChange, Telemetry, Tick
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
 DEFAULT_ROOT: Final = REPO_ROOT.parent / "shared" / "datasets"

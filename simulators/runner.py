@@ -1,6 +1,6 @@
 """Real-time publishing: step a source on the wall clock and send what it emits.
 
-A source is anything with ``devices`` and ``step(now) -> Tick`` (an :class:`~simulators.estate.
+A source is anything with ``devices`` and ``step(now) -> Tick`` (an :class:`~facility_dispatch.simulators.estate.
 Estate`, a replay). The runner gives every device its own connection (with its retained last
 will), steps the source every ``interval`` seconds from a background thread and publishes the
 tick. Start/stop from code (the demo, tests) or :meth:`Runner.run` for a fixed duration (the
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from facility.clock import Clock, SystemClock
-from simulators.errors import BrokerUnavailableError, SimulatorError
-from simulators.mqtt import DeviceLink, endpoint
-from simulators.telemetry import DeviceId, Tick
+from facility_dispatch.kernel.clock import Clock, SystemClock
+from facility_dispatch.simulators.errors import BrokerUnavailableError, SimulatorError
+from facility_dispatch.simulators.mqtt import DeviceLink, endpoint
+from facility_dispatch.simulators.telemetry import DeviceId, Tick
 
 log = logging.getLogger(__name__)
 

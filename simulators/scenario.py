@@ -27,12 +27,12 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from facility.durations import parse_duration
-from ingest.topics import ASSET_PATTERN, SITE_PATTERN
-from simulators.errors import FaultOptionError, ScenarioError
-from simulators.faults import Fault, OptionValue, fault_named, validate_options
+from facility_dispatch.ingest.topics import ASSET_PATTERN, SITE_PATTERN
+from facility_dispatch.kernel.durations import parse_duration
+from facility_dispatch.simulators.errors import FaultOptionError, ScenarioError
+from facility_dispatch.simulators.faults import Fault, OptionValue, fault_named, validate_options
 
-_BUILTIN_PACKAGE = "simulators.scenarios"
+_BUILTIN_PACKAGE = "facility_dispatch.simulators.scenarios"
 
 
 def _duration(value: object) -> timedelta:

@@ -14,8 +14,8 @@ from typing import NamedTuple
 
 import orjson
 
-from ingest import topics
-from ingest.readings import MetricValue
+from facility_dispatch.ingest import topics
+from facility_dispatch.kernel.readings import MetricValue
 
 Metrics = dict[str, MetricValue | None]
 """Metric name -> value; ``None`` only for ``fault_code`` (JSON null: the fault has cleared)."""

@@ -19,10 +19,10 @@ import math
 import random
 from typing import Final
 
-from simulators.device import DeviceModel, Supply
-from simulators.faults import ActiveFault, Fault, Role
-from simulators.profiles import WATER_DEMAND, LocalTime, Wander, approach, clamp
-from simulators.telemetry import DeviceId, Metrics
+from facility_dispatch.simulators.device import DeviceModel, Supply
+from facility_dispatch.simulators.faults import ActiveFault, Fault, Role
+from facility_dispatch.simulators.profiles import WATER_DEMAND, LocalTime, Wander, approach, clamp
+from facility_dispatch.simulators.telemetry import DeviceId, Metrics
 
 SUBSTEP_S: Final = 10.0
 FLOAT_VALVE_LEVEL_PCT: Final = 90.0

@@ -13,8 +13,8 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from facility.service import Service, build_service
-from facility.settings import Settings
+from facility_dispatch.service import Service, build_service
+from facility_dispatch.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

@@ -11,7 +11,16 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from api.dashboard import assets, estate, kpis, login, orders, parts, people, plans
+from facility_dispatch.api.dashboard import (
+    assets,
+    estate,
+    kpis,
+    login,
+    orders,
+    parts,
+    people,
+    plans,
+)
 
 STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
 """Mounted at ``/static`` by the app: the dashboard's CSS and scripts, and the vendored ones."""

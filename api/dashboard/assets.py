@@ -11,11 +11,12 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import present
-from api.dashboard.i18n import Translator
-from api.dashboard.pages import PageDep
-from ingest.catalogue import CATALOGUE, spec_for
-from maintenance import lifecycle
+from facility_dispatch.api.asset_views import AssetViews
+from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard.i18n import Translator
+from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.ingest.catalogue import CATALOGUE, spec_for
+from facility_dispatch.maintenance import lifecycle
 
 router = APIRouter(include_in_schema=False)
 RANGES = ("1h", "6h", "24h", "7d", "30d")
@@ -49,7 +50,7 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
     record = service.assets.get(site, asset)
     if record is None:
         return page.not_found(page.t("missing.asset", site=site, asset=asset))
-    view = service.asset_view(record)
+    view = AssetViews(service.alarms, service.directory).view(record)
     latest: dict[str, Any] = view["metrics"] or {}
     open_alarms, _ = service.alarms.query(site=site, asset=asset, states=("pending", "firing"))
     past_alarms, _ = service.alarms.query(site=site, asset=asset, state="resolved", limit=20)

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import present
-from api.dashboard.pages import PageDep
-from maintenance import lifecycle
+from facility_dispatch.api.asset_views import AssetViews
+from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.maintenance import lifecycle
 
 router = APIRouter(include_in_schema=False)
 Kind = Literal["elevator", "water", "power", "cctv"]
@@ -23,7 +24,7 @@ def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -
     """Sites by kinds; each tile shows the asset's status and its headline readings."""
     service = page.service
     records, _ = service.assets.query(site or None, kind)
-    views = service.asset_views(records)
+    views = AssetViews(service.alarms, service.directory).views(records)
     open_alarms = service.alarms.open_states_by_asset()
     estate: dict[str, dict[str, list[dict[str, object]]]] = {}
     for view in views:

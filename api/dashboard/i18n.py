@@ -26,7 +26,11 @@ HTML_LANG: Final[dict[Lang, str]] = {"zh": "zh-CN", "en": "en"}
 @cache
 def table(lang: Lang) -> dict[str, str]:
     """Every UI string of one language, by key."""
-    text = resources.files("api.dashboard").joinpath(f"locales/{lang}.json").read_text("utf-8")
+    text = (
+        resources.files("facility_dispatch.api.dashboard")
+        .joinpath(f"locales/{lang}.json")
+        .read_text("utf-8")
+    )
     strings: dict[str, str] = json.loads(text)
     return strings
 

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import present
-from api.dashboard.pages import PageDep
-from maintenance import kpis
+from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.maintenance import kpis
 
 router = APIRouter(include_in_schema=False)
 AGES = tuple(name for name, _ in kpis.AGES)

@@ -9,18 +9,24 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.dashboard import i18n
-from api.dashboard.pages import STATIC_VERSION, environment
-from api.dashboard.session import forget_session, keep_session, safe_next
-from api.deps import SESSION_COOKIE, ServiceDep, get_logins, principal_of, same_origin
-from facility.service import Service
+from facility_dispatch.api.backend import Backend
+from facility_dispatch.api.dashboard import i18n
+from facility_dispatch.api.dashboard.pages import STATIC_VERSION, environment
+from facility_dispatch.api.dashboard.session import forget_session, keep_session, safe_next
+from facility_dispatch.api.deps import (
+    SESSION_COOKIE,
+    ServiceDep,
+    get_logins,
+    principal_of,
+    same_origin,
+)
 
 router = APIRouter(include_in_schema=False)
 LANG_MAX_AGE: Final = 365 * 86_400
 MAX_FORM_BYTES: Final = 8192
 
 
-def _lang(request: Request, service: Service) -> i18n.Lang:
+def _lang(request: Request, service: Backend) -> i18n.Lang:
     return i18n.choose(
         request.cookies.get(i18n.LANG_COOKIE),
         [s.locale for s in service.people.sites()],
@@ -28,7 +34,7 @@ def _lang(request: Request, service: Service) -> i18n.Lang:
     )
 
 
-def _login_page(request: Request, service: Service, target: str, error: str | None) -> Response:
+def _login_page(request: Request, service: Backend, target: str, error: str | None) -> Response:
     lang = _lang(request, service)
     t = i18n.Translator(lang)
     html = environment.get_template("login.html").render(
@@ -70,7 +76,7 @@ async def login(request: Request, service: ServiceDep) -> Response:
     return await run_in_threadpool(_check, request, service, token, target)
 
 
-def _check(request: Request, service: Service, token: str, target: str) -> Response:
+def _check(request: Request, service: Backend, token: str, target: str) -> Response:
     if not token:
         return _login_page(request, service, target, "login.empty")
     principal = service.authenticate(token)

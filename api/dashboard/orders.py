@@ -7,8 +7,8 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import present
-from api.dashboard.pages import PageDep
+from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard.pages import PageDep
 
 router = APIRouter(include_in_schema=False)
 Priority = Literal["P1", "P2", "P3", "P4"]

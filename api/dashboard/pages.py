@@ -1,7 +1,7 @@
 """Rendering a dashboard page: the templates, and what every page knows about its visitor.
 
 A :class:`Page` is built per request by the :func:`get_page` dependency: who is looking (a
-login is required, see :mod:`api.dashboard.session`), in which language, and each site's
+login is required, see :mod:`facility_dispatch.api.dashboard.session`), in which language, and each site's
 local time zone. Routes gather their data from the service and call :meth:`Page.render`.
 A request from htmx (``HX-Request``) for a page with a live region gets only that region's
 partial template: the page refreshes itself without a second set of routes.
@@ -19,16 +19,16 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.auth import Principal, Role
-from api.dashboard import i18n, present
-from api.dashboard.session import PageUser
-from api.deps import ServiceDep
-from api.errors import actor_of
-from facility import __version__
-from facility.clock import rfc3339, to_ms
-from facility.service import Service
-from maintenance import authority
-from maintenance.orders import WorkOrder
+from facility_dispatch import __version__
+from facility_dispatch.api.auth import Principal, Role
+from facility_dispatch.api.backend import Backend
+from facility_dispatch.api.dashboard import i18n, present
+from facility_dispatch.api.dashboard.session import PageUser
+from facility_dispatch.api.deps import ServiceDep
+from facility_dispatch.api.errors import actor_of
+from facility_dispatch.kernel.clock import rfc3339, to_ms
+from facility_dispatch.maintenance import authority
+from facility_dispatch.maintenance.orders import WorkOrder
 
 TEMPLATES: Final = Path(__file__).resolve().parents[1] / "templates" / "dashboard"
 STATIC_VERSION: Final = __version__
@@ -64,7 +64,7 @@ class Page:
     """One request's view of the dashboard."""
 
     request: Request
-    service: Service
+    service: Backend
     user: Principal
     lang: i18n.Lang
     sites: dict[str, Any]
@@ -88,7 +88,7 @@ class Page:
 
     def steps(self, order: WorkOrder) -> list[str]:
         """The lifecycle buttons this visitor gets on ``order``: the steps the order allows that
-        :mod:`maintenance.authority` lets this visitor take (the API asks the same), so no
+        :mod:`facility_dispatch.maintenance.authority` lets this visitor take (the API asks the same), so no
         button leads to a 403. ``assigned`` (dispatching an open order) is a planner's."""
         actor = actor_of(self.user)
         access = authority.OrderAccess(order.number, order.priority, order.assignees)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.dashboard.pages import PageDep
+from facility_dispatch.api.dashboard.pages import PageDep
 
 router = APIRouter(include_in_schema=False)
 

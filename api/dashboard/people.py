@@ -9,9 +9,9 @@ from typing import Final
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.dashboard import present
-from api.dashboard.pages import PageDep, aware
-from maintenance.people import Absence, Shift
+from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard.pages import PageDep, aware
+from facility_dispatch.maintenance.people import Absence, Shift
 
 router = APIRouter(include_in_schema=False)
 DAYS: Final = 7

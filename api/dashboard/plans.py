@@ -9,10 +9,10 @@ from typing import Final
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api.dashboard.pages import PageDep
-from facility.service import Service
-from maintenance.orders import WorkOrder
-from maintenance.planning import Occurrence, Plan
+from facility_dispatch.api.backend import Backend
+from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.planning import Occurrence, Plan
 
 router = APIRouter(include_in_schema=False)
 HORIZON: Final = timedelta(days=56)
@@ -33,7 +33,7 @@ class Past:
     order: WorkOrder | None
 
 
-def upcoming(service: Service, plan: Plan, now: datetime) -> list[Upcoming]:
+def upcoming(service: Backend, plan: Plan, now: datetime) -> list[Upcoming]:
     """The next due times of a calendar plan within :data:`HORIZON`, from the planner's own
     arithmetic (``next_run`` gives the moment the order is made: the due time less the lead)."""
     found: list[Upcoming] = []

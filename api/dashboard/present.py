@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from ingest.catalogue import spec_for
-from maintenance.orders import WorkOrder
-from rules.alarms import AlarmRecord
+from facility_dispatch.ingest.catalogue import spec_for
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.rules.alarms import AlarmRecord
 
 KINDS: Final = ("elevator", "water", "power", "cctv")
 STATUSES: Final = ("ok", "alarm", "offline", "maintenance")

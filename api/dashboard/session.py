@@ -1,5 +1,5 @@
 """Who is looking at a page: the dashboard session whose id the ``facility_token`` cookie
-holds after login (:mod:`api.logins`; the token itself never goes into the cookie).
+holds after login (:mod:`facility_dispatch.api.logins`; the token itself never goes into the cookie).
 
 The JSON API answers a missing or bad login with 401; a browser asking for a page is sent to
 the login page instead (303), with the page to come back to. A refresh that htmx makes in the
@@ -17,8 +17,8 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
 
-from api.auth import Principal
-from api.deps import SESSION_COOKIE, ServiceDep, principal_of
+from facility_dispatch.api.auth import Principal
+from facility_dispatch.api.deps import SESSION_COOKIE, ServiceDep, principal_of
 
 
 def safe_next(target: str | None) -> str:

@@ -8,10 +8,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from api.deps import ServiceDep, Technician, Viewer
-from api.pagination import Id, Limit, Offset, Page, page
-from api.types import AssetQuery, Kind, SiteQuery
-from rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
+from facility_dispatch.api.deps import ServiceDep, Technician, Viewer
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
+from facility_dispatch.api.types import AssetQuery, Kind, SiteQuery
+from facility_dispatch.rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 

@@ -8,11 +8,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page, page
-from api.types import AssetName, AssetPath, Kind, SiteName, SitePath, SiteQuery, UtcDateTime
-from facility.clock import from_ms, to_ms
-from facility.durations import DurationError, parse_duration
+from facility_dispatch.api.asset_views import AssetViews
+from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
+from facility_dispatch.api.pagination import Limit, Offset, Page, page
+from facility_dispatch.api.types import (
+    AssetName,
+    AssetPath,
+    Kind,
+    SiteName,
+    SitePath,
+    SiteQuery,
+    UtcDateTime,
+)
+from facility_dispatch.kernel.clock import from_ms, to_ms
+from facility_dispatch.kernel.durations import DurationError, parse_duration
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
 
@@ -72,7 +81,7 @@ def list_assets(
         records, total = service.assets.query(site, kind)
     else:
         records, total = service.assets.query(site, kind, limit, offset)
-    views = [AssetOut(**v) for v in service.asset_views(records)]
+    views = [AssetOut(**v) for v in AssetViews(service.alarms, service.directory).views(records)]
     if status_:
         views = [v for v in views if v.status == status_]
         total = len(views)
@@ -84,7 +93,7 @@ def list_assets(
 def register_asset(body: AssetIn, service: ServiceDep, _who: Planner) -> AssetOut:
     """Register an asset (its name and building for notices); the strict policy needs this."""
     record = service.register_asset(body.site, body.asset, body.kind, body.name, body.building)
-    return AssetOut(**service.asset_view(record))
+    return AssetOut(**AssetViews(service.alarms, service.directory).view(record))
 
 
 @router.get("/{site}/{asset}", response_model=AssetDetail)
@@ -92,7 +101,7 @@ def get_asset(site: SitePath, asset: AssetPath, service: ServiceDep, _who: Viewe
     record = service.assets.get(site, asset)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {site}/{asset}")
-    return AssetDetail(**service.asset_detail(record))
+    return AssetDetail(**AssetViews(service.alarms, service.directory).detail(record))
 
 
 @router.get("/{site}/{asset}/telemetry", response_model=TelemetryOut)

@@ -7,8 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page, page
+from facility_dispatch.api.deps import ServiceDep, Viewer
+from facility_dispatch.api.pagination import Limit, Offset, Page, page
 
 router = APIRouter(prefix="/api/v1/dead-letters", tags=["ingest"])
 

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ServiceDep, Viewer, principal_of
-from api.types import EVENT_ID_MAX, SiteQuery
-from facility.clock import rfc3339
+from facility_dispatch.api.deps import ServiceDep, Viewer, principal_of
+from facility_dispatch.api.types import EVENT_ID_MAX, SiteQuery
+from facility_dispatch.kernel.clock import rfc3339
 
 router = APIRouter(tags=["events"])
 

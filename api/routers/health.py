@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from api.deps import ServiceDep
+from facility_dispatch.api.deps import ServiceDep
 
 router = APIRouter(tags=["health"])
 

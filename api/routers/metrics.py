@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from api.deps import ServiceDep, Viewer
+from facility_dispatch.api.deps import ServiceDep, Viewer
 
 router = APIRouter(tags=["metrics"])
 

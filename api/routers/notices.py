@@ -8,10 +8,10 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Limit, Offset, Page, RowId, page
-from api.types import SiteName, SiteQuery, UtcDateTime
-from maintenance.notices import Notice
+from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
+from facility_dispatch.api.pagination import Limit, Offset, Page, RowId, page
+from facility_dispatch.api.types import SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.maintenance.notices import Notice
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
 

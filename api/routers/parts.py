@@ -8,12 +8,12 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from api.deps import Planner, ServiceDep, Technician, Viewer
-from api.errors import actor_of, raise_for
-from api.pagination import Id, Limit, Offset, Page, RowId, page
-from api.types import MAX_QUANTITY, Quantity, SiteName, SiteQuery, StockAmount
-from maintenance.errors import MaintenanceError
-from maintenance.parts import Part, PartLine
+from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
+from facility_dispatch.api.errors import actor_of, raise_for
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
+from facility_dispatch.api.types import MAX_QUANTITY, Quantity, SiteName, SiteQuery, StockAmount
+from facility_dispatch.maintenance.errors import MaintenanceError
+from facility_dispatch.maintenance.parts import Part, PartLine
 
 router = APIRouter(prefix="/api/v1", tags=["parts"])
 

@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import Planner, ServiceDep, Viewer
-from api.errors import raise_for
-from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
-from api.types import SiteName, SitePath, SiteQuery, UtcDateTime
-from maintenance.errors import MaintenanceError
-from maintenance.people import Absence, Shift, Site, Technician
+from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
+from facility_dispatch.api.errors import raise_for
+from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
+from facility_dispatch.api.types import SiteName, SitePath, SiteQuery, UtcDateTime
+from facility_dispatch.maintenance.errors import MaintenanceError
+from facility_dispatch.maintenance.people import Absence, Shift, Site, Technician
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year

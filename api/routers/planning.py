@@ -8,13 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import Planner, ServiceDep, Viewer
-from api.errors import raise_for
-from api.pagination import Id, Limit, Offset, Page, page
-from api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
-from facility.durations import DurationError, format_duration, parse_duration
-from maintenance.errors import MaintenanceError
-from maintenance.planning import Plan, templates
+from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
+from facility_dispatch.api.errors import raise_for
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
+from facility_dispatch.api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.kernel.durations import DurationError, format_duration, parse_duration
+from facility_dispatch.maintenance.errors import MaintenanceError
+from facility_dispatch.maintenance.planning import Plan, templates
 
 router = APIRouter(prefix="/api/v1/maintenance-plans", tags=["planning"])
 DurationText = Annotated[str, Field(examples=["15d", "7d", "4h"])]

@@ -10,12 +10,12 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import ServiceDep, Viewer
-from api.errors import raise_for
-from api.pagination import Id
-from api.types import SiteQuery, UtcDateTime
-from maintenance import kpis
-from maintenance.errors import MaintenanceError
+from facility_dispatch.api.deps import ServiceDep, Viewer
+from facility_dispatch.api.errors import raise_for
+from facility_dispatch.api.pagination import Id
+from facility_dispatch.api.types import SiteQuery, UtcDateTime
+from facility_dispatch.maintenance import kpis
+from facility_dispatch.maintenance.errors import MaintenanceError
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 _pages = Environment(

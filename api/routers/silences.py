@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import Planner, ServiceDep, Viewer
-from api.pagination import Id, Limit, Offset, Page, page
-from api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
-from facility.durations import DurationError, parse_duration
-from rules.silences import Silence
+from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
+from facility_dispatch.api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.kernel.durations import DurationError, parse_duration
+from facility_dispatch.rules.silences import Silence
 
 router = APIRouter(prefix="/api/v1/silences", tags=["alarms"])
 

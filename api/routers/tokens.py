@@ -8,11 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from api.auth import Role
-from api.deps import Admin, ServiceDep
-from api.pagination import Id, Limit, Offset, Page, RowId, page
-from api.tokens import TokenInfo
-from api.types import UtcDateTime
+from facility_dispatch.api.auth import Role
+from facility_dispatch.api.deps import Admin, ServiceDep
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
+from facility_dispatch.api.tokens import TokenInfo
+from facility_dispatch.api.types import UtcDateTime
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 

@@ -8,12 +8,19 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
-from api.deps import Planner, ServiceDep, Technician, Viewer
-from api.errors import actor_of, raise_for
-from api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
-from api.types import AssetName, AssetQuery, Kind, SiteName, SiteQuery, UtcDateTime
-from maintenance.errors import MaintenanceError
-from maintenance.orders import WorkOrder
+from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
+from facility_dispatch.api.errors import actor_of, raise_for
+from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
+from facility_dispatch.api.types import (
+    AssetName,
+    AssetQuery,
+    Kind,
+    SiteName,
+    SiteQuery,
+    UtcDateTime,
+)
+from facility_dispatch.maintenance.errors import MaintenanceError
+from facility_dispatch.maintenance.orders import WorkOrder
 
 router = APIRouter(prefix="/api/v1/work-orders", tags=["work orders"])
 

@@ -1,12 +1,12 @@
-"""Alembic environment: the engine comes from the caller (``facility.db.migrate``)."""
+"""Alembic environment: the engine comes from the caller (``facility_dispatch.schema.migrate``)."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
 
-import facility.tables  # noqa: F401  (registers every table on Base.metadata)
-from facility.db import Base
+import facility_dispatch.tables  # noqa: F401  (registers every table on Base.metadata)
+from facility_dispatch.kernel.db import Base
 
 config = context.config
 engine = config.attributes.get("engine")

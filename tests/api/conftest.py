@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.service import build_service
 from tests.builders import ADMIN_TOKEN, make_settings
 from tests.services import Broker
 

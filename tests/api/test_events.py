@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.app import create_app
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.service import build_service
 from tests.api.serving import served
 from tests.builders import ADMIN_TOKEN, make_settings, wait_until
 from tests.services import Broker

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.validation import MAX_ERRORS, MAX_INPUT_CHARS
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.api.validation import MAX_ERRORS, MAX_INPUT_CHARS
+from facility_dispatch.service import build_service
 from tests.api.serving import served
 from tests.builders import ADMIN_TOKEN, make_settings
 from tests.services import Broker

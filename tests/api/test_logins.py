@@ -10,10 +10,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from api.auth import Principal, Role
-from api.logins import Logins
-from api.tokens import Tokens
-from facility.db import Sessions, make_engine, make_sessions, migrate
+from facility_dispatch.api.auth import Principal, Role
+from facility_dispatch.api.logins import Logins
+from facility_dispatch.api.tokens import Tokens
+from facility_dispatch.kernel.db import Sessions, make_engine, make_sessions
+from facility_dispatch.schema import migrate
 
 START = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 IDLE = timedelta(hours=12)

@@ -10,7 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from facility.clock import to_ms
+from facility_dispatch.kernel.clock import to_ms
 from tests.api.test_work_orders_api import technician
 from tests.builders import publisher, wait_until
 from tests.services import Broker

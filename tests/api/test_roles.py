@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from facility.clock import to_ms
+from facility_dispatch.kernel.clock import to_ms
 from tests.api.test_work_orders_api import as_, manual, technician, token
 from tests.builders import publisher, wait_until
 from tests.services import Broker
@@ -230,7 +230,7 @@ class World:
 
     def snapshot(self) -> dict[str, list[str]]:
         """Every row of every table, but what changes on its own (VOLATILE)."""
-        from facility.db import Base
+        from facility_dispatch.kernel.db import Base
 
         service = self.client.app.state.service  # type: ignore[attr-defined]
         tables: dict[str, list[str]] = {}

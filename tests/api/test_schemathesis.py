@@ -14,8 +14,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 from schemathesis.core.failures import FailureGroup
 
-from api.app import create_app
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.service import build_service
 from tests.builders import ADMIN_TOKEN, make_settings
 from tests.services import Broker
 

@@ -17,8 +17,8 @@ import orjson
 import pytest
 import uvicorn
 
-from api.app import create_app
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.service import build_service
 from tests.builders import ADMIN_TOKEN, make_settings, publisher, wait_until
 from tests.services import ROOT, Broker, free_port
 

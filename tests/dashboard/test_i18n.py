@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from api.dashboard import i18n
-from api.dashboard.pages import span
-from api.dashboard.present import SlaClock, sla_clock, value_text
-from maintenance.orders import WorkOrder
+from facility_dispatch.api.dashboard import i18n
+from facility_dispatch.api.dashboard.pages import span
+from facility_dispatch.api.dashboard.present import SlaClock, sla_clock, value_text
+from facility_dispatch.maintenance.orders import WorkOrder
 from tests.services import ROOT
 
 TEMPLATES = ROOT / "api" / "templates" / "dashboard"

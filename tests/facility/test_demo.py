@@ -27,7 +27,7 @@ def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> Non
     log = tmp_path / "demo.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "facility.cli", "demo"],
+            [sys.executable, "-m", "facility_dispatch.cli", "demo"],
             cwd=tmp_path,
             env=environment,
             stdout=output,

@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.db import make_engine, make_sessions, migrate
-from facility.events import EventLog
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.schema import migrate
 
 WRITERS = 4
 EACH = 150

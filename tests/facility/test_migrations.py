@@ -5,8 +5,9 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-import facility.tables  # noqa: F401
-from facility.db import Base, make_engine, migrate
+import facility_dispatch.tables  # noqa: F401
+from facility_dispatch.kernel.db import Base, make_engine
+from facility_dispatch.schema import migrate
 
 
 def test_upgrade_from_empty_matches_the_models(database_url: str) -> None:
@@ -24,7 +25,8 @@ def test_the_old_scheduler_job_table_is_dropped(database_url: str) -> None:
     """A database of the APScheduler days keeps no job that names code by its import path."""
     from sqlalchemy import inspect, text
 
-    from facility.db import make_engine, migrate
+    from facility_dispatch.kernel.db import make_engine
+    from facility_dispatch.schema import migrate
 
     engine = make_engine(database_url)
     migrate(engine, "0006")

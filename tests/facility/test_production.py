@@ -12,7 +12,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from facility.db import alembic_config, make_engine, migrate
+from facility_dispatch.kernel.db import make_engine
+from facility_dispatch.schema import alembic_config, migrate
 from tests.services import ROOT, postgres_available, postgres_database
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from facility.clock import ManualClock, to_ms
-from facility.db import make_engine, make_sessions, migrate
-from facility.events import EventLog
-from facility.retention import Retention
-from ingest.readings import Reading
-from ingest.sqlite_store import SqliteTelemetryStore
+from facility_dispatch.ingest.sqlite_store import SqliteTelemetryStore
+from facility_dispatch.kernel.clock import ManualClock, to_ms
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.retention import Retention
+from facility_dispatch.schema import migrate
 
 
 def test_what_is_past_its_time_goes_and_the_rest_stays(tmp_path: Path, database_url: str) -> None:

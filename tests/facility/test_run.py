@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from facility.clock import to_ms
+from facility_dispatch.kernel.clock import to_ms
 from tests.builders import publisher, wait_until
 from tests.services import Broker, free_port
 
@@ -44,7 +44,7 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         FACILITY_RULES=str(rules),
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "facility.cli", "run"],
+        [sys.executable, "-m", "facility_dispatch.cli", "run"],
         cwd=tmp_path,
         env=environment,
         stdout=subprocess.DEVNULL,

@@ -10,9 +10,9 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from facility.cli import _serve
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.cli import _serve
+from facility_dispatch.service import build_service
 from tests.builders import make_settings, publisher, wait_until
 from tests.services import Broker, free_port
 

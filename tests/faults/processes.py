@@ -37,7 +37,7 @@ class ServiceProcess:
         env.update(FACILITY_HTTP_PORT=str(self.port), FACILITY_ADMIN_TOKEN=TOKEN)
         log = (self.directory / "service.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "facility.cli", "run"],
+            [sys.executable, "-m", "facility_dispatch.cli", "run"],
             cwd=self.directory,
             env=env,
             stdout=log,

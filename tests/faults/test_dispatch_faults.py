@@ -19,7 +19,7 @@ import httpx
 import orjson
 import pytest
 
-from facility.clock import to_ms
+from facility_dispatch.kernel.clock import to_ms
 from tests.builders import Publisher, wait_until
 from tests.faults.processes import ServiceProcess, private_postgres
 from tests.services import Broker, postgres_available, postgres_database

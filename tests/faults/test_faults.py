@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from facility.clock import to_ms
+from facility_dispatch.kernel.clock import to_ms
 from tests.builders import Publisher, wait_until
 from tests.faults.processes import ServiceProcess, private_postgres
 from tests.services import Broker, running_broker

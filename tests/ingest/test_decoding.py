@@ -9,9 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import topics
-from ingest.decoding import MAX_PAYLOAD_BYTES, DecodePolicy, decode_status, decode_telemetry
-from ingest.readings import Presence, Rejection, RejectReason
+from facility_dispatch.ingest import topics
+from facility_dispatch.ingest.decoding import (
+    MAX_PAYLOAD_BYTES,
+    DecodePolicy,
+    decode_status,
+    decode_telemetry,
+)
+from facility_dispatch.kernel.readings import Presence, Rejection, RejectReason
 
 NOW_MS = 1_795_746_200_000  # 2026-11-27T02:23:20Z
 POLICY = DecodePolicy(max_future_ms=300_000, retention_ms=400 * 86_400_000)
@@ -263,7 +268,7 @@ def test_fast_path_and_checks_by_hand_agree(document: object, kind: str) -> None
 
 
 def test_fast_path_takes_a_typical_reading() -> None:
-    from ingest.fastpath import FAST_PATH
+    from facility_dispatch.ingest.fastpath import FAST_PATH
 
     payload = orjson.dumps(
         {"ts": NOW_MS, "seq": 1, "metrics": {"pressure_bar": 3.2, "pump_running": True}}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.influx_store import flux_string, history_query, line, since_query
-from ingest.readings import Reading
-from ingest.spool import DiskSpool, SpoolFullError
+from facility_dispatch.ingest.influx_store import flux_string, history_query, line, since_query
+from facility_dispatch.ingest.spool import DiskSpool, SpoolFullError
+from facility_dispatch.kernel.readings import Reading
 
 
 def test_line_protocol_types_and_escaping() -> None:

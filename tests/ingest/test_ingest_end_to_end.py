@@ -9,7 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from facility.clock import to_ms
+from facility_dispatch.api.asset_views import AssetViews
+from facility_dispatch.kernel.clock import to_ms
 from tests.builders import make_settings, publisher, running_service, wait_until
 from tests.services import Broker
 
@@ -94,7 +95,7 @@ def test_presence_from_the_status_topic(broker: Broker, tmp_path: Path) -> None:
         wait_until(lambda: getattr(service.assets.get(site, "cam-1"), "online", None) is False)
         record = service.assets.get(site, "cam-1")
         assert record is not None
-        assert service.asset_status(record) == "offline"
+        assert AssetViews(service.alarms, service.directory).status(record) == "offline"
         changes = [
             e.payload["online"]
             for e in service.events.since(0, site=site)

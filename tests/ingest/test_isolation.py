@@ -12,16 +12,17 @@ import pytest
 from prometheus_client import CollectorRegistry
 from sqlalchemy.orm import sessionmaker
 
-from facility.db import make_engine, make_sessions, migrate
-from ingest.assets import AssetDirectory
-from ingest.decoding import DecodePolicy
-from ingest.metrics import IngestMetrics
-from ingest.mqtt import InboundMessage
-from ingest.pipeline import IngestPipeline
-from ingest.readings import Reading
-from ingest.sql import SqlAssetRegistry, SqlDeadLetters
-from ingest.sqlite_store import SqliteTelemetryStore
-from ingest.store import ReadingRefusedError
+from facility_dispatch.ingest.assets import AssetDirectory
+from facility_dispatch.ingest.decoding import DecodePolicy
+from facility_dispatch.ingest.metrics import IngestMetrics
+from facility_dispatch.ingest.mqtt import InboundMessage
+from facility_dispatch.ingest.pipeline import IngestPipeline
+from facility_dispatch.ingest.sql import SqlAssetRegistry, SqlDeadLetters
+from facility_dispatch.ingest.sqlite_store import SqliteTelemetryStore
+from facility_dispatch.ingest.store import ReadingRefusedError
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.schema import migrate
 
 NOW_MS = 1_795_746_000_000
 

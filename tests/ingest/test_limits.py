@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from ingest.assets import AssetDirectory, AssetLimits
-from ingest.readings import Presence, Reading, RejectReason
+from facility_dispatch.ingest.assets import AssetDirectory, AssetLimits
+from facility_dispatch.kernel.readings import Presence, Reading, RejectReason
 from tests.builders import make_settings, publisher, running_service, wait_until
 from tests.services import Broker
 

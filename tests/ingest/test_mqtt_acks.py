@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from facility.settings import MqttEndpoint
-from ingest.mqtt import InboundMessage, MqttConnection
+from facility_dispatch.ingest.mqtt import InboundMessage, MqttConnection
+from facility_dispatch.kernel.endpoint import MqttEndpoint
 from tests.builders import publisher, wait_until
 from tests.services import Broker
 

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from facility.db import make_engine, make_sessions, migrate
-from ingest.readings import DeadLetter, RejectReason
-from ingest.sql import AssetUpdate, SqlAssetRegistry, SqlDeadLetters
+from facility_dispatch.ingest.sql import AssetUpdate, SqlAssetRegistry, SqlDeadLetters
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.readings import DeadLetter, RejectReason
+from facility_dispatch.schema import migrate
 
 T = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.sequence import RESET_GAP, RETRY_SECONDS, SeqMarks, SeqState, next_epoch
+from facility_dispatch.ingest.sequence import (
+    RESET_GAP,
+    RETRY_SECONDS,
+    SeqMarks,
+    SeqState,
+    next_epoch,
+)
 
 
 @pytest.mark.parametrize(
@@ -66,7 +72,7 @@ def test_a_store_that_is_away_is_asked_again_later(monkeypatch: pytest.MonkeyPat
         return answer  # type: ignore[return-value]
 
     clock = [1000.0]
-    monkeypatch.setattr("ingest.sequence.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("facility_dispatch.ingest.sequence.time.monotonic", lambda: clock[0])
     marks = SeqMarks(stored)
     assert marks.admit("s", "p1", 5, 100)[0] is True  # judged on what this process saw
     assert marks.admit("s", "p1", 6, 101)[0] is True  # not asked again yet

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.readings import Reading
-from ingest.sqlite_store import SqliteTelemetryStore
-from ingest.store import TelemetryStore
+from facility_dispatch.ingest.sqlite_store import SqliteTelemetryStore
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.kernel.readings import Reading
 
 T0 = 1_795_746_000_000
 
@@ -40,7 +40,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store
         url = os.environ.get("FACILITY_TEST_INFLUX_URL")
         if not url:
             pytest.skip("FACILITY_TEST_INFLUX_URL is not set (docker-compose provides InfluxDB)")
-        from ingest.influx_store import InfluxTelemetryStore
+        from facility_dispatch.ingest.influx_store import InfluxTelemetryStore
 
         def influx() -> TelemetryStore:
             opened.append(

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from facility.clock import ManualClock, to_ms
-from facility.db import make_engine, make_sessions, migrate
-from facility.events import EventLog
-from maintenance.escalation import Escalation
-from maintenance.orders import Actor
-from maintenance.people import People
-from maintenance.work_orders import WorkOrderService
-from rules.alarms import AlarmService
-from rules.events import AlarmFired
-from rules.loader import load_default
-from rules.sql import SqlSilences
+from facility_dispatch.kernel.clock import ManualClock, to_ms
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance.escalation import Escalation
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.rules.alarms import AlarmService
+from facility_dispatch.rules.events import AlarmFired
+from facility_dispatch.rules.loader import load_default
+from facility_dispatch.rules.sql import SqlSilences
+from facility_dispatch.schema import migrate
 
 START = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 LICENCE = [{"kind": "elevator", "number": "TS-31-0001", "expires_on": "2028-06-30"}]
@@ -77,9 +78,9 @@ class PlanningHarness(Harness):
 
     def __init__(self, url: str) -> None:
         super().__init__(url)
-        from maintenance.notices import Notices
-        from maintenance.parts import Parts
-        from maintenance.planning import Planner
+        from facility_dispatch.maintenance.notices import Notices
+        from facility_dispatch.maintenance.parts import Parts
+        from facility_dispatch.maintenance.planning import Planner
 
         self.published: list[tuple[str, bytes]] = []
         self.notices = Notices(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from maintenance.assignment import Certificate, Duty, Job, Leave, Person, Policy, assign
+from facility_dispatch.maintenance.assignment import (
+    Certificate,
+    Duty,
+    Job,
+    Leave,
+    Person,
+    Policy,
+    assign,
+)
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)

@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 
-from maintenance import authority
-from maintenance.authority import Act, OrderAccess, Rank, Verdict
-from maintenance.errors import NeedsPlannerError, NotPermittedError, NotYoursError
-from maintenance.lifecycle import Status
-from maintenance.orders import DISPATCHER, SCHEDULER, Actor
+from facility_dispatch.maintenance import authority
+from facility_dispatch.maintenance.authority import Act, OrderAccess, Rank, Verdict
+from facility_dispatch.maintenance.errors import NeedsPlannerError, NotPermittedError, NotYoursError
+from facility_dispatch.maintenance.lifecycle import Status
+from facility_dispatch.maintenance.orders import DISPATCHER, SCHEDULER, Actor
 
 A, N = Verdict.ALLOWED, Verdict.NEEDS_PLANNER
 ME = 7

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select
 
-from facility.clock import from_ms
-from maintenance.sql import WorkOrderRow
-from rules.sql import AlarmRow
+from facility_dispatch.kernel.clock import from_ms
+from facility_dispatch.maintenance.sql import WorkOrderRow
+from facility_dispatch.rules.sql import AlarmRow
 from tests.maintenance.harness import Harness
 
 THREADS = 12

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance.dispatcher import Dispatcher
-from rules.loader import RuleSet, load_default
+from facility_dispatch.maintenance.dispatcher import Dispatcher
+from facility_dispatch.rules.loader import RuleSet, load_default
 from tests.maintenance.harness import Harness
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from maintenance.kpis import OrderFacts, compute
+from facility_dispatch.maintenance.kpis import OrderFacts, compute
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 END = datetime(2026, 12, 1, tzinfo=UTC)

@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from maintenance import lifecycle
-from maintenance.errors import IllegalTransitionError
-from maintenance.lifecycle import Status
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.errors import IllegalTransitionError
+from facility_dispatch.maintenance.lifecycle import Status
 
 LEGAL = {
     ("open", "assigned"),

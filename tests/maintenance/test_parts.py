@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from maintenance.authority import Rank
-from maintenance.errors import ConflictError, NotPermittedError, NotYoursError
-from maintenance.orders import Actor
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import ConflictError, NotPermittedError, NotYoursError
+from facility_dispatch.maintenance.orders import Actor
 from tests.maintenance.harness import PLANNER, PlanningHarness
 
 

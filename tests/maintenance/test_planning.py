@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from ingest.readings import Reading
-from maintenance.orders import Actor
-from maintenance.planning import Planner
-from maintenance.sql import OccurrenceRow, WorkOrderRow
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.maintenance.planning import Planner
+from facility_dispatch.maintenance.sql import OccurrenceRow, WorkOrderRow
 from tests.maintenance.harness import PlanningHarness
 
 
@@ -162,7 +162,7 @@ def test_works_that_cut_a_service_make_a_notice(h: PlanningHarness) -> None:
 
 
 def test_plans_are_checked(h: PlanningHarness) -> None:
-    from maintenance.errors import InvalidRequestError
+    from facility_dispatch.maintenance.errors import InvalidRequestError
 
     with pytest.raises(InvalidRequestError, match="exactly one of every, cron or meter"):
         h.plan(cron="0 9 * * *")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maintenance.schedule import (
+from facility_dispatch.maintenance.schedule import (
     Every,
     MeterState,
     ScheduleError,

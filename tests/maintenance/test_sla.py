@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from maintenance import sla
+from facility_dispatch.maintenance import sla
 
 T = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 

@@ -7,10 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from maintenance.authority import Rank
-from maintenance.errors import IllegalTransitionError, NeedsPlannerError, NotYoursError
-from maintenance.orders import Actor
-from rules.events import AlarmResolved
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import (
+    IllegalTransitionError,
+    NeedsPlannerError,
+    NotYoursError,
+)
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.rules.events import AlarmResolved
 from tests.maintenance.harness import PLANNER, Harness
 
 

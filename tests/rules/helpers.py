@@ -6,10 +6,10 @@ from typing import Any
 
 import yaml
 
-from ingest.readings import Reading
-from rules.engine import RuleEngine
-from rules.events import AlarmChange
-from rules.loader import RuleSet, parse
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.events import AlarmChange
+from facility_dispatch.rules.loader import RuleSet, parse
 
 T0 = 1_795_746_000_000  # 2026-11-27T02:20:00Z
 

@@ -10,13 +10,14 @@ import orjson
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from facility.clock import ManualClock, from_ms
-from facility.db import make_engine, make_sessions, migrate
-from facility.events import EventLog
-from rules.alarms import AlarmConflictError, AlarmRecord, AlarmService
-from rules.events import AlarmDiscarded, AlarmFired, AlarmPending, AlarmResolved
-from rules.loader import load_default
-from rules.sql import AlarmRow, SqlSilences
+from facility_dispatch.kernel.clock import ManualClock, from_ms
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.rules.alarms import AlarmConflictError, AlarmRecord, AlarmService
+from facility_dispatch.rules.events import AlarmDiscarded, AlarmFired, AlarmPending, AlarmResolved
+from facility_dispatch.rules.loader import load_default
+from facility_dispatch.rules.sql import AlarmRow, SqlSilences
+from facility_dispatch.schema import migrate
 from tests.rules.helpers import T0
 
 PACK = load_default()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rules.engine import RuleEngine
-from rules.events import AlarmFired, OpenAlarm
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.events import AlarmFired, OpenAlarm
 from tests.rules.helpers import T0, engine, feed, kinds, reading, ruleset
 
 LOW = {"condition": {"metric": "pressure_bar", "op": "<", "value": 1.5}}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.catalogue import CATALOGUE, DOOR_STATES, MetricSpec, MetricType
-from ingest.readings import Reading
-from rules.engine import RuleEngine
-from rules.events import (
+from facility_dispatch.ingest.catalogue import CATALOGUE, DOOR_STATES, MetricSpec, MetricType
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.events import (
     AlarmChange,
     AlarmDiscarded,
     AlarmEscalated,
@@ -16,7 +16,7 @@ from rules.events import (
     AlarmPending,
     AlarmResolved,
 )
-from rules.loader import load_default
+from facility_dispatch.rules.loader import load_default
 from tests.rules.helpers import T0
 
 PACK = load_default()

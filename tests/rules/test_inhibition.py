@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rules.inhibition import FiringAlarm, inhibitor, source_faults
-from rules.loader import load_default
+from facility_dispatch.rules.inhibition import FiringAlarm, inhibitor, source_faults
+from facility_dispatch.rules.loader import load_default
 
 
 def test_only_the_faults_that_target_a_kind_are_looked_up() -> None:

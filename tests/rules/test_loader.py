@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from facility.cli import main
-from rules.errors import RulesFileError
-from rules.loader import load_default, load_file, parse
+from facility_dispatch.cli import main
+from facility_dispatch.rules.errors import RulesFileError
+from facility_dispatch.rules.loader import load_default, load_file, parse
 
 GOOD = """
 rules:

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
-from api.app import create_app
-from facility.clock import to_ms
-from facility.service import build_service
+from facility_dispatch.api.app import create_app
+from facility_dispatch.kernel.clock import to_ms
+from facility_dispatch.service import build_service
 from tests.builders import ADMIN_TOKEN, make_settings, publisher, running_service, wait_until
 from tests.services import Broker
 

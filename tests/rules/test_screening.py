@@ -7,10 +7,10 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.catalogue import CATALOGUE, MetricSpec
-from rules.conditions import AssetState
-from rules.engine import RuleEngine
-from rules.loader import default_rules_text, load_default
+from facility_dispatch.ingest.catalogue import CATALOGUE, MetricSpec
+from facility_dispatch.rules.conditions import AssetState
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.loader import default_rules_text, load_default
 from tests.rules.helpers import ruleset
 from tests.rules.test_engine_properties import value_of
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from simulators.replay import datasets_root
+from facility_dispatch.simulators.replay import datasets_root
 
 
 @pytest.fixture(scope="session")

@@ -13,11 +13,11 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ingest import topics
-from ingest.catalogue import counters
-from ingest.decoding import DecodePolicy, decode_telemetry
-from ingest.readings import Reading
-from simulators.telemetry import Tick
+from facility_dispatch.ingest import topics
+from facility_dispatch.ingest.catalogue import counters
+from facility_dispatch.ingest.decoding import DecodePolicy, decode_telemetry
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.simulators.telemetry import Tick
 
 MORNING = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 """10:00 in Asia/Shanghai: lifts busy, water and power on their daytime curves."""

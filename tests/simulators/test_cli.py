@@ -12,7 +12,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from simulators.cli import simulate
+from facility_dispatch.simulators.cli import simulate
 from tests.services import ROOT, Broker
 from tests.simulators.helpers import Subscriber, decode_all, now_ms, statuses
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from simulators.estate import Estate, SiteLayout
-from simulators.scenario import load_scenario
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.scenario import load_scenario
 from tests.simulators.helpers import MORNING
 
 LAYOUT = [SiteLayout("alpha", elevators=2, cctv=3), SiteLayout("beta", elevators=1, cctv=17)]

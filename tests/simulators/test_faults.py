@@ -15,11 +15,15 @@ from statistics import mean
 
 import pytest
 
-from ingest.readings import Reading
-from simulators.elevator import RATED_SPEED_MPS
-from simulators.errors import FaultOptionError, FaultTargetError, UnknownFaultError
-from simulators.estate import Estate
-from simulators.telemetry import PresenceChange
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.simulators.elevator import RATED_SPEED_MPS
+from facility_dispatch.simulators.errors import (
+    FaultOptionError,
+    FaultTargetError,
+    UnknownFaultError,
+)
+from facility_dispatch.simulators.estate import Estate
+from facility_dispatch.simulators.telemetry import PresenceChange
 from tests.simulators.helpers import MORNING, NIGHT, decode_tick
 
 WARMUP_S = 60

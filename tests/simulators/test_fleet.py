@@ -9,10 +9,16 @@ from datetime import UTC, datetime
 import paho.mqtt.client as paho
 import pytest
 
-from ingest.catalogue import counters
-from simulators.estate import SiteLayout
-from simulators.faults import Role
-from simulators.fleet import Fleet, FleetReport, _Device, _message, build_templates
+from facility_dispatch.ingest.catalogue import counters
+from facility_dispatch.simulators.estate import SiteLayout
+from facility_dispatch.simulators.faults import Role
+from facility_dispatch.simulators.fleet import (
+    Fleet,
+    FleetReport,
+    _Device,
+    _message,
+    build_templates,
+)
 from tests.services import Broker
 from tests.simulators.helpers import Subscriber, decode_all, now_ms, statuses
 

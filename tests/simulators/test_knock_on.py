@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from ingest.readings import Reading
-from simulators.elevator import Elevator
-from simulators.estate import Estate, SiteLayout
-from simulators.telemetry import Tick
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.simulators.elevator import Elevator
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.telemetry import Tick
 from tests.simulators.helpers import MORNING, decode_tick
 
 SITES = [SiteLayout("north", elevators=3, cctv=4), SiteLayout("south", elevators=3, cctv=4)]

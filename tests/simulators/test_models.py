@@ -9,10 +9,10 @@ from statistics import mean
 
 import pytest
 
-from ingest.readings import Reading
-from simulators.elevator import RATED_SPEED_MPS
-from simulators.estate import Estate, SiteLayout
-from simulators.scenario import load_scenario
+from facility_dispatch.kernel.readings import Reading
+from facility_dispatch.simulators.elevator import RATED_SPEED_MPS
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.scenario import load_scenario
 from tests.simulators.helpers import NIGHT, CounterCheck, decode_tick
 
 DAY = timedelta(days=1)

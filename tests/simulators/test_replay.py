@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.catalogue import CATALOGUE
-from simulators.errors import DatasetError
-from simulators.replay import Replay, datasets_root, load_dataset
+from facility_dispatch.ingest.catalogue import CATALOGUE
+from facility_dispatch.simulators.errors import DatasetError
+from facility_dispatch.simulators.replay import Replay, datasets_root, load_dataset
 from tests.simulators.helpers import decode_tick
 
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest import topics
-from ingest.decoding import DecodePolicy, decode_telemetry
-from rules.engine import RuleEngine
-from rules.events import AlarmFired
-from rules.loader import load_default
-from simulators import Estate, Runner, builtin_scenarios, load_scenario
+from facility_dispatch.ingest import topics
+from facility_dispatch.ingest.decoding import DecodePolicy, decode_telemetry
+from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.events import AlarmFired
+from facility_dispatch.rules.loader import load_default
+from facility_dispatch.simulators import Estate, Runner, builtin_scenarios, load_scenario
 from tests.builders import make_settings, running_service, wait_until
 from tests.services import Broker
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from simulators.estate import Estate, SiteLayout
-from simulators.runner import Runner
+from facility_dispatch.simulators.estate import Estate, SiteLayout
+from facility_dispatch.simulators.runner import Runner
 from tests.services import Broker
 from tests.simulators.helpers import Subscriber, decode_all, now_ms, statuses
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from simulators.errors import ScenarioError
-from simulators.estate import Estate
-from simulators.faults import Fault
-from simulators.scenario import builtin_scenarios, load_scenario, parse_scenario
+from facility_dispatch.simulators.errors import ScenarioError
+from facility_dispatch.simulators.estate import Estate
+from facility_dispatch.simulators.faults import Fault
+from facility_dispatch.simulators.scenario import builtin_scenarios, load_scenario, parse_scenario
 from tests.simulators.helpers import MORNING, decode_tick
 
 REQUIRED = {

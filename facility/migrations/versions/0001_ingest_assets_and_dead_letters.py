@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import facility.db
+import facility_dispatch.kernel.db
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -29,8 +29,8 @@ def upgrade() -> None:
     sa.Column('building', sa.String(length=100), nullable=True),
     sa.Column('registered', sa.Boolean(), nullable=False),
     sa.Column('online', sa.Boolean(), nullable=True),
-    sa.Column('first_seen', facility.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('last_seen', facility.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('first_seen', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_seen', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('metrics_at', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -41,7 +41,7 @@ def upgrade() -> None:
 
     op.create_table('dead_letters',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('received_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('received_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('topic', sa.String(length=300), nullable=False),
     sa.Column('reason', sa.String(length=32), nullable=False),
     sa.Column('detail', sa.Text(), nullable=False),

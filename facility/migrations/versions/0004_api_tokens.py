@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import facility.db
+import facility_dispatch.kernel.db
 
 revision: str = '0004'
 down_revision: str | None = '0003'
@@ -26,11 +26,11 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=16), nullable=False),
     sa.Column('technician_id', sa.Integer(), nullable=True),
     sa.Column('digest', sa.String(length=64), nullable=False),
-    sa.Column('created_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
-    sa.Column('expires_at', facility.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', facility.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', facility.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('expires_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_used_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('digest')

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import facility.db
+import facility_dispatch.kernel.db
 
 revision: str = '0005'
 down_revision: str | None = '0004'
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('cron', sa.String(length=64), nullable=True),
     sa.Column('meter_metric', sa.String(length=64), nullable=True),
     sa.Column('meter_every', sa.Double(), nullable=True),
-    sa.Column('starts_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('starts_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('lead_time_s', sa.Double(), nullable=False),
     sa.Column('priority', sa.String(length=2), nullable=False),
     sa.Column('skill', sa.String(length=32), nullable=False),
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('duration_s', sa.Double(), nullable=False),
     sa.Column('notice_before_s', sa.Double(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -60,16 +60,16 @@ def upgrade() -> None:
     sa.Column('building', sa.String(length=100), nullable=True),
     sa.Column('service', sa.String(length=16), nullable=False),
     sa.Column('planned', sa.Boolean(), nullable=False),
-    sa.Column('starts_at', facility.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('ends_at', facility.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('starts_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('title_zh', sa.Text(), nullable=False),
     sa.Column('body_zh', sa.Text(), nullable=False),
     sa.Column('title_en', sa.Text(), nullable=False),
     sa.Column('body_en', sa.Text(), nullable=False),
     sa.Column('work_order_id', sa.Integer(), nullable=True),
     sa.Column('plan_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', facility.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('cancelled_at', facility.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['plan_id'], ['maintenance_plans.id'], ),
     sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -86,7 +86,7 @@ def upgrade() -> None:
     sa.Column('quantity', sa.Double(), nullable=False),
     sa.Column('from_reserved', sa.Double(), nullable=False),
     sa.Column('unit_cost', sa.Double(), nullable=False),
-    sa.Column('at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['part_id'], ['parts.id'], ),
@@ -103,7 +103,7 @@ def upgrade() -> None:
     sa.Column('on_hand', sa.Double(), nullable=False),
     sa.Column('reserved', sa.Double(), nullable=False),
     sa.Column('reorder_point', sa.Double(), nullable=False),
-    sa.Column('low_since', facility.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('low_since', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['part_id'], ['parts.id'], ),
     sa.PrimaryKeyConstraint('part_id', 'site')
     )
@@ -121,11 +121,11 @@ def upgrade() -> None:
     sa.Column('plan_id', sa.Integer(), nullable=False),
     sa.Column('asset', sa.String(length=64), nullable=False),
     sa.Column('key', sa.String(length=40), nullable=False),
-    sa.Column('due_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('work_order_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('created_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['maintenance_plans.id'], ),
     sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], ),
     sa.PrimaryKeyConstraint('id'),

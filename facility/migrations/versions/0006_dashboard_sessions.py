@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import facility.db
+import facility_dispatch.kernel.db
 
 revision: str = '0006'
 down_revision: str | None = '0005'
@@ -25,9 +25,9 @@ def upgrade() -> None:
     sa.Column('digest', sa.String(length=64), nullable=False),
     sa.Column('token_id', sa.Integer(), nullable=True),
     sa.Column('admin_digest', sa.String(length=64), nullable=True),
-    sa.Column('created_at', facility.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', facility.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', facility.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['token_id'], ['api_tokens.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('digest')

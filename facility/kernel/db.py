@@ -1,7 +1,8 @@
-"""The relational database: engine, the declarative base, UTC times, and migrations.
+"""The relational database: engine, the declarative base, UTC times, sessions.
 
 SQLite is the embedded default and PostgreSQL the production database; both take the same
-models and the same Alembic migrations. Every table module registers on :data:`Base`.
+models and the same Alembic migrations (:mod:`facility_dispatch.schema`, in the root, which
+knows every stage's tables). Every table module registers on :data:`Base`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -122,26 +121,8 @@ class Sessions:
 
 
 def make_sessions(engine: Engine) -> Sessions:
-    import facility.tables  # noqa: F401  (every mapper known before the first flush)
-
     write = sessionmaker(engine, expire_on_commit=False)
     if engine.dialect.name != "sqlite":
         return Sessions(write, write)
     reader = _sqlite_engine(engine.url.render_as_string(hide_password=False), 10, immediate=False)
     return Sessions(sessionmaker(reader, expire_on_commit=False), write)
-
-
-def alembic_config(engine: Engine) -> Any:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
-    return config
-
-
-def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (Alembic), from an empty database or an older one."""
-    from alembic import command
-
-    command.upgrade(alembic_config(engine), revision)

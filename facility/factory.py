@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from facility.settings import Settings
-from ingest.store import TelemetryStore
+from facility_dispatch.ingest.store import TelemetryStore
+from facility_dispatch.settings import Settings
 
 
 def make_telemetry_store(settings: Settings) -> TelemetryStore:
     if settings.telemetry_store == "influxdb":
-        from ingest.influx_store import InfluxTelemetryStore
+        from facility_dispatch.ingest.influx_store import InfluxTelemetryStore
 
         if not settings.influx_url or not settings.influx_token:
             raise ValueError(
@@ -21,6 +21,6 @@ def make_telemetry_store(settings: Settings) -> TelemetryStore:
             settings.influx_bucket,
             spool_dir=settings.data_dir / "spool",
         )
-    from ingest.sqlite_store import SqliteTelemetryStore
+    from facility_dispatch.ingest.sqlite_store import SqliteTelemetryStore
 
     return SqliteTelemetryStore(settings.telemetry_file)

@@ -25,9 +25,9 @@ from typing import Any, Final
 from sqlalchemy import JSON, Integer, String, delete, func, select, text
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
-from facility.db import Base, Sessions
+from facility_dispatch.kernel.db import Base, Sessions
 
-_PENDING: Final = "facility.events.pending"
+_PENDING: Final = "facility_dispatch.events.pending"
 _ORDER_LOCK: Final = 0x46_44_45_56  # "FDEV": the event log's advisory lock
 
 
