@@ -1,13 +1,12 @@
 """The OpenAPI document says what each operation answers when it refuses, as it is sent.
 
-FastAPI documents only the success and a 422 whose ``detail`` is a list; the routes also
-answer 401/403 (authentication and roles), 404, 409 (a lifecycle step names the allowed ones),
-413 (the body limit), 400 (an unreadable body), and 422 with a sentence when a check needs
-more than one field. :func:`document_errors` adds them once, for every operation, from what
-the operation is: secured or not, with path parameters or a body, and which refusals its
-endpoint raises (an endpoint that hands domain errors to :func:`facility_dispatch.api.errors.raise_for` answers
-what that sends).
-"""
+FastAPI documents only the success and a 422 whose ``detail`` is a list; the routes also answer
+401/403 (authentication and roles), 404, 409 (a lifecycle step names the allowed ones), 413 (the
+body limit), 400 (an unreadable body), and 422 with a sentence when a check needs more than one
+field. :func:`document_errors` adds them once, for every operation, from what the operation is:
+secured or not, with path parameters or a body, and which refusals its endpoint raises (an endpoint
+that hands domain errors to :func:`facility_dispatch.api.errors.raise_for` answers what that
+sends)."""
 
 from __future__ import annotations
 

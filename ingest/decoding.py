@@ -1,10 +1,9 @@
 """Payload decoding and validation (SPEC section 1), as a pure function that never raises.
 
-Two paths. Most messages pass :mod:`facility_dispatch.ingest.fastpath`, one pydantic-core pass over the raw
-bytes. Whatever it refuses comes here, to checks written out by hand, which accept what the
-SPEC allows beyond the fast path's strict types (``0``/``1`` for booleans, unknown metrics, the
-good readings of an array that holds a bad one) and give each refusal its contract reason.
-"""
+Two paths. Most messages pass :mod:`facility_dispatch.ingest.fastpath`, one pydantic-core pass over
+the raw bytes. Whatever it refuses comes here, to checks written out by hand, which accept what the
+SPEC allows beyond the fast path's strict types (``0``/``1`` for booleans, unknown metrics, the good
+readings of an array that holds a bad one) and give each refusal its contract reason."""
 
 from __future__ import annotations
 

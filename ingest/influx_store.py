@@ -1,15 +1,14 @@
 """InfluxTelemetryStore: InfluxDB 2 through influxdb-client, for production estates.
 
-Points are formatted as line protocol by hand: influxdb-client's ``Point`` costs about 15 µs
-a reading here against about 2 µs for a formatted string. Writes are synchronous, batched by the
-ingest worker and retried by the client (``WritesRetry``), so that "stored" means InfluxDB has
-it before the MQTT messages are acknowledged. While InfluxDB is away, batches go to a disk
-spool in order and are drained, in order, when it returns. Point identity is (asset, ts): a
-point written twice overwrites itself, so a redelivery or a replayed spool never doubles. A
-reading without a time of its own gets a new receipt time on each delivery; for those a per-asset
-high-water mark of ``seq`` (:class:`facility_dispatch.ingest.sequence.SeqMarks`), learned from the bucket after a
-restart, spots the redelivery.
-"""
+Points are formatted as line protocol by hand: influxdb-client's ``Point`` costs about 15 µs a
+reading here against about 2 µs for a formatted string. Writes are synchronous, batched by the
+ingest worker and retried by the client (``WritesRetry``), so that "stored" means InfluxDB has it
+before the MQTT messages are acknowledged. While InfluxDB is away, batches go to a disk spool in
+order and are drained, in order, when it returns. Point identity is (asset, ts): a point written
+twice overwrites itself, so a redelivery or a replayed spool never doubles. A reading without a time
+of its own gets a new receipt time on each delivery; for those a per-asset high-water mark of
+``seq`` (:class:`facility_dispatch.ingest.sequence.SeqMarks`), learned from the bucket after a
+restart, spots the redelivery."""
 
 from __future__ import annotations
 

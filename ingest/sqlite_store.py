@@ -55,7 +55,8 @@ anything else, a locked or full database above all, is the store being away."""
 
 
 class SqliteTelemetryStore:
-    """See :class:`facility_dispatch.ingest.store.TelemetryStore`. One writer thread; readers on their own
+    """See :class:`facility_dispatch.ingest.store.TelemetryStore`. One writer thread; readers on
+    their own
     connections (WAL lets them read while the writer writes)."""
 
     def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:

@@ -31,8 +31,8 @@ CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts: a person by name, the technician they are (if one), and their rank, which
-    says what they may do to orders (:mod:`facility_dispatch.maintenance.authority`); the service itself (the
+    """Who acts: a person by name, the technician they are (if one), and their rank, which says what
+    they may do to orders (:mod:`facility_dispatch.maintenance.authority`); the service itself (the
     dispatcher, the scheduler) acts as a planner."""
 
     name: str

@@ -220,7 +220,8 @@ class Parts:
         note: str | None = None,
     ) -> list[PartLine]:
         """Reserve, release, consume or return parts on an order, at the order's site; a
-        technician only on an order assigned to them (:mod:`facility_dispatch.maintenance.authority`)."""
+        technician only on an order assigned to them
+        (:mod:`facility_dispatch.maintenance.authority`)."""
         if quantity <= 0:
             raise InvalidRequestError("the quantity must be more than 0")
         now = self._clock.now()

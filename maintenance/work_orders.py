@@ -2,9 +2,8 @@
 
 Every change is a timeline entry (who, when, from, to, note) and an event, written in the same
 transaction as the change. The lifecycle, the deadlines and the choice of technician are pure
-(:mod:`facility_dispatch.maintenance.lifecycle`, :mod:`facility_dispatch.maintenance.sla`, :mod:`facility_dispatch.maintenance.assignment`); this
-module applies them to the database.
-"""
+(:mod:`facility_dispatch.maintenance.lifecycle`, :mod:`facility_dispatch.maintenance.sla`,
+:mod:`facility_dispatch.maintenance.assignment`); this module applies them to the database."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """A kind's conditions generated into one Python function that says which ones hold now.
 
-The engine asks this first for every reading: one call instead of a closure call per leaf,
-with the metrics read once into local variables. It answers only "is the condition True",
-which is all that matters for a rule with nothing open (it cannot change otherwise). Rules
-with an open episode go through the three-valued closures of :mod:`facility_dispatch.rules.conditions`, and a
-property test holds the two to the same answers.
+The engine asks this first for every reading: one call instead of a closure call per leaf, with the
+metrics read once into local variables. It answers only "is the condition True", which is all that
+matters for a rule with nothing open (it cannot change otherwise). Rules with an open episode go
+through the three-valued closures of :mod:`facility_dispatch.rules.conditions`, and a property test
+holds the two to the same answers.
 
 The generated source contains only catalogue metric names, operators from a fixed set and
 validated numbers, booleans and strings, each written with ``repr``.

@@ -1,8 +1,7 @@
 """Silences: planned works mute an asset, a kind at a site, or a whole site, for a window.
 
-Pure matching; the store of silences is :mod:`facility_dispatch.rules.sql`. A silence with no end lasts until it
-is ended (the works of a preventive order that is in progress).
-"""
+Pure matching; the store of silences is :mod:`facility_dispatch.rules.sql`. A silence with no end
+lasts until it is ended (the works of a preventive order that is in progress)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """Real-time publishing: step a source on the wall clock and send what it emits.
 
-A source is anything with ``devices`` and ``step(now) -> Tick`` (an :class:`~facility_dispatch.simulators.estate.
-Estate`, a replay). The runner gives every device its own connection (with its retained last
-will), steps the source every ``interval`` seconds from a background thread and publishes the
-tick. Start/stop from code (the demo, tests) or :meth:`Runner.run` for a fixed duration (the
-CLI). Faults can be injected into an estate while it runs: the estate is thread-safe.
-"""
+A source is anything with ``devices`` and ``step(now) -> Tick`` (an
+:class:`~facility_dispatch.simulators.estate. Estate`, a replay). The runner gives every device its
+own connection (with its retained last will), steps the source every ``interval`` seconds from a
+background thread and publishes the tick. Start/stop from code (the demo, tests) or
+:meth:`Runner.run` for a fixed duration (the CLI). Faults can be injected into an estate while it
+runs: the estate is thread-safe."""
 
 from __future__ import annotations
 

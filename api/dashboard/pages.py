@@ -1,11 +1,10 @@
 """Rendering a dashboard page: the templates, and what every page knows about its visitor.
 
-A :class:`Page` is built per request by the :func:`get_page` dependency: who is looking (a
-login is required, see :mod:`facility_dispatch.api.dashboard.session`), in which language, and each site's
-local time zone. Routes gather their data from the service and call :meth:`Page.render`.
-A request from htmx (``HX-Request``) for a page with a live region gets only that region's
-partial template: the page refreshes itself without a second set of routes.
-"""
+A :class:`Page` is built per request by the :func:`get_page` dependency: who is looking (a login is
+required, see :mod:`facility_dispatch.api.dashboard.session`), in which language, and each site's
+local time zone. Routes gather their data from the service and call :meth:`Page.render`. A request
+from htmx (``HX-Request``) for a page with a live region gets only that region's partial template:
+the page refreshes itself without a second set of routes."""
 
 from __future__ import annotations
 
@@ -88,8 +87,9 @@ class Page:
 
     def steps(self, order: WorkOrder) -> list[str]:
         """The lifecycle buttons this visitor gets on ``order``: the steps the order allows that
-        :mod:`facility_dispatch.maintenance.authority` lets this visitor take (the API asks the same), so no
-        button leads to a 403. ``assigned`` (dispatching an open order) is a planner's."""
+        :mod:`facility_dispatch.maintenance.authority` lets this visitor take (the API asks the
+        same), so no button leads to a 403. ``assigned`` (dispatching an open order) is a
+        planner's."""
         actor = actor_of(self.user)
         access = authority.OrderAccess(order.number, order.priority, order.assignees)
         return [

@@ -1,5 +1,5 @@
-"""Who is looking at a page: the dashboard session whose id the ``facility_token`` cookie
-holds after login (:mod:`facility_dispatch.api.logins`; the token itself never goes into the cookie).
+"""Who is looking at a page: the dashboard session whose id the ``facility_token`` cookie holds
+after login (:mod:`facility_dispatch.api.logins`; the token itself never goes into the cookie).
 
 The JSON API answers a missing or bad login with 401; a browser asking for a page is sent to
 the login page instead (303), with the page to come back to. A refresh that htmx makes in the
