@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from facility_dispatch.api.deps import ServiceDep, Technician, Viewer
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
-from facility_dispatch.api.types import AssetQuery, Kind, SiteQuery
+from facility_dispatch.api.types import AssetQuery, Input, Kind, SiteQuery
 from facility_dispatch.rules.alarms import AlarmConflictError, AlarmNotFoundError, AlarmRecord
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -42,7 +42,7 @@ def alarm_out(record: AlarmRecord) -> AlarmOut:
     return AlarmOut.model_validate(record, from_attributes=True)
 
 
-class AckIn(BaseModel):
+class AckIn(Input):
     note: str | None = Field(default=None, max_length=2000)
 
 

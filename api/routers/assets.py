@@ -14,6 +14,7 @@ from facility_dispatch.api.pagination import Limit, Offset, Page, page
 from facility_dispatch.api.types import (
     AssetName,
     AssetPath,
+    Input,
     Kind,
     SiteName,
     SitePath,
@@ -46,7 +47,7 @@ class AssetDetail(AssetOut):
     work_orders: list[dict[str, Any]] = Field(default_factory=list, description="open work orders")
 
 
-class AssetIn(BaseModel):
+class AssetIn(Input):
     site: SiteName
     asset: AssetName
     kind: Kind

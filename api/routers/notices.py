@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.pagination import Limit, Offset, Page, RowId, page
-from facility_dispatch.api.types import SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.api.types import Input, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.maintenance.notices import Notice
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
@@ -49,7 +49,7 @@ def notice_out(notice: Notice) -> NoticeOut:
     )
 
 
-class NoticeIn(BaseModel):
+class NoticeIn(Input):
     site: SiteName
     building: str | None = Field(default=None, max_length=100)
     service: Literal["water", "elevator", "power"]

@@ -11,14 +11,21 @@ from pydantic import BaseModel, Field
 from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
 from facility_dispatch.api.errors import actor_of, raise_for
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
-from facility_dispatch.api.types import MAX_QUANTITY, Quantity, SiteName, SiteQuery, StockAmount
+from facility_dispatch.api.types import (
+    MAX_QUANTITY,
+    Input,
+    Quantity,
+    SiteName,
+    SiteQuery,
+    StockAmount,
+)
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.parts import Part, PartLine
 
 router = APIRouter(prefix="/api/v1", tags=["parts"])
 
 
-class SiteStockIO(BaseModel):
+class SiteStockIO(Input):
     site: SiteName
     on_hand: StockAmount
     reorder_point: StockAmount = 0
@@ -33,7 +40,7 @@ class SiteStockOut(BaseModel):
     low: bool
 
 
-class PartIn(BaseModel):
+class PartIn(Input):
     sku: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     unit: str = Field(default="pcs", max_length=16)
@@ -78,14 +85,14 @@ def part_out(part: Part) -> PartOut:
     )
 
 
-class DeliveryIn(BaseModel):
+class DeliveryIn(Input):
     site: SiteName
     quantity: Quantity
     reorder_point: StockAmount | None = None
     note: str | None = Field(default=None, max_length=500)
 
 
-class MovementIn(BaseModel):
+class MovementIn(Input):
     part_id: RowId
     action: Literal["reserve", "release", "consume", "return"] = Field(
         description="reserve for the job, release what was not needed, consume what was used, "

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
 from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
-from facility_dispatch.api.types import SiteName, SitePath, SiteQuery, UtcDateTime
+from facility_dispatch.api.types import Input, SiteName, SitePath, SiteQuery, UtcDateTime
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.people import Absence, Shift, Site, Technician
 
@@ -20,13 +20,13 @@ MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
 
 
-class CertificationIO(BaseModel):
+class CertificationIO(Input):
     kind: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", description="e.g. elevator, electrical")
     number: str = Field(max_length=64)
     expires_on: date
 
 
-class TechnicianIn(BaseModel):
+class TechnicianIn(Input):
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, max_length=40)
     skills: list[Skill] = Field(
@@ -109,7 +109,7 @@ def update_technician(
         raise_for(error)
 
 
-class ShiftIn(BaseModel):
+class ShiftIn(Input):
     technician_id: RowId
     starts_at: UtcDateTime
     ends_at: UtcDateTime
@@ -153,7 +153,7 @@ def add_shift(body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
     return _shift_out(shift)
 
 
-class AbsenceIn(BaseModel):
+class AbsenceIn(Input):
     technician_id: RowId
     starts_at: UtcDateTime
     ends_at: UtcDateTime
@@ -204,12 +204,12 @@ def list_absences(
     )
 
 
-class LevelIO(BaseModel):
+class LevelIO(Input):
     respond_s: float = Field(gt=0, le=MAX_LEVEL_S, allow_inf_nan=False)
     resolve_s: float = Field(gt=0, le=MAX_LEVEL_S, allow_inf_nan=False)
 
 
-class SiteIn(BaseModel):
+class SiteIn(Input):
     name: str = Field(min_length=1, max_length=200)
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh-CN", "en"] = "zh-CN"

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
-from facility_dispatch.api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.api.types import AssetName, Input, Kind, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.kernel.durations import DurationError, format_duration, parse_duration
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.planning import Plan, templates
@@ -20,12 +20,12 @@ router = APIRouter(prefix="/api/v1/maintenance-plans", tags=["planning"])
 DurationText = Annotated[str, Field(examples=["15d", "7d", "4h"])]
 
 
-class MeterIO(BaseModel):
+class MeterIO(Input):
     metric: str = Field(pattern=r"^[a-z][a-z0-9_]*$", examples=["door_cycles", "pump_run_hours"])
     every: float = Field(gt=0, le=1e12, allow_inf_nan=False, examples=[50000])
 
 
-class PlanIn(BaseModel):
+class PlanIn(Input):
     name: str = Field(min_length=3, max_length=200)
     description: str = Field(default="", max_length=5000)
     site: SiteName

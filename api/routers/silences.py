@@ -10,14 +10,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
-from facility_dispatch.api.types import AssetName, Kind, SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.api.types import AssetName, Input, Kind, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.kernel.durations import DurationError, parse_duration
 from facility_dispatch.rules.silences import Silence
 
 router = APIRouter(prefix="/api/v1/silences", tags=["alarms"])
 
 
-class SilenceIn(BaseModel):
+class SilenceIn(Input):
     site: SiteName
     asset: AssetName | None = None
     kind: Kind | None = None

@@ -12,12 +12,12 @@ from facility_dispatch.api.auth import Role
 from facility_dispatch.api.deps import Admin, ServiceDep
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
 from facility_dispatch.api.tokens import TokenInfo
-from facility_dispatch.api.types import UtcDateTime
+from facility_dispatch.api.types import Input, UtcDateTime
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
 
-class TokenIn(BaseModel):
+class TokenIn(Input):
     name: str = Field(min_length=1, max_length=100, description="whose token: a person or a system")
     role: Literal["viewer", "technician", "planner", "admin"]
     technician_id: RowId | None = Field(default=None, description="the technician it speaks for")

@@ -14,6 +14,7 @@ from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, R
 from facility_dispatch.api.types import (
     AssetName,
     AssetQuery,
+    Input,
     Kind,
     SiteName,
     SiteQuery,
@@ -125,7 +126,7 @@ def order_out(order: WorkOrder) -> WorkOrderOut:
     )
 
 
-class NoticeRequest(BaseModel):
+class NoticeRequest(Input):
     """The works cut a service: residents get a notice (Chinese and English)."""
 
     service: Literal["water", "elevator", "power"]
@@ -133,7 +134,7 @@ class NoticeRequest(BaseModel):
     ends_at: UtcDateTime | None = None
 
 
-class ManualOrderIn(BaseModel):
+class ManualOrderIn(Input):
     """A resident's complaint or a walk-round finding."""
 
     site: SiteName
@@ -151,26 +152,26 @@ class ManualOrderIn(BaseModel):
     notice: NoticeRequest | None = None
 
 
-class TransitionIn(BaseModel):
+class TransitionIn(Input):
     to: Status
     note: str | None = Field(default=None, max_length=2000)
 
 
-class AssignIn(BaseModel):
+class AssignIn(Input):
     technician_ids: list[RowId] | None = Field(
         default=None, description="by hand, lead first; omit to let the dispatch rules choose"
     )
     note: str | None = Field(default=None, max_length=2000)
 
 
-class ChecklistIn(BaseModel):
+class ChecklistIn(Input):
     result: Literal["done", "not_done", "reading"]
     value: ReadingValue | None = None
     note: str | None = Field(default=None, max_length=2000)
     at: UtcDateTime | None = Field(default=None, description="when it happened; default now")
 
 
-class NoteIn(BaseModel):
+class NoteIn(Input):
     note: str = Field(min_length=1, max_length=5000)
 
 

@@ -131,3 +131,22 @@ def test_ids_and_numbers_in_queries_fit_the_database(client: TestClient) -> None
         assert client.get(path, params=params).status_code == 422, (path, params)
     assert client.get("/api/v1/work-orders/2147483648").status_code == 422
     assert client.get("/api/v1/work-orders", params={"assignee": 2**31 - 1}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/parts", {"sku": "S-1", "name": "Seal", "unit_cost": False}, "unit_cost"),
+        ("/api/v1/parts", {"sku": "S-1", "name": "Seal", "unit_cost": "1.5"}, "unit_cost"),
+        ("/api/v1/parts", {"sku": "S-1", "name": "Seal", "unit_cost": True}, "unit_cost"),
+    ],
+)
+def test_json_types_are_taken_as_documented(
+    client: TestClient, path: str, body: dict[str, object], field: str
+) -> None:
+    """pydantic's lax mode took true for a number and 1 for a boolean; the document says no."""
+    answer = client.post(path, json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in answer.text
+    good = client.post("/api/v1/parts", json={"sku": "S-2", "name": "Seal", "unit_cost": 2})
+    assert good.status_code == 201 and good.json()["unit_cost"] == 2.0
