@@ -3,14 +3,26 @@ directory's latest readings and the open alarms."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from facility_dispatch.ingest.assets import AssetDirectory
 from facility_dispatch.ingest.sql import AssetRecord
 from facility_dispatch.rules.alarms import AlarmService
 
 
+class _HasAssets(Protocol):
+    @property
+    def alarms(self) -> AlarmService: ...
+    @property
+    def directory(self) -> AssetDirectory: ...
+
+
 class AssetViews:
+    @classmethod
+    def of(cls, backend: _HasAssets) -> AssetViews:
+        """The read model over a service's alarms and asset directory."""
+        return cls(backend.alarms, backend.directory)
+
     def __init__(self, alarms: AlarmService, directory: AssetDirectory) -> None:
         self._alarms = alarms
         self._directory = directory

@@ -50,7 +50,7 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
     record = service.assets.get(site, asset)
     if record is None:
         return page.not_found(page.t("missing.asset", site=site, asset=asset))
-    view = AssetViews(service.alarms, service.directory).view(record)
+    view = AssetViews.of(service).view(record)
     latest: dict[str, Any] = view["metrics"] or {}
     open_alarms, _ = service.alarms.query(site=site, asset=asset, states=("pending", "firing"))
     past_alarms, _ = service.alarms.query(site=site, asset=asset, state="resolved", limit=20)

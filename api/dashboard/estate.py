@@ -24,7 +24,7 @@ def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -
     """Sites by kinds; each tile shows the asset's status and its headline readings."""
     service = page.service
     records, _ = service.assets.query(site or None, kind)
-    views = AssetViews(service.alarms, service.directory).views(records)
+    views = AssetViews.of(service).views(records)
     open_alarms = service.alarms.open_states_by_asset()
     estate: dict[str, dict[str, list[dict[str, object]]]] = {}
     for view in views:

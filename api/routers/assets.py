@@ -82,7 +82,7 @@ def list_assets(
         records, total = service.assets.query(site, kind)
     else:
         records, total = service.assets.query(site, kind, limit, offset)
-    views = [AssetOut(**v) for v in AssetViews(service.alarms, service.directory).views(records)]
+    views = [AssetOut(**v) for v in AssetViews.of(service).views(records)]
     if status_:
         views = [v for v in views if v.status == status_]
         total = len(views)
@@ -94,7 +94,7 @@ def list_assets(
 def register_asset(body: AssetIn, service: ServiceDep, _who: Planner) -> AssetOut:
     """Register an asset (its name and building for notices); the strict policy needs this."""
     record = service.register_asset(body.site, body.asset, body.kind, body.name, body.building)
-    return AssetOut(**AssetViews(service.alarms, service.directory).view(record))
+    return AssetOut(**AssetViews.of(service).view(record))
 
 
 @router.get("/{site}/{asset}", response_model=AssetDetail)
@@ -102,7 +102,7 @@ def get_asset(site: SitePath, asset: AssetPath, service: ServiceDep, _who: Viewe
     record = service.assets.get(site, asset)
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {site}/{asset}")
-    return AssetDetail(**AssetViews(service.alarms, service.directory).detail(record))
+    return AssetDetail(**AssetViews.of(service).detail(record))
 
 
 @router.get("/{site}/{asset}/telemetry", response_model=TelemetryOut)

@@ -4,7 +4,6 @@ the real service served by uvicorn, fed over MQTT. Screenshots are kept in artif
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 import pytest
-import uvicorn
 
 from facility_dispatch.api.app import create_app
 from facility_dispatch.service import build_service
+from tests.api import serving
 from tests.builders import ADMIN_TOKEN, make_settings, publisher, wait_until
-from tests.services import ROOT, Broker, free_port
+from tests.services import ROOT, Broker
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -54,24 +53,13 @@ def served(broker: Broker, tmp_path: Path) -> Iterator[Served]:
     """The whole service, with the dashboard, on a free local port (uvicorn in a thread)."""
     site = f"web-{uuid.uuid4().hex[:6]}"
     app = create_app(build_service(make_settings(tmp_path, broker.url, sites=[site])))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, name="dashboard-uvicorn", daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=15)
-    url = f"http://127.0.0.1:{port}"
-    api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
-    try:
-        wait_until(lambda: api.get("/api/v1/health").json()["broker"] == "connected")
-        yield Served(url, site, api)
-    finally:
-        api.close()
-        server.should_exit = True
-        thread.join(20)
+    with serving.served(app) as url:
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        try:
+            wait_until(lambda: api.get("/api/v1/health").json()["broker"] == "connected")
+            yield Served(url, site, api)
+        finally:
+            api.close()
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ def test_presence_from_the_status_topic(broker: Broker, tmp_path: Path) -> None:
         wait_until(lambda: getattr(service.assets.get(site, "cam-1"), "online", None) is False)
         record = service.assets.get(site, "cam-1")
         assert record is not None
-        assert AssetViews(service.alarms, service.directory).status(record) == "offline"
+        assert AssetViews.of(service).status(record) == "offline"
         changes = [
             e.payload["online"]
             for e in service.events.since(0, site=site)
