@@ -83,6 +83,7 @@ class IngestPipeline:
         self.store_healthy = True
         self._devices: dict[str, topics.DeviceTopic] = {}
         self._busy = False
+        self._last_submit = 0.0
 
     def on_readings(self, hook: ReadingsHook) -> None:
         self._readings_hooks.append(hook)
@@ -95,6 +96,7 @@ class IngestPipeline:
 
     def submit(self, message: InboundMessage) -> None:
         self._queue.put(message)
+        self._last_submit = time.monotonic()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -108,11 +110,15 @@ class IngestPipeline:
         self._thread.join(timeout)
         self._thread = None
 
-    def settle(self, timeout: float = 3.0) -> None:
-        """Wait (briefly) until what has arrived is stored and acknowledged: a clean stop then
-        leaves the broker nothing to deliver again."""
+    def settle(self, timeout: float = 3.0, quiet: float = 0.2) -> None:
+        """Wait until what has arrived is stored and acknowledged and the broker has stopped
+        sending for ``quiet`` seconds (messages of the receive window may still be on the
+        way): a clean stop then leaves the broker nothing to deliver again. Under a stream
+        that never pauses it gives up after ``timeout``: those are delivered again, once."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and (self._queue.qsize() or self._busy):
+        while time.monotonic() < deadline and (
+            self._queue.qsize() or self._busy or time.monotonic() - self._last_submit < quiet
+        ):
             time.sleep(0.01)
 
     @property
