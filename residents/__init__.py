@@ -1,0 +1,1 @@
+"""Residents: requests by QR code, tracking, feedback, and the dispatcher's quality loop."""
