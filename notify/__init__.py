@@ -1,1 +1,1 @@
-"""Notifications: routes from events to receivers, repeats and escalation, an outbox sent through Apprise."""
+"""Notifications: routes from events to receivers, repeats, escalation, an outbox (Apprise)."""
