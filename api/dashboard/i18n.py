@@ -1,7 +1,9 @@
 """The dashboard's two languages: one translation table per language, and which one a page uses.
 
-The tables are ``locales/zh.json`` and ``locales/en.json`` (the same keys; a test checks that
-every key a template or script uses is in both). The language of a page is, in order:
+The tables are ``locales/zh.json`` and ``locales/en.json`` plus one pair per area of the console
+(``locales/<area>.zh.json``, ``locales/<area>.en.json``), merged; the same keys in both languages
+(a test checks that every key a template or script uses is in both, and that no key is given
+twice). The language of a page is, in order:
 
 1. the visitor's own choice, remembered in the ``facility_lang`` cookie;
 2. Chinese when the sites the page shows are all zh-CN sites (the ``sites`` table's
@@ -25,13 +27,20 @@ HTML_LANG: Final[dict[Lang, str]] = {"zh": "zh-CN", "en": "en"}
 
 @cache
 def table(lang: Lang) -> dict[str, str]:
-    """Every UI string of one language, by key."""
-    text = (
-        resources.files("facility_dispatch.api.dashboard")
-        .joinpath(f"locales/{lang}.json")
-        .read_text("utf-8")
+    """Every UI string of one language, by key: the main table and each area's, merged."""
+    folder = resources.files("facility_dispatch.api.dashboard").joinpath("locales")
+    names = sorted(
+        entry.name
+        for entry in folder.iterdir()
+        if entry.name == f"{lang}.json" or entry.name.endswith(f".{lang}.json")
     )
-    strings: dict[str, str] = json.loads(text)
+    strings: dict[str, str] = {}
+    for name in names:
+        part: dict[str, str] = json.loads(folder.joinpath(name).read_text("utf-8"))
+        twice = strings.keys() & part.keys()
+        if twice:
+            raise ValueError(f"locales/{name} gives keys given elsewhere: {sorted(twice)}")
+        strings.update(part)
     return strings
 
 
