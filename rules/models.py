@@ -155,6 +155,9 @@ class WorkOrderSpec(_Strict):
 class RuleSpec(_Strict):
     id: str
     description: str = ""
+    description_zh: str = Field(
+        default="", description="the description in Chinese; the console falls back to description"
+    )
     kind: Kind
     sites: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     condition: Condition
