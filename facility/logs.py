@@ -31,6 +31,10 @@ def configure(level: str = "INFO", json: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # one line per HTTP request drowns the domain events (alarm fired, order assigned, at INFO):
+    # the access log shows only when debugging
+    if root.level > logging.DEBUG:
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     for chatty in (
         "alembic",
         "amqtt",

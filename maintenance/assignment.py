@@ -96,6 +96,8 @@ class Assignment:
     assignees: tuple[int, ...]
     reasons: tuple[str, ...]
     escalation: str | None = None
+    cause: Literal["nobody_available", "only_juniors"] | None = None
+    """Why nobody was assigned, as a code the console words in each language."""
 
 
 def assign(
@@ -110,8 +112,13 @@ def assign(
     last_on_asset: int | None = None,
     exclude: frozenset[int] = frozenset(),
     policy: Policy | None = None,
+    reactive_orders: Mapping[int, int] | None = None,
 ) -> Assignment:
+    """``open_orders`` ranks who is least loaded; the cap counts ``reactive_orders`` (alarm and
+    manual orders; all open orders when not given): a month of preventive checks created at
+    once must not keep a technician from an urgent fault."""
     policy = policy or Policy()
+    capped = open_orders if reactive_orders is None else reactive_orders
     reasons: list[str] = []
     people = [p for p in people if p.active and p.id not in exclude]
     away = {leave.technician_id for leave in leaves if leave.covers(now)}
@@ -133,9 +140,11 @@ def assign(
         reasons.append(f"absent now: {_names(absent)}")
     urgent = job.priority == "P1"
     if not urgent:
-        full = [p for p in present if open_orders.get(p.id, 0) >= policy.max_open_orders]
+        full = [p for p in present if capped.get(p.id, 0) >= policy.max_open_orders]
         if full:
-            reasons.append(f"at the cap of {policy.max_open_orders} open orders: {_names(full)}")
+            reasons.append(
+                f"at the cap of {policy.max_open_orders} open reactive orders: {_names(full)}"
+            )
         present = [p for p in present if p not in full]
 
     on_shift = [p for p in present if _on(duties, p.id, job.site, now, on_call=False)]
@@ -146,7 +155,12 @@ def assign(
         pool, where = on_call, "on call (nobody on shift)"
     else:
         reasons.append(f"on shift or on call at {job.site} now: nobody")
-        return Assignment((), tuple(reasons), f"no {job.skill} technician available at {job.site}")
+        return Assignment(
+            (),
+            tuple(reasons),
+            f"no {job.skill} technician available at {job.site}",
+            "nobody_available",
+        )
     reasons.append(f"{where} at {job.site} now: {_names(pool)}")
 
     def rank(person: Person) -> tuple[int, int, int]:
@@ -168,12 +182,108 @@ def assign(
                 (),
                 tuple(reasons),
                 f"only junior {job.skill} technicians available for {job.priority} work",
+                "only_juniors",
             )
         senior = seniors[0]
         reasons.append(f"{lead.name} is junior on risky work: paired with {senior.name} (senior)")
         return Assignment((lead.id, senior.id), tuple(reasons))
     reasons.append(f"assigned {lead.name}")
     return Assignment((lead.id,), tuple(reasons))
+
+
+Why = Literal[
+    "inactive",
+    "excluded",
+    "no_skill",
+    "no_certificate",
+    "other_site",
+    "absent",
+    "at_cap",
+    "off_duty",
+    "on_shift",
+    "on_call",
+    "last_on_asset",
+    "junior_on_risky_work",
+]
+"""Why a technician can or cannot take a job: a code the console words in each language."""
+BARRING: Final[frozenset[str]] = frozenset(
+    {"inactive", "excluded", "no_skill", "no_certificate", "other_site", "absent", "at_cap"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One technician as the dispatcher sees them when choosing by hand: eligible or not, why,
+    and their load (open orders, of which reactive)."""
+
+    person: Person
+    eligible: bool
+    why: tuple[Why, ...]
+    open_orders: int
+    reactive_orders: int
+
+
+def candidates(
+    job: Job,
+    people: Iterable[Person],
+    duties: Iterable[Duty],
+    leaves: Iterable[Leave],
+    open_orders: Mapping[int, int],
+    now: datetime,
+    today: date,
+    *,
+    reactive_orders: Mapping[int, int] | None = None,
+    last_on_asset: int | None = None,
+    exclude: frozenset[int] = frozenset(),
+    policy: Policy | None = None,
+) -> list[Candidate]:
+    """Everyone, ranked as :func:`assign` ranks them: the eligible first (on shift at the site,
+    then on call, then the rest; fewer open orders first; who last worked on the asset first
+    among equals), then those who cannot go, each with every reason. A P1 ignores the cap, as
+    :func:`assign` does. A planner may still choose someone off duty: only the barring reasons
+    (:data:`BARRING`) make a candidate ineligible."""
+    policy = policy or Policy()
+    capped = open_orders if reactive_orders is None else reactive_orders
+    away = {leave.technician_id for leave in leaves if leave.covers(now)}
+    duties = list(duties)
+    certificate = policy.certificate_for_skill.get(job.skill)
+    found: list[tuple[tuple[int, int, int, int, int], Candidate]] = []
+    for person in people:
+        why: list[Why] = []
+        if not person.active:
+            why.append("inactive")
+        if person.id in exclude:
+            why.append("excluded")
+        if job.skill not in person.skills:
+            why.append("no_skill")
+        if certificate and not person.certified(certificate, today):
+            why.append("no_certificate")
+        if job.site not in person.sites:
+            why.append("other_site")
+        if person.id in away:
+            why.append("absent")
+        if job.priority != "P1" and capped.get(person.id, 0) >= policy.max_open_orders:
+            why.append("at_cap")
+        if _on(duties, person.id, job.site, now, on_call=False):
+            why.append("on_shift")
+            duty = 0
+        elif _on(duties, person.id, job.site, now, on_call=True):
+            why.append("on_call")
+            duty = 1
+        else:
+            why.append("off_duty")
+            duty = 2
+        if person.id == last_on_asset:
+            why.append("last_on_asset")
+        if person.seniority == "junior" and policy.risky(job):
+            why.append("junior_on_risky_work")
+        eligible = not BARRING.intersection(why)
+        load = open_orders.get(person.id, 0)
+        rank = (0 if eligible else 1, duty, load, 0 if person.id == last_on_asset else 1, person.id)
+        found.append(
+            (rank, Candidate(person, eligible, tuple(why), load, capped.get(person.id, 0)))
+        )
+    return [candidate for _, candidate in sorted(found, key=lambda pair: pair[0])]
 
 
 def _on(duties: list[Duty], technician_id: int, site: str, at: datetime, on_call: bool) -> bool:

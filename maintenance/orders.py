@@ -25,8 +25,8 @@ from facility_dispatch.maintenance.sql import (
 )
 from facility_dispatch.rules.sql import AlarmRow
 
-SOURCES = ("alarm", "preventive", "manual")
-CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round")
+SOURCES = ("alarm", "preventive", "manual", "resident")
+CHANNELS = ("alarm", "plan", "phone", "app", "wechat", "walk_in", "walk_round", "qr")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,13 +134,17 @@ class OrderBook:
         )
 
     @staticmethod
-    def open_counts(session: Session) -> dict[int, int]:
-        rows = session.execute(
+    def open_counts(session: Session, reactive_only: bool = False) -> dict[int, int]:
+        """Technician id -> open orders on them; ``reactive_only``: alarm and manual orders,
+        not preventive ones (what the cap of open orders counts)."""
+        stmt = (
             select(AssigneeRow.technician_id, func.count())
             .join(WorkOrderRow, WorkOrderRow.id == AssigneeRow.work_order_id)
             .where(WorkOrderRow.status.in_([s.value for s in lifecycle.WORKING]))
-            .group_by(AssigneeRow.technician_id)
         )
+        if reactive_only:
+            stmt = stmt.where(WorkOrderRow.source != "preventive")
+        rows = session.execute(stmt.group_by(AssigneeRow.technician_id))
         return {int(t): int(n) for t, n in rows}
 
     @classmethod

@@ -8,7 +8,7 @@ transaction as the change. The lifecycle, the deadlines and the choice of techni
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,14 @@ from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.maintenance import authority, lifecycle, sla
-from facility_dispatch.maintenance.assignment import Assignment, Job, Policy, assign
+from facility_dispatch.maintenance.assignment import (
+    Assignment,
+    Candidate,
+    Job,
+    Policy,
+    assign,
+    candidates,
+)
 from facility_dispatch.maintenance.authority import Act
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.lifecycle import Status
@@ -164,7 +171,17 @@ class WorkOrderService(OrderBook):
             if channel
             else None
         )
-        self.log_entry(session, row, now, actor, "created", None, Status.OPEN, note)
+        self.log_entry(
+            session,
+            row,
+            now,
+            actor,
+            "created",
+            None,
+            Status.OPEN,
+            note,
+            {"channel": channel, "reporter": reporter} if channel else None,
+        )
         if playbook is not None:
             self.log_entry(
                 session,
@@ -175,7 +192,7 @@ class WorkOrderService(OrderBook):
                 None,
                 None,
                 f"emergency playbook: {playbook.title}",
-                {"contacts": playbook.contacts},
+                {"contacts": playbook.contacts, "fault": fault},
             )
         return row
 
@@ -194,8 +211,16 @@ class WorkOrderService(OrderBook):
             )
         return len(playbook.steps)
 
-    def create(self, actor: Actor, auto_assign: bool = True, **fields: Any) -> WorkOrder:
-        """A manual (or preventive) order; assigned at once by the dispatch rules."""
+    def create(
+        self,
+        actor: Actor,
+        auto_assign: bool = True,
+        within: Callable[[Session, int], None] | None = None,
+        **fields: Any,
+    ) -> WorkOrder:
+        """A manual (or preventive) order; assigned at once by the dispatch rules. ``within``
+        is called with the new order's id in its transaction: the caller's own record of the
+        order (a resident's request it answers) commits with it or not at all."""
         now = self._clock.now()
         pending = Pending()
         with self._sessions.begin() as session:
@@ -207,6 +232,8 @@ class WorkOrderService(OrderBook):
                     f"an order for {fields.get('fault')} on {fields.get('site')}/"
                     f"{fields.get('asset')} is already open"
                 ) from None
+            if within is not None:
+                within(session, row.id)
             pending.orders.add(row.id)
             if auto_assign:
                 self.auto_assign(session, row, now, DISPATCHER)
@@ -276,7 +303,12 @@ class WorkOrderService(OrderBook):
                 None,
                 None,
                 f"alarm {alarm.id} {alarm.fault} ({alarm.severity}) fired, value {alarm.value!r}",
-                {"alarm_id": alarm.id},
+                {
+                    "alarm_id": alarm.id,
+                    "fault": alarm.fault,
+                    "severity": alarm.severity,
+                    "value": alarm.value,
+                },
             )
             if not created and row.status == Status.RESOLVED:
                 self._move(
@@ -287,6 +319,7 @@ class WorkOrderService(OrderBook):
                     DISPATCHER,
                     "the alarm fired again: the fix did not hold",
                     pending,
+                    {"reopened_by_alarm": alarm.id},
                 )
             if priority < row.priority and row.status not in lifecycle.FINISHED:
                 self._raise_priority(session, row, priority, now)
@@ -319,6 +352,7 @@ class WorkOrderService(OrderBook):
             None,
             None,
             f"priority {before} -> {priority}",
+            {"before": before, "after": priority},
         )
 
     # -- what time does to an order (the scheduler's escalation calls these) ---------------
@@ -338,7 +372,19 @@ class WorkOrderService(OrderBook):
         row.escalation = message
         row.escalated_at = now
         self.log_entry(
-            session, row, now, SCHEDULER, "sla_breached", None, None, message, {"kind": breach.kind}
+            session,
+            row,
+            now,
+            SCHEDULER,
+            "sla_breached",
+            None,
+            None,
+            message,
+            {
+                "kind": breach.kind,
+                "due": rfc3339(breach.due),
+                "late_s": int(breach.late_by.total_seconds()),
+            },
         )
         self.notify_supervisor(session, row, now, f"sla_{breach.kind}", message)
         told = {"kind": breach.kind, "note": message, "to": "supervisor"}
@@ -360,7 +406,12 @@ class WorkOrderService(OrderBook):
             None,
             None,
             message,
-            {"item_id": item.id},
+            {
+                "item_id": item.id,
+                "position": item.position,
+                "key": item.key,
+                "target_at": rfc3339(item.target_at) if item.target_at else None,
+            },
         )
         kind = f"target_{item.key or item.id}"
         self.notify_supervisor(session, row, now, kind, message)
@@ -392,6 +443,7 @@ class WorkOrderService(OrderBook):
             before_status,
             row.status,
             f"{name} absent; assignees {before} -> {list(decision.assignees) or 'nobody'}",
+            {"absent": name, "before": before, "after": list(decision.assignees)},
         )
 
     def charge(self, session: Session, row: WorkOrderRow, amount: float, now: datetime) -> None:
@@ -420,7 +472,7 @@ class WorkOrderService(OrderBook):
                 None,
                 f"alarm {alarm.id} {alarm.fault} resolved; "
                 "the order stays open until the fix is confirmed",
-                {"alarm_id": alarm.id},
+                {"alarm_id": alarm.id, "fault": alarm.fault},
             )
             pending.orders.add(row.id)
         self.announce(pending)
@@ -475,6 +527,7 @@ class WorkOrderService(OrderBook):
             last_on_asset=self._last_on_asset(session, row),
             exclude=exclude,
             policy=self._policy,
+            reactive_orders=self.open_counts(session, reactive_only=True),
         )
         explanation = "; ".join(decision.reasons)
         if reason:
@@ -495,16 +548,25 @@ class WorkOrderService(OrderBook):
                 before if moved else None,
                 row.status if moved else None,
                 explanation,
-                {"assignees": list(decision.assignees)},
+                {"assignees": list(decision.assignees), "by": "rules", "reason": reason},
             )
             return decision
         if row.status == Status.ASSIGNED:
             row.status = Status.OPEN
-        if row.escalation != decision.escalation:  # say it once, not on every retry
+        # say it once, not on every retry of the sweep; but a person who asked hears the answer
+        if row.escalation != decision.escalation or actor.name != DISPATCHER.name:
             row.escalation = decision.escalation
             row.escalated_at = now
             self.log_entry(
-                session, row, now, actor, "escalated", None, None, f"unassigned: {explanation}"
+                session,
+                row,
+                now,
+                actor,
+                "escalated",
+                None,
+                None,
+                f"unassigned: {explanation}",
+                {"cause": decision.cause, "skill": row.skill, "reason": reason},
             )
             self.notify_supervisor(
                 session,
@@ -514,6 +576,26 @@ class WorkOrderService(OrderBook):
                 f"{row.number} cannot be assigned: {decision.escalation}",
             )
         return decision
+
+    def candidates(self, order_id: int) -> list[Candidate]:
+        """Every technician for this order, ranked as the dispatch rules rank them, each with
+        why they can or cannot go: what a planner chooses from when assigning by hand."""
+        now = self._clock.now()
+        with self._sessions() as session:
+            row = self.row(session, order_id)
+            roster = self._people.roster(now, session)
+            return candidates(
+                Job(row.site, row.skill, row.priority, row.asset),
+                roster.people,
+                roster.duties,
+                roster.leaves,
+                self.open_counts(session),
+                now,
+                now.astimezone(self._zone).date(),
+                reactive_orders=self.open_counts(session, reactive_only=True),
+                last_on_asset=self._last_on_asset(session, row),
+                policy=self._policy,
+            )
 
     @staticmethod
     def _set_assignees(session: Session, row: WorkOrderRow, assignees: Iterable[int]) -> None:
@@ -568,7 +650,7 @@ class WorkOrderService(OrderBook):
                     Status.OPEN if moved else None,
                     Status.ASSIGNED if moved else None,
                     f"by hand ({note})" if note else "by hand",
-                    {"assignees": list(technician_ids), "before": before},
+                    {"assignees": list(technician_ids), "before": before, "by": "hand"},
                 )
         self.announce(pending)
         return self._get(order_id)
@@ -576,8 +658,17 @@ class WorkOrderService(OrderBook):
     # -- the lifecycle ------------------------------------------------------------------------
 
     def transition(
-        self, order_id: int, to: str, actor: Actor, note: str | None = None
+        self,
+        order_id: int,
+        to: str,
+        actor: Actor,
+        note: str | None = None,
+        cause: str | None = None,
+        action: str | None = None,
     ) -> WorkOrder:
+        """Follow the lifecycle. Resolving may say the ``cause`` and the ``action`` taken (the
+        incident review shows them); closing a P1 whose playbook steps are not all ticked needs
+        a ``note`` saying why (409 naming the steps otherwise)."""
         now = self._clock.now()
         pending = Pending({order_id})
         with self._sessions.begin() as session:
@@ -586,9 +677,37 @@ class WorkOrderService(OrderBook):
             target = lifecycle.check(row.status, to)
             if target == Status.ASSIGNED and not self.assignees_of(session, row.id):
                 raise ConflictError(f"{row.number} has nobody assigned: use the assign endpoint")
-            self._move(session, row, target, now, actor, note, pending)
+            if target == Status.CLOSED and row.priority == "P1" and not (note and note.strip()):
+                unticked = self._unticked_playbook_steps(session, row)
+                if unticked:
+                    raise ConflictError(
+                        f"{row.number} is a P1 with {len(unticked)} playbook step(s) not ticked "
+                        f"({', '.join(unticked)}): give a note saying why to close it"
+                    )
+            record = {
+                name: value.strip()
+                for name, value in (("cause", cause), ("action", action))
+                if value and value.strip()
+            }
+            self._move(session, row, target, now, actor, note, pending, record)
         self.announce(pending)
         return self._get(order_id)
+
+    @staticmethod
+    def _unticked_playbook_steps(session: Session, row: WorkOrderRow) -> list[str]:
+        """The positions (1-based) of the order's playbook steps with no result yet."""
+        playbook = for_fault(row.fault)
+        if playbook is None:
+            return []
+        items = session.scalars(
+            select(ChecklistRow)
+            .where(
+                ChecklistRow.work_order_id == row.id,
+                ChecklistRow.position < len(playbook.steps),
+            )
+            .order_by(ChecklistRow.position)
+        )
+        return [f"#{item.position + 1}" for item in items if item.result is None]
 
     def _move(
         self,
@@ -599,6 +718,7 @@ class WorkOrderService(OrderBook):
         actor: Actor,
         note: str | None,
         pending: Pending,
+        record: dict[str, Any] | None = None,
     ) -> None:
         before = Status(row.status)
         if before == Status.ON_HOLD and row.hold_since is not None:
@@ -606,6 +726,7 @@ class WorkOrderService(OrderBook):
             held = now - row.hold_since
             row.resolve_by += held
             row.hold_since = None
+            record = {**(record or {}), "held_s": int(held.total_seconds())}
             note = (
                 f"{note + '; ' if note else ''}resolution deadline moved by {human(held)} on hold"
             )
@@ -623,7 +744,7 @@ class WorkOrderService(OrderBook):
             self._set_assignees(session, row, ())
         row.status = target
         row.updated_at = now
-        self.log_entry(session, row, now, actor, "transition", before, target, note)
+        self.log_entry(session, row, now, actor, "transition", before, target, note, record)
         pending.transitions.append((row.id, before, target))
 
     def _may(

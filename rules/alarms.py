@@ -36,6 +36,7 @@ from facility_dispatch.rules.events import (
 )
 from facility_dispatch.rules.inhibition import FiringAlarm, inhibitor, source_faults
 from facility_dispatch.rules.loader import RuleSet
+from facility_dispatch.rules.models import RuleSpec
 from facility_dispatch.rules.silences import Silence, silencing
 from facility_dispatch.rules.sql import OPEN_STATES, AlarmRow, SqlSilences
 
@@ -136,6 +137,11 @@ class AlarmService:
 
     def on_alarm(self, listener: AlarmListener) -> None:
         self._listeners.append(listener)
+
+    def rule(self, rule_id: str) -> RuleSpec | None:
+        """The rule of the rules in force now (the console shows its description in the
+        visitor's language and draws its limits on the charts)."""
+        return self._ruleset().by_id(rule_id)
 
     # -- recording the engine's decisions ---------------------------------------------------
 

@@ -155,6 +155,12 @@ class ManualOrderIn(Input):
 class TransitionIn(Input):
     to: Status
     note: str | None = Field(default=None, max_length=2000)
+    cause: str | None = Field(
+        default=None, max_length=2000, description="resolving: what caused the fault"
+    )
+    action: str | None = Field(
+        default=None, max_length=2000, description="resolving: what was done to fix it"
+    )
 
 
 class AssignIn(Input):
@@ -249,10 +255,13 @@ def transition(
     order_id: Id, body: TransitionIn, service: ServiceDep, who: Technician
 ) -> WorkOrderOut:
     """Follow the lifecycle; an illegal step answers 409 naming the allowed ones. A technician
-    moves only the orders assigned to them, and a P1 is closed or cancelled by a planner (403)."""
+    moves only the orders assigned to them, and a P1 is closed or cancelled by a planner (403).
+    Closing a P1 with playbook steps not ticked needs a ``note`` saying why (409 otherwise)."""
     try:
         return order_out(
-            service.work_orders.transition(order_id, body.to, actor_of(who), body.note)
+            service.work_orders.transition(
+                order_id, body.to, actor_of(who), body.note, body.cause, body.action
+            )
         )
     except MaintenanceError as error:
         raise_for(error)

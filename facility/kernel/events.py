@@ -16,6 +16,7 @@ their poll interval.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 from facility_dispatch.kernel.db import Base, Sessions
 
 _PENDING: Final = "facility_dispatch.events.pending"
+_COMMITTING: Final = "facility_dispatch.events.committing"
+log = logging.getLogger("facility_dispatch.events")
+"""Each committed event, one line at INFO: what an operator watching the terminal wants to see
+(an alarm fired, an order assigned), rather than the access log (DEBUG)."""
+_SHOWN: Final = ("number", "site", "asset", "fault", "severity", "priority", "status", "actor")
 _ORDER_LOCK: Final = 0x46_44_45_56  # "FDEV": the event log's advisory lock
 
 
@@ -57,6 +63,7 @@ class EventLog:
         self._listeners: list[Callable[[], None]] = []
         sessions.listen("before_commit", _insert_in_commit_order)
         sessions.listen("after_soft_rollback", _forget_rolled_back)
+        sessions.listen("after_commit", _log_committed)
 
     def record(
         self, session: Session, type_: str, at: datetime, payload: dict[str, Any], site: str | None
@@ -123,6 +130,22 @@ def _insert_in_commit_order(session: Session) -> None:
         session.flush()
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ORDER_LOCK})
     session.add_all(row for _, row in pending)
+    if log.isEnabledFor(logging.INFO):
+        session.info[_COMMITTING] = [row for _, row in pending]
+
+
+def describe(type_: str, payload: dict[str, Any]) -> str:
+    """One line for the log: the event's type, then the facts that say what happened."""
+    facts = [f"{name}={payload[name]}" for name in _SHOWN if payload.get(name) is not None]
+    note = payload.get("note")
+    if isinstance(note, str) and note:
+        facts.append(f"note={note[:200]!r}")
+    return " ".join([type_, *facts])
+
+
+def _log_committed(session: Session) -> None:
+    for row in session.info.pop(_COMMITTING, None) or ():
+        log.info("%s", describe(row.type, row.payload))
 
 
 def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.errors import (
+    ConflictError,
     IllegalTransitionError,
     NeedsPlannerError,
     NotYoursError,
@@ -299,7 +300,12 @@ def test_a_p1_is_closed_and_cancelled_by_a_planner_not_by_its_technician(h: Harn
     refused = h.orders.get(order.id)
     assert refused is not None and refused.status == "resolved"
     assert [t.event for t in refused.timeline].count("transition") == 3  # nothing recorded
-    assert h.orders.transition(order.id, "closed", PLANNER).status == "closed"
+    # the playbook's steps were not ticked: closing asks why
+    with pytest.raises(ConflictError, match=r"8 playbook step\(s\) not ticked \(#1, #2"):
+        h.orders.transition(order.id, "closed", PLANNER)
+    closed = h.orders.transition(order.id, "closed", PLANNER, "contractor's own report kept")
+    assert closed.status == "closed"
+    assert closed.timeline[-1].note == "contractor's own report kept"
 
 
 def test_notes_and_checklists_only_on_ones_own_order(h: Harness) -> None:
