@@ -1,0 +1,188 @@
+"""A resident's request as the dispatcher and the resident see it: the words of SPEC section 5,
+and the small pure rules about it (status, phone masking, names shown, follow-up calls)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, Literal
+
+from facility_dispatch.maintenance.errors import InvalidRequestError
+
+Category = Literal["repair", "complaint", "suggestion", "praise"]
+CATEGORIES: Final = ("repair", "complaint", "suggestion", "praise")
+Channel = Literal["qr", "phone", "walk_in", "wechat"]
+CHANNELS: Final = ("qr", "phone", "walk_in", "wechat")
+STATUSES: Final = ("new", "accepted", "rejected", "in_progress", "done", "closed")
+DECISIONS: Final = ("new", "accepted", "rejected")
+"""What the dispatcher decided; the rest of a request's status is its work order's."""
+
+FOLLOW_UP_AFTER: Final = timedelta(days=3)
+"""SPEC section 5: resolved and no feedback within 3 days: the dispatcher calls (回访)."""
+LOW_RATING: Final = 2
+"""A rating of 1 or 2 opens a complaint review for the site's supervisor."""
+REPEAT_WITHIN: Final = timedelta(days=30)
+
+MAX_DESCRIPTION: Final = 2000
+MAX_COMMENT: Final = 1000
+MAX_REASON: Final = 500
+MAX_BUILDING: Final = 40
+MAX_UNIT: Final = 40
+MAX_PHOTOS: Final = 3
+
+_ORDER_STATUS: Final = {
+    "open": "accepted",
+    "assigned": "accepted",
+    "acknowledged": "accepted",
+    "in_progress": "in_progress",
+    "on_hold": "in_progress",
+    "resolved": "done",
+    "closed": "closed",
+    "cancelled": "closed",
+}
+_COMPOUND_SURNAMES: Final = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "令狐", "慕容", "司徒")
+_PHONE: Final = re.compile(r"^\+?[0-9][0-9 \-]{5,22}$")
+
+
+class RequestRefusedError(InvalidRequestError):
+    """A request (or its feedback) that cannot be taken as given; the message names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def shown_status(decision: str, order_status: str | None) -> str:
+    """The request's status: the dispatcher's decision until an order carries it."""
+    if decision != "accepted" or order_status is None:
+        return decision
+    return _ORDER_STATUS.get(order_status, "accepted")
+
+
+def order_statuses(status: str) -> tuple[str, tuple[str, ...] | None]:
+    """What a request status asks of (the decision, the order's statuses) when filtering."""
+    if status in ("new", "rejected"):
+        return status, None
+    return "accepted", tuple(s for s, shown in _ORDER_STATUS.items() if shown == status)
+
+
+def normalize_phone(raw: str) -> str:
+    """Digits only (a leading + kept), or :class:`RequestRefusedError`: the rate limit and the
+    repeat count key on it, so ``138 0000 5678`` and ``138-0000-5678`` are one phone."""
+    text = raw.strip()
+    if not _PHONE.match(text):
+        raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
+    digits = re.sub(r"[^0-9]", "", text)
+    if not 7 <= len(digits) <= 15:
+        raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
+    return ("+" if text.startswith("+") else "") + digits
+
+
+def mask_phone(phone: str) -> str:
+    """``138****5678``: enough to recognise on a call-back list, not to call."""
+    digits = phone.lstrip("+")
+    if len(digits) < 8:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def given_name(name: str) -> str:
+    """The technician's given name only (SPEC section 5): 王伟 -> 伟, Li Na -> Na."""
+    name = name.strip()
+    if " " in name:
+        return name.split()[-1]
+    if name.isascii() or len(name) < 2:
+        return name
+    for surname in _COMPOUND_SURNAMES:
+        if name.startswith(surname) and len(name) > len(surname):
+            return name[len(surname) :]
+    return name[1:]
+
+
+def follow_up_due(
+    resolved_at: datetime | None,
+    feedback_at: datetime | None,
+    followed_up_at: datetime | None,
+    now: datetime,
+) -> bool:
+    """Resolved three days ago or more, no rating, nobody has called yet."""
+    return (
+        resolved_at is not None
+        and feedback_at is None
+        and followed_up_at is None
+        and now - resolved_at >= FOLLOW_UP_AFTER
+    )
+
+
+def bounded(field: str, value: str, longest: int, shortest: int = 0) -> str:
+    """Trimmed text within its length, or :class:`RequestRefusedError` naming the field."""
+    text = value.strip()
+    if len(text) < shortest:
+        raise RequestRefusedError(field, "is required" if shortest == 1 else "is too short")
+    if len(text) > longest:
+        raise RequestRefusedError(field, f"is longer than {longest} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in text):
+        raise RequestRefusedError(field, "contains control characters")
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    rating: int
+    comment: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A resident's request with its order's state; ``phone`` in full (mask it to show)."""
+
+    id: int
+    site: str
+    building: str
+    unit: str
+    category: str
+    description: str
+    channel: str
+    phone: str
+    decision: str
+    status: str
+    reject_reason: str | None
+    work_order_id: int | None
+    work_order_number: str | None
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+    resolved_at: datetime | None
+    photos: int
+    feedback: Feedback | None
+    followed_up_at: datetime | None
+    follow_up_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """What the resident's tracking page shows: nothing more (no phone, no full names)."""
+
+    request: Request
+    technician: str | None
+    done: str | None
+    expected_by: datetime | None
+    may_rate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """A complaint review (质量回访复核) for the site's supervisor, opened by a low rating."""
+
+    id: int
+    request_id: int
+    site: str
+    supervisor: str | None
+    rating: int
+    comment: str
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_by: str | None
+    outcome: str | None

@@ -1,0 +1,618 @@
+"""Residents' requests: taken from the public form or by the dispatcher, answered, tracked,
+rated; the dispatcher's queue, follow-up calls and complaint reviews.
+
+Requests are this service's aggregate; a work order for one is opened or joined only through
+the work-order service's commands (``source: resident``), and the request's link to its new
+order commits in the order's own transaction (:meth:`WorkOrderService.create`'s ``within``).
+Every change records its event (``request.received``, ``request.feedback_low``, ...) in the
+same transaction, for the live views and for notifications to route.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Select, and_, case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.kernel.photos import PhotoRefusedError, PhotoStore, accept_photo
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.sql import WorkOrderRow
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.residents import kpis
+from facility_dispatch.residents.limits import (
+    READS_PER_ADDRESS,
+    REPORTS_PER_ADDRESS,
+    REPORTS_PER_PHONE,
+    SqlRateLimiter,
+    key_of,
+)
+from facility_dispatch.residents.model import (
+    CATEGORIES,
+    CHANNELS,
+    FOLLOW_UP_AFTER,
+    LOW_RATING,
+    MAX_BUILDING,
+    MAX_COMMENT,
+    MAX_DESCRIPTION,
+    MAX_PHOTOS,
+    MAX_REASON,
+    MAX_UNIT,
+    REPEAT_WITHIN,
+    Feedback,
+    Request,
+    RequestRefusedError,
+    Review,
+    Tracking,
+    bounded,
+    given_name,
+    normalize_phone,
+    order_statuses,
+    shown_status,
+)
+from facility_dispatch.residents.sql import RequestRow, ReviewRow
+
+RATED_AFTER = ("resolved", "closed")
+"""SPEC section 5: feedback once the order is resolved or closed (a cancelled one is not)."""
+_WORDS = {"repair": "报修 repair", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    request: Request
+    token: str
+    """Shown once, in the tracking link; the database keeps only its hash."""
+
+
+class ResidentRequests:
+    def __init__(
+        self,
+        sessions: Sessions,
+        events: EventLog,
+        work_orders: WorkOrderService,
+        people: People,
+        photos: PhotoStore,
+        clock: Clock,
+        retention: timedelta = timedelta(days=365),
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._work_orders = work_orders
+        self._people = people
+        self._photos = photos
+        self._clock = clock
+        self._retention = retention
+        self._limiter = SqlRateLimiter(sessions)
+
+    # -- the public side ----------------------------------------------------------------------
+
+    def admit_report(self, address: str, phone: str | None) -> int:
+        """0 if this address (and phone) may send a request now, else the seconds to wait."""
+        wanted = [(key_of("report-address", address), REPORTS_PER_ADDRESS)]
+        if phone:
+            with contextlib.suppress(RequestRefusedError):  # submit says why
+                wanted.append((key_of("report-phone", normalize_phone(phone)), REPORTS_PER_PHONE))
+        return self._limiter.take(wanted, self._clock.now())
+
+    def admit_read(self, address: str) -> int:
+        """Tracking pages and ratings: 0, or the seconds to wait."""
+        return self._limiter.take(
+            [(key_of("read-address", address), READS_PER_ADDRESS)], self._clock.now()
+        )
+
+    def submit(
+        self,
+        site: str,
+        category: str,
+        building: str,
+        unit: str,
+        description: str,
+        phone: str,
+        photos: Sequence[bytes] = (),
+        channel: str = "qr",
+        created_by: str | None = None,
+    ) -> Submitted:
+        """A new request; RequestRefusedError names the field that is wrong."""
+        known = self._people.site(site)
+        if known is None:
+            raise NotFoundError(f"no site {site}")
+        if category not in CATEGORIES:
+            raise RequestRefusedError("category", f"is one of {', '.join(CATEGORIES)}")
+        if channel not in CHANNELS:
+            raise RequestRefusedError("channel", f"is one of {', '.join(CHANNELS)}")
+        building = bounded("building", building, MAX_BUILDING, 1)
+        if known.buildings and building not in known.buildings:
+            raise RequestRefusedError("building", "is not a building of this estate")
+        unit = bounded("unit", unit, MAX_UNIT, 1)
+        description = bounded("description", description, MAX_DESCRIPTION, 2)
+        phone = normalize_phone(phone)
+        if len(photos) > MAX_PHOTOS:
+            raise RequestRefusedError("photos", f"at most {MAX_PHOTOS} photos")
+        try:
+            cleaned = [accept_photo(p) for p in photos]
+        except PhotoRefusedError as error:
+            raise RequestRefusedError("photos", str(error)) from None
+        keys = [self._photos.save(p) for p in cleaned]
+        token = secrets.token_urlsafe(24)  # 192 bits
+        now = self._clock.now()
+        try:
+            with self._sessions.begin() as session:
+                row = RequestRow(
+                    site=site,
+                    building=building,
+                    unit=unit,
+                    category=category,
+                    description=description,
+                    channel=channel,
+                    phone=phone,
+                    token_hash=token_hash(token),
+                    decision="new",
+                    created_at=now,
+                    created_by=created_by,
+                    photos=keys,
+                )
+                session.add(row)
+                session.flush()
+                self._record(session, "request.received", row, now, photos=len(keys))
+                request = self._request(row, None)
+        except BaseException:
+            for key in keys:
+                self._photos.delete(key)
+            raise
+        self._events.notify()
+        return Submitted(request, token)
+
+    def track(self, token: str) -> Tracking | None:
+        """The resident's view of their request, or None for a token that is not one."""
+        with self._sessions() as session:
+            found = self._by_token(session, token)
+            if found is None:
+                return None
+            row, order = found
+            request = self._request(row, order)
+        technician = done = None
+        expected_by = None
+        if row.work_order_id is not None:
+            full = self._work_orders.get(row.work_order_id)
+            if full is not None:
+                if full.assignees:
+                    person = self._people.technician(full.assignees[0])
+                    technician = given_name(person.name) if person else None
+                resolved = [e.note for e in full.timeline if e.to == "resolved" and e.note]
+                done = resolved[-1] if resolved and full.status in RATED_AFTER else None
+                if full.status not in ("resolved", "closed", "cancelled"):
+                    expected_by = full.resolve_by
+        may_rate = request.feedback is None and order is not None and order.status in RATED_AFTER
+        return Tracking(request, technician, done, expected_by, may_rate)
+
+    def feedback(self, token: str, rating: int, comment: str = "") -> Request:
+        """The resident's rating, once, after the work is done; 1-2 opens a complaint review."""
+        with self._sessions.begin() as session:
+            found = self._by_token(session, token, lock=True)
+            if found is None:
+                raise NotFoundError("no such request")
+            row, order = found
+            self._rate(session, row, order, rating, comment)
+            request = self._request(row, order)
+        self._events.notify()
+        return request
+
+    # -- the dispatcher's side ----------------------------------------------------------------
+
+    def get(self, request_id: int) -> Request | None:
+        with self._sessions() as session:
+            found = session.execute(self._joined().where(RequestRow.id == request_id)).first()
+            return self._request(found[0], found[1]) if found else None
+
+    def queue(
+        self,
+        site: str | None = None,
+        status: str | None = None,
+        category: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Request], int]:
+        """New requests first, then the newest."""
+        stmt = self._joined()
+        if site:
+            stmt = stmt.where(RequestRow.site == site)
+        if category:
+            stmt = stmt.where(RequestRow.category == category)
+        if status:
+            decision, order_status = order_statuses(status)
+            stmt = stmt.where(RequestRow.decision == decision)
+            if order_status is not None:
+                stmt = stmt.where(WorkOrderRow.status.in_(order_status))
+        with self._sessions() as session:
+            total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+            rows = session.execute(
+                stmt.order_by(
+                    case((RequestRow.decision == "new", 0), else_=1),
+                    RequestRow.created_at.desc(),
+                    RequestRow.id.desc(),
+                )
+                .limit(limit)
+                .offset(offset)
+            ).all()
+            return [self._request(r, o) for r, o in rows], total
+
+    def accept(
+        self,
+        request_id: int,
+        actor: Actor,
+        priority: str = "P3",
+        skill: str = "general",
+        work_order_id: int | None = None,
+    ) -> Request:
+        """Open a work order for the request (``source: resident``), or join it to an open one."""
+        request = self._require(request_id)
+        self._still_new(request)
+        if work_order_id is not None:
+            return self._join(request, actor, work_order_id)
+        now = self._clock.now()
+
+        def link(session: Session, order_id: int) -> None:
+            self._decide(session, request, actor, now, decision="accepted", order=order_id)
+
+        words = _WORDS.get(request.category, request.category)
+        photos = (
+            f"\n({request.photos} photo(s) with request {request.id})" if request.photos else ""
+        )
+        self._work_orders.create(
+            actor,
+            within=link,
+            site=request.site,
+            title=f"{words} {request.building}-{request.unit}: {request.description[:120]}",
+            description=request.description + photos,
+            priority=priority,
+            skill=skill,
+            source="resident",
+            channel=request.channel,
+            building=request.building,
+            reporter=f"{request.building}-{request.unit} (request {request.id})",
+        )
+        self._events.notify()
+        return self._require(request_id)
+
+    def _join(self, request: Request, actor: Actor, work_order_id: int) -> Request:
+        order = self._work_orders.get(work_order_id)
+        if order is None:
+            raise NotFoundError(f"no work order {work_order_id}")
+        if order.site != request.site:
+            raise ConflictError(f"{order.number} is at {order.site}, the request at {request.site}")
+        if order.status in ("closed", "cancelled"):
+            raise ConflictError(f"{order.number} is {order.status}: join an open order")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            self._decide(session, request, actor, now, decision="accepted", order=order.id)
+        self._work_orders.note(
+            order.id,
+            actor,
+            f"resident request {request.id} ({request.building}-{request.unit}) joined: "
+            f"{request.description[:200]}",
+        )
+        return self._require(request.id)
+
+    def reject(self, request_id: int, actor: Actor, reason: str) -> Request:
+        """Refused, with the reason the resident reads on their tracking page."""
+        reason = bounded("reason", reason, MAX_REASON, 2)
+        request = self._require(request_id)
+        self._still_new(request)
+        with self._sessions.begin() as session:
+            self._decide(session, request, actor, self._clock.now(), "rejected", reason=reason)
+        self._events.notify()
+        return self._require(request_id)
+
+    def follow_ups(self, site: str | None = None) -> list[Request]:
+        """Resolved three days ago or more, not rated, not yet called (回访): oldest first."""
+        due_before = self._clock.now() - FOLLOW_UP_AFTER
+        stmt = self._joined().where(
+            RequestRow.rating.is_(None),
+            RequestRow.followed_up_at.is_(None),
+            WorkOrderRow.status.in_(RATED_AFTER),
+            WorkOrderRow.resolved_at <= due_before,
+        )
+        if site:
+            stmt = stmt.where(RequestRow.site == site)
+        with self._sessions() as session:
+            rows = session.execute(stmt.order_by(WorkOrderRow.resolved_at)).all()
+            return [self._request(r, o) for r, o in rows]
+
+    def record_follow_up(
+        self,
+        request_id: int,
+        actor: Actor,
+        note: str,
+        rating: int | None = None,
+        comment: str = "",
+    ) -> Request:
+        """The dispatcher called: what the resident said, and their rating if they gave one."""
+        note = bounded("note", note, MAX_REASON, 2)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            found = session.execute(
+                self._joined().where(RequestRow.id == request_id).with_for_update(of=RequestRow)
+            ).first()
+            if found is None:
+                raise NotFoundError(f"no request {request_id}")
+            row, order = found
+            if order is None or order.status not in RATED_AFTER:
+                raise ConflictError(
+                    f"request {request_id}'s work is not done: nothing to follow up"
+                )
+            row.followed_up_at = now
+            row.follow_up_note = f"{actor.name}: {note}"
+            if rating is not None:
+                self._rate(session, row, order, rating, comment)
+            self._record(session, "request.followed_up", row, now)
+            request = self._request(row, order)
+        self._events.notify()
+        return request
+
+    def reviews(self, site: str | None = None, open_only: bool = True) -> list[Review]:
+        stmt = select(ReviewRow, RequestRow).join(RequestRow, RequestRow.id == ReviewRow.request_id)
+        if site:
+            stmt = stmt.where(ReviewRow.site == site)
+        if open_only:
+            stmt = stmt.where(ReviewRow.closed_at.is_(None))
+        with self._sessions() as session:
+            rows = session.execute(stmt.order_by(ReviewRow.opened_at.desc()).limit(500)).all()
+            return [_review(review, request) for review, request in rows]
+
+    def close_review(self, review_id: int, actor: Actor, outcome: str) -> Review:
+        """The supervisor checked on site and answered the resident: what was found and done."""
+        outcome = bounded("outcome", outcome, MAX_DESCRIPTION, 2)
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            review = session.get(ReviewRow, review_id, with_for_update=True)
+            if review is None:
+                raise NotFoundError(f"no complaint review {review_id}")
+            if review.closed_at is not None:
+                raise ConflictError(f"complaint review {review_id} is closed already")
+            review.closed_at, review.closed_by, review.outcome = now, actor.name, outcome
+            request = session.get(RequestRow, review.request_id)
+            assert request is not None
+            self._record(session, "request.review_closed", request, now, review_id=review.id)
+            closed = _review(review, request)
+        self._events.notify()
+        return closed
+
+    def photo(self, request_id: int, position: int) -> bytes:
+        request = self._row(request_id)
+        if not 0 <= position < len(request.photos):
+            raise NotFoundError(f"request {request_id} has no photo {position}")
+        try:
+            return self._photos.open(request.photos[position])
+        except KeyError:
+            raise NotFoundError(f"request {request_id}'s photo {position} is gone") from None
+
+    def kpis(self, site: str | None, start: datetime, end: datetime) -> dict[str, Any]:
+        """SPEC section 5's KPIs of the requests made in [start, end)."""
+        stmt = (
+            select(RequestRow, WorkOrderRow.resolved_at)
+            .outerjoin(WorkOrderRow, WorkOrderRow.id == RequestRow.work_order_id)
+            .where(RequestRow.created_at >= start - REPEAT_WITHIN, RequestRow.created_at < end)
+        )
+        if site:
+            stmt = stmt.where(RequestRow.site == site)
+        with self._sessions() as session:
+            facts = [
+                kpis.RequestFacts(
+                    r.site,
+                    r.building,
+                    r.unit,
+                    r.category,
+                    r.created_at,
+                    r.decided_at,
+                    resolved_at,
+                    r.rating,
+                )
+                for r, resolved_at in session.execute(stmt)
+            ]
+        return kpis.compute(facts, start, end)
+
+    def prune(self) -> int:
+        """Requests past the retention period go, with their photos and reviews."""
+        now = self._clock.now()
+        self._limiter.prune(now - timedelta(days=1))
+        with self._sessions.begin() as session:
+            old = list(
+                session.scalars(
+                    select(RequestRow).where(RequestRow.created_at < now - self._retention)
+                )
+            )
+            ids = [r.id for r in old]
+            if ids:
+                session.execute(delete(ReviewRow).where(ReviewRow.request_id.in_(ids)))
+                session.execute(delete(RequestRow).where(RequestRow.id.in_(ids)))
+            keys = [key for r in old for key in r.photos]
+        for key in keys:
+            self._photos.delete(key)
+        return len(ids)
+
+    # -- the record ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _joined() -> Select[RequestRow, WorkOrderRow]:
+        return select(RequestRow, WorkOrderRow).outerjoin(
+            WorkOrderRow, WorkOrderRow.id == RequestRow.work_order_id
+        )
+
+    def _by_token(
+        self, session: Session, token: str, lock: bool = False
+    ) -> tuple[RequestRow, WorkOrderRow | None] | None:
+        if not token or len(token) > 100:
+            return None
+        stmt = self._joined().where(RequestRow.token_hash == token_hash(token))
+        if lock:
+            stmt = stmt.with_for_update(of=RequestRow)
+        found = session.execute(stmt).first()
+        return (found[0], found[1]) if found else None
+
+    def _row(self, request_id: int) -> RequestRow:
+        with self._sessions() as session:
+            row = session.get(RequestRow, request_id)
+            if row is None:
+                raise NotFoundError(f"no request {request_id}")
+            session.expunge(row)
+            return row
+
+    def _require(self, request_id: int) -> Request:
+        request = self.get(request_id)
+        if request is None:
+            raise NotFoundError(f"no request {request_id}")
+        return request
+
+    @staticmethod
+    def _still_new(request: Request) -> None:
+        if request.decision != "new":
+            raise ConflictError(
+                f"request {request.id} is {request.status} already; only a new one is "
+                "accepted or rejected"
+            )
+
+    def _decide(
+        self,
+        session: Session,
+        request: Request,
+        actor: Actor,
+        now: datetime,
+        decision: str,
+        order: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """The dispatcher's answer, once: a second dispatcher deciding at the same moment finds
+        the request decided and gets 409 (the update takes only a request still new)."""
+        changed = session.execute(
+            update(RequestRow)
+            .where(and_(RequestRow.id == request.id, RequestRow.decision == "new"))
+            .values(
+                decision=decision,
+                work_order_id=order,
+                reject_reason=reason,
+                decided_at=now,
+                decided_by=actor.name,
+            )
+        )
+        if getattr(changed, "rowcount", 0) != 1:
+            raise ConflictError(f"request {request.id} was answered meanwhile")
+        row = session.get(RequestRow, request.id, populate_existing=True)
+        assert row is not None
+        self._record(session, f"request.{decision}", row, now, work_order_id=order)
+
+    def _rate(
+        self,
+        session: Session,
+        row: RequestRow,
+        order: WorkOrderRow | None,
+        rating: int,
+        comment: str,
+    ) -> None:
+        if type(rating) is not int or not 1 <= rating <= 5:
+            raise RequestRefusedError("rating", "is a whole number from 1 to 5")
+        comment = bounded("comment", comment, MAX_COMMENT)
+        if order is None or order.status not in RATED_AFTER:
+            raise ConflictError("a rating is taken once the work is resolved")
+        if row.rating is not None:
+            raise ConflictError("this request has its rating already: one rating per request")
+        now = self._clock.now()
+        row.rating, row.comment, row.feedback_at = rating, comment, now
+        self._record(session, "request.feedback", row, now, rating=rating)
+        if rating <= LOW_RATING:
+            known = self._people.site(row.site)
+            supervisor = known.supervisor if known else None
+            session.add(
+                ReviewRow(request_id=row.id, site=row.site, supervisor=supervisor, opened_at=now)
+            )
+            self._record(
+                session,
+                "request.feedback_low",
+                row,
+                now,
+                rating=rating,
+                supervisor=supervisor,
+                to="supervisor",
+            )
+
+    def _record(
+        self, session: Session, type_: str, row: RequestRow, at: datetime, **extra: Any
+    ) -> None:
+        """An event of the request, in the caller's transaction: who and what, never the phone
+        nor the resident's words (the event stream is read by every viewer)."""
+        self._events.record(
+            session,
+            type_,
+            at,
+            {
+                "request_id": row.id,
+                "site": row.site,
+                "building": row.building,
+                "category": row.category,
+                "channel": row.channel,
+                "decision": row.decision,
+                "work_order_id": row.work_order_id,
+                **extra,
+            },
+            row.site,
+        )
+
+    @staticmethod
+    def _request(row: RequestRow, order: WorkOrderRow | None) -> Request:
+        feedback = (
+            Feedback(row.rating, row.comment or "", row.feedback_at)
+            if row.rating is not None and row.feedback_at is not None
+            else None
+        )
+        return Request(
+            id=row.id,
+            site=row.site,
+            building=row.building,
+            unit=row.unit,
+            category=row.category,
+            description=row.description,
+            channel=row.channel,
+            phone=row.phone,
+            decision=row.decision,
+            status=shown_status(row.decision, order.status if order else None),
+            reject_reason=row.reject_reason,
+            work_order_id=row.work_order_id,
+            work_order_number=order.number if order else None,
+            created_at=row.created_at,
+            decided_at=row.decided_at,
+            decided_by=row.decided_by,
+            resolved_at=order.resolved_at if order else None,
+            photos=len(row.photos or ()),
+            feedback=feedback,
+            followed_up_at=row.followed_up_at,
+            follow_up_note=row.follow_up_note,
+        )
+
+
+def _review(review: ReviewRow, request: RequestRow) -> Review:
+    return Review(
+        id=review.id,
+        request_id=review.request_id,
+        site=review.site,
+        supervisor=review.supervisor,
+        rating=request.rating or 0,
+        comment=request.comment or "",
+        opened_at=review.opened_at,
+        closed_at=review.closed_at,
+        closed_by=review.closed_by,
+        outcome=review.outcome,
+    )
