@@ -27,6 +27,7 @@ from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.rules.alarms import AlarmService
 
 
@@ -95,6 +96,8 @@ class Backend(Protocol):
     def parts(self) -> Parts: ...
     @property
     def reviews(self) -> IncidentReviews: ...
+    @property
+    def notifier(self) -> Notifier: ...
     @property
     def leadership(self) -> Leading | None: ...
 

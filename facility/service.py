@@ -40,6 +40,8 @@ from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.maintenance.works import WorksFollowUp
+from facility_dispatch.notify.apprise_sender import AppriseSender
+from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.retention import Retention
 from facility_dispatch.rules.alarms import AlarmService
 from facility_dispatch.rules.engine import RuleEngine
@@ -80,6 +82,7 @@ class Service:
     planner: Planner
     parts: Parts
     reviews: IncidentReviews
+    notifier: Notifier
     leadership: Leadership | None = None
     started: bool = field(default=False)
 
@@ -91,7 +94,8 @@ class Service:
         self.pipeline.start()
         self.mqtt.start()
         self.scheduler.start(paused=True)
-        self.leadership = Leadership(self.db, self._lead, self.scheduler.pause)
+        self.notifier.start()
+        self.leadership = Leadership(self.db, self._lead, self._follow)
         self.leadership.start()
         self.started = True
         log.info("service started: MQTT %r, database %s", self.settings.mqtt, self.db.url)
@@ -105,6 +109,7 @@ class Service:
             "ingest": self.pipeline.alive,
             "dispatcher": self.dispatcher.alive,
             "leadership": self.leadership is not None and self.leadership.alive,
+            "notifier": self.notifier.alive,
         }
         return [name for name, alive in workers.items() if not alive]
 
@@ -116,6 +121,11 @@ class Service:
         except Exception:
             log.exception("dispatch sweep failed; the scheduler runs it again in 30 s")
         self.planner.sweep()  # the first sweep makes what came due while no leader ran
+        self.notifier.lead()  # one sender per installation: the leader
+
+    def _follow(self) -> None:
+        self.notifier.follow()
+        self.scheduler.pause()
 
     def stop(self) -> None:
         """Clean shutdown: stop receiving, store what is buffered, close everything."""
@@ -125,6 +135,7 @@ class Service:
         if self.leadership is not None:
             self.leadership.stop()
         self.scheduler.stop()
+        self.notifier.stop()
         self.pipeline.settle()  # store and acknowledge what has arrived, while connected
         self.mqtt.stop()
         self.pipeline.stop()  # anything later is stored; the broker delivers it again, a duplicate
@@ -322,6 +333,19 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
     scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
     parts = Parts(sessions, events, clock, work_orders)
+    notifier = Notifier(
+        sessions,
+        events,
+        work_orders,
+        people,
+        clock,
+        AppriseSender(),
+        public_url=settings.link_base,
+        timezone=settings.timezone,
+        config_file=settings.notify,
+        registry=registry,
+    )
+    notifier.load_file()  # a bad notifications file stops the start, naming route and field
 
     return Service(
         settings=settings,
@@ -348,4 +372,5 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         planner=planner,
         parts=parts,
         reviews=IncidentReviews(work_orders, alarms, store, parts, lambda: engine.ruleset),
+        notifier=notifier,
     )

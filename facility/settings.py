@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     # Rules
     rules: Path | None = None
 
+    # Notifications (SPEC section 6)
+    notify: Path | None = Field(
+        default=None, description="the notifications file (receivers and routes); none: no sends"
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="the dashboard's address as people reach it, for links in messages; "
+        "default http://HTTP_HOST:HTTP_PORT",
+    )
+
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -114,6 +124,11 @@ class Settings(BaseSettings):
     @property
     def mqtt(self) -> MqttEndpoint:
         return MqttEndpoint(self.mqtt_url or "mqtt://127.0.0.1:1883")
+
+    @property
+    def link_base(self) -> str:
+        """Where links in messages point: ``public_url``, else the address the API listens on."""
+        return self.public_url or f"http://{self.http_host}:{self.http_port}"
 
     @property
     def sqlalchemy_url(self) -> str:

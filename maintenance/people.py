@@ -28,6 +28,8 @@ class Technician:
     certifications: tuple[dict[str, Any], ...]
     active: bool
     employer: str | None
+    contacts: tuple[str, ...] = ()
+    role: str = "technician"
 
     def person(self) -> Person:
         return Person(
@@ -57,6 +59,8 @@ def technician_of(row: TechnicianRow) -> Technician:
         tuple(row.certifications or ()),
         row.active,
         row.employer,
+        tuple(row.contacts or ()),
+        row.role or "technician",
     )
 
 

@@ -55,6 +55,11 @@ class TechnicianRow(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     employer: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    contacts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """Apprise URLs where notifications reach this person (``mailto://``, ``wecombot://``),
+    and ``tel:`` numbers people call (shown, never sent to)."""
+    role: Mapped[str] = mapped_column(String(16), default="technician")
+    """``technician`` or ``supervisor`` (told of escalations at the sites they work)."""
 
 
 class ShiftRow(Base):

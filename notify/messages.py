@@ -1,0 +1,139 @@
+"""Messages in the site's language: what happened, the order number, asset, fault, deadline,
+and links to the order and to acknowledge it. Pure: facts and links in, text out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo
+
+Lang = Literal["zh", "en"]
+
+_EVENTS: Final[dict[str, dict[Lang, str]]] = {
+    "alarm.fired": {"zh": "告警", "en": "Alarm"},
+    "work_order.opened": {"zh": "新工单", "en": "New work order"},
+    "work_order.assigned": {"zh": "工单已派", "en": "Work order assigned"},
+    "work_order.escalated": {"zh": "工单升级", "en": "Work order escalated"},
+    "work_order.breached": {"zh": "工单超时", "en": "Work order overdue"},
+    "request.received": {"zh": "住户报修", "en": "Resident request"},
+    "request.feedback_low": {"zh": "住户差评", "en": "Low resident rating"},
+    "part.low_stock": {"zh": "备件不足", "en": "Part low on stock"},
+    "plan.due": {"zh": "计划保养到期", "en": "Planned maintenance due"},
+}
+
+_LABELS: Final[dict[Lang, dict[str, str]]] = {
+    "zh": {
+        "site": "小区",
+        "asset": "设备",
+        "fault": "故障",
+        "priority": "优先级",
+        "status": "状态",
+        "respond_by": "响应期限",
+        "resolve_by": "修复期限",
+        "open": "查看工单",
+        "ack": "确认接单（链接 {hours} 小时内有效）",
+        "repeat": "第 {n} 次提醒：尚无人确认",
+        "escalation": "已升级：{after} 内无人确认",
+        "details": "详情",
+    },
+    "en": {
+        "site": "Site",
+        "asset": "Asset",
+        "fault": "Fault",
+        "priority": "Priority",
+        "status": "Status",
+        "respond_by": "Respond by",
+        "resolve_by": "Resolve by",
+        "open": "Open the order",
+        "ack": "Acknowledge (link valid {hours} h)",
+        "repeat": "Reminder {n}: nobody has acknowledged yet",
+        "escalation": "Escalated: not acknowledged within {after}",
+        "details": "Details",
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """What a message says about a work order (read at the time it is recorded)."""
+
+    number: str
+    title: str
+    site: str
+    asset: str | None
+    fault: str | None
+    priority: str
+    status: str
+    respond_by: datetime
+    resolve_by: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    title: str
+    body: str
+
+
+def language_of(locale: str | None) -> Lang:
+    """A site's locale (``zh-CN``, ``en-GB``) as one of the two languages we write."""
+    return "en" if (locale or "zh").lower().startswith("en") else "zh"
+
+
+def render(
+    event: str,
+    lang: Lang,
+    zone: ZoneInfo,
+    order: OrderFacts | None,
+    payload: dict[str, Any],
+    *,
+    reminder: int = 0,
+    escalated_after: str | None = None,
+    order_link: str | None = None,
+    ack_link: str | None = None,
+    ack_hours: int = 24,
+) -> Message:
+    """The title and body of one message. ``reminder`` > 0 says it is a repeat;
+    ``escalated_after`` (a duration as written) says it is the escalation."""
+    words = _LABELS[lang]
+    what = _EVENTS.get(event, {"zh": event, "en": event})[lang]
+    lines: list[str] = []
+    if escalated_after is not None:
+        lines.append(words["escalation"].format(after=escalated_after))
+    elif reminder:
+        lines.append(words["repeat"].format(n=reminder))
+    if order is not None:
+        subject = " ".join(
+            part for part in (order.priority, order.number, order.asset, order.fault) if part
+        )
+        title = f"[{what}] {subject}"
+        lines.append(order.title)
+        lines.append(f"{words['site']}: {order.site}")
+        if order.asset:
+            lines.append(f"{words['asset']}: {order.asset}")
+        if order.fault:
+            lines.append(f"{words['fault']}: {order.fault}")
+        lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {order.status}")
+        lines.append(f"{words['respond_by']}: {_local(order.respond_by, zone)}")
+        lines.append(f"{words['resolve_by']}: {_local(order.resolve_by, zone)}")
+    else:
+        about = " ".join(
+            str(payload[k]) for k in ("site", "asset", "fault", "sku", "category") if payload.get(k)
+        )
+        title = f"[{what}] {about}".strip()
+        details = ", ".join(
+            f"{k}={v}"
+            for k, v in payload.items()
+            if isinstance(v, str | int | float) and k not in ("id",)
+        )
+        if details:
+            lines.append(f"{words['details']}: {details[:500]}")
+    if order_link:
+        lines.append(f"{words['open']}: {order_link}")
+    if ack_link:
+        lines.append(f"{words['ack'].format(hours=ack_hours)}: {ack_link}")
+    return Message(title, "\n".join(lines))
+
+
+def _local(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")

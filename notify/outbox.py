@@ -1,0 +1,547 @@
+"""The notifier: follows the event log, records each message in the outbox, then sends it.
+
+Driven from the store, like the dispatcher's sweep. The kernel's event log is numbered in
+commit order and has no gaps a reader could skip, so a cursor (the last event routed, kept in
+``notify_values``) is enough to see every alarm and work-order change once: the events after
+it are routed, and the messages they ask for are written in the same transaction that moves
+the cursor. A crash before that commit routes the same events again; after it, the messages
+are in the outbox. Each (event, round, receiver, URL) row has a unique key, so nothing is
+recorded twice, and only pending rows are sent: none twice across restarts. The one window
+left is a crash between a receiver taking a message and the row being marked sent (at-least-
+once, as any outbox that talks to the outside world).
+
+Repeats and escalation come from watches: an order matched by a route with ``repeat`` or
+``escalate_after`` is watched until it is acknowledged (``responded_at`` set, by the API, the
+console or a signed link) or finished; each sweep records the rounds that fell due
+(:func:`facility_dispatch.notify.routing.due_rounds`).
+
+Only the scheduler's leader runs :meth:`Notifier.step` (``lead``/``follow``): one sender
+per installation. A failing receiver is retried with doubling backoff up to ``retry_max``,
+and given up (``failed``) after ``give_up_after``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.durations import format_duration
+from facility_dispatch.kernel.events import Event, EventLog
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.work_orders import WorkOrderService
+from facility_dispatch.notify import config as notify_config
+from facility_dispatch.notify import links
+from facility_dispatch.notify.apprise_sender import DeliveryFailedError, Sender
+from facility_dispatch.notify.config import EMPTY, NotifyConfig, Route
+from facility_dispatch.notify.messages import OrderFacts, language_of, render
+from facility_dispatch.notify.routing import (
+    Happening,
+    Round,
+    due_rounds,
+    finished,
+    gives_up,
+    happening_of,
+    retry_at,
+    routes_for,
+)
+from facility_dispatch.notify.sql import NotifyValueRow, OutboxRow, WatchRow
+from facility_dispatch.notify.targets import Address, Roster, addresses
+
+log = logging.getLogger(__name__)
+
+ACK_TTL = timedelta(hours=24)
+"""How long an acknowledgement link in a message works."""
+
+
+class Notifier:
+    def __init__(
+        self,
+        sessions: Sessions,
+        events: EventLog,
+        work_orders: WorkOrderService,
+        people: People,
+        clock: Clock,
+        sender: Sender,
+        *,
+        secret: bytes | None = None,
+        public_url: str,
+        timezone: str,
+        config_file: Path | None = None,
+        registry: CollectorRegistry | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._work_orders = work_orders
+        self._people = people
+        self._clock = clock
+        self._sender = sender
+        self._given_secret = secret
+        self._public_url = public_url.rstrip("/")
+        self._timezone = timezone
+        self._config_file = config_file
+        self._interval = interval
+        self._config: NotifyConfig = EMPTY
+        self._config_at: datetime | None = None
+        self._leading = threading.Event()
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self.sent = Counter(
+            "facility_notifications_sent", "Messages a receiver took", registry=registry
+        )
+        self.failed = Counter(
+            "facility_notifications_failed",
+            "Attempts a receiver refused or did not answer (each retried with backoff)",
+            registry=registry,
+        )
+        Gauge(
+            "facility_notifications_pending",
+            "Messages recorded and not yet sent",
+            registry=registry,
+        ).set_function(lambda: self.pending()[0])
+        Gauge(
+            "facility_notifications_oldest_pending_seconds",
+            "Age of the oldest message not yet sent (0 when none)",
+            registry=registry,
+        ).set_function(lambda: self.pending()[1])
+
+    # -- the config ------------------------------------------------------------------------
+
+    def parse(self, text: str) -> NotifyConfig:
+        """Check a notifications file as a whole; raises NotifyConfigError naming the route."""
+        return notify_config.parse(text, self._sender.usable)
+
+    def load_file(self) -> None:
+        """At start: the file of ``FACILITY_NOTIFY`` is checked and put in force. A bad file
+        stops the start (the operator sees why at once); later changes go through PUT."""
+        if self._config_file is None:
+            return
+        try:
+            text = self._config_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise notify_config.NotifyConfigError(
+                f"cannot read {self._config_file}: {error.strerror}"
+            ) from None
+        self._store_config(self.parse(text))
+
+    def configure(self, text: str) -> NotifyConfig:
+        """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
+        the database (every worker and the next leader read it) and written back to the file
+        of ``FACILITY_NOTIFY``, so that a restart keeps it."""
+        config = self.parse(text)
+        if self._config_file is not None:
+            partial = self._config_file.with_suffix(self._config_file.suffix + ".new")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(self._config_file)
+        self._store_config(config)
+        return config
+
+    def _store_config(self, config: NotifyConfig) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            _put(session, "config", config.text, now)
+        self._config, self._config_at = config, now
+        self._wake.set()
+
+    def config(self) -> NotifyConfig:
+        """The config in force, as the database holds it (another worker may have changed it)."""
+        with self._sessions() as session:
+            row = session.get(NotifyValueRow, "config")
+            if row is None:
+                return EMPTY
+            if self._config_at != row.updated_at:
+                try:
+                    self._config = self.parse(row.value)
+                except notify_config.NotifyConfigError:
+                    log.exception("the stored notifications config no longer parses; keeping")
+                self._config_at = row.updated_at
+            return self._config
+
+    # -- running ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._unlisten = self._events.on_change(self._wake.set)
+        self._thread = threading.Thread(target=self._run, name="notifier", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._unlisten is not None:
+            self._unlisten()
+        if self._thread is not None:
+            self._thread.join(30)
+            self._thread = None
+
+    def lead(self) -> None:
+        """This worker sends (it leads the scheduler)."""
+        self._leading.set()
+        self._wake.set()
+
+    def follow(self) -> None:
+        self._leading.clear()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._interval)
+            self._wake.clear()
+            if self._stop.is_set() or not self._leading.is_set():
+                continue
+            try:
+                self.step()
+            except Exception:
+                log.exception("notifications step failed; trying again")
+
+    def step(self) -> int:
+        """Route new events, record due repeats, send what is due. Returns messages sent."""
+        config = self.config()
+        while self.route_events(config) == 500:
+            pass
+        self.repeat(config)
+        return self.deliver(config)
+
+    # -- routing events ----------------------------------------------------------------------
+
+    def route_events(self, config: NotifyConfig) -> int:
+        """Route the events after the cursor (at most 500); returns how many were read."""
+        with self._sessions() as session:
+            row = session.get(NotifyValueRow, "cursor")
+            cursor = int(row.value) if row is not None else None
+        if cursor is None:  # a new installation starts from now, not from the whole history
+            with self._sessions.begin() as session:
+                _put(session, "cursor", str(self._events.last_id()), self._clock.now())
+            return 0
+        batch = self._events.since(cursor, limit=500)
+        if not batch:
+            return 0
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            for event in batch:
+                self._route(session, config, event, now)
+            _put(session, "cursor", str(batch[-1].id), now)
+        return len(batch)
+
+    def _route(self, session: Session, config: NotifyConfig, event: Event, now: datetime) -> None:
+        happening = happening_of(event.type, event.payload, event.site)
+        if happening is None:
+            return
+        order = self._order(happening.work_order_id)
+        for route in routes_for(config, happening):
+            told: set[str] = set()
+            if route.watches and order is not None and not _acknowledged(order):
+                watched = session.scalar(
+                    select(func.count())
+                    .select_from(WatchRow)
+                    .where(WatchRow.work_order_id == order.id, WatchRow.route == route.index)
+                )
+                if watched:
+                    # opened and assigned in one go are one story: whoever heard of this order
+                    # on this route is not told again; a newcomer (a later assignee) is
+                    told = _receivers_told(session, order.id, route.index)
+                else:
+                    session.add(
+                        WatchRow(
+                            event_id=event.id,
+                            event=happening.event,
+                            route=route.index,
+                            work_order_id=order.id,
+                            started_at=event.at,
+                        )
+                    )
+                    session.flush()
+            self._record(
+                session, config, event.id, happening, event.payload, route, None, order, now, told
+            )
+
+    # -- repeats and escalation --------------------------------------------------------------
+
+    def repeat(self, config: NotifyConfig) -> int:
+        """Record the repeats and escalations that fell due; close the watches of orders that
+        were acknowledged or finished. Returns rounds recorded."""
+        now = self._clock.now()
+        recorded = 0
+        with self._sessions() as session:
+            watches = list(session.scalars(select(WatchRow).where(WatchRow.done_at.is_(None))))
+        for watch in watches:
+            order = self._order(watch.work_order_id)
+            route = config.routes[watch.route] if watch.route < len(config.routes) else None
+            with self._sessions.begin() as session:
+                row = session.get(WatchRow, watch.id)
+                if row is None or row.done_at is not None:
+                    continue
+                if order is None or route is None or not route.watches:
+                    row.done_at, row.done_because = now, "route or order gone"
+                    continue
+                if _acknowledged(order):
+                    row.done_at, row.done_because = now, "acknowledged"
+                    continue
+                happening = Happening(
+                    row.event, order.site, order.priority, order.kind, None, order.id
+                )
+                for round_ in due_rounds(route, row.started_at, row.next_round, now):
+                    self._record(
+                        session, config, row.event_id, happening, {}, route, round_, order, now
+                    )
+                    row.next_round = round_.number + 1
+                    recorded += 1
+                if finished(route, row.started_at, row.next_round):
+                    row.done_at, row.done_because = now, "repeat limit"
+        return recorded
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def _record(
+        self,
+        session: Session,
+        config: NotifyConfig,
+        event_id: int,
+        happening: Happening,
+        payload: dict[str, object],
+        route: Route,
+        round_: Round | None,
+        order: WorkOrder | None,
+        now: datetime,
+        told: set[str] | frozenset[str] = frozenset(),
+    ) -> None:
+        targets = round_.targets if round_ is not None else route.to
+        number = round_.number if round_ is not None else 0
+        roster = self._roster(order, now)
+        site = self._people.site(happening.site) if happening.site else None
+        lang = language_of(site.locale if site else None)
+        zone = ZoneInfo(site.timezone if site else self._timezone)
+        seen: set[str] = set()
+        for target in targets:
+            for address in addresses(target, happening.site, config, roster, self._sender.usable):
+                key = f"{event_id}:{route.index}:{number}:{address.key}:{_digest(address.url)}"
+                if key in seen or address.key in told:
+                    continue
+                seen.add(key)
+                exists = session.scalar(
+                    select(func.count()).select_from(OutboxRow).where(OutboxRow.key == key)
+                )
+                if exists:
+                    continue
+                message = render(
+                    happening.event,
+                    lang,
+                    zone,
+                    _facts(order),
+                    payload,
+                    reminder=number if round_ is not None and not round_.escalation else 0,
+                    escalated_after=format_duration(route.escalate_after)
+                    if round_ is not None and round_.escalation and route.escalate_after
+                    else None,
+                    order_link=f"{self._public_url}/work-orders/{order.id}" if order else None,
+                    ack_link=self._ack_link(order, address, now),
+                    ack_hours=int(ACK_TTL.total_seconds() // 3600),
+                )
+                session.add(
+                    OutboxRow(
+                        key=key,
+                        at=now,
+                        event=happening.event,
+                        event_id=event_id,
+                        round=number,
+                        work_order_id=order.id if order else happening.work_order_id,
+                        site=happening.site,
+                        receiver=address.receiver,
+                        url=address.url,
+                        url_redacted=self._sender.redact(address.url),
+                        title=message.title,
+                        body=message.body,
+                        status="pending",
+                        attempts=0,
+                        next_attempt_at=now,
+                    )
+                )
+        session.flush()
+
+    def _ack_link(self, order: WorkOrder | None, address: Address, now: datetime) -> str | None:
+        if order is None or _acknowledged(order):
+            return None
+        token = links.sign(self._secret(), order.id, address.technician_id, now, ACK_TTL)
+        return f"{self._public_url}/n/ack/{token}"
+
+    def _secret(self) -> bytes:
+        """The key of the acknowledgement links: given in the settings, or made once and kept
+        in the database, so that a link made by one worker or before a restart still works."""
+        if self._given_secret:
+            return self._given_secret
+        with self._sessions.begin() as session:
+            row = session.get(NotifyValueRow, "link_secret")
+            if row is None:
+                row = NotifyValueRow(
+                    name="link_secret", value=secrets.token_hex(32), updated_at=self._clock.now()
+                )
+                session.add(row)
+            self._given_secret = bytes.fromhex(row.value)
+        return self._given_secret
+
+    def _order(self, order_id: int | None) -> WorkOrder | None:
+        return self._work_orders.get(order_id) if order_id is not None else None
+
+    def _roster(self, order: WorkOrder | None, now: datetime) -> Roster:
+        today = self._people.roster(now)
+        people = tuple(self._people.technicians(limit=100_000)[0])
+        absent = {leave.technician_id for leave in today.leaves}
+        on_call = frozenset(
+            d.technician_id for d in today.duties if d.on_call and d.technician_id not in absent
+        )
+        return Roster(people, order.assignees if order else (), on_call)
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def deliver(self, config: NotifyConfig, limit: int = 100) -> int:
+        """Send the pending messages that are due, oldest first; returns how many were taken."""
+        now = self._clock.now()
+        with self._sessions() as session:
+            due = list(
+                session.scalars(
+                    select(OutboxRow)
+                    .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                    .order_by(OutboxRow.id)
+                    .limit(limit)
+                )
+            )
+        sent = 0
+        for message in due:
+            error: str | None = None
+            try:
+                self._sender.send(message.url, message.title, message.body)
+            except DeliveryFailedError as failure:
+                error = str(failure) or "failed"
+            except Exception as failure:  # a bug in a plugin must not stop the others
+                log.exception("sending notification %s raised", message.id)
+                error = f"{type(failure).__name__}: {failure}"[:500]
+            after = self._clock.now()
+            with self._sessions.begin() as session:
+                row = session.get(OutboxRow, message.id)
+                if row is None:
+                    continue
+                row.attempts += 1
+                if error is None:
+                    row.status, row.sent_at, row.last_error = "sent", after, None
+                    sent += 1
+                    self.sent.inc()
+                    continue
+                self.failed.inc()
+                row.last_error = error
+                if gives_up(row.at, after, config.give_up_after):
+                    row.status = "failed"
+                    log.warning("notification %s to %s given up: %s", row.id, row.receiver, error)
+                else:
+                    row.next_attempt_at = retry_at(
+                        row.attempts, after, config.retry_after, config.retry_max
+                    )
+        return sent
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def query(
+        self,
+        status: str | None = None,
+        work_order_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[OutboxRow], int]:
+        """The outbox, newest first, and how many rows match."""
+        with self._sessions() as session:
+            stmt = select(OutboxRow)
+            count = select(func.count()).select_from(OutboxRow)
+            if status:
+                stmt, count = (
+                    stmt.where(OutboxRow.status == status),
+                    count.where(OutboxRow.status == status),
+                )
+            if work_order_id is not None:
+                stmt = stmt.where(OutboxRow.work_order_id == work_order_id)
+                count = count.where(OutboxRow.work_order_id == work_order_id)
+            rows = list(
+                session.scalars(stmt.order_by(OutboxRow.id.desc()).offset(offset).limit(limit))
+            )
+            return rows, int(session.scalar(count) or 0)
+
+    def pending(self) -> tuple[int, float]:
+        """Messages not yet sent, and the age in seconds of the oldest of them."""
+        try:
+            with self._sessions() as session:
+                count, oldest = session.execute(
+                    select(func.count(), func.min(OutboxRow.at)).where(
+                        OutboxRow.status == "pending"
+                    )
+                ).one()
+        except Exception:
+            return 0, 0.0
+        if not count or oldest is None:
+            return 0, 0.0
+        return int(count), max((self._clock.now() - oldest).total_seconds(), 0.0)
+
+    # -- acknowledging by link ---------------------------------------------------------------
+
+    def grant(self, token: str) -> links.AckGrant:
+        """What a link allows; raises LinkError if it is forged, malformed or expired."""
+        return links.verify(self._secret(), token, self._clock.now())
+
+
+def _acknowledged(order: WorkOrder) -> bool:
+    return order.responded_at is not None or order.status in {s.value for s in lifecycle.FINISHED}
+
+
+def _facts(order: WorkOrder | None) -> OrderFacts | None:
+    if order is None:
+        return None
+    return OrderFacts(
+        order.number,
+        order.title,
+        order.site,
+        order.asset,
+        order.fault,
+        order.priority,
+        order.status,
+        order.respond_by,
+        order.resolve_by,
+    )
+
+
+def _receivers_told(session: Session, order_id: int, route: int) -> set[str]:
+    """The receivers (their keys) already recorded for an order on a route: the key is
+    ``event:route:round:receiver:digest``, and a receiver's key may hold a colon."""
+    keys = session.scalars(select(OutboxRow.key).where(OutboxRow.work_order_id == order_id))
+    told = set()
+    for key in keys:
+        parts = key.split(":")
+        if len(parts) >= 5 and parts[1] == str(route):
+            told.add(":".join(parts[3:-1]))
+    return told
+
+
+def _digest(url: str) -> str:
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+def _put(session: Session, name: str, value: str, now: datetime) -> None:
+    row = session.get(NotifyValueRow, name)
+    if row is None:
+        session.add(NotifyValueRow(name=name, value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now

@@ -1,0 +1,71 @@
+"""Who a target means at send time: named receivers from the file, and the people the roster
+gives (the order's assignees, the site's supervisors, whoever is on call now). Pure: the roster
+facts come in as plain data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from facility_dispatch.maintenance.people import Technician
+from facility_dispatch.notify.config import NotifyConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """One URL of one receiver. ``receiver`` is what a list shows; ``key`` identifies the
+    receiver in the outbox's unique key; ``technician_id`` is set for a person."""
+
+    receiver: str
+    key: str
+    url: str
+    technician_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Roster:
+    """What the roster says at the moment of sending."""
+
+    people: tuple[Technician, ...]
+    assignees: tuple[int, ...]
+    on_call: frozenset[int]
+
+
+def addresses(
+    target: str,
+    site: str | None,
+    config: NotifyConfig,
+    roster: Roster,
+    usable: Callable[[str], bool],
+) -> list[Address]:
+    """The URLs ``target`` stands for. A person's contacts that are no Apprise URL (``tel:``)
+    are for people to call and are left out; a person without one is skipped (the list of
+    notifications then shows nobody was reached, and the order's timeline still stands)."""
+    if target in config.receivers:
+        return [Address(target, target, url) for url in config.receivers[target]]
+    by_id = {p.id: p for p in roster.people}
+    people: Iterable[Technician]
+    if target == "assignees":
+        people = (by_id[i] for i in roster.assignees if i in by_id)
+    elif target == "supervisor":
+        people = (
+            p
+            for p in roster.people
+            if p.role == "supervisor"
+            and p.active
+            and (site is None or not p.sites or site in p.sites)
+        )
+    elif target == "on_call":
+        people = (
+            p
+            for p in roster.people
+            if p.id in roster.on_call and p.active and (site is None or site in p.sites)
+        )
+    else:
+        return []
+    return [
+        Address(person.name, f"technician:{person.id}", url, person.id)
+        for person in people
+        for url in person.contacts
+        if usable(url)
+    ]

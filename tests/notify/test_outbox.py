@@ -1,0 +1,96 @@
+"""The outbox against real receivers: an SMTP server and a webhook started by the test, a real
+database (SQLite and PostgreSQL), and a clock the test moves instead of waiting minutes."""
+
+from __future__ import annotations
+
+import re
+
+from facility_dispatch.notify.sql import OutboxRow
+from tests.notify.conftest import NotifyHarness
+
+
+def test_a_p1_reaches_mail_and_webhook_repeats_escalates_and_stops_when_acknowledged(
+    n: NotifyHarness,
+) -> None:
+    wang = n.person("Wang Wei", "wang@example.com")
+    li = n.person("Li Na", "li@example.com", role="supervisor", shift=False)
+    order_id = n.p1()
+    n.notifier.step()
+
+    mails = n.smtp.to("wang@example.com")
+    assert len(mails) == 1, "the assignee hears once, though the order was opened and assigned"
+    assert len(n.hook.received) == 1
+    first = n.hook.received[0]
+    number = n.orders.get(order_id).number  # type: ignore[union-attr]
+    assert number in first["title"] and "P1" in first["title"]
+    assert "lift-1" in first["message"] and "entrapment" in first["message"]
+    assert f"http://dispatch.example/work-orders/{order_id}" in first["message"]
+    assert "响应期限" in first["message"], "the site has no locale of its own: Chinese"
+    assert n.smtp.to("li@example.com") == []
+
+    assert n.later(minutes=4) == 0, "nothing before the repeat is due"
+    n.later(minutes=1)  # 5 minutes: the first repeat, to the same receivers
+    assert len(n.smtp.to("wang@example.com")) == 2
+    assert len(n.hook.received) == 2
+    assert n.smtp.to("li@example.com") == []
+
+    n.later(minutes=5)  # 10 minutes: the escalation falls on the second repeat, one round
+    assert len(n.smtp.to("li@example.com")) == 1
+    assert len(n.smtp.to("wang@example.com")) == 3
+    assert "升级" in n.hook.received[2]["message"]
+
+    link = re.search(r"/n/ack/([0-9a-f.]+)", n.smtp.to("wang@example.com")[-1].body)
+    assert link is not None, "the message carries an acknowledgement link"
+    grant = n.notifier.grant(link.group(1))
+    assert (grant.work_order_id, grant.technician_id) == (order_id, wang.id)
+
+    n.acknowledge(order_id, wang)
+    n.later(minutes=5)
+    n.later(minutes=30)
+    assert len(n.smtp.to("wang@example.com")) == 3, "acknowledged: no more repeats"
+    assert len(n.smtp.to("li@example.com")) == 1, "and no more escalation"
+    assert len(n.hook.received) == 3
+    rows, total = n.notifier.query(work_order_id=order_id)
+    assert total == 7 and {r.status for r in rows} == {"sent"}
+    assert li.id != wang.id
+
+
+def test_a_receiver_down_for_a_while_gets_each_message_once_when_back(n: NotifyHarness) -> None:
+    n.person("Wang Wei", "wang@example.com")
+    n.hook.stop()
+    order_id = n.p1()
+    n.notifier.step()
+    assert len(n.smtp.to("wang@example.com")) == 1, "the mail goes; the webhook is away"
+    rows, _ = n.notifier.query(status="pending")
+    assert [r.receiver for r in rows] == ["duty-desk"]
+    assert rows[0].attempts == 1 and "error" in (rows[0].last_error or "").lower()
+
+    for _ in range(6):  # a minute of the receiver away, tried with backoff (5s, 10s, 20s...)
+        n.later(seconds=10)
+    down = n.notifier.query(status="pending")[0][0]
+    assert 2 <= down.attempts <= 5, "retried, with growing waits, not on every step"
+    assert n.notifier.pending()[0] == 1 and n.notifier.pending()[1] >= 60
+
+    n.hook.start()
+    n.later(minutes=2)
+    n.later(seconds=30)
+    assert len(n.hook.received) == 1, "delivered once it is back, and once only"
+    assert n.notifier.query(status="pending")[1] == 0
+    assert len(n.smtp.to("wang@example.com")) == 1, "the mail that went is not sent again"
+    with n.sessions() as session:
+        keys = [r.key for r in session.query(OutboxRow).filter_by(work_order_id=order_id)]
+    assert len(keys) == len(set(keys)) == 2
+
+
+def test_routing_again_after_a_restart_records_and_sends_nothing_twice(n: NotifyHarness) -> None:
+    n.person("Wang Wei", "wang@example.com")
+    n.p1()
+    n.notifier.step()
+    # a new notifier (a restart, or a new leader) on the same database, the cursor rewound
+    from facility_dispatch.notify.outbox import _put
+
+    with n.sessions.begin() as session:
+        _put(session, "cursor", "0", n.clock.now())
+    n.notifier.step()
+    assert len(n.smtp.to("wang@example.com")) == 1
+    assert len(n.hook.received) == 1
