@@ -9,4 +9,14 @@ from facility_dispatch.notify import sql as notify_sql
 from facility_dispatch.residents import sql as residents_sql
 from facility_dispatch.rules import sql as rules_sql
 
-__all__ = ["events", "ingest_sql", "logins", "maintenance_sql", "notify_sql", "residents_sql", "roster_sql", "rules_sql", "tokens"]
+__all__ = [
+    "events",
+    "ingest_sql",
+    "logins",
+    "maintenance_sql",
+    "notify_sql",
+    "residents_sql",
+    "roster_sql",
+    "rules_sql",
+    "tokens",
+]

@@ -1,0 +1,229 @@
+"""Shift handover (交接班): the outgoing shift's log, acknowledged by the incoming one.
+
+The outgoing person writes what the next shift must know: the site's open work orders (taken
+from the order book as the log is written), incidents, keys handed over, notes. The incoming
+person (or a planner for them) acknowledges it; one not acknowledged within
+:data:`ACKNOWLEDGE_WITHIN` is flagged to the site's supervisor, once, as an event
+(``handover.flagged``) the console shows and notifications may route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import select
+
+from facility_dispatch.kernel.clock import Clock, rfc3339
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError, NotPermittedError
+from facility_dispatch.maintenance.lifecycle import ACTIVE
+from facility_dispatch.maintenance.orders import Actor, OrderBook
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.roster_sql import HandoverRow
+
+ACKNOWLEDGE_WITHIN: Final = timedelta(minutes=30)
+"""The incoming shift reads the log at the start of its shift; half an hour is generous."""
+FLAGGED: Final = "handover.flagged"
+ACKNOWLEDGED: Final = "handover.acknowledged"
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    id: int
+    site: str
+    post_id: int | None
+    outgoing: str
+    incoming_technician_id: int | None
+    written_at: datetime
+    acknowledge_by: datetime
+    open_orders: tuple[str, ...]
+    incidents: str
+    keys: str
+    notes: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    flagged_at: datetime | None
+
+    @property
+    def state(self) -> str:
+        """``acknowledged``, ``flagged`` (overdue, supervisor told) or ``waiting``."""
+        if self.acknowledged_at is not None:
+            return "acknowledged"
+        return "flagged" if self.flagged_at is not None else "waiting"
+
+
+def overdue(acknowledge_by: datetime, acknowledged_at: datetime | None, now: datetime) -> bool:
+    """To be flagged: not acknowledged and past its time."""
+    return acknowledged_at is None and now > acknowledge_by
+
+
+def may_acknowledge(actor: Actor, incoming_technician_id: int | None) -> bool:
+    """The incoming technician named on the log, or a planner; anyone of the incoming shift
+    (a technician) when the log names nobody."""
+    if actor.rank >= Rank.PLANNER:
+        return True
+    if actor.rank < Rank.TECHNICIAN:
+        return False
+    return incoming_technician_id is None or actor.technician_id == incoming_technician_id
+
+
+def _view(row: HandoverRow) -> Handover:
+    return Handover(
+        row.id,
+        row.site,
+        row.post_id,
+        row.outgoing,
+        row.incoming_technician_id,
+        row.written_at,
+        row.acknowledge_by,
+        tuple(row.open_orders or ()),
+        row.incidents,
+        row.keys,
+        row.notes,
+        row.acknowledged_at,
+        row.acknowledged_by,
+        row.flagged_at,
+    )
+
+
+class Handovers:
+    def __init__(
+        self,
+        sessions: Sessions,
+        events: EventLog,
+        orders: OrderBook,
+        people: People,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._events = events
+        self._orders = orders
+        self._people = people
+        self._clock = clock
+
+    def write(
+        self,
+        site: str,
+        outgoing: Actor,
+        *,
+        post_id: int | None = None,
+        incoming_technician_id: int | None = None,
+        incidents: str = "",
+        keys: str = "",
+        notes: str = "",
+    ) -> Handover:
+        if (
+            incoming_technician_id is not None
+            and self._people.technician(incoming_technician_id) is None
+        ):
+            raise NotFoundError(f"no technician {incoming_technician_id}")
+        now = self._clock.now()
+        orders, _ = self._orders.query(status=list(ACTIVE), site=site, limit=200)
+        with self._sessions.begin() as session:
+            row = HandoverRow(
+                site=site,
+                post_id=post_id,
+                outgoing=outgoing.name,
+                incoming_technician_id=incoming_technician_id,
+                written_at=now,
+                acknowledge_by=now + ACKNOWLEDGE_WITHIN,
+                open_orders=[o.number for o in orders],
+                incidents=incidents,
+                keys=keys,
+                notes=notes,
+            )
+            session.add(row)
+            session.flush()
+            return _view(row)
+
+    def acknowledge(self, handover_id: int, actor: Actor) -> Handover:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(HandoverRow, handover_id, with_for_update=True)
+            if row is None:
+                raise NotFoundError(f"no handover {handover_id}")
+            if row.acknowledged_at is not None:
+                raise ConflictError(
+                    f"handover {handover_id} was acknowledged by {row.acknowledged_by} "
+                    f"at {rfc3339(row.acknowledged_at)}"
+                )
+            if not may_acknowledge(actor, row.incoming_technician_id):
+                raise NotPermittedError(
+                    f"handover {handover_id} is for its incoming technician (or a planner)"
+                )
+            row.acknowledged_at, row.acknowledged_by = now, actor.name
+            self._events.record(
+                session,
+                ACKNOWLEDGED,
+                now,
+                {"handover_id": row.id, "site": row.site, "by": actor.name},
+                row.site,
+            )
+            view = _view(row)
+        self._events.notify()
+        return view
+
+    def get(self, handover_id: int) -> Handover | None:
+        with self._sessions() as session:
+            row = session.get(HandoverRow, handover_id)
+            return _view(row) if row else None
+
+    def query(
+        self, site: str | None = None, state: str | None = None, limit: int = 100
+    ) -> list[Handover]:
+        with self._sessions() as session:
+            stmt = select(HandoverRow)
+            if site:
+                stmt = stmt.where(HandoverRow.site == site)
+            if state == "acknowledged":
+                stmt = stmt.where(HandoverRow.acknowledged_at.is_not(None))
+            elif state in ("waiting", "flagged"):
+                stmt = stmt.where(HandoverRow.acknowledged_at.is_(None))
+                stmt = stmt.where(
+                    HandoverRow.flagged_at.is_(None)
+                    if state == "waiting"
+                    else HandoverRow.flagged_at.is_not(None)
+                )
+            rows = session.scalars(stmt.order_by(HandoverRow.written_at.desc()).limit(limit))
+            return [_view(r) for r in rows]
+
+    def flag_overdue(self) -> int:
+        """Flag each handover past its time and not acknowledged, once: an event for the
+        site's supervisor. Run by the leader's scheduler."""
+        now = self._clock.now()
+        flagged = 0
+        with self._sessions.begin() as session:
+            rows = session.scalars(
+                select(HandoverRow).where(
+                    HandoverRow.acknowledged_at.is_(None),
+                    HandoverRow.flagged_at.is_(None),
+                    HandoverRow.acknowledge_by < now,
+                )
+            ).all()
+            for row in rows:
+                if not overdue(row.acknowledge_by, row.acknowledged_at, now):
+                    continue
+                row.flagged_at = now
+                site = self._people.site(row.site)
+                self._events.record(
+                    session,
+                    FLAGGED,
+                    now,
+                    {
+                        "handover_id": row.id,
+                        "site": row.site,
+                        "outgoing": row.outgoing,
+                        "incoming_technician_id": row.incoming_technician_id,
+                        "supervisor": site.supervisor if site else None,
+                        "acknowledge_by": rfc3339(row.acknowledge_by),
+                    },
+                    row.site,
+                )
+                flagged += 1
+        if flagged:
+            self._events.notify()
+        return flagged

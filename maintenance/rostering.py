@@ -1,0 +1,312 @@
+"""Posts, roster lines, covers and holiday calendars in the database; coverage and substitutes
+read from them. The arithmetic is :mod:`facility_dispatch.maintenance.rosters`' (pure); this
+module only loads its inputs and stores what people decide."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.maintenance import rosters
+from facility_dispatch.maintenance.assignment import Duty, Leave, Person
+from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.people import People
+from facility_dispatch.maintenance.roster_sql import CoverRow, HolidayRow, PostRow, RosterLineRow
+from facility_dispatch.maintenance.rosters import (
+    Candidate,
+    Cover,
+    Coverage,
+    Post,
+    Refusal,
+    RosterError,
+    RosterLine,
+    ShiftDefinition,
+    Slot,
+)
+
+MAX_DAYS = 62
+"""A coverage query spans two months at most: a roster is planned a month or so ahead."""
+AROUND = timedelta(days=8)
+"""Shifts read around a slot for rest and the week's hours."""
+
+
+def _post(row: PostRow) -> Post:
+    return Post(
+        row.id,
+        row.site,
+        row.name,
+        row.skill,
+        tuple(
+            ShiftDefinition(
+                s["name"],
+                time.fromisoformat(s["starts"]),
+                time.fromisoformat(s["ends"]),
+                int(s["headcount"]),
+                s.get("holiday_headcount"),
+            )
+            for s in row.shifts
+        ),
+    )
+
+
+def _line(row: RosterLineRow) -> RosterLine:
+    return RosterLine(
+        row.id,
+        row.post_id,
+        row.technician_id,
+        tuple(row.pattern),
+        row.anchor,
+        row.starts_on,
+        row.ends_on,
+        row.off_on_holidays,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """Substitutes for one slot: who could go, best first, and who could not."""
+
+    slot: Slot
+    post: Post
+    candidates: tuple[Candidate, ...]
+    refused: tuple[Refusal, ...]
+
+
+class Rosters:
+    def __init__(self, sessions: Sessions, people: People, clock: Clock, timezone: str) -> None:
+        self._sessions = sessions
+        self._people = people
+        self._clock = clock
+        self._default_zone = timezone
+
+    def zone(self, site: str) -> ZoneInfo:
+        """The site's own zone, else the service's (``FACILITY_TIMEZONE``)."""
+        known = self._people.site(site)
+        try:
+            return ZoneInfo(known.timezone if known else self._default_zone)
+        except (KeyError, ValueError):
+            return ZoneInfo(self._default_zone)
+
+    # -- posts and lines -------------------------------------------------------------------
+
+    def add_post(
+        self, site: str, name: str, skill: str | None, shifts: Sequence[dict[str, Any]]
+    ) -> Post:
+        definitions = [
+            ShiftDefinition(
+                s["name"],
+                time.fromisoformat(s["starts"]),
+                time.fromisoformat(s["ends"]),
+                int(s["headcount"]),
+                s.get("holiday_headcount"),
+            )
+            for s in shifts
+        ]
+        try:
+            rosters.check_post(definitions)
+        except RosterError as error:
+            raise InvalidRequestError(str(error)) from None
+        with self._sessions.begin() as session:
+            row = PostRow(
+                site=site,
+                name=name,
+                skill=skill,
+                shifts=[dict(s) for s in shifts],
+                active=True,
+                created_at=self._clock.now(),
+            )
+            session.add(row)
+            session.flush()
+            return _post(row)
+
+    def post(self, post_id: int) -> Post | None:
+        with self._sessions() as session:
+            row = session.get(PostRow, post_id)
+            return _post(row) if row is not None and row.active else None
+
+    def posts(self, site: str | None = None) -> list[Post]:
+        with self._sessions() as session:
+            stmt = select(PostRow).where(PostRow.active.is_(True))
+            if site:
+                stmt = stmt.where(PostRow.site == site)
+            return [_post(r) for r in session.scalars(stmt.order_by(PostRow.site, PostRow.id))]
+
+    def add_line(
+        self,
+        post_id: int,
+        technician_id: int,
+        pattern: Sequence[str],
+        anchor: date,
+        starts_on: date | None = None,
+        ends_on: date | None = None,
+        off_on_holidays: bool = False,
+    ) -> RosterLine:
+        post = self.post(post_id)
+        if post is None:
+            raise NotFoundError(f"no post {post_id}")
+        technician = self._people.technician(technician_id)
+        if technician is None:
+            raise NotFoundError(f"no technician {technician_id}")
+        if post.site not in technician.sites:
+            raise InvalidRequestError(f"{technician.name} does not work at {post.site}")
+        try:
+            rosters.check_line(post, pattern)
+        except RosterError as error:
+            raise InvalidRequestError(str(error)) from None
+        starts_on = starts_on or anchor
+        if ends_on is not None and ends_on < starts_on:
+            raise InvalidRequestError("ends_on is before starts_on")
+        with self._sessions.begin() as session:
+            row = RosterLineRow(
+                post_id=post_id,
+                technician_id=technician_id,
+                pattern=list(pattern),
+                anchor=anchor,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                off_on_holidays=off_on_holidays,
+            )
+            session.add(row)
+            session.flush()
+            return _line(row)
+
+    def lines(self, posts: Iterable[int]) -> list[RosterLine]:
+        wanted = list(posts)
+        with self._sessions() as session:
+            stmt = select(RosterLineRow).where(RosterLineRow.post_id.in_(wanted))
+            return [_line(r) for r in session.scalars(stmt.order_by(RosterLineRow.id))]
+
+    def add_cover(
+        self, post_id: int, day: date, shift: str, technician_id: int, created_by: str
+    ) -> Cover:
+        """Put someone on a slot (a substitute); once per person and slot."""
+        post = self.post(post_id)
+        if post is None:
+            raise NotFoundError(f"no post {post_id}")
+        if post.shift(shift) is None:
+            names = ", ".join(s.name for s in post.shifts)
+            raise InvalidRequestError(f"post {post.name!r} has no shift {shift!r}; it has {names}")
+        if self._people.technician(technician_id) is None:
+            raise NotFoundError(f"no technician {technician_id}")
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    CoverRow(
+                        post_id=post_id,
+                        day=day,
+                        shift=shift,
+                        technician_id=technician_id,
+                        created_at=self._clock.now(),
+                        created_by=created_by,
+                    )
+                )
+        except IntegrityError:
+            raise ConflictError(f"technician {technician_id} covers that slot already") from None
+        return Cover(post_id, day, shift, technician_id)
+
+    def covers(self, posts: Iterable[int], first: date, last: date) -> list[Cover]:
+        wanted = list(posts)
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(CoverRow).where(
+                    CoverRow.post_id.in_(wanted), CoverRow.day >= first, CoverRow.day <= last
+                )
+            )
+            return [Cover(r.post_id, r.day, r.shift, r.technician_id) for r in rows]
+
+    # -- holidays --------------------------------------------------------------------------
+
+    def set_holidays(self, site: str, year: int, holidays: Sequence[tuple[date, str]]) -> None:
+        """Replace the site's holidays of ``year`` (a calendar published once a year)."""
+        if any(day.year != year for day, _ in holidays):
+            raise InvalidRequestError(f"every holiday must fall in {year}")
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(HolidayRow).where(
+                    HolidayRow.site == site,
+                    HolidayRow.day >= date(year, 1, 1),
+                    HolidayRow.day <= date(year, 12, 31),
+                )
+            )
+            session.add_all(HolidayRow(site=site, day=d, name=n) for d, n in dict(holidays).items())
+
+    def holidays(self, site: str, first: date, last: date) -> dict[date, str]:
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(HolidayRow)
+                .where(HolidayRow.site == site, HolidayRow.day >= first, HolidayRow.day <= last)
+                .order_by(HolidayRow.day)
+            )
+            return {r.day: r.name for r in rows}
+
+    # -- reading the roster ----------------------------------------------------------------
+
+    def _people_at(self, site: str) -> list[Person]:
+        technicians, _ = self._people.technicians(site)
+        return [t.person() for t in technicians]
+
+    def _leaves(self) -> list[Leave]:
+        return [Leave(a.technician_id, a.starts_at, a.ends_at) for a in self._people.absences()]
+
+    def expanded(self, site: str, first: date, last: date) -> list[rosters.Rostered]:
+        posts = self.posts(site)
+        ids = [p.id for p in posts]
+        return rosters.expand(
+            posts,
+            self.lines(ids),
+            self.covers(ids, first, last),
+            first,
+            last,
+            self.zone(site),
+            self.holidays(site, first, last).keys(),
+        )
+
+    def coverage(
+        self, site: str, first: date, last: date, post_id: int | None = None
+    ) -> list[Coverage]:
+        """Each slot of the site's posts from ``first`` to ``last``: needed, present, absent."""
+        if last < first or (last - first).days >= MAX_DAYS:
+            raise InvalidRequestError(f"from {first} to {last}: at most {MAX_DAYS} days, in order")
+        posts = [p for p in self.posts(site) if post_id is None or p.id == post_id]
+        ids = [p.id for p in posts]
+        holidays = self.holidays(site, first, last).keys()
+        zone = self.zone(site)
+        rostered = rosters.expand(
+            posts, self.lines(ids), self.covers(ids, first, last), first, last, zone, holidays
+        )
+        return rosters.coverage(posts, rostered, self._leaves(), first, last, zone, holidays)
+
+    def _duties(self, site: str, start: datetime, end: datetime) -> list[Duty]:
+        """Everyone's shifts at the site between two times: rostered and entered by hand."""
+        zone = self.zone(site)
+        first = start.astimezone(zone).date() - timedelta(days=1)
+        last = end.astimezone(zone).date()
+        duties = rosters.duties_of(self.expanded(site, first, last), site)
+        shifts, _ = self._people.shifts(site=site, start=start, end=end, limit=10_000)
+        duties += [Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site) for s in shifts]
+        return duties
+
+    def substitutes(self, post_id: int, day: date, shift: str) -> Proposal:
+        """Who could fill the post's ``shift`` on ``day``, ranked (see ``rosters.substitutes``)."""
+        post = self.post(post_id)
+        if post is None:
+            raise NotFoundError(f"no post {post_id}")
+        definition = post.shift(shift)
+        if definition is None:
+            names = ", ".join(s.name for s in post.shifts)
+            raise InvalidRequestError(f"post {post.name!r} has no shift {shift!r}; it has {names}")
+        zone = self.zone(post.site)
+        slot = rosters.slot_of(post, definition, day, zone)
+        duties = self._duties(post.site, slot.starts_at - AROUND, slot.ends_at + AROUND)
+        candidates, refused = rosters.substitutes(
+            slot, post.skill, post.site, self._people_at(post.site), duties, self._leaves(), zone
+        )
+        return Proposal(slot, post, tuple(candidates), tuple(refused))

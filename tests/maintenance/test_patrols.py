@@ -1,0 +1,173 @@
+"""Rounds, handovers and roster coverage on a real database (SQLite and PostgreSQL), with a
+clock the test moves: a failed check opens an order, a missed round is flagged once, a
+handover is acknowledged or flagged, an absence leaves a gap that a rested substitute fills."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import ConflictError, NotPermittedError
+from facility_dispatch.maintenance.handover import Handovers
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.maintenance.patrols import Patrols
+from facility_dispatch.maintenance.rostering import Rosters
+from tests.maintenance.harness import Harness
+
+TZ = "Asia/Shanghai"
+
+
+class Estate(Harness):
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.people.put_site("north", name="North Estate", timezone=TZ, supervisor="Zhao Min")
+        self.patrols = Patrols(self.sessions, self.events, self.orders, self.people, self.clock, TZ)
+        self.handovers = Handovers(self.sessions, self.events, self.orders, self.people, self.clock)
+        self.rosters = Rosters(self.sessions, self.people, self.clock, TZ)
+
+    def events_of(self, type_: str) -> list[dict[str, object]]:
+        return [e.payload for e in self.events.since(0, 1000) if e.type == type_]
+
+
+@pytest.fixture
+def estate(database_url: str) -> Iterator[Estate]:
+    estate = Estate(database_url)
+    yield estate
+    estate.close()
+
+
+def test_a_failed_check_opens_an_order_for_that_place(estate: Estate) -> None:
+    # the clock stands at 10:00 in Shanghai; the plant room round is due at 08:30 and 16:30
+    route = estate.patrols.from_template("north", "plant_room", "en", "planner", "Block 3")
+    estate.technician("Wu Lei", "plumbing", seniority="senior")
+    patroller = Actor("Chen Jie", None, Rank.TECHNICIAN)
+    round_ = estate.patrols.start(route.id, patroller)
+    pumps, switch_room = route.checkpoints
+    with pytest.raises(ConflictError, match=r"number 1 comes next \(Domestic water pump room\)"):
+        estate.patrols.visit(round_.id, switch_room.token, [], patroller)
+    answers = [{"key": i["key"], "ok": True} for i in pumps.items]
+    answers[0] = {"key": "pumps", "ok": False, "note": "pump 2 leaks at the gland"}
+    walked = estate.patrols.visit(round_.id, pumps.token, answers, patroller)
+    assert walked.findings == 1 and walked.finished_at is None
+    (result,) = [r for r in walked.visits[0].results if not r["ok"]]
+    order = estate.orders.get(int(result["work_order_id"]))
+    assert order is not None
+    assert (order.source, order.channel, order.site, order.building, order.skill) == (
+        "manual",
+        "walk_round",
+        "north",
+        "Block 3",
+        "plumbing",
+    )
+    assert order.title == "Domestic water pump room: Pumps run without noise or leaks"
+    assert "pump 2 leaks at the gland" in order.description
+    assert order.assignees  # the dispatch rules sent the plumber on shift
+    with pytest.raises(ConflictError, match="recorded already"):
+        estate.patrols.visit(round_.id, pumps.token, answers, patroller)
+    last = [{"key": i["key"], "ok": True} for i in switch_room.items]
+    done = estate.patrols.visit(round_.id, switch_room.token, last, patroller)
+    assert done.finished_at == estate.clock.now() and done.state(estate.clock.now()) == "done"
+    orders, _ = estate.orders.query(site="north")
+    assert len(orders) == 1  # all passed at the switch room: no second order
+    estate.patrols.sweep()  # the sweep's replay finds nothing left to open
+    assert estate.orders.query(site="north")[1] == 1
+
+
+def test_a_missed_round_is_flagged_once(estate: Estate) -> None:
+    route = estate.patrols.from_template("north", "fire_patrol", "zh", "planner", None)
+    assert route.name == "每日防火巡查" and route.times == ("09:00", "21:00")
+    estate.patrols.sweep()  # 10:00: records 21:00 today and 09:00 tomorrow (created just now)
+    rounds = estate.patrols.rounds(site="north")
+    assert [r.key for r in rounds] == ["2026-11-27T21:00", "2026-11-28T09:00"]
+    assert rounds[0].due_by == datetime(2026, 11, 27, 15, 0, tzinfo=UTC)  # 23:00 local
+    estate.clock.advance(timedelta(hours=13))  # 23:00 local: the 21:00 round is not over yet
+    assert estate.patrols.sweep() == 0
+    estate.clock.advance(timedelta(minutes=1))
+    assert estate.patrols.sweep() == 1
+    assert estate.patrols.sweep() == 0  # once
+    (flag,) = estate.events_of("round.missed")
+    assert flag["round_id"] == rounds[0].id and flag["due_by"] == "2026-11-27T15:00:00.000Z"
+    missed = estate.patrols.round(rounds[0].id)
+    assert missed is not None and missed.state(estate.clock.now()) == "missed"
+    assert len(estate.patrols.rounds(site="north")) == 3  # and 21:00 tomorrow is recorded
+
+
+def test_a_handover_is_acknowledged_or_flagged(estate: Estate) -> None:
+    incoming = estate.technician("Sun Li", "general", shift=False)
+    outgoing = Actor("Ma Qiang", None, Rank.TECHNICIAN)
+    estate.orders.create(
+        outgoing,
+        site="north",
+        title="Door closer broken",
+        priority="P3",
+        skill="general",
+        source="manual",
+        channel="walk_round",
+    )
+    first = estate.handovers.write(
+        "north", outgoing, incoming_technician_id=incoming, keys="plant room key 3", notes="ok"
+    )
+    assert len(first.open_orders) == 1 and first.state == "waiting"
+    stranger = Actor("Someone", incoming + 100, Rank.TECHNICIAN)
+    with pytest.raises(NotPermittedError):
+        estate.handovers.acknowledge(first.id, stranger)
+    acknowledged = estate.handovers.acknowledge(
+        first.id, Actor("Sun Li", incoming, Rank.TECHNICIAN)
+    )
+    assert acknowledged.state == "acknowledged" and acknowledged.acknowledged_by == "Sun Li"
+    with pytest.raises(ConflictError, match="acknowledged by Sun Li"):
+        estate.handovers.acknowledge(first.id, Actor("planner"))
+
+    second = estate.handovers.write("north", outgoing, incoming_technician_id=incoming)
+    estate.clock.advance(timedelta(minutes=30))
+    assert estate.handovers.flag_overdue() == 0  # due at the half hour, not past it
+    estate.clock.advance(timedelta(seconds=1))
+    assert estate.handovers.flag_overdue() == 1
+    assert estate.handovers.flag_overdue() == 0
+    (flag,) = estate.events_of("handover.flagged")
+    assert flag["handover_id"] == second.id and flag["supervisor"] == "Zhao Min"
+    assert [h.id for h in estate.handovers.query("north", state="flagged")] == [second.id]
+
+
+def test_an_absence_leaves_a_gap_and_a_rested_substitute_is_proposed(estate: Estate) -> None:
+    post = estate.rosters.add_post(
+        "north",
+        "North gate",
+        "security",
+        [
+            {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
+            {"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1},
+        ],
+    )
+    day_guard = estate.technician("Day guard", "security", shift=False)
+    night_guard = estate.technician("Night guard", "security", shift=False)
+    spare = estate.technician("Spare guard", "security", shift=False)
+    monday = date(2026, 11, 30)
+    estate.rosters.add_line(post.id, day_guard, ["day"], monday)
+    estate.rosters.add_line(post.id, night_guard, ["night"], monday)
+    week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
+    assert all(c.gap == 0 for c in week)
+
+    wednesday = date(2026, 12, 2)
+    estate.people.add_absence(
+        day_guard,
+        datetime(2026, 12, 1, 16, tzinfo=UTC),  # from midnight local
+        datetime(2026, 12, 2, 16, tzinfo=UTC),
+        "sick",
+        "planner",
+    )
+    week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
+    (gap,) = [c for c in week if c.gap]
+    assert (gap.slot.day, gap.slot.shift, gap.absent) == (wednesday, "day", (day_guard,))
+    proposal = estate.rosters.substitutes(post.id, wednesday, "day")
+    # the night guard came off at 08:00, the very start: no rest; the spare is fresh
+    assert [c.technician_id for c in proposal.candidates] == [spare]
+    refused = {r.technician_id: r.reason for r in proposal.refused}
+    assert refused[night_guard].startswith("rest 0h before")
+    assert refused[day_guard] == "absent"
+    estate.rosters.add_cover(post.id, wednesday, "day", spare, "planner")
+    week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
+    assert all(c.gap == 0 for c in week)
