@@ -3,8 +3,9 @@
 When rounds are due, their order and what counts as missed are
 :mod:`facility_dispatch.maintenance.rounds`' (pure). A failed check item opens a work order for
 the checkpoint's place through the work-order service's ``create`` (source ``manual``, channel
-``walk_round``): the visit is recorded first with its failed items, then their orders are
-opened and linked; the sweep opens any a crash left unopened.
+``walk_round``): the visit is recorded first with its failed items, then each item's order
+is opened with its link to the item in one transaction (``create``'s ``within``), and the sweep
+opens any a crash left unopened: one order per failed item.
 """
 
 from __future__ import annotations
@@ -453,8 +454,19 @@ class Patrols:
         points = {c.id: c for c in route.checkpoints}
         for visit_id, checkpoint_id, index, result in pending:
             point = points[checkpoint_id]
-            order = self._work_orders.create(
+
+            def link(
+                session: Session, order_id: int, visit_id: int = visit_id, index: int = index
+            ) -> None:
+                visit = session.get(VisitRow, visit_id, with_for_update=True)
+                assert visit is not None
+                results = [dict(r) for r in visit.results]
+                results[index]["work_order_id"] = order_id
+                visit.results = results
+
+            self._work_orders.create(
                 actor,
+                within=link,
                 site=route.site,
                 title=f"{point.name}: {result['text']}"[:300],
                 description=(f"{route.name}, round {round_id}. {result.get('note') or ''}")[:5000],
@@ -466,12 +478,6 @@ class Patrols:
                 asset=point.asset,
                 building=point.building,
             )
-            with self._sessions.begin() as session:
-                visit = session.get(VisitRow, visit_id, with_for_update=True)
-                assert visit is not None
-                results = [dict(r) for r in visit.results]
-                results[index]["work_order_id"] = order.id
-                visit.results = results
             opened += 1
         return opened
 
