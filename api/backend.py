@@ -21,11 +21,14 @@ from facility_dispatch.kernel.clock import Clock
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.maintenance.escalation import Escalation
+from facility_dispatch.maintenance.handover import Handovers
 from facility_dispatch.maintenance.notices import Notices
 from facility_dispatch.maintenance.parts import Parts
+from facility_dispatch.maintenance.patrols import Patrols
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
+from facility_dispatch.maintenance.rostering import Rosters
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.rules.alarms import AlarmService
@@ -96,6 +99,12 @@ class Backend(Protocol):
     def parts(self) -> Parts: ...
     @property
     def reviews(self) -> IncidentReviews: ...
+    @property
+    def rosters(self) -> Rosters: ...
+    @property
+    def handovers(self) -> Handovers: ...
+    @property
+    def patrols(self) -> Patrols: ...
     @property
     def notifier(self) -> Notifier: ...
     @property

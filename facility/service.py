@@ -33,11 +33,14 @@ from facility_dispatch.leadership import Leadership
 from facility_dispatch.maintenance.assignment import Policy
 from facility_dispatch.maintenance.dispatcher import Dispatcher
 from facility_dispatch.maintenance.escalation import Escalation
+from facility_dispatch.maintenance.handover import Handovers
 from facility_dispatch.maintenance.notices import Notices
 from facility_dispatch.maintenance.parts import Parts
+from facility_dispatch.maintenance.patrols import Patrols
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
+from facility_dispatch.maintenance.rostering import Rosters
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.maintenance.works import WorksFollowUp
 from facility_dispatch.notify.apprise_sender import AppriseSender
@@ -82,6 +85,9 @@ class Service:
     planner: Planner
     parts: Parts
     reviews: IncidentReviews
+    rosters: Rosters
+    handovers: Handovers
+    patrols: Patrols
     notifier: Notifier
     leadership: Leadership | None = None
     started: bool = field(default=False)
@@ -333,6 +339,11 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
     scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
     parts = Parts(sessions, events, clock, work_orders)
+    rosters = Rosters(sessions, people, clock, settings.timezone)
+    handovers = Handovers(sessions, events, work_orders, people, clock)
+    scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
+    patrols = Patrols(sessions, events, work_orders, people, clock, settings.timezone)
+    scheduler.every(timedelta(seconds=60), patrols.sweep, "rounds")
     notifier = Notifier(
         sessions,
         events,
@@ -372,5 +383,8 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         planner=planner,
         parts=parts,
         reviews=IncidentReviews(work_orders, alarms, store, parts, lambda: engine.ruleset),
+        rosters=rosters,
+        handovers=handovers,
+        patrols=patrols,
         notifier=notifier,
     )
