@@ -33,6 +33,7 @@ from facility_dispatch.api.routers import (
     people,
     planning,
     reports,
+    requests,
     rosters,
     rounds,
     silences,
@@ -111,7 +112,9 @@ def create_app(
     app.state.closing = threading.Event()
     install_handlers(app)
     app.add_exception_handler(RequestValidationError, validation_failed)
-    app.add_middleware(BodyLimit, limit=service.settings.max_request_bytes)
+    app.add_middleware(
+        BodyLimit, limit=service.settings.max_request_bytes, larger=requests.upload_limit
+    )
     for router in (
         health.router,
         assets.router,
@@ -123,6 +126,7 @@ def create_app(
         parts.router,
         notices.router,
         reports.router,
+        requests.router,
         rosters.router,
         rounds.router,
         tokens.router,

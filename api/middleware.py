@@ -7,6 +7,7 @@ Both are plain ASGI (no ``BaseHTTPMiddleware``): streams pass through them untou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Final
 
 import orjson
@@ -89,17 +90,22 @@ class BodyLimit:
     passes the limit is never handed on, and the app's read fails with :class:`BodyTooLargeError`.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(
+        self, app: ASGIApp, limit: int, larger: Callable[[str], int | None] = lambda _: None
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.larger = larger
+        """A path's own limit, where a body may be larger (a resident's photos)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger(scope.get("path", "")) or self.limit
         declared = _content_length(scope)
-        if declared is not None and declared > self.limit:
-            await _refuse(send, self.limit)
+        if declared is not None and declared > limit:
+            await _refuse(send, limit)
             return
         received = 0
         started = False
@@ -109,8 +115,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLargeError(self.limit)
+                if received > limit:
+                    raise BodyTooLargeError(limit)
             return message
 
         async def watched_send(message: Message) -> None:
@@ -124,7 +130,7 @@ class BodyLimit:
         except BodyTooLargeError:
             if started:  # read by a streaming answer: nothing better to do than end it
                 raise
-            await _refuse(send, self.limit)
+            await _refuse(send, limit)
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -74,6 +74,7 @@ ANSWERS: Final[dict[int, tuple[str, str]]] = {
     404: ("Error", "no such thing"),
     409: ("Conflict", "it conflicts with the current state (a lifecycle step names the allowed)"),
     413: ("Error", "the request body is larger than the server takes"),
+    429: ("Error", "too many requests from this address or phone: wait Retry-After seconds"),
 }
 
 _REFUSALS: Final[dict[str, set[int]]] = {
@@ -82,6 +83,8 @@ _REFUSALS: Final[dict[str, set[int]]] = {
     "HTTP_404_NOT_FOUND": {404},
     "HTTP_409_CONFLICT": {409},
     "HTTP_503_SERVICE_UNAVAILABLE": {503},
+    "HTTP_429_TOO_MANY_REQUESTS": {429},
+    "too_many": {429},
 }
 
 
@@ -163,5 +166,9 @@ def _add(operation: Schema, statuses: set[int]) -> None:
             if status == 401:
                 answer["headers"] = {
                     "WWW-Authenticate": {"schema": {"type": "string"}, "description": "Bearer"}
+                }
+            if status == 429:
+                answer["headers"] = {
+                    "Retry-After": {"schema": {"type": "string"}, "description": "seconds"}
                 }
             responses.setdefault(key, answer)

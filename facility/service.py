@@ -28,6 +28,7 @@ from facility_dispatch.ingest.store import TelemetryStore
 from facility_dispatch.kernel.clock import Clock, SystemClock, from_ms
 from facility_dispatch.kernel.db import Sessions, make_engine, make_sessions
 from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.kernel.photos import PhotoStore
 from facility_dispatch.kernel.readings import Presence
 from facility_dispatch.leadership import Leadership
 from facility_dispatch.maintenance.assignment import Policy
@@ -45,6 +46,7 @@ from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.maintenance.works import WorksFollowUp
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.outbox import Notifier
+from facility_dispatch.residents.requests import ResidentRequests
 from facility_dispatch.retention import Retention
 from facility_dispatch.rules.alarms import AlarmService
 from facility_dispatch.rules.engine import RuleEngine
@@ -85,6 +87,7 @@ class Service:
     planner: Planner
     parts: Parts
     reviews: IncidentReviews
+    residents: ResidentRequests
     rosters: Rosters
     handovers: Handovers
     patrols: Patrols
@@ -339,6 +342,16 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
     scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
     parts = Parts(sessions, events, clock, work_orders)
+    residents = ResidentRequests(
+        sessions,
+        events,
+        work_orders,
+        people,
+        PhotoStore(settings.data_dir / "photos"),
+        clock,
+        retention=timedelta(days=settings.requests_retention_days),
+    )
+    scheduler.every(timedelta(hours=1), residents.prune, "requests-retention")
     rosters = Rosters(sessions, people, clock, settings.timezone)
     handovers = Handovers(sessions, events, work_orders, people, clock)
     scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
@@ -383,6 +396,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         planner=planner,
         parts=parts,
         reviews=IncidentReviews(work_orders, alarms, store, parts, lambda: engine.ruleset),
+        residents=residents,
         rosters=rosters,
         handovers=handovers,
         patrols=patrols,

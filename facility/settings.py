@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         description="a technician with this many open orders gets no more (P1 aside)",
     )
 
+    # Residents (SPEC section 5)
+    requests_retention_days: int = Field(
+        default=365,
+        ge=1,
+        description="residents' requests and their photos are deleted this long after they came",
+    )
+
     # Sites' local time (calendars, notices)
     timezone: str = "Asia/Shanghai"
 

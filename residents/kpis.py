@@ -43,10 +43,10 @@ def repeats(facts: Sequence[RequestFacts]) -> set[int]:
 
 
 def compute(facts: Sequence[RequestFacts], start: datetime, end: datetime) -> dict[str, Any]:
-    """KPIs of the requests made in [start, end); ``facts`` may reach 30 days further back, so
+    """KPIs of the requests made in [start, end]; ``facts`` may reach 30 days further back, so
     that a repeat of an earlier request is seen."""
     repeated = repeats(facts)
-    chosen = [(i, f) for i, f in enumerate(facts) if start <= f.created_at < end]
+    chosen = [(i, f) for i, f in enumerate(facts) if start <= f.created_at <= end]
     ratings = [f.rating for _, f in chosen if f.rating is not None]
     resolved = [f for _, f in chosen if f.resolved_at is not None]
     rated_resolved = [f for f in resolved if f.rating is not None]

@@ -10,7 +10,6 @@ same transaction, for the live views and for notifications to route.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -101,13 +100,22 @@ class ResidentRequests:
 
     # -- the public side ----------------------------------------------------------------------
 
-    def admit_report(self, address: str, phone: str | None) -> int:
-        """0 if this address (and phone) may send a request now, else the seconds to wait."""
-        wanted = [(key_of("report-address", address), REPORTS_PER_ADDRESS)]
-        if phone:
-            with contextlib.suppress(RequestRefusedError):  # submit says why
-                wanted.append((key_of("report-phone", normalize_phone(phone)), REPORTS_PER_PHONE))
-        return self._limiter.take(wanted, self._clock.now())
+    def admit_address(self, address: str) -> int:
+        """0 if this client address may send a request now, else the seconds to wait. Charged
+        before the body is read, so a flood of bad requests is slowed as much as good ones."""
+        return self._limiter.take(
+            [(key_of("report-address", address), REPORTS_PER_ADDRESS)], self._clock.now()
+        )
+
+    def admit_phone(self, phone: str) -> int:
+        """0 if this phone may send a request now, else the seconds to wait."""
+        try:
+            normal = normalize_phone(phone)
+        except RequestRefusedError:
+            return 0  # refused with its reason by submit
+        return self._limiter.take(
+            [(key_of("report-phone", normal), REPORTS_PER_PHONE)], self._clock.now()
+        )
 
     def admit_read(self, address: str) -> int:
         """Tracking pages and ratings: 0, or the seconds to wait."""
@@ -402,11 +410,11 @@ class ResidentRequests:
             raise NotFoundError(f"request {request_id}'s photo {position} is gone") from None
 
     def kpis(self, site: str | None, start: datetime, end: datetime) -> dict[str, Any]:
-        """SPEC section 5's KPIs of the requests made in [start, end)."""
+        """SPEC section 5's KPIs of the requests made in [start, end]."""
         stmt = (
             select(RequestRow, WorkOrderRow.resolved_at)
             .outerjoin(WorkOrderRow, WorkOrderRow.id == RequestRow.work_order_id)
-            .where(RequestRow.created_at >= start - REPEAT_WITHIN, RequestRow.created_at < end)
+            .where(RequestRow.created_at >= start - REPEAT_WITHIN, RequestRow.created_at <= end)
         )
         if site:
             stmt = stmt.where(RequestRow.site == site)

@@ -33,7 +33,8 @@ def kpi_report(
     end: Annotated[UtcDateTime | None, Query(description="default: now")] = None,
 ) -> dict[str, Any]:
     """MTTA and MTTR (seconds), SLA compliance by priority, PM compliance, backlog by priority
-    and age, MTBF and the most failing assets, from the stored history."""
+    and age, MTBF and the most failing assets, from the stored history; ``residents``:
+    satisfaction, feedback rate, requests by category and building, repeats, first response."""
     now = service.clock.now()
     end = end or now
     start = start or end - timedelta(days=30)
@@ -50,6 +51,7 @@ def kpi_report(
     )
     report["site"] = site
     report["assets"] = asset_count
+    report["residents"] = service.residents.kpis(site, start, end)
     return report
 
 

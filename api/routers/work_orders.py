@@ -70,7 +70,7 @@ class WorkOrderOut(BaseModel):
     asset: str | None
     kind: str | None
     building: str | None
-    source: Literal["alarm", "preventive", "manual"]
+    source: Literal["alarm", "preventive", "manual", "resident"]
     channel: str | None
     reporter: str | None
     fault: str | None
@@ -189,7 +189,7 @@ def list_work_orders(
     priority: PriorityName | None = None,
     site: SiteQuery = None,
     asset: AssetQuery = None,
-    source: Literal["alarm", "preventive", "manual"] | None = None,
+    source: Literal["alarm", "preventive", "manual", "resident"] | None = None,
     assignee: IdQuery = None,
     breached: bool | None = None,
     limit: Limit = 100,

@@ -48,6 +48,16 @@ NEEDS = {
     ("POST", "/api/v1/tokens"): "admin",
     ("GET", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
+    ("POST", "/api/v1/requests"): "planner",
+    ("POST", "/api/v1/requests/{request_id}/accept"): "planner",
+    ("POST", "/api/v1/requests/{request_id}/reject"): "planner",
+    ("POST", "/api/v1/requests/{request_id}/follow-up"): "planner",
+    ("POST", "/api/v1/complaint-reviews/{review_id}/close"): "planner",
+}
+# the residents' public endpoints take no token; they are rate limited instead (SPEC section 5)
+PUBLIC_WRITES = {
+    ("POST", "/api/v1/public/requests"),
+    ("POST", "/api/v1/public/requests/{token}/feedback"),
 }
 # the changing endpoints on which a technician acts only if the order is assigned to them
 OWNED = {
@@ -89,6 +99,13 @@ READS = {
     "/api/v1/events": "viewer",
     "/api/v1/dead-letters": "viewer",
     "/metrics": "viewer",
+    "/api/v1/public/requests/{token}": "none",
+    "/api/v1/requests": "planner",
+    "/api/v1/requests/follow-ups": "planner",
+    "/api/v1/requests/{request_id}": "planner",
+    "/api/v1/requests/{request_id}/photos/{position}": "technician",
+    "/api/v1/complaint-reviews": "planner",
+    "/api/v1/sites/{site}/qr.svg": "viewer",
 }
 BELOW = {"technician": "viewer", "planner": "technician", "admin": "planner"}
 OPEN = {path for path, least in READS.items() if least == "none"}
@@ -110,7 +127,8 @@ def concrete(path: str) -> str:
 
 def test_every_route_has_a_decision_and_every_decision_a_route(client: TestClient) -> None:
     routes = set(api_routes(client))
-    writes = {r for r in routes if r[0] != "GET" or r in NEEDS}
+    assert routes >= PUBLIC_WRITES
+    writes = {r for r in routes if (r[0] != "GET" or r in NEEDS) and r not in PUBLIC_WRITES}
     reads = {p for m, p in routes if m == "GET" and (m, p) not in NEEDS}
     assert writes == set(NEEDS), f"NEEDS: add {writes - set(NEEDS)}, drop {set(NEEDS) - writes}"
     assert reads == set(READS), f"READS: add {reads - set(READS)}, drop {set(READS) - reads}"
@@ -127,7 +145,7 @@ def test_the_role_just_below_is_refused(client: TestClient) -> None:
 
 def test_nothing_but_health_answers_without_a_token(client: TestClient) -> None:
     for method, path in api_routes(client):
-        if path in OPEN:
+        if path in OPEN or (method, path) in PUBLIC_WRITES:
             continue
         answer = client.request(method, concrete(path), headers={"Authorization": ""}, json={})
         assert answer.status_code == 401, (method, path, answer.status_code)
@@ -185,6 +203,8 @@ VOLATILE: dict[str, set[str] | None] = {
 
 
 def least(method: str, path: str) -> str:
+    if (method, path) in PUBLIC_WRITES:
+        return "none"
     return READS[path] if method == "GET" and (method, path) not in NEEDS else NEEDS[(method, path)]
 
 
@@ -300,8 +320,38 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "plan_id": plan.json()["id"],
         "token_id": spare.json()["id"],
         "technician_id": wang,
+        **resident_request(client, site, li),
     }
     return World(client, site, li, wang, headers, ids)
+
+
+def resident_request(client: TestClient, site: str, li: int) -> dict[str, int | str]:
+    """A resident's request with a photo, its order resolved and rated 1: a complaint review."""
+    import io
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(photo, "PNG")
+    assert client.put(f"/api/v1/sites/{site}", json={"name": "Green Garden"}).status_code == 200
+    form = {"site": site, "category": "repair", "building": "3", "unit": "1202",
+            "description": "leak", "phone": "13800005678"}  # fmt: skip
+    made = client.post(
+        "/api/v1/public/requests", data=form, files=[("photos", ("a.png", photo.getvalue()))]
+    )
+    assert made.status_code == 201, made.text
+    request_id, token = made.json()["id"], made.json()["tracking_url"].removeprefix("/r/t/")
+    accepted = client.post(f"/api/v1/requests/{request_id}/accept", json={"skill": "cctv"})
+    order = accepted.json()["work_order_id"]
+    assigned = client.post(f"/api/v1/work-orders/{order}/assign", json={"technician_ids": [li]})
+    assert assigned.status_code == 200, assigned.text
+    for step in ("acknowledged", "in_progress", "resolved"):
+        moved = client.post(f"/api/v1/work-orders/{order}/transition", json={"to": step})
+        assert moved.status_code == 200, moved.text
+    rated = client.post(f"/api/v1/public/requests/{token}/feedback", json={"rating": 1})
+    assert rated.status_code == 200, rated.text
+    review = client.get("/api/v1/complaint-reviews", params={"site": site}).json()["items"][0]
+    return {"request_id": request_id, "token": token, "position": 0, "review_id": review["id"]}
 
 
 def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
@@ -366,6 +416,28 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         },
         ("POST", "/api/v1/tokens"): {"name": "another", "role": "viewer"},
         ("DELETE", "/api/v1/tokens/{token_id}"): {},
+        ("POST", "/api/v1/public/requests"): {
+            "site": site,
+            "category": "suggestion",
+            "building": "1",
+            "unit": "101",
+            "description": "more benches",
+            "phone": "13900001111",
+        },
+        ("POST", "/api/v1/public/requests/{token}/feedback"): {"rating": 4},
+        ("POST", "/api/v1/requests"): {
+            "site": site,
+            "category": "repair",
+            "building": "1",
+            "unit": "101",
+            "description": "door lock",
+            "phone": "13900001111",
+            "channel": "walk_in",
+        },
+        ("POST", "/api/v1/requests/{request_id}/accept"): {},
+        ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "not ours"},
+        ("POST", "/api/v1/requests/{request_id}/follow-up"): {"note": "called, all fine"},
+        ("POST", "/api/v1/complaint-reviews/{review_id}/close"): {"outcome": "visited"},
     }
     if method == "GET":
         return None
