@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
 from facility_dispatch.api.errors import actor_of, raise_for
@@ -26,12 +26,30 @@ from facility_dispatch.maintenance.rosters import (
 router = APIRouter(prefix="/api/v1", tags=["rosters"])
 ShiftName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", examples=["day", "night"])]
 ClockTime = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["08:00"])]
-Headcount = Annotated[int, Field(ge=0, le=1000)]
-Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
-DayQuery = Annotated[date, Query(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
+Day = date
+DayQuery = Annotated[date, Query(description="a local date of the site")]
 
 
-class ShiftIO(Input):
+def _whole(value: object) -> object:
+    """A JSON integer, ``3`` or ``3.0`` alike (JSON Schema counts both), never ``"3"`` or
+    ``true``: in a list of shifts the body's own check of JSON types cannot say which it is."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("a whole number")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError("a whole number")
+        return int(value)
+    return value
+
+
+Headcount = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole)]
+
+
+class ShiftIO(BaseModel):
+    """One shift of a post (inside a post's body; its numbers are checked by ``_whole``)."""
+
+    model_config = ConfigDict(extra="ignore")
+
     name: ShiftName
     starts: ClockTime
     ends: ClockTime = Field(description="at or before starts: the next day")
