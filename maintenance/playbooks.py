@@ -17,6 +17,7 @@ class Step(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     text: str = Field(min_length=3)
+    text_zh: str = Field(min_length=2)
     key: str | None = Field(default=None, pattern=r"^[a-z][a-z_]*$")
     target: timedelta | None = None
 
@@ -30,8 +31,17 @@ class Playbook(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     title: str
+    title_zh: str
     steps: list[Step] = Field(min_length=1)
     contacts: list[str] = Field(default_factory=list)
+    contacts_zh: list[str] = Field(default_factory=list)
+
+    def step_text(self, position: int, text: str, lang: str) -> str:
+        """A checklist item's text in ``lang``: the order keeps the English text it was made
+        with; when it is still this playbook's step at that position, its Chinese is known."""
+        if lang == "zh" and 0 <= position < len(self.steps) and self.steps[position].text == text:
+            return self.steps[position].text_zh
+        return text
 
 
 class Playbooks(BaseModel):
@@ -47,7 +57,14 @@ def builtin() -> dict[str, Playbook]:
         .joinpath("playbooks.yaml")
         .read_text(encoding="utf-8")
     )
-    return Playbooks.model_validate(yaml.safe_load(text)).playbooks
+    return _validate(Playbooks.model_validate(yaml.safe_load(text)).playbooks)
+
+
+def _validate(playbooks: dict[str, Playbook]) -> dict[str, Playbook]:
+    for name, playbook in playbooks.items():
+        if len(playbook.contacts_zh) != len(playbook.contacts):
+            raise ValueError(f"playbook {name}: contacts_zh must give each of contacts")
+    return playbooks
 
 
 def for_fault(fault: str | None) -> Playbook | None:

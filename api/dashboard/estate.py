@@ -20,10 +20,12 @@ ACTIVE = sorted(s.value for s in lifecycle.ACTIVE)
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -> HTMLResponse:
-    """Sites by kinds; each tile shows the asset's status and its headline readings."""
+def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResponse:
+    """Sites by kinds; each tile shows the asset's status and its headline readings. A filter
+    left at "all" arrives empty (and an unknown one is ignored)."""
     service = page.service
-    records, _ = service.assets.query(site or None, kind)
+    kind = present.choice(kind, present.KINDS)
+    records, _ = service.assets.query(site or None, kind or None)
     views = AssetViews.of(service).views(records)
     open_alarms = service.alarms.open_states_by_asset()
     estate: dict[str, dict[str, list[dict[str, object]]]] = {}
@@ -38,6 +40,9 @@ def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -
     statuses = Counter(view["status"] for view in views)
     site = site or None
     breached = service.work_orders.query(status=ACTIVE, breached=True, site=site, limit=1)[1]
+    active, open_orders = service.work_orders.query(status=ACTIVE, site=site, limit=1000)
+    clocks = {o.id: present.sla_clock(o, page.now) for o in active}
+    attention = present.needing_people(active, clocks, page.now)
     return page.render(
         "overview.html",
         "_overview.html",
@@ -45,11 +50,14 @@ def overview(page: PageDep, site: str | None = None, kind: Kind | None = None) -
         kinds=present.KINDS,
         statuses={s: statuses.get(s, 0) for s in present.STATUSES},
         firing=service.alarms.query(state="firing", site=site, limit=1)[1],
-        open_orders=service.work_orders.query(status=ACTIVE, site=site, limit=1)[1],
+        open_orders=open_orders,
         breached=breached,
+        attention=attention,
+        clocks=clocks,
+        unacknowledged=sum(1 for o in attention if o.status in ("open", "assigned")),
         notices=service.notices.query(site, page.now),
         site=site or "",
-        kind=kind or "",
+        kind=kind,
     )
 
 
@@ -58,14 +66,15 @@ def alarms(
     page: PageDep,
     view: Literal["open", "resolved", "all"] = "open",
     site: str | None = None,
-    severity: Severity | None = None,
+    severity: str = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
 ) -> HTMLResponse:
     """Open alarms worst first (firing, severity, newest); resolved or all newest first."""
     service = page.service
+    severity = present.choice(severity, present.SEVERITIES)
     states = {"open": ("pending", "firing"), "resolved": ("resolved",), "all": None}[view]
     records, total = service.alarms.query(
-        states=states, site=site or None, severity=severity, limit=limit
+        states=states, site=site or None, severity=severity or None, limit=limit
     )
     if view == "open":
         records = present.alarm_order(records)
@@ -81,7 +90,7 @@ def alarms(
         counts={s: counts.get(s, 0) for s in present.SEVERITIES},
         view=view,
         site=site or "",
-        severity=severity or "",
+        severity=severity,
         severities=present.SEVERITIES,
         durations=("30m", "1h", "2h", "4h", "8h", "1d"),
     )

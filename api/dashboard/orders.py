@@ -1,75 +1,189 @@
-"""The work-order board (a column per status) and one order with its timeline."""
+"""Work orders: a table with search and filters (the default) or a board by status, one order
+with what can be done to it, and the form for a new one (a resident's call).
+
+The pages only show and offer; every action posts to the JSON API (``api/static/orders.js``),
+so the API's rules on roles and the lifecycle apply as they are."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from facility_dispatch.api.dashboard import present
-from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.api.dashboard import present, wording
+from facility_dispatch.api.dashboard.pages import Page, PageDep
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.playbooks import builtin
 
 router = APIRouter(include_in_schema=False)
-Priority = Literal["P1", "P2", "P3", "P4"]
+CHANNELS = ("phone", "app", "wechat", "walk_in", "walk_round")
+SKILLS = ("general", "plumbing", "electrical", "elevator", "cctv")
+ACTIVE = sorted(s.value for s in lifecycle.ACTIVE)
 
 
-def _names(page: PageDep) -> dict[int, str]:
+def _names(page: Page) -> dict[int, str]:
     technicians, _ = page.service.people.technicians()
     return {t.id: t.name for t in technicians}
+
+
+def matches(order: WorkOrder, words: str, names: dict[int, str]) -> bool:
+    """The search box: every word somewhere in the number, title, site, asset, building,
+    description, reporter or an assignee's name (case-insensitive)."""
+    haystack = " ".join(
+        [
+            order.number,
+            order.title,
+            order.site,
+            order.asset or "",
+            order.building or "",
+            order.description,
+            order.reporter or "",
+            *(names.get(i, "") for i in order.assignees),
+        ]
+    ).lower()
+    return all(word in haystack for word in words.lower().split())
 
 
 @router.get("/work-orders", response_class=HTMLResponse)
 def board(
     page: PageDep,
     site: str | None = None,
-    priority: Priority | None = None,
+    priority: str = "",
+    status: str = "",
+    source: str = "",
+    technician: str = "",
+    overdue: bool = False,
+    q: Annotated[str, Query(max_length=200)] = "",
     mine: bool = False,
+    view: Literal["table", "board"] = "table",
 ) -> HTMLResponse:
-    """Open work by status, the most urgent first; ``mine``: a technician's own orders."""
+    """Open work, P1 first everywhere (then the nearer deadline): a table with search and
+    filters, or the board by status; ``mine``: a technician's own orders. A filter left at
+    "all" arrives empty, and one the page does not know is ignored rather than refused."""
     service = page.service
-    assignee = page.user.technician_id if mine else None
-    if mine and assignee is None:
-        assignee = -1  # a token that is nobody's technician has no orders of its own
+    priority = present.choice(priority, present.PRIORITIES)
+    status = present.choice(status, (*present.BOARD_COLUMNS, *present.FINISHED))
+    source = present.choice(source, ("alarm", "manual", "preventive"))
+    technician_id = int(technician) if technician.isdigit() else None
+    assignee = technician_id
+    if mine:
+        assignee = page.user.technician_id or -1  # a token of nobody's has no orders of its own
+    statuses = [status] if status else list(present.BOARD_COLUMNS)
     orders, _ = service.work_orders.query(
-        status=list(present.BOARD_COLUMNS),
+        status=statuses,
         site=site or None,
-        priority=priority,
+        priority=priority or None,
+        source=source or None,
         assignee=assignee,
         limit=1000,
     )
+    names = _names(page)
+    clocks = {o.id: present.sla_clock(o, page.now) for o in orders}
+    if overdue:  # missed, or past its deadline before the escalation job noted it
+        orders = [o for o in orders if present.overdue(o, clocks[o.id])]
+    if q.strip():
+        orders = [o for o in orders if matches(o, q, names)]
+    orders.sort(key=lambda o: (o.priority, o.resolve_by))
     finished, _ = service.work_orders.query(
-        status=list(present.FINISHED), site=site or None, priority=priority, limit=20
+        status=list(present.FINISHED), site=site or None, priority=priority or None, limit=20
     )
+    technicians, _ = service.people.technicians()
     return page.render(
         "board.html",
         "_board.html",
+        orders=orders,
         columns=present.by_status(orders),
         finished=finished,
-        names=_names(page),
-        clocks={o.id: present.sla_clock(o, page.now) for o in orders},
+        names=names,
+        clocks=clocks,
+        technicians=sorted(technicians, key=lambda t: t.name),
+        filters={
+            "site": site or "",
+            "priority": priority,
+            "status": status,
+            "source": source,
+            "technician": technician_id or "",
+            "overdue": overdue,
+            "q": q,
+            "mine": mine,
+        },
         site=site or "",
-        priority=priority or "",
+        view=view,
         priorities=present.PRIORITIES,
-        mine=mine,
+        statuses=present.BOARD_COLUMNS,
+        sources=("alarm", "manual", "preventive"),
         is_technician=page.user.technician_id is not None,
+    )
+
+
+@router.get("/work-orders/new", response_class=HTMLResponse)
+def new_order(page: PageDep, site: str | None = None) -> HTMLResponse:
+    """A resident's call or a walk-round finding, written down as an order (technicians up)."""
+    if not page.may_acknowledge:
+        return page.render("missing.html", status_code=403, message=page.t("wo.may_not_create"))
+    records, _ = page.service.assets.query(site or None)
+    return page.render(
+        "new_order.html",
+        sites=page.site_options(),
+        site=site or "",
+        assets=sorted(records, key=lambda r: (r.site, present.natural(r.asset))),
+        faults=sorted(key.removeprefix("fault.") for key in page.t.prefixed("fault.")),
+        priorities=present.PRIORITIES,
+        channels=CHANNELS,
+        skills=SKILLS,
     )
 
 
 @router.get("/work-orders/{order_id}", response_class=HTMLResponse)
 def order_page(order_id: int, page: PageDep) -> HTMLResponse:
-    """Everything a technician on the job needs: what, where, the clock, the steps, the record."""
+    """Everything a technician on the job needs: what, where, the clock, the steps, the record;
+    and what this visitor may do to it (assign, note, tick, parts)."""
     service = page.service
     order = service.work_orders.get(order_id)
     if order is None:
         return page.not_found(page.t("missing.order", id=order_id))
     alarms = [a for a in (service.alarms.get(i) for i in order.alarm_ids) if a is not None]
+    names = _names(page)
+    working = order.status not in ("resolved", "closed", "cancelled")
+    candidates = (
+        service.work_orders.candidates(order.id) if working and page.may(order, Act.ASSIGN) else []
+    )
+    stock = (
+        [
+            (part, next(s for s in part.stock if s.site == order.site))
+            for part in service.parts.catalogue(order.site)
+            if any(s.site == order.site for s in part.stock)
+        ]
+        if order.status not in ("closed", "cancelled") and page.may(order, Act.PARTS)
+        else []
+    )
     return page.render(
         "order.html",
         "_order.html",
         order=order,
+        title=wording.order_title(order, page.t),
         clock=present.sla_clock(order, page.now),
-        names=_names(page),
+        names=names,
         alarms=alarms,
         parts=service.parts.for_order(order.id),
+        stock=stock,
+        candidates=candidates,
+        lines=[
+            wording.timeline_line(order, e, names, page.t, page.span)
+            for e in reversed(order.timeline)
+        ],
+        steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
+        may_note=page.may(order, Act.NOTE),
+        may_tick=page.may(order, Act.CHECKLIST) and order.status not in ("closed", "cancelled"),
+        playbook_contacts=_contacts(order, page.lang),
     )
+
+
+def _contacts(order: WorkOrder, lang: str) -> list[str]:
+    playbook = builtin().get(order.fault or "")
+    if playbook is None:
+        return []
+    return playbook.contacts_zh if lang == "zh" else playbook.contacts

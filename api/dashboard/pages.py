@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Final
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
@@ -21,13 +22,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from facility_dispatch import __version__
 from facility_dispatch.api.auth import Principal, Role
 from facility_dispatch.api.backend import Backend
-from facility_dispatch.api.dashboard import i18n, present
+from facility_dispatch.api.dashboard import i18n, present, wording
 from facility_dispatch.api.dashboard.session import PageUser
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
 from facility_dispatch.maintenance import authority
 from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.playbooks import for_fault
+from facility_dispatch.rules.alarms import AlarmRecord
 
 TEMPLATES: Final = Path(__file__).resolve().parents[1] / "templates" / "dashboard"
 STATIC_VERSION: Final = __version__
@@ -84,6 +87,48 @@ class Page:
     def may_plan(self) -> bool:
         """Silences and assignment are a planner's (as the API has it)."""
         return self.user.role >= Role.PLANNER
+
+    def may(self, order: WorkOrder, act: authority.Act) -> bool:
+        """Whether this visitor may ``act`` on ``order`` (as the service will judge it)."""
+        access = authority.OrderAccess(order.number, order.priority, order.assignees)
+        allowed = authority.verdict(actor_of(self.user), access, act) is authority.Verdict.ALLOWED
+        return allowed and (act is not authority.Act.ASSIGN or self.user.role >= Role.PLANNER)
+
+    def order_title(self, order: WorkOrder) -> str:
+        return wording.order_title(order, self.t)
+
+    def alarm_description(self, alarm: AlarmRecord) -> str:
+        return wording.alarm_description(alarm, self.service.alarms.rule(alarm.rule_id), self.t)
+
+    def query_with(self, **changes: object) -> str:
+        """This page's query string with some parameters changed (a view switch keeps the
+        filters)."""
+        values = dict(self.request.query_params)
+        values.update({k: str(v) for k, v in changes.items()})
+        return urlencode({k: v for k, v in values.items() if v})
+
+    def target_clock(self, due: datetime) -> present.SlaClock:
+        """A playbook step's target (the lift technician on site in 30 minutes) as a countdown."""
+        return present.SlaClock(aware(due), "target", self.now > aware(due))
+
+    def actor_name(self, actor: str) -> str:
+        """The service's own actors (dispatcher, scheduler) in the visitor's language."""
+        return self.t.get(f"actor.{actor}") or actor
+
+    def span(self, seconds: float) -> str:
+        return span(seconds, self.t)
+
+    def needs_reason(self, order: WorkOrder) -> bool:
+        """Closing this order asks why: a P1 whose playbook steps are not all ticked."""
+        return order.priority == "P1" and any(
+            item.result is None and item.position < self._playbook_length(order)
+            for item in order.checklist
+        )
+
+    @staticmethod
+    def _playbook_length(order: WorkOrder) -> int:
+        playbook = for_fault(order.fault)
+        return len(playbook.steps) if playbook else 0
 
     def steps(self, order: WorkOrder) -> list[str]:
         """The lifecycle buttons this visitor gets on ``order``: the steps the order allows that
@@ -165,7 +210,7 @@ class Page:
             "ms": lambda when: to_ms(aware(when)) if when else "",
             "iso": lambda when: rfc3339(aware(when)) if when else "",
             "span": lambda seconds: span(seconds, self.t),
-            "reading": present.plain_value,
+            "reading": lambda value: wording.value_text(value, self.t),
             **context,
         }
         html = environment.get_template(name).render(values)

@@ -5,9 +5,10 @@ Pure functions over the service's values, so the pages stay thin and this stays 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from facility_dispatch.ingest.catalogue import spec_for
@@ -94,6 +95,41 @@ def sla_clock(order: WorkOrder, now: datetime) -> SlaClock | None:
     if order.responded_at is None:
         return SlaClock(order.respond_by, "respond", order.breached or now > order.respond_by)
     return SlaClock(order.resolve_by, "resolve", order.breached or now > order.resolve_by)
+
+
+NEAR_BREACH: Final = timedelta(minutes=30)
+"""An order whose deadline is this close shows on the overview among what needs people."""
+
+
+def needing_people(
+    orders: Iterable[WorkOrder], clocks: dict[int, SlaClock | None], now: datetime
+) -> list[WorkOrder]:
+    """What still needs people once the alarms are quiet: open P1 and P2 orders, and any order
+    past or near its deadline; P1 first, then the nearer deadline."""
+    found = [
+        o
+        for o in orders
+        if o.priority in ("P1", "P2")
+        or ((clock := clocks.get(o.id)) is not None and clock.due - now <= NEAR_BREACH)
+    ]
+    return sorted(
+        found, key=lambda o: (o.priority, o.respond_by if o.responded_at is None else o.resolve_by)
+    )
+
+
+def choice(value: str, allowed: Iterable[str]) -> str:
+    """A filter's value if it is one the page offers, else "" (all)."""
+    return value if value in allowed else ""
+
+
+def overdue(order: WorkOrder, clock: SlaClock | None) -> bool:
+    """Missed a deadline, or past one before the escalation job has noted it."""
+    return order.breached or (clock is not None and clock.breached)
+
+
+def natural(name: str) -> tuple[Any, ...]:
+    """Sort key that reads numbers as numbers: cam-2 before cam-10."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name))
 
 
 def by_status(orders: Iterable[WorkOrder]) -> dict[str, list[WorkOrder]]:

@@ -25,7 +25,7 @@ function reason(status, body) {
   return `${tr("js.failed")} (HTTP ${status})`;
 }
 
-async function post(url, payload) {
+export async function post(url, payload) {
   let response;
   try {
     response = await fetch(url, {
@@ -46,7 +46,9 @@ async function post(url, payload) {
   return body;
 }
 
-const handlers = {
+/** Button handlers by `data-action`: each returns the toast to show, or nothing (other modules,
+ * orders.js, add theirs). A handler that throws shows its message as a refusal. */
+export const handlers = {
   async ack(button) {
     await post(`/api/v1/alarms/${button.dataset.alarm}/ack`, {});
     return tr("js.ack_done");
@@ -57,6 +59,12 @@ const handlers = {
   },
   async assign(button) {
     const order = await post(`/api/v1/work-orders/${button.dataset.order}/assign`, {});
+    // the rules may find nobody: the order is unchanged, and the page must say so (and why:
+    // the order's page lists every technician with the reasons)
+    if (order && order.assignees.length === 0) {
+      refreshAll();
+      throw new Error(tr("js.assign_nobody", { number: order.number }));
+    }
     return order && tr("js.assign_done", { number: order.number });
   },
   silence(button) {

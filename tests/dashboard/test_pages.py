@@ -231,20 +231,20 @@ def test_times_are_shown_in_the_sites_local_time(estate: Estate) -> None:
 
 
 def test_a_viewer_sees_no_lifecycle_buttons(estate: Estate) -> None:
-    board = estate.as_role("viewer").get("/work-orders").text
+    board = estate.as_role("viewer").get("/work-orders?view=board").text
     cards = actions_of_cards(board)
     assert len(cards) >= 3 and all(steps == [] for steps in cards.values())
 
 
 def test_a_technician_gets_buttons_only_on_their_own_orders(estate: Estate) -> None:
     li, wang = estate.orders["li"]["id"], estate.orders["wang"]["id"]
-    cards = actions_of_cards(estate.as_role("li").get("/work-orders").text)
+    cards = actions_of_cards(estate.as_role("li").get("/work-orders?view=board").text)
     assert cards[li] == estate.orders["li"]["allowed"] == ["acknowledged", "open", "cancelled"]
     assert cards[wang] == []
     assigned = estate.admin.get(
         "/api/v1/work-orders", params={"assignee": estate.technicians["li"]}
     ).json()["items"]
-    mine = estate.as_role("li").get("/work-orders?mine=true").text
+    mine = estate.as_role("li").get("/work-orders?mine=true&view=board").text
     assert set(actions_of_cards(mine)) == {o["id"] for o in assigned} and li in set(
         actions_of_cards(mine)
     )
@@ -271,18 +271,18 @@ def test_no_button_leads_to_a_refusal_on_a_p1(estate: Estate) -> None:
         f"/api/v1/work-orders/{order['id']}/assign", json={"technician_ids": [li]}
     ).json()
     assert "cancelled" in assigned["allowed"]
-    cards = actions_of_cards(estate.as_role("li").get("/work-orders").text)
+    cards = actions_of_cards(estate.as_role("li").get("/work-orders?view=board").text)
     assert "cancelled" not in cards[order["id"]] and "acknowledged" in cards[order["id"]]
     refused = estate.as_role("li").post(
         f"/api/v1/work-orders/{order['id']}/transition", json={"to": "cancelled"}
     )
     assert refused.status_code == 403
-    planner = actions_of_cards(estate.as_role("planner").get("/work-orders").text)
+    planner = actions_of_cards(estate.as_role("planner").get("/work-orders?view=board").text)
     assert "cancelled" in planner[order["id"]]
 
 
 def test_a_planner_gets_every_step_the_order_allows(estate: Estate) -> None:
-    cards = actions_of_cards(estate.as_role("planner").get("/work-orders").text)
+    cards = actions_of_cards(estate.as_role("planner").get("/work-orders?view=board").text)
     for name in ("li", "wang", "leak"):
         order = estate.orders[name]
         assert cards[order["id"]] == order["allowed"]

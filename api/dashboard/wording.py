@@ -1,0 +1,183 @@
+"""Generated text in the visitor's language: timeline entries, alarm descriptions, order titles,
+checklist steps.
+
+The service writes English notes for the API and the logs, and beside them structured data (the
+event, its statuses, ids, codes). The console words each entry from that data in Chinese or
+English, so no English sentence the service made up shows on a Chinese page; what a person
+typed (a note, a reason, a cause) is shown as they typed it. Pure functions of their inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from facility_dispatch.api.dashboard.i18n import Translator
+from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, WorkOrder
+from facility_dispatch.maintenance.playbooks import for_fault
+from facility_dispatch.rules.alarms import AlarmRecord
+from facility_dispatch.rules.models import RuleSpec
+
+HELD: Final = re.compile(r"(?:; )?resolution deadline moved by .+ on hold$")
+"""The suffix the service adds to a note when an order leaves hold (the data says it too)."""
+HAND: Final = re.compile(r"^by hand(?: \((.*)\))?$")
+"""How the service notes an assignment by hand, with the planner's note in brackets."""
+TYPED: Final = frozenset({"note", "transition"})
+"""Events whose note a person typed (a transition's note is the reason given for it)."""
+
+
+def value_text(value: Any, t: Translator) -> str:
+    """A reading whose metric is not at hand, in words: yes / no, not Python's True / False."""
+    if isinstance(value, bool):
+        return t("value.yes") if value else t("value.no")
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def fault_name(fault: str | None, t: Translator) -> str:
+    if not fault:
+        return "—"
+    return t.get(f"fault.{fault}") or fault.replace("_", " ")
+
+
+def alarm_description(alarm: AlarmRecord, rule: RuleSpec | None, t: Translator) -> str:
+    """The rule's description in the visitor's language (``description_zh`` in Chinese, when the
+    rules file gives one; else the name of the fault, never the English sentence)."""
+    if t.lang == "zh":
+        if rule is not None and rule.description_zh:
+            return rule.description_zh
+        return fault_name(alarm.fault, t)
+    return alarm.description or (rule.description if rule else "") or fault_name(alarm.fault, t)
+
+
+def order_title(order: WorkOrder, t: Translator) -> str:
+    """An order opened from an alarm is titled by the service in English ("pump-1: A leak sensor
+    is wet"); in Chinese it is the asset and the fault. A title a person wrote stays."""
+    if t.lang == "zh" and order.source == "alarm" and order.fault:
+        return f"{order.asset or ''}：{fault_name(order.fault, t)}".lstrip("：")
+    return order.title
+
+
+def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:
+    playbook = for_fault(order.fault)
+    return playbook.step_text(item.position, item.text, lang) if playbook else item.text
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One timeline entry as shown: what happened, and what a person wrote (if anything)."""
+
+    label: str
+    text: str
+    typed: str | None
+
+
+def _names(ids: Any, names: Mapping[int, str], t: Translator) -> str:
+    if not isinstance(ids, list) or not ids:
+        return t("wo.unassigned")
+    return t("tl.list_sep").join(names.get(int(i), f"#{i}") for i in ids)
+
+
+def timeline_line(
+    order: WorkOrder,
+    entry: TimelineEntry,
+    names: Mapping[int, str],
+    t: Translator,
+    span: Callable[[float], str],
+) -> Line:
+    """Word one timeline entry in ``t``'s language from its event and data; an entry written
+    before its event carried data (or of an event this console does not know) shows its
+    note in English only, and in Chinese its event's name alone."""
+    data = entry.data or {}
+    event = entry.event
+    label = t.get(f"event.{event}") or event.replace("_", " ")
+    typed = entry.note if event in TYPED else None
+    text = ""
+    if event == "created":
+        channel = data.get("channel")
+        if channel:
+            text = t("tl.created_from", channel=t.get(f"channel.{channel}") or channel)
+            if data.get("reporter"):
+                typed = str(data["reporter"])
+        elif entry.note is None:
+            text = ""
+        else:
+            text = _fallback(entry, t)
+    elif event == "playbook" and "fault" in data:
+        playbook = for_fault(data.get("fault"))
+        if playbook is not None:
+            text = playbook.title_zh if t.lang == "zh" else playbook.title
+    elif event == "alarm" and "fault" in data:
+        text = t(
+            "tl.alarm",
+            id=data.get("alarm_id", ""),
+            fault=fault_name(data.get("fault"), t),
+            severity=t(f"severity.{data.get('severity')}"),
+            value=value_text(data.get("value"), t),
+        )
+    elif event == "alarm_resolved" and "fault" in data:
+        text = t(
+            "tl.alarm_resolved", id=data.get("alarm_id", ""), fault=fault_name(data["fault"], t)
+        )
+    elif event == "assigned" and "assignees" in data:
+        who = _names(data.get("assignees"), names, t)
+        text = t("tl.by_hand" if data.get("by") == "hand" else "tl.by_rules", names=who)
+        if data.get("by") == "hand":
+            typed = _hand_note(entry.note)
+        elif t.lang == "en":
+            typed = entry.note
+        else:
+            typed = data.get("reason") or None
+    elif event == "escalated" and data.get("cause"):
+        skill = data.get("skill") or ""
+        text = t(f"tl.escalated.{data['cause']}", skill=t.get(f"skill.{skill}") or skill)
+        typed = data.get("reason") or None
+    elif event == "reassigned" and "after" in data:
+        text = t(
+            "tl.reassigned",
+            absent=data.get("absent", ""),
+            after=_names(data.get("after"), names, t),
+        )
+    elif event == "priority" and "after" in data:
+        text = t("tl.priority", before=data.get("before", ""), after=data.get("after", ""))
+    elif event == "sla_breached" and "kind" in data:
+        text = t(f"tl.breached.{data['kind']}", late=span(float(data.get("late_s", 0))))
+    elif event == "target_missed" and "position" in data:
+        text = t("tl.target_missed", step=int(data["position"]) + 1)
+    elif event == "checklist" and "item_id" in data:
+        item = next((c for c in order.checklist if c.id == data["item_id"]), None)
+        step = step_text(order, item, t.lang) if item else f"#{data['item_id']}"
+        result = t(f"result.{data.get('result')}")
+        value = data.get("value")
+        text = f"{step}: {result}" + (f" {value_text(value, t)}" if value is not None else "")
+        typed = None
+    elif event == "transition":
+        before = t(f"wo_status.{entry.from_}") if entry.from_ else ""
+        after = t(f"wo_status.{entry.to}") if entry.to else ""
+        text = f"{before} → {after}"
+        if "held_s" in data:
+            text += " · " + t("tl.held", span=span(float(data["held_s"])))
+            typed = HELD.sub("", entry.note or "") or None
+        if "reopened_by_alarm" in data:
+            text += " · " + t("tl.reopened", id=data["reopened_by_alarm"])
+            typed = None
+    elif event == "note":
+        text = ""
+    else:
+        text = _fallback(entry, t)
+    return Line(label, text, typed)
+
+
+def _hand_note(note: str | None) -> str | None:
+    match = HAND.match(note or "")
+    return match.group(1) if match else note
+
+
+def _fallback(entry: TimelineEntry, t: Translator) -> str:
+    """An entry without the data to word it: its English note, on English pages only."""
+    return entry.note or "" if t.lang == "en" else ""

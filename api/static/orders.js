@@ -1,0 +1,122 @@
+// Work-order actions beyond the lifecycle buttons: choosing a technician, ticking checklist
+// steps, notes, parts used, resolving with cause and action, closing a P1 with a reason, and
+// the new-order form. Each posts to the JSON API; a refusal shows the API's own message.
+import { handlers, post, toast } from "./actions.js";
+import { refreshAll } from "./live.js";
+import { tr } from "./strings.js";
+
+const orders = (id) => `/api/v1/work-orders/${id}`;
+
+Object.assign(handlers, {
+  async "assign-to"(button) {
+    const order = await post(`${orders(button.dataset.order)}/assign`, {
+      technician_ids: [Number(button.dataset.technician)],
+    });
+    return order && tr("js.assigned_to", { number: order.number, name: button.dataset.name });
+  },
+  async tick(button) {
+    const order = await post(`${orders(button.dataset.order)}/checklist/${button.dataset.item}`, {
+      result: button.dataset.result,
+    });
+    return order && tr("js.ticked");
+  },
+  resolve(button) {
+    return ask("resolve", button);
+  },
+  "close-reason"(button) {
+    return ask("reason", button);
+  },
+});
+
+function ask(name, button) {
+  const dialog = document.getElementById(`${name}-dialog`);
+  const form = document.getElementById(`${name}-form`);
+  if (!dialog || !form) return null;
+  form.reset();
+  form.elements.order.value = button.dataset.order;
+  if (form.elements.to) form.elements.to.value = button.dataset.to;
+  document.getElementById(`${name}-number`).textContent = button.dataset.number || "";
+  dialog.showModal();
+  return null;
+}
+
+/** A dialog's form: on "confirm", post what it asks for; the dialog stays open on a refusal. */
+function onConfirm(name, send) {
+  document.getElementById(`${name}-form`)?.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (event.submitter?.value !== "confirm") return;
+    event.preventDefault();
+    try {
+      const message = await send(form.elements);
+      document.getElementById(`${name}-dialog`).close();
+      if (message) toast(message);
+      refreshAll();
+    } catch (error) {
+      toast(`${tr("js.refused")}: ${error.message}`, "error");
+    }
+  });
+}
+
+onConfirm("resolve", async ({ order, cause, action }) => {
+  const moved = await post(`${orders(order.value)}/transition`, {
+    to: "resolved",
+    cause: cause.value,
+    action: action.value,
+  });
+  return moved && tr("js.transition_done", { number: moved.number, status: tr(`wo_status.${moved.status}`) });
+});
+
+onConfirm("reason", async ({ order, to, note }) => {
+  const moved = await post(`${orders(order.value)}/transition`, { to: to.value, note: note.value });
+  return moved && tr("js.transition_done", { number: moved.number, status: tr(`wo_status.${moved.status}`) });
+});
+
+/** A form on the page (not a dialog): post, then clear it and refresh the live regions. */
+function onSubmit(id, send) {
+  document.getElementById(id)?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const button = form.querySelector("button[type=submit]");
+    if (button) button.disabled = true;
+    try {
+      const message = await send(form);
+      if (message) toast(message);
+      form.reset();
+      refreshAll();
+    } catch (error) {
+      toast(`${tr("js.refused")}: ${error.message}`, "error");
+    } finally {
+      if (button) button.disabled = false;
+    }
+  });
+}
+
+onSubmit("note-form", async (form) => {
+  const order = await post(`${orders(form.dataset.order)}/notes`, { note: form.elements.note.value });
+  return order && tr("js.note_done");
+});
+
+onSubmit("parts-form", async (form) => {
+  const lines = await post(`${orders(form.dataset.order)}/parts`, {
+    part_id: Number(form.elements.part_id.value),
+    action: "consume",
+    quantity: Number(form.elements.quantity.value),
+  });
+  return lines && tr("js.parts_done");
+});
+
+// a new order: what was asked of the API, only the fields given; then its page
+document.getElementById("new-order-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = {};
+  for (const [name, value] of new FormData(form)) {
+    if (value !== "") body[name] = value;
+  }
+  try {
+    const order = await post("/api/v1/work-orders", body);
+    if (order) window.location.href = `/work-orders/${order.id}`;
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  }
+});

@@ -1,0 +1,288 @@
+"""The dispatcher's daily work in the console, in headless Chromium against the real service:
+a resident's call written down as an order, a technician chosen from the ranked candidates,
+a note, parts used, resolving with cause and action, an order nobody can take, a P1 playbook
+ticked against its 30-minute target and closed with a reason, the table view with search and
+filters; then the same in Chinese on a phone, and what a viewer is not offered.
+
+One page session per language (a browser flow is expensive); screenshots in artifacts/console.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from tests.dashboard.test_browser import WAIT_MS, Served, browser, served  # noqa: F401
+from tests.services import ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.broker]
+ARTIFACTS = ROOT / "artifacts" / "console"
+
+
+def shoot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def created(answer: httpx.Response) -> dict[str, Any]:
+    assert answer.status_code in (200, 201), answer.text
+    return dict(answer.json())
+
+
+def technician(api: httpx.Client, site: str, name: str, skill: str, on_shift: bool) -> int:
+    body: dict[str, Any] = {"name": name, "skills": [skill], "seniority": "senior", "sites": [site]}
+    if skill == "elevator":  # lift work needs a valid special-equipment licence
+        body["certifications"] = [{"kind": "elevator", "number": "T-1", "expires_on": "2099-01-01"}]
+    person = created(api.post("/api/v1/technicians", json=body))
+    if on_shift:
+        now = datetime.now(UTC)
+        shift = {
+            "technician_id": person["id"],
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(hours=8)).isoformat(),
+        }
+        created(api.post("/api/v1/shifts", json=shift))
+    return int(person["id"])
+
+
+def token(api: httpx.Client, role: str) -> str:
+    return str(created(api.post("/api/v1/tokens", json={"name": role, "role": role}))["token"])
+
+
+def log_in(page: Page, url: str, secret: str) -> None:
+    page.goto(f"{url}/login")
+    page.fill("#token", secret)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(rf"{re.escape(url)}/(\?.*)?$"))
+
+
+def toast(page: Page, text: str, kind: str = "ok") -> None:
+    page.locator(f".toast-{kind}", has_text=text).last.wait_for()
+
+
+def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> None:  # noqa: F811
+    api, site, url = served.api, served.site, served.url
+    created(
+        api.put(
+            f"/api/v1/sites/{site}",
+            json={"name": "Green Garden", "timezone": "Asia/Shanghai", "locale": "en"},
+        )
+    )
+    li = technician(api, site, "Li Na", "plumbing", on_shift=True)
+    zhao = technician(api, site, "Zhao Lei", "plumbing", on_shift=False)
+    technician(api, site, "Wang Wei", "electrical", on_shift=True)
+    lift_man = technician(api, site, "Chen Gang", "elevator", on_shift=True)
+    stock = [{"site": site, "on_hand": 5, "reorder_point": 1}]
+    seal = created(
+        api.post("/api/v1/parts", json={"sku": "SEAL-50", "name": "Pump seal", "stock": stock})
+    )
+    planner = token(api, "planner")
+    viewer = token(api, "viewer")
+
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda m: errors.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.on("dialog", lambda dialog: dialog.accept())
+    log_in(page, url, planner)
+
+    # a resident's call, written down from the board's "new work order" button
+    page.goto(f"{url}/work-orders")
+    page.click("#new-order")
+    page.wait_for_url(f"{url}/work-orders/new")
+    page.select_option("#new-order-form select[name=site]", site)
+    page.fill("#new-order-form input[name=building]", "Building 3, unit 1202")
+    page.select_option("#new-order-form select[name=priority]", "P2")
+    page.select_option("#new-order-form select[name=skill]", "plumbing")
+    page.fill("#new-order-form input[name=title]", "Water dripping from the ceiling")
+    page.fill("#new-order-form input[name=reporter]", "Mr Chen 139 0000 1234")
+    shoot(page, "01-new-order")
+    page.click("#create-order")
+    page.wait_for_url(re.compile(rf"{re.escape(url)}/work-orders/\d+$"))
+    order_id = int(page.url.rsplit("/", 1)[1])
+    page.locator("#order-assignees", has_text="Li Na").wait_for()
+
+    # the candidates, ranked, each with why; the plumber off duty chosen by hand
+    rows = page.locator("#candidates tbody tr")
+    assert rows.nth(0).get_attribute("data-technician") == str(li)
+    assert "on shift here" in rows.nth(0).inner_text()
+    wang = page.locator('#candidates tr[data-eligible="no"]', has_text="Wang Wei")
+    assert "lacks the skill" in wang.inner_text()
+    assert wang.locator("button").count() == 0
+    page.click(f'#candidates button[data-technician="{zhao}"]')
+    toast(page, "assigned to Zhao Lei")
+    page.locator("#order-assignees", has_text="Zhao Lei").wait_for()
+    page.locator('.timeline li[data-event="assigned"]', has_text="by hand to Zhao Lei").wait_for()
+
+    # a note, and a pump seal used
+    page.fill("#note-form textarea", "Leak is from the riser joint above the ceiling")
+    page.click("#note-form button[type=submit]")
+    page.locator('.timeline li[data-event="note"]', has_text="riser joint").wait_for()
+    page.select_option("#parts-form select[name=part_id]", str(seal["id"]))
+    page.fill("#parts-form input[name=quantity]", "1")
+    page.click("#parts-form button[type=submit]")
+    page.locator('tr[data-part="SEAL-50"] td.consumed', has_text="1").wait_for()
+    shoot(page, "02-order-worked")
+
+    # through the lifecycle; resolving asks for the cause and the action taken
+    for to in ("acknowledged", "in_progress"):
+        page.click(f'.order-head button[data-to="{to}"]')
+        page.locator(f'.order-head[data-status="{to}"]').wait_for()
+    page.click('.order-head button[data-to="resolved"]')
+    page.locator("#resolve-dialog[open]").wait_for()
+    page.fill("#resolve-form textarea[name=cause]", "Riser joint corroded")
+    page.fill("#resolve-form textarea[name=action]", "Joint replaced, ceiling dried")
+    shoot(page, "03-resolve-dialog")
+    page.click("#resolve-confirm")
+    page.locator('.order-head[data-status="resolved"]').wait_for()
+    page.locator(".timeline li", has_text="Riser joint corroded").wait_for()
+    resolved = created(api.get(f"/api/v1/work-orders/{order_id}"))
+    last = resolved["timeline"][-1]
+    assert (last["to"], last["data"]["cause"], last["data"]["action"]) == (
+        "resolved",
+        "Riser joint corroded",
+        "Joint replaced, ceiling dried",
+    )
+
+    # an order nobody can take: "Dispatch" says so, and the timeline records the attempt
+    lonely = created(
+        api.post(
+            "/api/v1/work-orders",
+            json={"site": site, "title": "Gas smell", "skill": "gas", "channel": "phone"},
+        )
+    )
+    assert lonely["assignees"] == []
+    before = len(lonely["timeline"])
+    page.goto(f"{url}/work-orders?view=board")
+    page.click(f'article[data-order-id="{lonely["id"]}"] button[data-to="assigned"]')
+    toast(page, f"Nobody could be assigned to {lonely['number']}", "error")
+    after = created(api.get(f"/api/v1/work-orders/{lonely['id']}"))
+    assert after["assignees"] == [] and len(after["timeline"]) == before + 1
+    assert after["timeline"][-1]["event"] == "escalated"
+
+    # a P1 entrapment: its playbook is the checklist, the 30-minute arrival a countdown
+    p1 = created(
+        api.post(
+            "/api/v1/work-orders",
+            json={
+                "site": site,
+                "title": "Passenger trapped in lift 2",
+                "priority": "P1",
+                "skill": "elevator",
+                "fault": "entrapment",
+                "channel": "phone",
+            },
+        )
+    )
+    assert p1["assignees"] == [lift_man]
+    page.goto(f"{url}/work-orders/{p1['id']}")
+    arrival = page.locator(".checklist li", has_text="Lift technician on site")
+    countdown = arrival.locator(".sla[data-kind=target]")
+    assert re.search(r"(29|30)m", countdown.inner_text()), countdown.inner_text()
+    first = page.locator(".checklist li").first
+    first.locator('button[data-result="done"]').click()
+    page.locator(".checklist li").first.and_(page.locator('[data-result="done"]')).wait_for()
+    for to in ("acknowledged", "in_progress", "resolved"):
+        body = {"to": to, "cause": "Door lock fault", "action": "Released, lock replaced"}
+        created(api.post(f"/api/v1/work-orders/{p1['id']}/transition", json=body))
+    page.reload()
+    page.click('.order-head button[data-to="closed"]')
+    page.locator("#reason-dialog[open]").wait_for()
+    page.fill("#reason-form textarea[name=note]", "Contractor's own report covers the rest")
+    page.click("#reason-confirm")
+    page.locator('.order-head[data-status="closed"]').wait_for()
+    shoot(page, "04-p1-closed-with-reason")
+
+    # the table: P1 first, search, filter by technician
+    created(
+        api.post(
+            "/api/v1/work-orders",
+            json={
+                "site": site,
+                "title": "Tap dripping in 5-0301",
+                "skill": "plumbing",
+                "channel": "walk_in",
+                "priority": "P4",
+            },
+        )
+    )
+    urgent = created(
+        api.post(
+            "/api/v1/work-orders",
+            json={
+                "site": site,
+                "title": "Lift stopped between floors",
+                "priority": "P1",
+                "skill": "elevator",
+                "channel": "phone",
+            },
+        )
+    )
+    page.goto(f"{url}/work-orders")
+    first_row = page.locator("table.orders-table tbody tr").first
+    assert first_row.get_attribute("data-order-id") == str(urgent["id"])
+    page.fill("#order-filters input[name=q]", "5-0301")
+    page.press("#order-filters input[name=q]", "Enter")
+    page.wait_for_url(re.compile(r"q=5-0301"))
+    assert page.locator("table.orders-table tbody tr").count() == 1
+    page.goto(f"{url}/work-orders?technician={lift_man}")
+    shown = {r.get_attribute("data-order-id") for r in page.locator("tbody tr").all()}
+    assert shown == {str(urgent["id"])}
+    shoot(page, "05-table")
+
+    # the overview still shows what needs people when no alarm fires
+    page.goto(f"{url}/")
+    page.locator(f'#attention li[data-order-id="{urgent["id"]}"]').wait_for()
+    href = page.locator("a.counter-breached").get_attribute("href")
+    assert href is not None and "overdue=true" in href
+    shoot(page, "06-overview")
+    assert not errors, errors
+    context.close()
+
+    # Chinese on a phone: the same order, every generated word in Chinese; P1 on top
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
+    )
+    mobile = phone.new_page()
+    mobile.set_default_timeout(WAIT_MS)
+    log_in(mobile, url, planner)
+    mobile.goto(f"{url}/lang/zh?next=/work-orders/{p1['id']}")
+    mobile.locator('html[lang="zh-CN"]').wait_for()
+    text = mobile.locator("main").inner_text()
+    for chinese in ("电梯困人", "电梯维保人员到场", "按派单规则指派给 Chen Gang", "已关闭"):
+        assert chinese in text, chinese
+    for english in ("Lift technician on site", "emergency playbook", "True", "False", "None"):
+        assert english not in text, english
+    shoot(mobile, "07-phone-order-zh")
+    mobile.goto(f"{url}/work-orders")
+    first_row = mobile.locator("table.orders-table tbody tr").first
+    assert first_row.get_attribute("data-priority") == "P1"
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 391  # no sideways page
+    shoot(mobile, "08-phone-table-zh")
+    phone.close()
+
+    # a viewer: no new order, no candidates, no forms; the form page refuses
+    watcher = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    look = watcher.new_page()
+    look.set_default_timeout(WAIT_MS)
+    log_in(look, url, viewer)
+    look.goto(f"{url}/work-orders/{order_id}")
+    look.locator(".order-head").wait_for()
+    assert look.locator("#candidates, #note-form, #parts-form, .order-head .steps").count() == 0
+    look.goto(f"{url}/work-orders")
+    assert look.locator("#new-order").count() == 0
+    answer = look.goto(f"{url}/work-orders/new")
+    assert answer is not None and answer.status == 403
+    watcher.close()
