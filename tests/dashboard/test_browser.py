@@ -202,7 +202,7 @@ def test_an_alarm_arrives_live_is_acknowledged_and_its_order_worked_from_the_pag
     shoot(page, "04-overview")
 
     # the board: the order assigned to the plumber, moved along by its buttons
-    page.goto(f"{served.url}/work-orders")
+    page.goto(f"{served.url}/work-orders?view=board")
     card = page.locator(f'section[data-status="assigned"] article[data-order-id="{order_id}"]')
     card.wait_for()
     assert "Li Na" in card.inner_text()
@@ -214,7 +214,7 @@ def test_an_alarm_arrives_live_is_acknowledged_and_its_order_worked_from_the_pag
     stale = context.new_page()
     stale.set_default_timeout(WAIT_MS)
     stale.route("**/api/v1/events*", lambda route: route.abort())
-    stale.goto(f"{served.url}/work-orders")
+    stale.goto(f"{served.url}/work-orders?view=board")
     step(page, order_id, "in_progress", "in_progress")
     stale.locator(f'article[data-order-id="{order_id}"] button[data-to="in_progress"]').click()
     refusal = stale.locator(".toast-error")
@@ -224,7 +224,12 @@ def test_an_alarm_arrives_live_is_acknowledged_and_its_order_worked_from_the_pag
     shoot(stale, "06-illegal-step-409")
     stale.close()
 
-    step(page, order_id, "resolved", "resolved")
+    # resolving asks for the cause and the action taken
+    page.locator(f'article[data-order-id="{order_id}"] button[data-to="resolved"]').click()
+    page.fill("#resolve-form textarea[name=cause]", "Float valve stuck open")
+    page.fill("#resolve-form textarea[name=action]", "Valve freed and tested")
+    page.click("#resolve-confirm")
+    page.locator(f'section[data-status="resolved"] article[data-order-id="{order_id}"]').wait_for()
     page.locator(f'article[data-order-id="{order_id}"] button[data-to="closed"]').click()
     page.locator("details.finished").wait_for()
     wait_until(lambda: page.locator(f'article[data-order-id="{order_id}"]').count() == 0)
