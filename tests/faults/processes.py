@@ -43,7 +43,8 @@ class ServiceProcess:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + 30
+        # generous: on two loaded cores (three test workers) a restart with recovery took 30 s
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
                 if self.api().get("/api/v1/health").json()["broker"] == "connected":
