@@ -66,7 +66,7 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
         "_asset.html",
         view=view,
         readings=[
-            (name, present.value_text(record.kind, name, value))
+            (name, present.value_text(record.kind, name, value, page.t.get))
             for name, value in sorted(latest.items())
         ],
         open_alarms=present.alarm_order(open_alarms),

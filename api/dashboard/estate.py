@@ -33,7 +33,7 @@ def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResp
         key = (view["site"], view["asset"])
         tile = {
             **view,
-            "headline": present.headline(view),
+            "headline": present.headline(view, page.t.get),
             "alarms": [a for a in open_alarms.get(key, []) if a.state == "firing"],
         }
         estate.setdefault(view["site"], {}).setdefault(view["kind"], []).append(tile)

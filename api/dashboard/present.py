@@ -6,7 +6,7 @@ Pure functions over the service's values, so the pages stay thin and this stays 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -31,16 +31,30 @@ HEADLINE: Final[dict[str, tuple[str, ...]]] = {
 """The one or two readings a tile shows: what an engineer checks first on that kind."""
 
 
-def value_text(kind: str, metric: str, value: Any) -> str:
-    """A reading with its unit; booleans as a tick or a cross, numbers to two decimals."""
+def value_text(
+    kind: str, metric: str, value: Any, words: Callable[[str], str | None] | None = None
+) -> str:
+    """A reading with its unit, in the visitor's words when ``words`` (a translator's ``get``)
+    is given: a boolean as the state it means (a leak sensor "wet" or "dry", ``state.<metric>``,
+    else yes / no), an enumeration's value (``enum.<metric>.<value>``), the unit
+    (``unit_of.<unit>``); numbers to two decimals."""
+    say = words or (lambda _key: None)
     if isinstance(value, bool):
-        return "✓" if value else "✗"
+        key = "true" if value else "false"
+        return (
+            say(f"state.{metric}.{key}")
+            or say(f"value.{'yes' if value else 'no'}")
+            or ("✓" if value else "✗")
+        )
     spec = spec_for(kind, metric)
     unit = spec.unit if spec else ""
     if metric == "car_floor" and isinstance(value, int | float):
         floor = int(value)
         return f"F{floor}" if floor > 0 else f"B{-floor}" if floor < 0 else "G"
+    if isinstance(value, str):
+        return say(f"enum.{metric}.{value}") or value
     text = f"{value:.2f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    unit = (say(f"unit_of.{unit}") or unit) if unit else ""
     return f"{text} {unit}".strip() if unit and unit != "floor" else text
 
 
@@ -53,10 +67,10 @@ def plain_value(value: Any) -> str:
     return str(value)
 
 
-def headline(view: dict[str, Any]) -> list[str]:
+def headline(view: dict[str, Any], words: Callable[[str], str | None] | None = None) -> list[str]:
     metrics = view.get("metrics") or {}
     return [
-        value_text(view["kind"], name, metrics[name])
+        value_text(view["kind"], name, metrics[name], words)
         for name in HEADLINE.get(view["kind"], ())
         if metrics.get(name) is not None
     ]

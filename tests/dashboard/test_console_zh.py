@@ -1,0 +1,99 @@
+"""Every page in Chinese holds no English the service generated: no sentence of the rule pack or
+the playbooks, no note the service wrote for the API, and no Python ``True``, ``False`` or
+``None``. What people typed (titles of manual orders, names) may be in any language."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from facility_dispatch.maintenance.playbooks import builtin
+from facility_dispatch.rules.loader import load_default
+from tests.dashboard.conftest import Estate
+
+pytestmark = pytest.mark.broker
+
+GENERATED = (
+    "emergency playbook",
+    "fired, value",
+    "by hand",
+    "skill plumbing",
+    "on shift at",
+    "the order stays open",
+    "resolution deadline moved",
+)
+"""Pieces of the notes the service writes in English for the API."""
+
+
+def english_sentences() -> set[str]:
+    """The rule pack's descriptions, the playbooks' titles, steps and contacts: ASCII only."""
+    found = {rule.description for rule in load_default().rules}
+    for playbook in builtin().values():
+        found |= {playbook.title, *playbook.contacts, *(step.text for step in playbook.steps)}
+    return {s for s in found if s.isascii()}
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees: no scripts, no tags, no attribute values."""
+    html = re.sub(r"<script\b.*?</script>", " ", html, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
+    admin = estate.admin
+    entrapment = admin.post(
+        "/api/v1/work-orders",
+        json={
+            "site": estate.site,
+            "asset": "lift-1",
+            "title": "困人 2 号梯",
+            "priority": "P1",
+            "skill": "elevator",
+            "fault": "entrapment",
+            "channel": "phone",
+        },
+    )
+    assert entrapment.status_code == 201, entrapment.text
+    p1 = entrapment.json()
+    ticked = admin.post(
+        f"/api/v1/work-orders/{p1['id']}/checklist/{p1['checklist'][0]['id']}",
+        json={"result": "done"},
+    )
+    assert ticked.status_code == 200, ticked.text
+    browser = estate.as_role("planner")
+    browser.cookies.set("facility_lang", "zh")
+    orders = [p1, *estate.orders.values()]
+    paths = [
+        "/",
+        "/alarms?view=all",
+        "/work-orders",
+        "/work-orders?view=board",
+        "/work-orders/new",
+        *(f"/work-orders/{o['id']}" for o in orders),
+        f"/assets/{estate.site}/tank-2",
+        f"/assets/{estate.site}/lift-1",
+        "/plans",
+        "/people",
+        "/parts",
+        "/kpis",
+    ]
+    sentences = english_sentences()
+    assert len(sentences) > 40  # the pack and the playbooks, not an empty set
+    leaks: dict[str, list[str]] = {}
+    for path in paths:
+        answer = browser.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+        assert 'lang="zh-CN"' in answer.text, path
+        text = visible_text(answer.text)
+        found = [s for s in sentences if s in text]
+        found += [g for g in GENERATED if g in text]
+        found += re.findall(r"\b(?:True|False|None)\b", text)
+        if found:
+            leaks[path] = found
+    assert not leaks, leaks
+    # and the Chinese is there: the playbook's title and the first step, ticked
+    order_page = visible_text(browser.get(f"/work-orders/{p1['id']}").text)
+    assert "电梯困人" in order_page and "通过轿厢对讲与被困乘客通话" in order_page
+    assert "漏水传感器检测到水" in visible_text(browser.get("/alarms?view=all").text)
