@@ -43,10 +43,10 @@ from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.work_orders import WorkOrderService
-from facility_dispatch.notify import config as notify_config
 from facility_dispatch.notify import links
 from facility_dispatch.notify.apprise_sender import DeliveryFailedError, Sender
-from facility_dispatch.notify.config import EMPTY, NotifyConfig, Route
+from facility_dispatch.notify.book import NotificationBook, put_value
+from facility_dispatch.notify.config import NotifyConfig, Route
 from facility_dispatch.notify.messages import OrderFacts, language_of, render
 from facility_dispatch.notify.routing import (
     Happening,
@@ -67,7 +67,7 @@ ACK_TTL = timedelta(hours=24)
 """How long an acknowledgement link in a message works."""
 
 
-class Notifier:
+class Notifier(NotificationBook):
     def __init__(
         self,
         sessions: Sessions,
@@ -84,19 +84,14 @@ class Notifier:
         registry: CollectorRegistry | None = None,
         interval: float = 1.0,
     ) -> None:
-        self._sessions = sessions
+        super().__init__(sessions, clock, sender, config_file)
         self._events = events
         self._work_orders = work_orders
         self._people = people
-        self._clock = clock
-        self._sender = sender
         self._given_secret = secret
         self._public_url = public_url.rstrip("/")
         self._timezone = timezone
-        self._config_file = config_file
         self._interval = interval
-        self._config: NotifyConfig = EMPTY
-        self._config_at: datetime | None = None
         self._leading = threading.Event()
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -121,57 +116,8 @@ class Notifier:
             registry=registry,
         ).set_function(lambda: self.pending()[1])
 
-    # -- the config ------------------------------------------------------------------------
-
-    def parse(self, text: str) -> NotifyConfig:
-        """Check a notifications file as a whole; raises NotifyConfigError naming the route."""
-        return notify_config.parse(text, self._sender.usable)
-
-    def load_file(self) -> None:
-        """At start: the file of ``FACILITY_NOTIFY`` is checked and put in force. A bad file
-        stops the start (the operator sees why at once); later changes go through PUT."""
-        if self._config_file is None:
-            return
-        try:
-            text = self._config_file.read_text(encoding="utf-8")
-        except OSError as error:
-            raise notify_config.NotifyConfigError(
-                f"cannot read {self._config_file}: {error.strerror}"
-            ) from None
-        self._store_config(self.parse(text))
-
-    def configure(self, text: str) -> NotifyConfig:
-        """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
-        the database (every worker and the next leader read it) and written back to the file
-        of ``FACILITY_NOTIFY``, so that a restart keeps it."""
-        config = self.parse(text)
-        if self._config_file is not None:
-            partial = self._config_file.with_suffix(self._config_file.suffix + ".new")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(self._config_file)
-        self._store_config(config)
-        return config
-
-    def _store_config(self, config: NotifyConfig) -> None:
-        now = self._clock.now()
-        with self._sessions.begin() as session:
-            _put(session, "config", config.text, now)
-        self._config, self._config_at = config, now
+    def _changed(self) -> None:
         self._wake.set()
-
-    def config(self) -> NotifyConfig:
-        """The config in force, as the database holds it (another worker may have changed it)."""
-        with self._sessions() as session:
-            row = session.get(NotifyValueRow, "config")
-            if row is None:
-                return EMPTY
-            if self._config_at != row.updated_at:
-                try:
-                    self._config = self.parse(row.value)
-                except notify_config.NotifyConfigError:
-                    log.exception("the stored notifications config no longer parses; keeping")
-                self._config_at = row.updated_at
-            return self._config
 
     # -- running ---------------------------------------------------------------------------
 
@@ -215,6 +161,7 @@ class Notifier:
     def step(self) -> int:
         """Route new events, record due repeats, send what is due. Returns messages sent."""
         config = self.config()
+        self._secret()  # made (once) before any transaction below: SQLite has one writer
         while self.route_events(config) == 500:
             pass
         self.repeat(config)
@@ -229,7 +176,7 @@ class Notifier:
             cursor = int(row.value) if row is not None else None
         if cursor is None:  # a new installation starts from now, not from the whole history
             with self._sessions.begin() as session:
-                _put(session, "cursor", str(self._events.last_id()), self._clock.now())
+                put_value(session, "cursor", str(self._events.last_id()), self._clock.now())
             return 0
         batch = self._events.since(cursor, limit=500)
         if not batch:
@@ -238,7 +185,7 @@ class Notifier:
         with self._sessions.begin() as session:
             for event in batch:
                 self._route(session, config, event, now)
-            _put(session, "cursor", str(batch[-1].id), now)
+            put_value(session, "cursor", str(batch[-1].id), now)
         return len(batch)
 
     def _route(self, session: Session, config: NotifyConfig, event: Event, now: datetime) -> None:
@@ -455,47 +402,6 @@ class Notifier:
                     )
         return sent
 
-    # -- reading -----------------------------------------------------------------------------
-
-    def query(
-        self,
-        status: str | None = None,
-        work_order_id: int | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[OutboxRow], int]:
-        """The outbox, newest first, and how many rows match."""
-        with self._sessions() as session:
-            stmt = select(OutboxRow)
-            count = select(func.count()).select_from(OutboxRow)
-            if status:
-                stmt, count = (
-                    stmt.where(OutboxRow.status == status),
-                    count.where(OutboxRow.status == status),
-                )
-            if work_order_id is not None:
-                stmt = stmt.where(OutboxRow.work_order_id == work_order_id)
-                count = count.where(OutboxRow.work_order_id == work_order_id)
-            rows = list(
-                session.scalars(stmt.order_by(OutboxRow.id.desc()).offset(offset).limit(limit))
-            )
-            return rows, int(session.scalar(count) or 0)
-
-    def pending(self) -> tuple[int, float]:
-        """Messages not yet sent, and the age in seconds of the oldest of them."""
-        try:
-            with self._sessions() as session:
-                count, oldest = session.execute(
-                    select(func.count(), func.min(OutboxRow.at)).where(
-                        OutboxRow.status == "pending"
-                    )
-                ).one()
-        except Exception:
-            return 0, 0.0
-        if not count or oldest is None:
-            return 0, 0.0
-        return int(count), max((self._clock.now() - oldest).total_seconds(), 0.0)
-
     # -- acknowledging by link ---------------------------------------------------------------
 
     def grant(self, token: str) -> links.AckGrant:
@@ -537,11 +443,3 @@ def _receivers_told(session: Session, order_id: int, route: int) -> set[str]:
 
 def _digest(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:12]
-
-
-def _put(session: Session, name: str, value: str, now: datetime) -> None:
-    row = session.get(NotifyValueRow, name)
-    if row is None:
-        session.add(NotifyValueRow(name=name, value=value, updated_at=now))
-    else:
-        row.value, row.updated_at = value, now

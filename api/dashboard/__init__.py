@@ -16,6 +16,7 @@ from facility_dispatch.api.dashboard import (
     estate,
     kpis,
     login,
+    notify,
     orders,
     parts,
     people,
@@ -26,7 +27,7 @@ STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
 """Mounted at ``/static`` by the app: the dashboard's CSS and scripts, and the vendored ones."""
 
 router = APIRouter(include_in_schema=False)
-for module in (login, estate, orders, assets, plans, people, parts, kpis):
+for module in (login, estate, orders, assets, plans, people, parts, kpis, notify):
     router.include_router(module.router)
 
 __all__ = ["STATIC_DIRECTORY", "router"]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
@@ -14,10 +15,12 @@ from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, R
 from facility_dispatch.api.types import Input, SiteName, SitePath, SiteQuery, UtcDateTime
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.people import Absence, Shift, Site, Technician
+from facility_dispatch.notify.apprise_sender import AppriseSender
 
 router = APIRouter(prefix="/api/v1", tags=["people"])
 MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+TEL: Final = re.compile(r"tel:\+?[0-9][0-9-]{2,30}")
 
 
 class CertificationIO(Input):
@@ -37,6 +40,25 @@ class TechnicianIn(Input):
     certifications: list[CertificationIO] = Field(default_factory=list)
     employer: str | None = Field(default=None, max_length=100, description="a contractor's name")
     active: bool = True
+    contacts: list[Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="where notifications reach this person: Apprise URLs (mailto://, "
+        "wecombot://, json://...); tel: numbers are kept for people to call",
+    )
+    role: Literal["technician", "supervisor"] = Field(
+        default="technician", description="a supervisor hears of escalations at their sites"
+    )
+
+    @field_validator("contacts")
+    @classmethod
+    def _reachable(cls, contacts: list[str]) -> list[str]:
+        for position, contact in enumerate(contacts):
+            if not (TEL.fullmatch(contact) or AppriseSender().usable(contact)):
+                raise ValueError(
+                    f"contacts[{position}] is neither a tel: number nor a URL Apprise can use"
+                )
+        return contacts
 
 
 class TechnicianOut(TechnicianIn):
@@ -55,6 +77,8 @@ def _technician_out(technician: Technician, open_orders: int = 0) -> TechnicianO
         certifications=[CertificationIO(**c) for c in technician.certifications],
         employer=technician.employer,
         active=technician.active,
+        contacts=list(technician.contacts),
+        role=technician.role,  # type: ignore[arg-type]
         open_orders=open_orders,
     )
 
@@ -255,32 +279,3 @@ def put_site(site: SitePath, body: SiteIn, service: ServiceDep, _who: Planner) -
     except Exception:
         raise HTTPException(422, f"unknown time zone {body.timezone!r}") from None
     return _site_out(service.people.put_site(site, **body.model_dump()))
-
-
-class NotificationOut(BaseModel):
-    id: int
-    at: datetime
-    site: str
-    role: str
-    work_order_id: int | None
-    kind: str
-    message: str
-
-
-@router.get("/notifications", response_model=Page[NotificationOut])
-def notifications(
-    service: ServiceDep,
-    _who: Viewer,
-    site: SiteQuery = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> Page[NotificationOut]:
-    """What was escalated to the sites' supervisors (SLA breaches, orders nobody can take),
-    newest first; ``total`` counts those up to ``offset + limit``."""
-    rows = service.work_orders.notifications(site, limit=offset + limit)
-    return page(
-        [NotificationOut.model_validate(r, from_attributes=True) for r in rows[offset:]],
-        len(rows),
-        offset,
-        service.settings.max_page_bytes,
-    )

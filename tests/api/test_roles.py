@@ -46,6 +46,8 @@ NEEDS = {
     ("POST", "/api/v1/parts/{part_id}/stock"): "planner",
     ("POST", "/api/v1/notices"): "planner",
     ("POST", "/api/v1/tokens"): "admin",
+    ("GET", "/api/v1/notify-config"): "admin",
+    ("PUT", "/api/v1/notify-config"): "admin",
     ("GET", "/api/v1/tokens"): "admin",
     ("DELETE", "/api/v1/tokens/{token_id}"): "admin",
     ("POST", "/api/v1/requests"): "planner",

@@ -87,10 +87,10 @@ def test_routing_again_after_a_restart_records_and_sends_nothing_twice(n: Notify
     n.p1()
     n.notifier.step()
     # a new notifier (a restart, or a new leader) on the same database, the cursor rewound
-    from facility_dispatch.notify.outbox import _put
+    from facility_dispatch.notify.book import put_value
 
     with n.sessions.begin() as session:
-        _put(session, "cursor", "0", n.clock.now())
+        put_value(session, "cursor", "0", n.clock.now())
     n.notifier.step()
     assert len(n.smtp.to("wang@example.com")) == 1
     assert len(n.hook.received) == 1

@@ -1,0 +1,163 @@
+"""Notifications in the console: the outbox as a list (and on each order's page), the
+notifications file for an admin to edit, and the page an acknowledgement link opens.
+
+The list and the editor only show and offer: the editor puts the file through the JSON API
+(``api/static/notify.js``), so the API's check and its refusal (route and field named) are the
+ones shown. The acknowledgement link is the one page without a login: the signed token in its
+address is the permission, for one act on one order (:mod:`facility_dispatch.notify.links`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from facility_dispatch.api.auth import Role
+from facility_dispatch.api.dashboard import i18n
+from facility_dispatch.api.dashboard.pages import STATIC_VERSION, PageDep, environment
+from facility_dispatch.api.deps import ServiceDep
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import IllegalTransitionError, MaintenanceError
+from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.notify.links import LinkError
+from facility_dispatch.notify.sql import OutboxRow
+
+router = APIRouter(include_in_schema=False)
+Status = Literal["pending", "sent", "failed"]
+
+
+@router.get("/notifications", response_class=HTMLResponse)
+def notifications_page(
+    page: PageDep,
+    status: Status | None = None,
+    order: Annotated[str, Query(max_length=40)] = "",
+) -> HTMLResponse:
+    """Every message recorded, newest first; ``order`` by number (WO-2026-000001) or id."""
+    service = page.service
+    order_id = _order_id(page, order.strip())
+    rows, total = service.notifier.query(status, order_id, limit=200) if order_id != -1 else ([], 0)
+    is_admin = page.user.role >= Role.ADMIN
+    return page.render(
+        "notifications.html",
+        partial="_notifications.html",
+        rows=rows,
+        total=total,
+        status=status or "",
+        order=order,
+        pending=service.notifier.pending(),
+        config=service.notifier.config().text if is_admin else None,
+        numbers=_numbers(page, rows),
+        compact=False,
+    )
+
+
+@router.get("/notifications/panel", response_class=HTMLResponse)
+def notifications_panel(
+    page: PageDep, work_order_id: Annotated[int, Query(ge=1, le=2**31 - 1)]
+) -> HTMLResponse:
+    """The messages about one order: the order page loads this into its notifications panel."""
+    rows, total = page.service.notifier.query(None, work_order_id, limit=50)
+    return page.render("_notifications.html", rows=rows, total=total, numbers={}, compact=True)
+
+
+def _order_id(page: PageDep, given: str) -> int | None:
+    """None for no filter; -1 for an order that does not exist (an empty list, not an error)."""
+    if not given:
+        return None
+    if given.isdigit():
+        return int(given) if int(given) < 2**31 else -1
+    found = page.service.work_orders.by_number(given.upper())
+    return found.id if found else -1
+
+
+def _numbers(page: PageDep, rows: list[OutboxRow]) -> dict[int, str]:
+    """Order numbers for the list's links (a few orders per page of messages)."""
+    numbers: dict[int, str] = {}
+    for order_id in {r.work_order_id for r in rows if r.work_order_id is not None}:
+        order = page.service.work_orders.get(order_id)
+        if order is not None:
+            numbers[order.id] = order.number
+    return numbers
+
+
+# -- the acknowledgement link ------------------------------------------------------------------
+
+
+def _ack_page(
+    request: Request, service: ServiceDep, token: str, done: bool, status_code: int = 200
+) -> HTMLResponse:
+    order = None
+    error: str | None = None
+    lang: i18n.Lang = "zh"
+    try:
+        grant = service.notifier.grant(token)
+        order = service.work_orders.get(grant.work_order_id)
+        if order is None:
+            error, status_code = "ack.gone", 404
+    except LinkError:
+        error, status_code = "ack.bad_link", 403
+    if order is not None:
+        site = service.people.site(order.site)
+        lang = i18n.choose(
+            request.cookies.get(i18n.LANG_COOKIE),
+            [site.locale] if site else [],
+            request.headers.get("accept-language"),
+        )
+    t = i18n.Translator(lang)
+    message = request.state.ack_message if hasattr(request.state, "ack_message") else None
+    html = environment.get_template("ack.html").render(
+        t=t,
+        lang=lang,
+        html_lang=i18n.HTML_LANG[lang],
+        static_version=STATIC_VERSION,
+        order=order,
+        token=token,
+        done=done,
+        error=t(error) if error else message,
+        acknowledged=order is not None and order.responded_at is not None,
+    )
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@router.get("/n/ack/{token}", response_class=HTMLResponse)
+def ack_link(request: Request, service: ServiceDep, token: str) -> HTMLResponse:
+    """What the link in a message opens: the order and one button. A GET changes nothing
+    (mail scanners and link previews open links too)."""
+    return _ack_page(request, service, token, done=False)
+
+
+@router.post("/n/ack/{token}", response_class=HTMLResponse)
+def ack_by_link(request: Request, service: ServiceDep, token: str) -> HTMLResponse:
+    """Acknowledge the order the link was made for, as the person it was sent to: through the
+    work-order service's own command, so the lifecycle and the timeline apply as always."""
+    try:
+        grant = service.notifier.grant(token)
+    except LinkError:
+        return _ack_page(request, service, token, done=False)
+    technician = service.people.technician(grant.technician_id) if grant.technician_id else None
+    actor = (
+        Actor(
+            technician.name,
+            technician.id,
+            Rank.PLANNER if technician.role == "supervisor" else Rank.TECHNICIAN,
+        )
+        if technician is not None
+        else Actor("acknowledgement link")
+    )
+    try:
+        service.work_orders.transition(
+            grant.work_order_id, "acknowledged", actor, "acknowledged by the link in a message"
+        )
+    except IllegalTransitionError as refused:
+        request.state.ack_message = str(refused)
+        return _ack_page(request, service, token, done=False, status_code=409)
+    except MaintenanceError as refused:
+        request.state.ack_message = str(refused)
+        return _ack_page(request, service, token, done=False, status_code=403)
+    return _ack_page(request, service, token, done=True)

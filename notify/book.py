@@ -1,0 +1,141 @@
+"""The notifications' records as everyone reads them: the config in force (kept in the
+database, so every worker and the next leader read the same) and the outbox as a list.
+:class:`~facility_dispatch.notify.outbox.Notifier` adds the routing and sending."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.notify import config as notify_config
+from facility_dispatch.notify.apprise_sender import Sender
+from facility_dispatch.notify.config import EMPTY, NotifyConfig
+from facility_dispatch.notify.sql import NotifyValueRow, OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class NotificationBook:
+    def __init__(
+        self, sessions: Sessions, clock: Clock, sender: Sender, config_file: Path | None
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._sender = sender
+        self._config_file = config_file
+        self._config: NotifyConfig = EMPTY
+        self._config_at: datetime | None = None
+
+    @property
+    def sender(self) -> Sender:
+        return self._sender
+
+    def _changed(self) -> None:
+        """The config changed (the notifier wakes up for it)."""
+
+    # -- the config ------------------------------------------------------------------------
+
+    def parse(self, text: str) -> NotifyConfig:
+        """Check a notifications file as a whole; raises NotifyConfigError naming the route."""
+        return notify_config.parse(text, self._sender.usable)
+
+    def load_file(self) -> None:
+        """At start: the file of ``FACILITY_NOTIFY`` is checked and put in force. A bad file
+        stops the start (the operator sees why at once); later changes go through PUT."""
+        if self._config_file is None:
+            return
+        try:
+            text = self._config_file.read_text(encoding="utf-8")
+        except OSError as error:
+            raise notify_config.NotifyConfigError(
+                f"cannot read {self._config_file}: {error.strerror}"
+            ) from None
+        self._store_config(self.parse(text))
+
+    def configure(self, text: str) -> NotifyConfig:
+        """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
+        the database (every worker and the next leader read it) and written back to the file
+        of ``FACILITY_NOTIFY``, so that a restart keeps it."""
+        config = self.parse(text)
+        if self._config_file is not None:
+            partial = self._config_file.with_suffix(self._config_file.suffix + ".new")
+            partial.write_text(text, encoding="utf-8")
+            partial.replace(self._config_file)
+        self._store_config(config)
+        return config
+
+    def _store_config(self, config: NotifyConfig) -> None:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            put_value(session, "config", config.text, now)
+        self._config, self._config_at = config, now
+        self._changed()
+
+    def config(self) -> NotifyConfig:
+        """The config in force, as the database holds it (another worker may have changed it)."""
+        with self._sessions() as session:
+            row = session.get(NotifyValueRow, "config")
+            if row is None:
+                return EMPTY
+            if self._config_at != row.updated_at:
+                try:
+                    self._config = self.parse(row.value)
+                except notify_config.NotifyConfigError:
+                    log.exception("the stored notifications config no longer parses; keeping")
+                self._config_at = row.updated_at
+            return self._config
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def query(
+        self,
+        status: str | None = None,
+        work_order_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[OutboxRow], int]:
+        """The outbox, newest first, and how many rows match."""
+        with self._sessions() as session:
+            stmt = select(OutboxRow)
+            count = select(func.count()).select_from(OutboxRow)
+            if status:
+                stmt, count = (
+                    stmt.where(OutboxRow.status == status),
+                    count.where(OutboxRow.status == status),
+                )
+            if work_order_id is not None:
+                stmt = stmt.where(OutboxRow.work_order_id == work_order_id)
+                count = count.where(OutboxRow.work_order_id == work_order_id)
+            rows = list(
+                session.scalars(stmt.order_by(OutboxRow.id.desc()).offset(offset).limit(limit))
+            )
+            return rows, int(session.scalar(count) or 0)
+
+    def pending(self) -> tuple[int, float]:
+        """Messages not yet sent, and the age in seconds of the oldest of them."""
+        try:
+            with self._sessions() as session:
+                count, oldest = session.execute(
+                    select(func.count(), func.min(OutboxRow.at)).where(
+                        OutboxRow.status == "pending"
+                    )
+                ).one()
+        except Exception:
+            return 0, 0.0
+        if not count or oldest is None:
+            return 0, 0.0
+        return int(count), max((self._clock.now() - oldest).total_seconds(), 0.0)
+
+
+def put_value(session: Session, name: str, value: str, now: datetime) -> None:
+    row = session.get(NotifyValueRow, name)
+    if row is None:
+        session.add(NotifyValueRow(name=name, value=value, updated_at=now))
+    else:
+        row.value, row.updated_at = value, now

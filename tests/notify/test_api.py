@@ -1,0 +1,105 @@
+"""Notifications through the running service: the notifications file over the API, an alarm
+over MQTT reaching a real SMTP server and webhook within seconds, the list, the metrics, and the
+acknowledgement link in the message."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from facility_dispatch.kernel.clock import to_ms
+from tests.api.conftest import client, site  # noqa: F401  (fixtures)
+from tests.api.test_work_orders_api import technician
+from tests.builders import publisher, wait_until
+from tests.notify.receivers import SmtpInbox, Webhook
+from tests.services import Broker
+
+pytestmark = pytest.mark.broker
+LICENCE = [{"kind": "elevator", "number": "TS-31-0001", "expires_on": "2030-06-30"}]
+GOOD = """
+receivers:
+  - name: duty-desk
+    urls: ["{hook}"]
+routes:
+  - name: urgent
+    match: {{priority: [P1]}}
+    to: [assignees, duty-desk]
+    repeat: 5m
+"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
+    client: TestClient,  # noqa: F811
+    broker: Broker,
+    site: str,  # noqa: F811
+    receivers: tuple[SmtpInbox, Webhook],
+) -> None:
+    smtp, hook = receivers
+    good = GOOD.format(hook=hook.url)
+    refusals = {
+        good.replace("to: [assignees, duty-desk]", "to: [assignees, duty-dsk]"): (
+            "route urgent, field to: unknown receiver 'duty-dsk'"
+        ),
+        good.replace(hook.url, "hook://nowhere"): "receiver 'duty-desk', field urls[0]",
+        good.replace("repeat: 5m", "repeat: 5 minutes"): "route urgent, field repeat",
+        good.replace("[P1]", "[P9]"): "route urgent, field match.priority",
+    }
+    for text, named in refusals.items():
+        answer = client.put("/api/v1/notify-config", json={"text": text})
+        assert answer.status_code == 422 and named in answer.json()["detail"], answer.text
+    assert client.get("/api/v1/notify-config").json()["text"] == "", "the old config stays"
+    answer = client.put("/api/v1/notify-config", json={"text": good})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["routes"][0]["repeat"] == 300
+
+    bad = {"contacts": ["sms-by-pigeon"], "certifications": LICENCE}
+    refused = client.post(
+        "/api/v1/technicians",
+        json={"name": "X", "skills": ["elevator"], "seniority": "senior", "sites": [site], **bad},
+    )
+    assert refused.status_code == 422 and "contacts[0]" in refused.text
+    wang = technician(
+        client,
+        site,
+        "Wang Wei",
+        ["elevator"],
+        certifications=LICENCE,
+        contacts=[smtp.url("wang@example.com"), "tel:13800000000"],
+    )
+    assert client.get(f"/api/v1/technicians/{wang}").json()["contacts"][1] == "tel:13800000000"
+
+    with publisher(broker.url) as device:
+        payload = {"ts": to_ms(datetime.now(UTC)), "metrics": {"speed_mps": 2.6}}
+        device.publish(f"facility/{site}/elevator/lift-1/telemetry", orjson.dumps(payload))
+    wait_until(lambda: len(hook.received) == 1 and len(smtp.to("wang@example.com")) == 1)
+    order = client.get("/api/v1/work-orders", params={"site": site}).json()["items"][0]
+    assert order["priority"] == "P1" and order["number"] in hook.received[0]["title"]
+
+    listed = client.get("/api/v1/notifications", params={"work_order_id": order["id"]}).json()
+    assert listed["total"] == 2
+    assert {n["status"] for n in listed["items"]} == {"sent"}
+    assert {n["receiver"] for n in listed["items"]} == {"Wang Wei", "duty-desk"}
+    assert all(n["attempts"] == 1 and n["last_error"] is None for n in listed["items"])
+    assert client.get("/api/v1/notifications", params={"status": "pending"}).json()["total"] == 0
+    metrics = client.get("/metrics").text
+    assert re.search(r"^facility_notifications_sent_total 2\.0$", metrics, re.M), metrics
+    assert re.search(r"^facility_notifications_pending 0\.0$", metrics, re.M)
+
+    link = re.search(r"http://[^/]+(/n/ack/[0-9a-f.]+)", smtp.to("wang@example.com")[0].body)
+    assert link is not None
+    anonymous = {"Authorization": ""}
+    page = client.get(link.group(1), headers=anonymous)
+    assert page.status_code == 200 and 'id="ack-button"' in page.text
+    assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == "assigned"
+    done = client.post(link.group(1), headers=anonymous)
+    assert done.status_code == 200 and 'id="ack-done"' in done.text, done.text
+    after = client.get(f"/api/v1/work-orders/{order['id']}").json()
+    assert after["status"] == "acknowledged"
+    assert after["timeline"][-1]["actor"] == "Wang Wei"
+    forged = link.group(1)[:-4] + "0000"
+    assert client.get(forged, headers=anonymous).status_code == 403

@@ -1,0 +1,93 @@
+"""A notifications file is checked as a whole: the refusal names the route (or receiver) and
+the field, with Apprise's own judgement of each URL."""
+
+from __future__ import annotations
+
+import pytest
+
+from facility_dispatch.notify.apprise_sender import AppriseSender
+from facility_dispatch.notify.config import NotifyConfigError, parse
+
+GOOD = """
+receivers:
+  - name: duty-desk
+    urls: ["mailto://duty:secret@example.com", "json://127.0.0.1:9000/hook"]
+  - name: lift-contractor
+    urls: ["wecombot://KEY"]
+routes:
+  - name: urgent
+    match: {priority: [P1], site: "*"}
+    to: [assignees, duty-desk]
+    repeat: 5m
+    escalate_after: 10m
+    escalate_to: [supervisor]
+  - match: {event: [work_order.assigned]}
+    to: [assignees]
+"""
+
+
+def check(text: str) -> None:
+    parse(text, AppriseSender().usable)
+
+
+def test_the_spec_example_is_taken() -> None:
+    config = parse(GOOD, AppriseSender().usable)
+    assert list(config.receivers) == ["duty-desk", "lift-contractor"]
+    assert [r.name for r in config.routes] == ["urgent", "#2"]
+    assert config.routes[0].repeat is not None and config.routes[0].repeat.total_seconds() == 300
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (
+            ("to: [assignees, duty-desk]", "to: [assignees, duty-dsk]"),
+            "route urgent, field to: unknown receiver 'duty-dsk'",
+        ),
+        (
+            ("escalate_to: [supervisor]", "escalate_to: [boss]"),
+            "route urgent, field escalate_to: unknown receiver 'boss'",
+        ),
+        (("wecombot://KEY", "wecom-bot:/KEY"), "receiver 'lift-contractor', field urls[0]"),
+        (
+            ("json://127.0.0.1:9000/hook", "carrier-pigeon://loft"),
+            "receiver 'duty-desk', field urls[1]",
+        ),
+        (("repeat: 5m", "repeat: 5 mins"), "route urgent, field repeat"),
+        (("escalate_after: 10m", "escalate_after: soon"), "route urgent, field escalate_after"),
+        (
+            ("event: [work_order.assigned]", "event: [order.assigned]"),
+            "route #2, field match.event: unknown event 'order.assigned'",
+        ),
+        (("to: [assignees]\n", "to: []\n"), "route #2, field to"),
+        (
+            ("    repeat: 5m", "    repeat: 5m\n    repeat_every: 5m"),
+            "route urgent, field repeat_every",
+        ),
+        (("  - name: lift-contractor", "  - name: duty-desk"), "receiver 'duty-desk', field name"),
+        (("name: lift-contractor", "name: on_call"), "receiver 'on_call', field name"),
+    ],
+)
+def test_a_bad_file_is_refused_naming_the_route_and_field(
+    change: tuple[str, str], named: str
+) -> None:
+    assert change[0] in GOOD
+    with pytest.raises(NotifyConfigError) as refused:
+        check(GOOD.replace(*change))
+    assert named in str(refused.value)
+
+
+def test_a_secret_in_a_refused_url_is_not_echoed() -> None:
+    with pytest.raises(NotifyConfigError) as refused:
+        check(GOOD.replace("wecombot://KEY", "wecombot:/TOP-SECRET"))
+    assert "TOP-SECRET" not in str(refused.value)
+
+
+@pytest.mark.parametrize("text", ["routes: [", "- a list", "receivers: 5"])
+def test_not_a_notifications_file(text: str) -> None:
+    with pytest.raises(NotifyConfigError):
+        check(text)
+
+
+def test_an_empty_file_sends_nothing() -> None:
+    assert parse("", AppriseSender().usable).routes == ()
