@@ -21,6 +21,8 @@ from facility_dispatch.api.dashboard import (
     parts,
     people,
     plans,
+    public,
+    requests,
 )
 
 STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
@@ -28,6 +30,8 @@ STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
 
 router = APIRouter(include_in_schema=False)
 for module in (login, estate, orders, assets, plans, people, parts, kpis, notify):
+    router.include_router(module.router)
+for module in (public, requests):  # residents' pages (SPEC section 5)
     router.include_router(module.router)
 
 __all__ = ["STATIC_DIRECTORY", "router"]

@@ -1,0 +1,76 @@
+"""The dispatcher's queue of residents' requests (planner and up): new ones first, to accept
+(an order opened or joined) or reject with a reason; requests taken by phone or in person;
+follow-up calls due; complaint reviews; the residents' KPIs; and a printable notice with each
+site's QR code for the lobby boards.
+
+The buttons post to the JSON API (``static/residents.js``), so its rules on roles apply as they
+are; phones show masked to every role but admin, as the API sends them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from facility_dispatch.api.auth import Role
+from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.api.routers.requests import public_page, qr_svg
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.residents.model import CATEGORIES, STATUSES, mask_phone
+
+router = APIRouter(include_in_schema=False)
+SKILLS = ("general", "plumbing", "electrical", "elevator", "cctv")
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def queue_page(page: PageDep, site: str | None = None, status: str | None = None) -> HTMLResponse:
+    if page.user.role < Role.PLANNER:
+        return page.render("requests.html", status_code=403, allowed=False, site=site or "")
+    residents = page.service.residents
+    status = status if status in STATUSES else None
+    new, _ = residents.queue(site or None, "new", limit=200)
+    recent, total = residents.queue(site or None, status, limit=100)
+    open_orders, _ = page.service.work_orders.query(
+        status=[s.value for s in lifecycle.ACTIVE], site=site or None, limit=200
+    )
+    end = page.now
+    return page.render(
+        "requests.html",
+        allowed=True,
+        site=site or "",
+        status=status or "",
+        statuses=STATUSES,
+        new=new,
+        recent=[r for r in recent if r.decision != "new"],
+        total=total,
+        follow_ups=residents.follow_ups(site or None),
+        reviews=residents.reviews(site or None),
+        open_orders=open_orders,
+        kpis=residents.kpis(site or None, end - timedelta(days=30), end),
+        phone=(lambda p: p) if page.user.role >= Role.ADMIN else mask_phone,
+        categories=CATEGORIES,
+        skills=SKILLS,
+        priorities=("P1", "P2", "P3", "P4"),
+        sites=page.service.people.sites(),
+    )
+
+
+@router.get("/requests/notice/{site}", response_class=HTMLResponse)
+def notice_page(
+    site: str, request: Request, page: PageDep, building: str | None = None
+) -> HTMLResponse:
+    """A notice for the lobby board of one building (or the whole estate): the QR code of
+    the site's request page, in Chinese and English, to print."""
+    known = page.service.people.site(site)
+    if known is None:
+        return page.not_found(page.t("req.no_site", site=site))
+    url = public_page(request, site)
+    return page.render(
+        "request_notice.html",
+        site=known,
+        building=building if building in known.buildings else None,
+        url=url,
+        qr=qr_svg(url),
+    )

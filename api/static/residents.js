@@ -1,0 +1,49 @@
+// The dispatcher's queue of residents' requests: each form posts its fields as JSON to the API
+// named in data-api (the session cookie authenticates it, the API's rules apply), then the page
+// is loaded again; a refusal shows the API's own message under the form.
+import { tr } from "./strings.js";
+
+function reason(status, body) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((e) => `${e.loc?.at(-1) ?? ""}: ${e.msg}`).join("; ");
+  return `${tr("js.failed")} (HTTP ${status})`;
+}
+
+function payload(form) {
+  const body = {};
+  for (const element of form.elements) {
+    if (!element.name || element.value === "") continue;
+    body[element.name] = "number" in element.dataset || element.name === "rating" ? Number(element.value) : element.value;
+  }
+  return body;
+}
+
+document.addEventListener("submit", async (event) => {
+  const form = event.target.closest("form[data-api]");
+  if (!form) return;
+  event.preventDefault();
+  const error = form.querySelector(".form-error");
+  const button = form.querySelector("button[type=submit]");
+  if (error) error.textContent = "";
+  if (button) button.disabled = true;
+  try {
+    const response = await fetch(form.dataset.api, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload(form)),
+    });
+    if (response.status === 401) {
+      window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+      return;
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new Error(reason(response.status, body));
+    window.location.reload();
+  } catch (failure) {
+    if (error) error.textContent = failure.message || tr("js.network");
+  } finally {
+    if (button) button.disabled = false;
+  }
+});

@@ -1,0 +1,337 @@
+"""Residents' requests over HTTP (SPEC section 5), on SQLite and PostgreSQL: the resident reports
+without an account, tracks and rates; the dispatcher accepts, rejects, joins, calls back; a low
+rating opens a complaint review. And the abuse a public endpoint meets: bursts, huge uploads,
+scripts dressed as photos, HTML in every field, guessed tokens."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
+
+from facility_dispatch.api.app import create_app
+from facility_dispatch.kernel.clock import ManualClock
+from facility_dispatch.kernel.events import EventRow
+from facility_dispatch.service import build_service
+from tests.api.test_work_orders_api import as_, technician, token
+from tests.builders import ADMIN_TOKEN, make_settings
+from tests.services import Broker
+
+pytestmark = pytest.mark.broker
+HTML = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+@dataclass
+class Estate:
+    client: TestClient
+    clock: ManualClock
+    site: str
+    plumber: int
+    planner: dict[str, str]
+    technician: dict[str, str]
+
+    def resident(self, address: str = "10.0.0.1") -> TestClient:
+        """A phone without a token, from its own address."""
+        return TestClient(self.client.app, client=(address, 40000))
+
+    def report(self, address: str = "10.0.0.1", **fields: Any) -> Any:
+        body = {
+            "site": self.site,
+            "category": "repair",
+            "building": "3",
+            "unit": "1202",
+            "description": "水管漏水 water dripping from the kitchen ceiling",
+            "phone": "138 0000 5678",
+            **fields,
+        }
+        answer = self.resident(address).post("/api/v1/public/requests", json=body)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def estate(broker: Broker, tmp_path: Path, database_url: str) -> Iterator[Estate]:
+    site = f"res-{uuid.uuid4().hex[:6]}"
+    clock = ManualClock(datetime.now(UTC))
+    settings = make_settings(tmp_path, broker.url, database_url, sites=[site])
+    app = create_app(build_service(settings, clock=clock))
+    with TestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        answer = client.put(
+            f"/api/v1/sites/{site}",
+            json={"name": "绿园", "supervisor": "Zhou Min", "buildings": ["1", "3", HTML[:30]]},
+        )
+        assert answer.status_code == 200, answer.text
+        plumber = technician(client, site, "王伟", ["plumbing"])
+        planner = as_(token(client, "planner"))
+        tech = as_(token(client, "technician", plumber))
+        yield Estate(client, clock, site, plumber, planner, tech)
+
+
+def jpeg_with_gps() -> bytes:
+    image = Image.new("RGB", (320, 240), (20, 90, 200))
+    tags = Image.Exif()
+    tags[0x010F] = "PhoneMaker"
+    tags[0x8825] = {2: (31.0, 14.0, 0.0), 4: (121.0, 28.0, 0.0)}  # GPS: where the resident lives
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=tags)
+    return out.getvalue()
+
+
+def events(estate: Estate, kind: str) -> list[dict[str, Any]]:
+    service = estate.client.app.state.service  # type: ignore[attr-defined]
+    with service.sessions() as session:
+        rows = session.scalars(select(EventRow).where(EventRow.type == kind)).all()
+        return [dict(r.payload) for r in rows]
+
+
+def move(estate: Estate, order_id: int, *steps: str, note: str | None = None) -> None:
+    for step in steps:
+        answer = estate.client.post(
+            f"/api/v1/work-orders/{order_id}/transition",
+            json={"to": step, "note": note if step == "resolved" else None},
+            headers=estate.technician,
+        )
+        assert answer.status_code == 200, answer.text
+
+
+def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate: Estate) -> None:
+    client, site = estate.client, estate.site
+    photo = jpeg_with_gps()
+    form = {"site": site, "category": "repair", "building": "3", "unit": "1202",
+            "description": "厨房天花板漏水", "phone": "13800005678"}  # fmt: skip
+    answer = estate.resident().post(
+        "/api/v1/public/requests",
+        data=form,
+        files=[("photos", ("leak.png", photo, "image/png"))],  # the name and type lie: no matter
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    tracking = created["tracking_url"]
+    assert tracking.startswith("/r/t/") and len(tracking) - len("/r/t/") >= 22  # >= 128 bits
+    token_ = tracking.removeprefix("/r/t/")
+    public = f"/api/v1/public/requests/{token_}"
+
+    seen = estate.resident().get(public).json()
+    assert (seen["status"], seen["may_rate"], seen["photos"]) == ("new", False, 1)
+    assert "phone" not in seen and "138" not in str(seen)
+    assert [e["request_id"] for e in events(estate, "request.received")] == [created["id"]]
+    assert "13800005678" not in str(events(estate, "request.received"))
+
+    queue = client.get("/api/v1/requests", params={"site": site}, headers=estate.planner).json()
+    assert queue["total"] == 1 and queue["items"][0]["phone"] == "138****5678"
+    assert client.get(f"/api/v1/requests/{created['id']}").json()["phone"] == "13800005678"
+    photo_url = queue["items"][0]["photos"][0]
+    kept = client.get(photo_url, headers=estate.technician)
+    assert kept.status_code == 200 and kept.headers["content-type"] == "image/jpeg"
+    assert b"PhoneMaker" not in kept.content and b"GPS" not in kept.content
+    with Image.open(io.BytesIO(kept.content)) as image:
+        assert not image.getexif()
+
+    too_early = estate.resident().post(f"{public}/feedback", json={"rating": 5})
+    assert too_early.status_code == 409
+
+    accept = f"/api/v1/requests/{created['id']}/accept"
+    assert client.post(accept, json={}, headers=estate.technician).status_code == 403
+    accepted = client.post(accept, json={"skill": "plumbing"}, headers=estate.planner)
+    assert accepted.status_code == 200, accepted.text
+    order_id = accepted.json()["work_order_id"]
+    order = client.get(f"/api/v1/work-orders/{order_id}").json()
+    assert (order["source"], order["channel"], order["building"]) == ("resident", "qr", "3")
+    assert order["assignees"] == [estate.plumber]
+    assert "138" not in str(order)  # the technician's order names the unit, not the phone
+    assert client.post(accept, json={}, headers=estate.planner).status_code == 409  # once
+    listed = client.get("/api/v1/work-orders", params={"source": "resident", "site": site})
+    assert listed.status_code == 200 and listed.json()["total"] == 1
+
+    seen = estate.resident().get(public).json()
+    assert (seen["status"], seen["technician"]) == ("accepted", "伟")  # the given name only
+    assert seen["expected_by"] is not None
+
+    move(estate, order_id, "acknowledged", "in_progress")
+    assert estate.resident().get(public).json()["status"] == "in_progress"
+    move(estate, order_id, "resolved", note="换了厨房水管接头 replaced the pipe joint")
+    seen = estate.resident().get(public).json()
+    assert (seen["status"], seen["may_rate"]) == ("done", True)
+    assert seen["done"] == "换了厨房水管接头 replaced the pipe joint"
+
+    rated = estate.resident().post(f"{public}/feedback", json={"rating": 2, "comment": HTML})
+    assert rated.status_code == 200, rated.text
+    assert rated.json()["feedback"]["rating"] == 2 and rated.json()["may_rate"] is False
+    again = estate.resident().post(f"{public}/feedback", json={"rating": 5})
+    assert again.status_code == 409 and "one rating" in again.json()["detail"]
+
+    reviews = client.get("/api/v1/complaint-reviews", params={"site": site}, headers=estate.planner)
+    review = reviews.json()["items"][0]
+    assert (review["request_id"], review["rating"], review["supervisor"]) == (
+        created["id"],
+        2,
+        "Zhou Min",
+    )
+    low = events(estate, "request.feedback_low")
+    assert [(e["request_id"], e["rating"], e["to"]) for e in low] == [
+        (created["id"], 2, "supervisor")
+    ]
+    closed = client.post(
+        f"/api/v1/complaint-reviews/{review['id']}/close",
+        json={"outcome": "visited, joint re-sealed, resident satisfied"},
+        headers=estate.planner,
+    )
+    assert closed.status_code == 200 and closed.json()["closed_by"] == "planner-user"
+    assert client.get("/api/v1/complaint-reviews", params={"site": site}).json()["total"] == 0
+
+    report = client.get("/api/v1/kpis", params={"site": site}).json()["residents"]
+    assert report["requests"] == 1 and report["by_category"] == {"repair": 1}
+    assert report["satisfaction"] == {"rated": 1, "mean": 2.0, "share_4_5": 0.0}
+    assert report["feedback_rate"] == 1.0
+    assert report["first_response_s"]["answered"] == 1
+
+
+def test_reject_join_phone_requests_follow_ups_and_repeats(estate: Estate) -> None:
+    client, site = estate.client, estate.site
+    first = estate.report()
+    rejected = client.post(
+        f"/api/v1/requests/{first['id']}/reject",
+        json={"reason": "公共区域由业委会负责 common areas are the owners' committee's"},
+        headers=estate.planner,
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    seen = estate.resident().get(f"/api/v1/public/requests/{first['tracking_url'][5:]}").json()
+    assert seen["status"] == "rejected" and seen["reject_reason"].startswith("公共区域")
+    refused = client.post(f"/api/v1/requests/{first['id']}/accept", json={})
+    assert refused.status_code == 409 and "rejected already" in refused.json()["detail"]
+
+    by_phone = {
+        "site": site,
+        "category": "repair",
+        "building": "3",
+        "unit": "1202",
+        "description": "still dripping",
+        "phone": "139-1111-2222",
+        "channel": "phone",
+    }
+    assert (
+        client.post("/api/v1/requests", json=by_phone, headers=estate.technician).status_code == 403
+    )
+    taken = client.post("/api/v1/requests", json=by_phone, headers=estate.planner)
+    assert taken.status_code == 201 and taken.json()["channel"] == "phone"
+    second = taken.json()
+    opened = client.post(f"/api/v1/requests/{second['id']}/accept", json={"skill": "plumbing"})
+    order_id = opened.json()["work_order_id"]
+    third = estate.report(
+        address="10.0.0.2", unit="1202", description="楼上漏水 the flat above leaks"
+    )
+    joined = client.post(f"/api/v1/requests/{third['id']}/accept", json={"work_order_id": order_id})
+    assert joined.status_code == 200 and joined.json()["work_order_id"] == order_id
+    timeline = client.get(f"/api/v1/work-orders/{order_id}").json()["timeline"]
+    assert any(f"resident request {third['id']}" in (e["note"] or "") for e in timeline)
+
+    statuses = client.get("/api/v1/requests", params={"site": site, "status": "accepted"}).json()
+    assert {r["id"] for r in statuses["items"]} == {second["id"], third["id"]}
+    move(estate, order_id, "acknowledged", "in_progress", "resolved", note="fixed")
+    assert client.get("/api/v1/requests/follow-ups", params={"site": site}).json()["total"] == 0
+    estate.clock.advance(timedelta(days=3, minutes=1))
+    due = client.get("/api/v1/requests/follow-ups", params={"site": site}, headers=estate.planner)
+    assert {r["id"] for r in due.json()["items"]} == {second["id"], third["id"]}
+    called = client.post(
+        f"/api/v1/requests/{second['id']}/follow-up",
+        json={"note": "resident happy with the fix", "rating": 5},
+        headers=estate.planner,
+    )
+    assert called.status_code == 200 and called.json()["feedback"]["rating"] == 5
+    due = client.get("/api/v1/requests/follow-ups", params={"site": site}).json()
+    assert [r["id"] for r in due["items"]] == [third["id"]]
+
+    report = client.get("/api/v1/kpis", params={"site": site}).json()["residents"]
+    assert report["repeat_requests"] == 2  # same unit, same category, within 30 days
+    assert report["by_building"] == {"3": 3}
+
+
+def test_a_burst_of_100_from_one_address_is_cut_off_with_retry_after(estate: Estate) -> None:
+    phones = [f"1380000{n:04d}" for n in range(100)]
+    statuses = []
+    resident = estate.resident("203.0.113.9")
+    for phone in phones:
+        body = {"site": estate.site, "category": "suggestion", "building": "1", "unit": "1",
+                "description": "more benches", "phone": phone}  # fmt: skip
+        answer = resident.post("/api/v1/public/requests", json=body)
+        statuses.append(answer.status_code)
+        if answer.status_code == 429:
+            assert int(answer.headers["Retry-After"]) >= 1
+    assert statuses[:20] == [201] * 20 and statuses[20:] == [429] * 80
+    assert estate.client.get("/api/v1/requests", params={"site": estate.site}).json()["total"] == 20
+    # another address is not held back by this one; one phone is, from any address
+    for n in range(5):
+        estate.report(address=f"198.51.100.{n}", phone="13912345678")
+    answer = estate.resident("198.51.100.99").post(
+        "/api/v1/public/requests",
+        json={
+            "site": estate.site,
+            "category": "repair",
+            "building": "1",
+            "unit": "1",
+            "description": "again",
+            "phone": "139 1234 5678",
+        },
+    )
+    assert answer.status_code == 429 and "Retry-After" in answer.headers
+    estate.clock.advance(timedelta(minutes=31))
+    estate.report(address="198.51.100.99", phone="13912345678")
+
+
+def test_uploads_scripts_html_and_guessed_tokens_are_refused_or_harmless(estate: Estate) -> None:
+    form = {"site": estate.site, "category": "complaint", "building": "1", "unit": "2",
+            "description": "noise at night", "phone": "13800001111"}  # fmt: skip
+    resident = estate.resident("192.0.2.1")
+    huge = resident.post(
+        "/api/v1/public/requests",
+        data=form,
+        files=[("photos", ("big.jpg", b"\xff\xd8" + b"0" * (20 * 1024 * 1024), "image/jpeg"))],
+    )
+    assert huge.status_code == 413
+    script = resident.post(
+        "/api/v1/public/requests",
+        data=form,
+        files=[("photos", ("cat.png", b"\x89PNG\r\n\x1a\n<script>alert(1)</script>", "image/png"))],
+    )
+    assert script.status_code == 422 and script.json()["detail"].startswith("photos: ")
+    four = resident.post(
+        "/api/v1/public/requests",
+        data=form,
+        files=[("photos", (f"{n}.jpg", jpeg_with_gps(), "image/jpeg")) for n in range(4)],
+    )
+    assert four.status_code in (400, 422)
+    long_text = resident.post("/api/v1/public/requests", json={**form, "description": "x" * 2001})
+    assert (
+        long_text.status_code == 422 and long_text.json()["detail"][0]["loc"][-1] == "description"
+    )
+    unknown_site = resident.post("/api/v1/public/requests", json={**form, "site": "nowhere"})
+    assert unknown_site.status_code == 404
+    photos_dir = Path(estate.client.app.state.service.settings.data_dir) / "photos"  # type: ignore[attr-defined]
+    assert not photos_dir.exists() or not any(photos_dir.rglob("*.jpg"))  # nothing kept
+
+    html = {**form, "building": HTML[:30], "unit": HTML[:40], "description": HTML}
+    created = resident.post("/api/v1/public/requests", json=html)
+    assert created.status_code == 201, created.text
+    stored = estate.client.get(f"/api/v1/requests/{created.json()['id']}").json()
+    assert stored["description"] == HTML  # kept as written; escaped wherever it is shown
+    page = estate.resident("192.0.2.1").get(created.json()["tracking_url"])
+    assert page.status_code == 200
+    assert "<script>alert(2)</script>" not in page.text and "&lt;script&gt;" in page.text
+    assert 'onerror="alert' not in page.text
+
+    for guess in ("A" * 32, created.json()["tracking_url"][5:-1] + "x"):
+        assert resident.get(f"/api/v1/public/requests/{guess}").status_code == 404
+        assert resident.get(f"/r/t/{guess}").status_code == 404
+    assert resident.get("/api/v1/requests").status_code == 401  # no listing without a token
+    viewer = as_(token(estate.client, "viewer"))
+    assert estate.client.get("/api/v1/requests", headers=viewer).status_code == 403
