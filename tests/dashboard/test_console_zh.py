@@ -97,3 +97,10 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
     order_page = visible_text(browser.get(f"/work-orders/{p1['id']}").text)
     assert "电梯困人" in order_page and "通过轿厢对讲与被困乘客通话" in order_page
     assert "漏水传感器检测到水" in visible_text(browser.get("/alarms?view=all").text)
+
+
+def test_the_browsers_favicon_request_is_answered(estate: Estate) -> None:
+    answer = estate.browser().get("/favicon.ico")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("image/svg+xml")
+    assert b"<svg" in answer.content
