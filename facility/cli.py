@@ -140,6 +140,68 @@ def rules_check(path: Path | None) -> None:
     click.echo(f"{len(ruleset.rules)} rules, {len(ruleset.inhibit)} inhibitions: OK")
 
 
+@rules.command("backtest")
+@click.option("--rules", "rules_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--replay", "dataset", help="skab, nab or uci, or NAME:PART (as simulate --replay)")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--site", default="estate-1", show_default=True)
+@click.option("--kind", type=click.Choice(["elevator", "water", "power", "cctv"]))
+@click.option("--asset")
+@click.option("--time-column")
+@click.option("--label-column")
+@click.option("--datasets", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--nominal-voltage-v", type=click.FloatRange(min=1), default=None)
+@click.option("--nominal-frequency-hz", type=click.FloatRange(min=1), default=None)
+def rules_backtest(
+    rules_path: Path | None,
+    dataset: str | None,
+    csv_path: Path | None,
+    site: str,
+    kind: str | None,
+    asset: str | None,
+    time_column: str | None,
+    label_column: str | None,
+    datasets: Path | None,
+    nominal_voltage_v: float | None,
+    nominal_frequency_hz: float | None,
+) -> None:
+    """Run the rules over recorded telemetry in the data's own time (no broker, no service):
+    each alarm, then the score against the data's labels; the last line is the summary."""
+    from facility_dispatch.backtesting import backtest_lines
+    from facility_dispatch.rules.errors import RulesFileError
+    from facility_dispatch.simulators.errors import DatasetError
+
+    if (dataset is None) == (csv_path is None):
+        raise click.UsageError("give --replay DATASET or --csv FILE (one of them)")
+    if csv_path is not None and (kind is None or asset is None):
+        raise click.UsageError("--csv needs --kind and --asset")
+    params = {
+        name: value
+        for name, value in (
+            ("nominal_voltage_v", nominal_voltage_v),
+            ("nominal_frequency_hz", nominal_frequency_hz),
+        )
+        if value is not None
+    }
+    try:
+        for line in backtest_lines(
+            rules_path,
+            dataset=dataset,
+            csv_path=csv_path,
+            site=site,
+            kind=kind,
+            asset=asset,
+            time_column=time_column,
+            label_column=label_column,
+            datasets=datasets,
+            params=params,
+        ):
+            click.echo(line)
+    except (RulesFileError, DatasetError) as error:
+        click.echo(f"refused: {error}", err=True)
+        sys.exit(1)
+
+
 main.add_command(simulate)
 
 

@@ -87,10 +87,10 @@ class Service:
     planner: Planner
     parts: Parts
     reviews: IncidentReviews
-    residents: ResidentRequests
     rosters: Rosters
     handovers: Handovers
     patrols: Patrols
+    residents: ResidentRequests
     notifier: Notifier
     leadership: Leadership | None = None
     started: bool = field(default=False)
@@ -270,6 +270,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     )
 
     people = People(sessions)
+    runner.watch_sites(people.site_parameters)  # nominal voltage and frequency per site
     work_orders = WorkOrderService(
         sessions,
         events,
@@ -342,6 +343,11 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")
     scheduler.every(timedelta(seconds=30), planner.sweep, "plans")
     parts = Parts(sessions, events, clock, work_orders)
+    rosters = Rosters(sessions, people, clock, settings.timezone)
+    handovers = Handovers(sessions, events, work_orders, people, clock)
+    scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
+    patrols = Patrols(sessions, events, work_orders, people, clock, settings.timezone)
+    scheduler.every(timedelta(seconds=60), patrols.sweep, "rounds")
     residents = ResidentRequests(
         sessions,
         events,
@@ -352,11 +358,6 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         retention=timedelta(days=settings.requests_retention_days),
     )
     scheduler.every(timedelta(hours=1), residents.prune, "requests-retention")
-    rosters = Rosters(sessions, people, clock, settings.timezone)
-    handovers = Handovers(sessions, events, work_orders, people, clock)
-    scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
-    patrols = Patrols(sessions, events, work_orders, people, clock, settings.timezone)
-    scheduler.every(timedelta(seconds=60), patrols.sweep, "rounds")
     notifier = Notifier(
         sessions,
         events,
@@ -396,9 +397,9 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         planner=planner,
         parts=parts,
         reviews=IncidentReviews(work_orders, alarms, store, parts, lambda: engine.ruleset),
-        residents=residents,
         rosters=rosters,
         handovers=handovers,
         patrols=patrols,
+        residents=residents,
         notifier=notifier,
     )

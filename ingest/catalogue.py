@@ -74,6 +74,8 @@ _SPECS: Final[dict[str, tuple[MetricSpec, ...]]] = {
         MetricSpec("alarm_button", BOOL, description="a passenger pressed the car alarm"),
         MetricSpec("occupied", BOOL),
         MetricSpec("fault_code", STR, description="controller fault, e.g. 'E30 door lock'"),
+        # beyond SPEC section 1, for the learned-normal rules of the built-in pack (issue 17)
+        MetricSpec("machine_room_temp_c", NUM, "°C", -40, 100),
     ),
     "water": (
         MetricSpec("pressure_bar", NUM, "bar", 0, 25),
@@ -83,6 +85,12 @@ _SPECS: Final[dict[str, tuple[MetricSpec, ...]]] = {
         MetricSpec("tank_level_pct", NUM, "%", 0, 100),
         MetricSpec("leak_detected", BOOL),
         MetricSpec("pump_run_hours", COUNT, "h", 0),
+        # beyond SPEC section 1: a pump's health, as SKAB's testbed measures it (issue 17)
+        MetricSpec("motor_temp_c", NUM, "°C", -40, 200, description="pump motor body"),
+        MetricSpec("water_temp_c", NUM, "°C", -20, 150, description="water in the loop"),
+        MetricSpec("vibration1_g", NUM, "g", 0, 50, description="RMS acceleration, sensor 1"),
+        MetricSpec("vibration2_g", NUM, "g", 0, 50, description="RMS acceleration, sensor 2"),
+        MetricSpec("motor_voltage_v", NUM, "V", 0, 1000, description="pump motor supply"),
     ),
     "power": (
         MetricSpec("voltage_v", NUM, "V", 0, 500, description="phase to neutral"),

@@ -147,6 +147,9 @@ class Dispatcher:
             full=False,
             unless_linked=happening != "escalated",  # an escalation may raise the priority
         )
+        if happening != "escalated":
+            # a root cause that fired after its consequences: their orders join this one
+            self._work_orders.join_incident(alarm.id, order.id)
         service = OUTAGES.get(alarm.fault)
         if created and service and self._notices is not None:
             # an emergency that cuts a service: residents are told at once, with no end yet

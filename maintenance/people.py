@@ -94,6 +94,16 @@ class Site:
     contacts: dict[str, Any]
     service_levels: dict[str, Any]
     buildings: tuple[str, ...]
+    nominal_voltage_v: float = 220.0
+    nominal_frequency_hz: float = 50.0
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        """What the rules may name as a limit (SPEC section 2)."""
+        return {
+            "nominal_voltage_v": self.nominal_voltage_v,
+            "nominal_frequency_hz": self.nominal_frequency_hz,
+        }
 
     def levels(self) -> dict[str, Level]:
         """The site's contract, falling back to SPEC's defaults priority by priority."""
@@ -116,6 +126,8 @@ def site_of(row: SiteRow) -> Site:
         dict(row.contacts or {}),
         dict(row.service_levels or {}),
         tuple(row.buildings or ()),
+        float(row.nominal_voltage_v) if row.nominal_voltage_v is not None else 220.0,
+        float(row.nominal_frequency_hz) if row.nominal_frequency_hz is not None else 50.0,
     )
 
 
@@ -337,3 +349,7 @@ class People:
     def sites(self) -> list[Site]:
         with self._sessions() as session:
             return [site_of(r) for r in session.scalars(select(SiteRow).order_by(SiteRow.site))]
+
+    def site_parameters(self) -> dict[str, dict[str, float]]:
+        """Each site's parameters for the rule engine (plain data)."""
+        return {site.site: site.parameters for site in self.sites()}

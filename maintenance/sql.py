@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -40,6 +41,9 @@ class SiteRow(Base):
     contacts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     service_levels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     buildings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # the supply the site's rules judge against (SPEC section 2: sag, swell and frequency)
+    nominal_voltage_v: Mapped[float] = mapped_column(Float, default=220.0, server_default="220")
+    nominal_frequency_hz: Mapped[float] = mapped_column(Float, default=50.0, server_default="50")
 
 
 class TechnicianRow(Base):

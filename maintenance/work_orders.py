@@ -330,6 +330,73 @@ class WorkOrderService(OrderBook):
         self.announce(pending)
         return order, created
 
+    NOT_STARTED = frozenset({Status.OPEN, Status.ASSIGNED, Status.ACKNOWLEDGED})
+    """An order in these states may still be handed to an incident's root order: nobody has
+    begun work on it."""
+
+    def join_incident(self, root_alarm_id: int, root_order_id: int) -> list[int]:
+        """The alarms that ``root_alarm_id`` inhibits hand their open orders to the root's
+        order (one incident, one crew): each such order is cancelled with a note naming the
+        root's, its alarm joins the root's order, and the root's timeline says what joined.
+        An order on which work has started (in progress, on hold, or later) stays as it is.
+        Returns the ids of the orders handed over."""
+        now = self._clock.now()
+        pending = Pending()
+        joined: list[int] = []
+        with self._sessions.begin() as session:
+            root = session.get(WorkOrderRow, root_order_id)
+            if root is None or Status(root.status) in lifecycle.FINISHED:
+                return []
+            inhibited = session.scalars(
+                select(AlarmRow)
+                .where(
+                    AlarmRow.inhibited_by == root_alarm_id,
+                    AlarmRow.work_order_id.is_not(None),
+                    AlarmRow.work_order_id != root_order_id,
+                )
+                .order_by(AlarmRow.id)
+            ).all()
+            for alarm in inhibited:
+                assert alarm.work_order_id is not None
+                order = session.get(WorkOrderRow, alarm.work_order_id, with_for_update=True)
+                if order is None or Status(order.status) not in self.NOT_STARTED:
+                    continue
+                others = session.scalar(
+                    select(func.count())
+                    .select_from(AlarmRow)
+                    .where(AlarmRow.work_order_id == order.id, AlarmRow.id != alarm.id)
+                )
+                AlarmService.link_work_order(alarm.id, root.id, session)
+                if others:
+                    continue  # the order has alarms of its own: it stays, this alarm moves
+                self._move(
+                    session,
+                    order,
+                    Status.CANCELLED,
+                    now,
+                    DISPATCHER,
+                    f"joined {root.number}: alarm {alarm.id} {alarm.fault} is part of the "
+                    f"incident of alarm {root_alarm_id} ({root.fault})",
+                    pending,
+                    {"joined": root.id, "alarm_id": alarm.id, "root_alarm_id": root_alarm_id},
+                )
+                self.log_entry(
+                    session,
+                    root,
+                    now,
+                    DISPATCHER,
+                    "joined",
+                    None,
+                    None,
+                    f"{order.number} joined: alarm {alarm.id} {alarm.fault} on {alarm.asset} "
+                    "is part of this incident",
+                    {"order": order.id, "number": order.number, "alarm_id": alarm.id},
+                )
+                pending.orders.update((order.id, root.id))
+                joined.append(order.id)
+        self.announce(pending)
+        return joined
+
     def _raise_priority(
         self, session: Session, row: WorkOrderRow, priority: str, now: datetime
     ) -> None:

@@ -7,7 +7,12 @@ clears only on False (or on its clear condition being True).
 
 Rates and windows keep a deque of recent samples per asset, trimmed by time and capped at
 :data:`MAX_SAMPLES`; identical leaves of different rules (same metric, span and aggregate)
-share one deque.
+share one deque. A rate is the slope of a least-squares line through those samples, kept as
+running sums. A deviation keeps running sums over time buckets (:class:`Baseline`): O(1) a
+reading however long its baseline.
+
+All times are the readings' own (event time, in ms): a silence is the time between an asset's
+newest reading and the engine's "now", which is itself a reading time (see the engine).
 """
 
 from __future__ import annotations
@@ -20,13 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from facility_dispatch.rules.models import (
+    SITE_DEFAULTS,
     AllOf,
     AnyOf,
     Band,
     Condition,
+    Deviation,
     Not,
     Rate,
     Silent,
+    SiteValue,
     Threshold,
     Window,
 )
@@ -66,6 +74,7 @@ class FaultAlarm:
     firing: bool
     started_ms: int
     value: Any = None
+    fired_ms: int = -1  # an episode never resolves before this
 
 
 @dataclass(slots=True)
@@ -77,61 +86,225 @@ class AssetState:
     asset: str
     latest: dict[str, Any] = field(default_factory=dict)
     last_ms: int = -1  # event time of the newest reading judged: readings are taken in order
-    heard_ms: int = -1  # when the service last heard from it: silence is measured from here
-    trackers: dict[int, Tracker] = field(default_factory=dict)
+    heard_ms: int = -1  # time of its newest reading (or registry last-seen): silence starts here
+    params: dict[str, float] = field(default_factory=lambda: dict(SITE_DEFAULTS))  # its site's
+    trackers: dict[int, Tracker | Baseline] = field(default_factory=dict)
     values: dict[int, float | None] = field(default_factory=dict)
     rules: dict[int, RuleState] = field(default_factory=dict)
     alarms: dict[str, FaultAlarm] = field(default_factory=dict)
 
 
 class Tracker:
-    """Samples of one metric over a span, for one rate or window leaf of one asset."""
+    """Samples of one metric over a span, for one rate or window leaf of one asset.
 
-    __slots__ = ("first_ms", "samples", "span_ms", "squares", "total")
+    Keeps the sums a mean, a standard deviation and a least-squares slope need. Times and
+    values are summed relative to a reference (the oldest sample at the last re-summing), and
+    the sums are rebuilt from the samples once as many have left as are held: running sums
+    stay exact enough over months, at O(1) amortised a sample."""
+
+    __slots__ = (
+        "first_ms",
+        "ref_ms",
+        "ref_value",
+        "removed",
+        "samples",
+        "span_ms",
+        "squares",
+        "sum_t",
+        "sum_tt",
+        "sum_tv",
+        "total",
+    )
 
     def __init__(self, span_ms: int) -> None:
         self.samples: deque[tuple[int, float]] = deque()
         self.span_ms = span_ms
         self.first_ms = -1
-        self.total = 0.0
-        self.squares = 0.0
+        self.ref_ms = 0
+        self.ref_value = 0.0
+        self.removed = 0
+        self.total = 0.0  # of the values themselves: a mean needs no reference
+        self.squares = 0.0  # of (value - ref_value)
+        self.sum_t = 0.0  # seconds since ref_ms
+        self.sum_tt = 0.0
+        self.sum_tv = 0.0  # t x (value - ref_value)
 
     def add(self, ts_ms: int, value: float) -> None:
         samples = self.samples
         if self.first_ms < 0:
-            self.first_ms = ts_ms
+            self.first_ms = self.ref_ms = ts_ms
+            self.ref_value = value
         samples.append((ts_ms, value))
-        self.total += value
-        self.squares += value * value
+        self._sum(ts_ms, value, 1.0)
         horizon = ts_ms - self.span_ms
         while samples and (samples[0][0] <= horizon or len(samples) > MAX_SAMPLES):
-            _, old = samples.popleft()
-            self.total -= old
-            self.squares -= old * old
+            old_ms, old = samples.popleft()
+            self._sum(old_ms, old, -1.0)
+            self.removed += 1
+        if self.removed >= len(samples):
+            self._resum()
+
+    def _sum(self, ts_ms: int, value: float, sign: float) -> None:
+        t = (ts_ms - self.ref_ms) / 1000.0
+        v = value - self.ref_value
+        self.total += sign * value
+        self.squares += sign * v * v
+        self.sum_t += sign * t
+        self.sum_tt += sign * t * t
+        self.sum_tv += sign * t * v
+
+    def _resum(self) -> None:
+        self.removed = 0
+        self.total = self.squares = self.sum_t = self.sum_tt = self.sum_tv = 0.0
+        if self.samples:
+            self.ref_ms, self.ref_value = self.samples[0]
+        for ts_ms, value in self.samples:
+            self._sum(ts_ms, value, 1.0)
+
+    def variance(self) -> float:
+        n = len(self.samples)
+        mean = self.total / n - self.ref_value
+        return max(self.squares / n - mean * mean, 0.0)
+
+    def slope_per_s(self) -> float | None:
+        """Least-squares slope of value over time, per second; None for a vertical cloud."""
+        n = len(self.samples)
+        spread = n * self.sum_tt - self.sum_t * self.sum_t
+        if spread <= 1e-9 * max(n * self.sum_tt, 1.0):
+            return None
+        return (n * self.sum_tv - self.sum_t * (self.total - n * self.ref_value)) / spread
+
+
+class Baseline:
+    """What a deviation leaf keeps of one asset's metric: the recent ``window`` and the learned
+    ``baseline`` before it, as (count, sum, sum of squares) per time bucket of window/6.
+
+    A bucket enters the baseline when it leaves the window, while learning; while the rule's
+    alarm is open (pending or firing) learning pauses and the baseline stays as it was, so a
+    fault does not become the new normal. The pause lasts at most one ``baseline``
+    (:attr:`patience_ms`): a change that holds longer than that (a pump replaced, a valve set
+    anew) is learned as the new normal and the alarm then ends, where a pause without end would
+    hold it for ever. The baseline holds the newest ``baseline`` of learned buckets; it is
+    judged only once it holds them all (the warm-up)."""
+
+    __slots__ = (
+        "base",
+        "base_n",
+        "base_s",
+        "base_ss",
+        "baseline_buckets",
+        "bucket_ms",
+        "dropped",
+        "patience_ms",
+        "recent",
+        "ref",
+        "win_n",
+        "win_s",
+        "window_buckets",
+    )
+
+    def __init__(self, window_ms: int, baseline_ms: int) -> None:
+        self.patience_ms = baseline_ms
+        self.bucket_ms = max(window_ms // 6, 1)
+        self.window_buckets = max(window_ms // self.bucket_ms, 1)
+        self.baseline_buckets = max(baseline_ms // self.bucket_ms, 1)
+        self.recent: deque[list[float]] = deque()  # [index, n, sum, sum of squares]
+        self.base: deque[tuple[float, float, float]] = deque()  # (n, sum, squares) learned
+        self.win_n = 0.0
+        self.win_s = 0.0
+        self.base_n = 0.0
+        self.base_s = 0.0
+        self.base_ss = 0.0
+        self.dropped = 0
+        self.ref: float | None = None  # values are summed relative to the first one
+
+    def add(self, ts_ms: int, value: float, learning: bool) -> None:
+        if self.ref is None:
+            self.ref = value
+        v = value - self.ref
+        index = ts_ms // self.bucket_ms
+        recent = self.recent
+        if not recent or recent[-1][0] != index:
+            recent.append([float(index), 0.0, 0.0, 0.0])
+        bucket = recent[-1]
+        bucket[1] += 1.0
+        bucket[2] += v
+        bucket[3] += v * v
+        self.win_n += 1.0
+        self.win_s += v
+        oldest = index - self.window_buckets
+        while recent[0][0] <= oldest:
+            _, n, total, squares = recent.popleft()
+            self.win_n -= n
+            self.win_s -= total
+            if learning:
+                self._learn(n, total, squares)
+
+    def _learn(self, n: float, total: float, squares: float) -> None:
+        base = self.base
+        base.append((n, total, squares))
+        self.base_n += n
+        self.base_s += total
+        self.base_ss += squares
+        if len(base) > self.baseline_buckets:
+            old_n, old_s, old_ss = base.popleft()
+            self.base_n -= old_n
+            self.base_s -= old_s
+            self.base_ss -= old_ss
+            self.dropped += 1
+            if self.dropped >= self.baseline_buckets:  # re-sum now and then: no drift
+                self.dropped = 0
+                self.base_n = sum(b[0] for b in base)
+                self.base_s = sum(b[1] for b in base)
+                self.base_ss = sum(b[2] for b in base)
+
+    def score(self, min_change: float) -> float | None:
+        """How many baseline standard deviations the window's mean lies from the baseline's
+        (signed); 0.0 when the means differ by less than ``min_change``; None while warming."""
+        if len(self.base) < self.baseline_buckets or self.win_n <= 0 or self.base_n < 2:
+            return None
+        base_mean = self.base_s / self.base_n
+        difference = self.win_s / self.win_n - base_mean
+        if abs(difference) < min_change or difference == 0.0:
+            return 0.0
+        variance = max(self.base_ss / self.base_n - base_mean * base_mean, 0.0)
+        spread = math.sqrt(variance)
+        if spread <= 1e-9 * max(abs(base_mean + (self.ref or 0.0)), 1.0):
+            return math.copysign(math.inf, difference)  # a flat normal: any change is news
+        return difference / spread
 
 
 @dataclass(frozen=True, slots=True)
 class Leaf:
-    """A stateful leaf (rate or window): fed with each sample of its metric."""
+    """A stateful leaf (rate, window or deviation): fed with each sample of its metric.
+
+    A deviation leaf belongs to one rule (``owner``, the rule's index): its learning pauses
+    while that rule is open on the asset. Other leaves have owner -1 and are shared."""
 
     slot: int
     metric: str
     span_ms: int
-    measure: Callable[[Tracker], float | None]
+    measure: Callable[[Any], float | None]
+    owner: int = -1
+    make: Callable[[], Tracker | Baseline] | None = None
+
+    def tracker(self) -> Tracker | Baseline:
+        return self.make() if self.make is not None else Tracker(self.span_ms)
 
 
-def _rate(over_ms: int) -> Callable[[Tracker], float | None]:
-    least = max(over_ms // 6, 1000)  # a slope over a few seconds of noise means nothing
+def _rate(over_ms: int, min_change: float) -> Callable[[Tracker], float | None]:
+    least = max(over_ms // 2, 1000)  # a line through a few seconds of noise means nothing
 
     def measure(tracker: Tracker) -> float | None:
         samples = tracker.samples
-        if len(samples) < 2:
+        if len(samples) < 2 or samples[-1][0] - samples[0][0] < least:
             return None
-        t0, v0 = samples[0]
-        t1, v1 = samples[-1]
-        if t1 - t0 < least:
+        slope = tracker.slope_per_s()
+        if slope is None:
             return None
-        return (v1 - v0) * 60_000 / (t1 - t0)
+        if min_change and abs(slope * (samples[-1][0] - samples[0][0]) / 1000) < min_change:
+            return 0.0  # the line moves less than the least change that means anything
+        return slope * 60
 
     return measure
 
@@ -153,24 +326,38 @@ def _aggregate(agg: str, window_ms: int) -> Callable[[Tracker], float | None]:
     def stddev(tracker: Tracker) -> float | None:
         if not warm(tracker):
             return None
-        n = len(tracker.samples)
-        mean = tracker.total / n
-        return math.sqrt(max(tracker.squares / n - mean * mean, 0.0))
+        return math.sqrt(tracker.variance())
 
     return stddev
 
 
+Stateful = Rate | Window | Deviation
+
+
 class Compiler:
-    """Compiles the conditions of one kind's rules, sharing identical stateful leaves."""
+    """Compiles the conditions of one kind's rules, sharing identical stateful leaves.
+
+    Set :attr:`owner` (the rule's index and id) before compiling a rule: its deviation leaves
+    are its own, since their learning follows the rule's alarm."""
 
     def __init__(self) -> None:
         self.leaves: list[Leaf] = []
         self._keys: dict[tuple[Any, ...], Leaf] = {}
+        self.owner: tuple[int, str] = (-1, "")
+        self._owned: dict[int, Leaf] = {}  # id of a deviation condition -> its leaf
 
-    def _leaf(self, key: tuple[Any, ...], metric: str, span_ms: int, measure: Any) -> Leaf:
+    def _leaf(
+        self,
+        key: tuple[Any, ...],
+        metric: str,
+        span_ms: int,
+        measure: Any,
+        owner: int = -1,
+        make: Callable[[], Tracker | Baseline] | None = None,
+    ) -> Leaf:
         leaf = self._keys.get(key)
         if leaf is None:
-            leaf = Leaf(len(self.leaves), metric, span_ms, measure)
+            leaf = Leaf(len(self.leaves), metric, span_ms, measure, owner, make)
             self.leaves.append(leaf)
             self._keys[key] = leaf
         return leaf
@@ -192,22 +379,52 @@ class Compiler:
             return self._value(condition.not_)
         if isinstance(condition, Silent):
             return lambda state: None
-        if isinstance(condition, Rate | Window):
+        if isinstance(condition, Rate | Window | Deviation):
             slot = self._leaf_for(condition).slot
-            return lambda state: state.values.get(slot)
+
+            def measured(state: AssetState) -> Any:
+                value = state.values.get(slot)
+                # JSON has no infinity: a deviation from a flat normal is reported as 999
+                return (
+                    value
+                    if value is None or math.isfinite(value)
+                    else (math.copysign(999.0, value))
+                )
+
+            return measured
         metric = condition.metric
         return lambda state: state.latest.get(metric)
 
-    def slot_of(self, condition: Rate | Window) -> int:
+    def slot_of(self, condition: Stateful) -> int:
         return self._leaf_for(condition).slot
 
-    def _leaf_for(self, condition: Rate | Window) -> Leaf:
+    def _leaf_for(self, condition: Stateful) -> Leaf:
         if isinstance(condition, Rate):
             over = int(condition.over.total_seconds() * 1000)
             # the span includes the sample exactly ``over`` old: a slope needs both ends
             return self._leaf(
-                ("rate", condition.metric, over), condition.metric, over + 1, _rate(over)
+                ("rate", condition.metric, over, condition.min_change),
+                condition.metric,
+                over + 1,
+                _rate(over, condition.min_change),
             )
+        if isinstance(condition, Deviation):
+            known = self._owned.get(id(condition))
+            if known is not None:  # a later look-up (the screen's) finds the rule's own leaf
+                return known
+            spec = condition.deviation
+            window = int(spec.window.total_seconds() * 1000)
+            baseline = int(spec.baseline.total_seconds() * 1000)
+            index, rule_id = self.owner
+            leaf = self._owned[id(condition)] = self._leaf(
+                ("deviation", condition.metric, window, baseline, spec.min_change, rule_id),
+                condition.metric,
+                window + baseline,
+                lambda tracker: tracker.score(spec.min_change),
+                index,
+                lambda: Baseline(window, baseline),
+            )
+            return leaf
         window = int(condition.window.total_seconds() * 1000)
         return self._leaf(
             ("window", condition.metric, window, condition.agg),
@@ -218,6 +435,8 @@ class Compiler:
 
     def _compile(self, condition: Condition) -> Evaluator:
         if isinstance(condition, Threshold):
+            if isinstance(condition.value, SiteValue):
+                return _site_threshold(condition.metric, OPS[condition.op], condition.value)
             return _threshold(condition.metric, OPS[condition.op], condition.value)
         if isinstance(condition, Band):
             return _band(condition.metric, *condition.outside)
@@ -226,6 +445,9 @@ class Compiler:
             return _measured(self._leaf_for(condition).slot, OPS[limit.op], limit.value)
         if isinstance(condition, Window):
             return _measured(self._leaf_for(condition).slot, OPS[condition.op], condition.value)
+        if isinstance(condition, Deviation):
+            spec = condition.deviation
+            return _deviated(self._leaf_for(condition).slot, spec.direction, spec.z)
         if isinstance(condition, Silent):
             return _silent(int(condition.silent_for.total_seconds() * 1000))
         if isinstance(condition, AllOf):
@@ -233,6 +455,33 @@ class Compiler:
         if isinstance(condition, AnyOf):
             return _any([self._compile(c) for c in condition.any])
         return _not(self._compile(condition.not_))
+
+
+def deviates(score: float, direction: str, z: float) -> bool:
+    """A deviation score against its limit, in the rule's direction."""
+    if direction == "up":
+        return score > z
+    if direction == "down":
+        return score < -z
+    return abs(score) > z
+
+
+def _deviated(slot: int, direction: str, z: float) -> Evaluator:
+    def evaluate(state: AssetState, _now: int) -> Truth:
+        score = state.values.get(slot)
+        return None if score is None else deviates(score, direction, z)
+
+    return evaluate
+
+
+def _site_threshold(
+    metric: str, compare: Callable[[Any, Any], bool], limit: SiteValue
+) -> Evaluator:
+    def evaluate(state: AssetState, _now: int) -> Truth:
+        value = state.latest.get(metric)
+        return None if value is None else compare(value, limit.at(state.params))
+
+    return evaluate
 
 
 def _threshold(metric: str, compare: Callable[[Any, Any], bool], limit: Any) -> Evaluator:

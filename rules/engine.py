@@ -1,25 +1,35 @@
 """The rule engine: readings and the clock in, alarm changes out. Pure: no I/O, no clock.
 
-Time is the readings' own (event time) on :meth:`RuleEngine.evaluate`, and the caller's ``now``
-on :meth:`RuleEngine.tick`, which is what catches silent devices and lets a ``for`` run out on
-a device that reports only on change. Silence is measured from when the service last heard
-from a device (``heard_ms``, the caller's clock), not from the time its readings carry: a
-gateway catching up on half an hour of buffered readings is talking, not silent. A reading
-older than the newest one already evaluated for its asset is stored by ingest but not
-evaluated: rules see each asset's history in order.
+Everything is judged in the readings' own time (SPEC section 2), so a replay at any speed
+raises the alarms live telemetry would. A ``for``, a window, a rate and a silence measure the
+time between readings' timestamps, and every change carries the time it happened in the data:
+a ``for`` that runs out fires at the moment it ran out (``since + for``), a device that falls
+silent is silent from ``last reading + silent_for``, whether a tick or the device's next
+reading finds it. A reading first settles what ran out before it, then is judged.
+
+:meth:`RuleEngine.tick` takes the caller's clock, and turns it into data time: the newest
+reading time seen from any asset (never ahead of the clock at which it was heard), moved on by
+the clock only for the time since the engine last heard anything at all. So the service's own
+lag (a backlog being worked off, a slow batch) never looks like a device's silence, and an
+asset from which nothing arrives while the rest of the estate talks is silent by the data,
+while an estate where nothing arrives at all is judged by the clock.
+
+A reading older than the newest one already evaluated for its asset is stored by ingest but not
+evaluated: rules see each asset's history in order. An episode never resolves before it fired.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
 from facility_dispatch.kernel.readings import Reading
 from facility_dispatch.rules.conditions import (
     AssetState,
+    Baseline,
     Compiler,
     Evaluator,
     FaultAlarm,
@@ -39,28 +49,35 @@ from facility_dispatch.rules.events import (
 from facility_dispatch.rules.loader import RuleSet, metrics_of
 from facility_dispatch.rules.models import (
     SEVERITY_RANK,
+    SITE_DEFAULTS,
     AllOf,
     AnyOf,
     Condition,
+    Deviation,
     Not,
+    Rate,
     RuleSpec,
     Silent,
+    Window,
 )
 from facility_dispatch.rules.screening import Screen, screen_function
 
 
-def _has_silent(condition: Condition | None) -> bool:
+def _quiet_ms(condition: Condition | None) -> int:
+    """The shortest ``silent_for`` in a condition, in ms; 0 when it has none."""
     if condition is None:
-        return False
+        return 0
     if isinstance(condition, Silent):
-        return True
+        return int(condition.silent_for.total_seconds() * 1000)
+    parts: list[Condition] = []
     if isinstance(condition, AllOf):
-        return any(_has_silent(c) for c in condition.all)
-    if isinstance(condition, AnyOf):
-        return any(_has_silent(c) for c in condition.any)
-    if isinstance(condition, Not):
-        return _has_silent(condition.not_)
-    return False
+        parts = condition.all
+    elif isinstance(condition, AnyOf):
+        parts = condition.any
+    elif isinstance(condition, Not):
+        parts = [condition.not_]
+    spans = [q for q in (_quiet_ms(c) for c in parts) if q > 0]
+    return min(spans, default=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +89,12 @@ class CompiledRule:
     clear: Evaluator | None
     value: Callable[[AssetState], Any]
     for_ms: int
-    silent: bool
+    quiet_ms: int  # its shortest silent_for; 0: not a silence rule
     rank: int
+
+    @property
+    def silent(self) -> bool:
+        return self.quiet_ms > 0
 
     def applies_to(self, site: str) -> bool:
         return any(fnmatchcase(site, pattern) for pattern in self.spec.sites)
@@ -89,6 +110,24 @@ class KindRules:
     silent_rules: tuple[CompiledRule, ...]
     screen: Screen
     position: dict[int, int]  # rule index -> its place in what ``screen`` returns
+    slot_of: Callable[[Rate | Window | Deviation], int] = lambda _condition: 0
+    screens: dict[tuple[tuple[str, float], ...], Screen] = field(default_factory=dict)
+
+    def screen_at(self, params: Mapping[str, float]) -> Screen:
+        """The screen with limits at these site parameters (generated once per set)."""
+        if not params or params == SITE_DEFAULTS:
+            return self.screen
+        key = tuple(sorted(params.items()))
+        screen = self.screens.get(key)
+        if screen is None:
+            conditions = [r.spec.condition for r in self.rules]
+            screen = self.screens[key] = screen_function(conditions, self.slot_of, params)
+        return screen
+
+    @property
+    def quiet_ms(self) -> int:
+        """The shortest silence any rule of the kind watches for."""
+        return min((r.quiet_ms for r in self.silent_rules), default=0)
 
     @property
     def none_hold(self) -> tuple[bool, ...]:
@@ -100,6 +139,7 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
     compiler = Compiler()
     compiled = []
     for offset, spec in enumerate(rules):
+        compiler.owner = (start + offset, spec.id)
         condition, value = compiler.compile(spec.condition)
         clear = compiler.compile(spec.clear)[0] if spec.clear is not None else None
         compiled.append(
@@ -112,7 +152,7 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
                 clear=clear,
                 value=value,
                 for_ms=int(spec.for_.total_seconds() * 1000),
-                silent=_has_silent(spec.condition) or _has_silent(spec.clear),
+                quiet_ms=_quiet_ms(spec.condition),
                 rank=SEVERITY_RANK[spec.severity],
             )
         )
@@ -131,19 +171,28 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
         silent_rules=tuple(r for r in compiled if r.silent),
         screen=screen_function([r.spec.condition for r in compiled], compiler.slot_of),
         position={r.index: offset for offset, r in enumerate(compiled)},
+        slot_of=compiler.slot_of,
     )
 
 
 class RuleEngine:
-    """Holds per-asset state (bounded: latest values, capped sample deques, rule states)."""
+    """Holds per-asset state (bounded: latest values, capped sample deques, bucketed baselines,
+    rule states) and the data time the estate has reached."""
 
-    def __init__(self, ruleset: RuleSet) -> None:
+    def __init__(
+        self, ruleset: RuleSet, sites: Mapping[str, Mapping[str, float]] | None = None
+    ) -> None:
         self.ruleset = ruleset
         self._kinds = self._compile(ruleset)
         self._assets: dict[tuple[str, str], AssetState] = {}
         self._pending: set[tuple[str, str]] = set()
         self._applies: dict[tuple[int, str], bool] = {}
         self._site_rules: dict[tuple[int, str], tuple[CompiledRule, ...]] = {}
+        self._sites: dict[str, dict[str, float]] = {}
+        self._watermark_ms = -1  # the newest reading time judged, from any asset
+        self._arrival_ms = -1  # the caller's clock when the engine last heard anything
+        if sites:
+            self.set_sites(sites)
 
     @staticmethod
     def _compile(ruleset: RuleSet) -> dict[str, KindRules]:
@@ -157,13 +206,29 @@ class RuleEngine:
             start += len(specs)
         return kinds
 
+    # -- sites ---------------------------------------------------------------------------
+
+    def set_sites(self, sites: Mapping[str, Mapping[str, float]]) -> None:
+        """The sites' parameters (``nominal_voltage_v``, ...); a site not named keeps the
+        defaults. Limits that name a parameter follow from the next reading on."""
+        self._sites = {
+            site: {**SITE_DEFAULTS, **{k: float(v) for k, v in params.items()}}
+            for site, params in sites.items()
+        }
+        for state in self._assets.values():
+            state.params = self._params(state.site)
+
+    def _params(self, site: str) -> dict[str, float]:
+        params = self._sites.get(site)
+        return params if params is not None else dict(SITE_DEFAULTS)
+
     # -- state ---------------------------------------------------------------------------
 
     def _state(self, site: str, asset: str, kind: str) -> AssetState:
         key = (site, asset)
         state = self._assets.get(key)
         if state is None:
-            state = AssetState(site, kind, asset)
+            state = AssetState(site, kind, asset, params=self._params(site))
             self._assets[key] = state
         return state
 
@@ -186,12 +251,8 @@ class RuleEngine:
             state.last_ms = max(state.last_ms, last_seen_ms)
             state.heard_ms = max(state.heard_ms, last_seen_ms)
 
-    def _feed(
-        self, state: AssetState, kind_rules: KindRules, reading: Reading, heard_ms: int
-    ) -> None:
-        ts_ms = state.last_ms = reading.ts_ms
-        if heard_ms > state.heard_ms:
-            state.heard_ms = heard_ms
+    def _feed(self, state: AssetState, kind_rules: KindRules, reading: Reading) -> None:
+        ts_ms = state.last_ms = state.heard_ms = reading.ts_ms
         metrics = reading.metrics
         state.latest.update(metrics)
         trackers = state.trackers
@@ -205,8 +266,15 @@ class RuleEngine:
                 slot = leaf.slot
                 tracker = trackers.get(slot)
                 if tracker is None:
-                    tracker = trackers[slot] = Tracker(leaf.span_ms)
-                tracker.add(ts_ms, number)
+                    tracker = trackers[slot] = leaf.tracker()
+                if leaf.owner < 0:
+                    tracker.add(ts_ms, number)  # type: ignore[call-arg]
+                else:  # a deviation learns while its rule is quiet on the asset (see Baseline)
+                    opened = state.rules.get(leaf.owner)
+                    learning = opened is None or (
+                        ts_ms - opened.since_ms >= tracker.patience_ms  # type: ignore[union-attr]
+                    )
+                    tracker.add(ts_ms, number, learning)  # type: ignore[call-arg]
                 values[slot] = leaf.measure(tracker)
 
     def _rules_at(self, kind_rules: KindRules, site: str) -> tuple[CompiledRule, ...]:
@@ -218,34 +286,50 @@ class RuleEngine:
             self._site_rules[key] = rules
         return rules
 
+    # -- time ------------------------------------------------------------------------------
+
+    def data_now(self, clock_ms: int) -> int:
+        """The data time the estate has reached when the caller's clock reads ``clock_ms``."""
+        if self._watermark_ms < 0:
+            return clock_ms
+        return self._watermark_ms + max(0, clock_ms - self._arrival_ms)
+
+    def _heard(self, ts_ms: int, heard_ms: int) -> None:
+        self._arrival_ms = max(self._arrival_ms, heard_ms)
+        # a device whose clock runs fast must not make the others look silent
+        reached = min(ts_ms, heard_ms)
+        if reached > self._watermark_ms:
+            self._watermark_ms = reached
+
     # -- evaluation ----------------------------------------------------------------------
 
     def evaluate(self, reading: Reading, heard_ms: int | None = None) -> list[AlarmChange]:
-        """Feed one reading, heard at ``heard_ms`` (default: its own time); the alarm changes
-        it causes, in order."""
+        """Feed one reading, heard at ``heard_ms`` on the caller's clock (default: its own
+        time); the alarm changes it causes, in order."""
         state = self._assets.get((reading.site, reading.asset))
         if state is None:
             state = self._state(reading.site, reading.asset, reading.kind)
         now = reading.ts_ms
-        heard = now if heard_ms is None else heard_ms
+        self._heard(now, now if heard_ms is None else heard_ms)
         if now <= state.last_ms:
-            state.heard_ms = max(state.heard_ms, heard)
             return []
         kind_rules = self._kinds.get(reading.kind)
         if kind_rules is None:
-            state.last_ms = now
-            state.heard_ms = max(state.heard_ms, heard)
+            state.last_ms = state.heard_ms = now
             state.latest.update(reading.metrics)
             return []
-        self._feed(state, kind_rules, reading, heard)
+        changes: list[AlarmChange] = []
+        quiet = kind_rules.quiet_ms
+        if state.rules or (quiet and state.heard_ms >= 0 and now - state.heard_ms > quiet):
+            self._run_out(kind_rules, state, now, changes)  # what ran out before this reading
+        self._feed(state, kind_rules, reading)
         active = state.rules
         # judged at the reading's time, the device is heard from just now: not silent
-        holds = kind_rules.screen(state.latest, state.values, now, now)
+        holds = kind_rules.screen_at(state.params)(state.latest, state.values, now, now)
         if holds is None:
             if not active:
-                return []  # nearly every reading: nothing open, nothing holds
+                return changes  # nearly every reading: nothing open, nothing holds
             holds = kind_rules.none_hold
-        changes: list[AlarmChange] = []
         position = kind_rules.position
         for rule in self._rules_at(kind_rules, state.site):
             # the common case: nothing open for the rule and its condition does not hold
@@ -268,35 +352,63 @@ class RuleEngine:
             return
         kind_rules = self._kinds.get(reading.kind)
         if kind_rules is None:
-            state.last_ms = reading.ts_ms
-            state.heard_ms = max(state.heard_ms, reading.ts_ms)
+            state.last_ms = state.heard_ms = reading.ts_ms
             state.latest.update(reading.metrics)
             return
-        self._feed(state, kind_rules, reading, reading.ts_ms)
+        self._feed(state, kind_rules, reading)
 
     def tick(self, now_ms: int) -> list[AlarmChange]:
-        """Time passes: silent devices, and ``for`` running out without a new reading."""
+        """Time passes (``now_ms`` on the caller's clock): silent devices, and ``for`` running
+        out without a new reading, each at the data time it happened."""
+        until = self.data_now(now_ms)
         changes: list[AlarmChange] = []
         for key in list(self._pending):
             state = self._assets[key]
             kind_rules = self._kinds.get(state.kind)
             if kind_rules is not None:
-                for rule in kind_rules.rules:
-                    rule_state = state.rules.get(rule.index)
-                    if rule_state is not None and not rule_state.firing and not rule.silent:
-                        self._step(rule, kind_rules, state, now_ms, changes)
+                self._run_out(kind_rules, state, until, changes, silences=False, inclusive=True)
             if not any(not s.firing for s in state.rules.values()):
                 self._pending.discard(key)
         silent_kinds = {k: kr for k, kr in self._kinds.items() if kr.silent_rules}
         if silent_kinds:
             for state in self._assets.values():
                 kind_rules = silent_kinds.get(state.kind)
-                if kind_rules is None:
+                if kind_rules is None or state.heard_ms < 0:
                     continue
-                for rule in kind_rules.silent_rules:
-                    if self._applies_to(rule, state.site):
-                        self._step(rule, kind_rules, state, now_ms, changes)
+                if until - state.heard_ms >= kind_rules.quiet_ms:
+                    self._run_out(kind_rules, state, until, changes, inclusive=True)
         return changes
+
+    def _run_out(
+        self,
+        kind_rules: KindRules,
+        state: AssetState,
+        until: int,
+        changes: list[AlarmChange],
+        silences: bool = True,
+        inclusive: bool = False,
+    ) -> None:
+        """Settle what happened on an asset before ``until`` with no reading of its own:
+        silences that began (at last reading + silent_for), then ``for`` that ran out (at
+        since + for), each judged at the moment it happened. Before a reading (not
+        ``inclusive``) what runs out at the reading's own time is left to the reading."""
+        end = until + 1 if inclusive else until
+        if silences and state.heard_ms >= 0:
+            for rule in kind_rules.silent_rules:
+                if rule.index in state.rules or not self._applies_to(rule, state.site):
+                    continue
+                onset = state.heard_ms + rule.quiet_ms
+                if onset < end:
+                    self._step(rule, kind_rules, state, onset, changes)
+        if not state.rules:
+            return
+        for rule in kind_rules.rules:
+            rule_state = state.rules.get(rule.index)
+            if rule_state is None or rule_state.firing:
+                continue
+            deadline = rule_state.since_ms + rule.for_ms
+            if deadline < end:
+                self._step(rule, kind_rules, state, deadline, changes)
 
     def _step(
         self,
@@ -361,15 +473,16 @@ class RuleEngine:
             if current is None or not current.firing:
                 begun = current.started_ms if current is not None else started
                 state.alarms[fault] = FaultAlarm(
-                    firing.spec.id, firing.spec.severity, True, begun, value
+                    firing.spec.id, firing.spec.severity, True, begun, value, now
                 )
                 changes.append(self._change(AlarmFired, state, firing.spec, value, now, begun))
             elif firing.rank > SEVERITY_RANK[current.severity]:
                 current.rule_id = firing.spec.id
                 current.severity = firing.spec.severity
                 current.value = value
+                at = max(now, current.fired_ms)
                 changes.append(
-                    self._change(AlarmEscalated, state, firing.spec, value, now, current.started_ms)
+                    self._change(AlarmEscalated, state, firing.spec, value, at, current.started_ms)
                 )
         elif pending is not None:
             if current is None:
@@ -390,7 +503,7 @@ class RuleEngine:
                     current.rule_id,
                     current.severity,
                     current.value,
-                    now,
+                    max(now, current.fired_ms, current.started_ms),
                     current.started_ms,
                 )
             )
@@ -423,8 +536,9 @@ class RuleEngine:
         for alarm in alarms:
             state = self._state(alarm.site, alarm.asset, alarm.kind)
             firing = alarm.state == "firing"
+            fired = alarm.fired_ms if alarm.fired_ms is not None else -1
             state.alarms[alarm.fault] = FaultAlarm(
-                alarm.rule_id, alarm.severity, firing, alarm.started_ms, alarm.value
+                alarm.rule_id, alarm.severity, firing, alarm.started_ms, alarm.value, fired
             )
             kind_rules = self._kinds.get(alarm.kind)
             rule = next(
@@ -440,6 +554,7 @@ class RuleEngine:
     def reconcile(self, now_ms: int) -> list[AlarmChange]:
         """Judge every asset once against what is known now (after restore and warm-up):
         fires the alarms whose change was lost in a crash, resolves what ended meanwhile."""
+        now_ms = self.data_now(now_ms)
         changes: list[AlarmChange] = []
         for state in list(self._assets.values()):
             kind_rules = self._kinds.get(state.kind)
@@ -464,7 +579,7 @@ class RuleEngine:
         for state in self._assets.values():
             old = old_kinds.get(state.kind)
             new = self._kinds.get(state.kind)
-            trackers: dict[int, Tracker] = {}
+            trackers: dict[int, Tracker | Baseline] = {}
             values: dict[int, float | None] = {}
             rule_states: dict[int, RuleState] = {}
             if old is not None and new is not None:
@@ -499,11 +614,14 @@ class RuleEngine:
         }
 
     def size(self) -> dict[str, int]:
-        """How much state is held: assets, samples in rate/window deques, open rule states."""
+        """How much state is held: assets, samples in rate/window deques (and buckets of
+        deviation baselines), open rule states."""
         return {
             "assets": len(self._assets),
             "samples": sum(
-                len(t.samples) for s in self._assets.values() for t in s.trackers.values()
+                len(t.samples) if isinstance(t, Tracker) else len(t.recent) + len(t.base)
+                for s in self._assets.values()
+                for t in s.trackers.values()
             ),
             "rule_states": sum(len(s.rules) for s in self._assets.values()),
         }

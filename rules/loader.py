@@ -25,12 +25,14 @@ from facility_dispatch.rules.models import (
     AnyOf,
     Band,
     Condition,
+    Deviation,
     InhibitSpec,
     Not,
     Rate,
     RulesFile,
     RuleSpec,
     Silent,
+    SiteValue,
     Threshold,
     Window,
 )
@@ -161,7 +163,7 @@ def _check_condition(rule: RuleSpec, condition: Condition, path: str) -> None:
     spec = _metric(rule, condition.metric, f"{path}.metric")
     if isinstance(condition, Threshold):
         _check_threshold(rule, spec, condition, path)
-    elif isinstance(condition, Band | Rate) and not spec.numeric:
+    elif isinstance(condition, Band | Rate | Deviation) and not spec.numeric:
         raise RulesFileError(f"{spec.name} is not a number", rule.id, f"{path}.metric")
     elif isinstance(condition, Window) and condition.agg != "count" and not spec.numeric:
         raise RulesFileError(
@@ -195,8 +197,14 @@ def _check_threshold(rule: RuleSpec, spec: MetricSpec, condition: Threshold, pat
             )
         if condition.op not in ("==", "!="):
             raise RulesFileError(f"{spec.name} is text: use == or !=", rule.id, f"{path}.op")
-    elif isinstance(value, bool) or not isinstance(value, float | int):
+    elif isinstance(value, bool) or not isinstance(value, float | int | SiteValue):
         raise RulesFileError(f"{spec.name} is a number", rule.id, f"{path}.value")
+    if isinstance(value, SiteValue) and not spec.numeric:
+        raise RulesFileError(
+            f"{spec.name} is not a number: a site parameter cannot be its limit",
+            rule.id,
+            f"{path}.value",
+        )
 
 
 def metrics_of(condition: Condition) -> Iterator[str]:
@@ -228,11 +236,21 @@ def describe(condition: Condition) -> str:
         shown = str(value).lower() if isinstance(value, bool) else repr(value)
         if isinstance(value, float):
             shown = f"{value:g}"
+        elif isinstance(value, SiteValue):
+            shown = f"{value.times:g} x site {value.site}"
         return f"{condition.metric} {condition.op} {shown}"
     if isinstance(condition, Band):
         return f"{condition.metric} outside {condition.outside[0]:g}..{condition.outside[1]:g}"
     if isinstance(condition, Rate):
         limit = condition.rate_per_min
-        return f"{condition.metric} changes {limit.op} {limit.value:g}/min"
+        least = f" (by {condition.min_change:g} at least)" if condition.min_change else ""
+        return f"{condition.metric} changes {limit.op} {limit.value:g}/min{least}"
+    if isinstance(condition, Deviation):
+        spec = condition.deviation
+        sign = {"up": "above", "down": "below", "both": "away from"}[spec.direction]
+        return (
+            f"mean({condition.metric}, {format_duration(spec.window)}) {spec.z:g} sd {sign} "
+            f"its own {format_duration(spec.baseline)} before"
+        )
     window = format_duration(condition.window)
     return f"{condition.agg}({condition.metric}, {window}) {condition.op} {condition.value:g}"

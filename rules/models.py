@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -15,6 +16,7 @@ from pydantic import (
     StrictStr,
     Tag,
     field_validator,
+    model_validator,
 )
 
 from facility_dispatch.kernel.durations import parse_duration
@@ -24,6 +26,10 @@ Severity = Literal["critical", "major", "minor", "warning"]
 Priority = Literal["P1", "P2", "P3", "P4"]
 Kind = Literal["elevator", "water", "power", "cctv"]
 Aggregation = Literal["mean", "min", "max", "stddev", "count"]
+Direction = Literal["up", "down", "both"]
+SiteParameter = Literal["nominal_voltage_v", "nominal_frequency_hz"]
+SITE_DEFAULTS: dict[str, float] = {"nominal_voltage_v": 220.0, "nominal_frequency_hz": 50.0}
+"""What a site is taken to have until it says otherwise (SPEC section 2): China's 220 V, 50 Hz."""
 SEVERITY_RANK = {"warning": 1, "minor": 2, "major": 3, "critical": 4}
 RULE_ID = re.compile(r"[a-z0-9-]+")
 FAULT = re.compile(r"[a-z][a-z0-9_]*")
@@ -37,10 +43,21 @@ def _duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+class SiteValue(_Strict):
+    """A limit that follows the site: ``{site: nominal_voltage_v, times: 1.10}`` is 242 V at a
+    220 V site and 253 V at a 230 V one."""
+
+    site: SiteParameter
+    times: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+    def at(self, params: Mapping[str, float]) -> float:
+        return params.get(self.site, SITE_DEFAULTS[self.site]) * self.times
+
+
 class Threshold(_Strict):
     metric: str
     op: Op
-    value: StrictBool | Annotated[float, Field(strict=True)] | StrictStr
+    value: StrictBool | Annotated[float, Field(strict=True)] | StrictStr | SiteValue
 
 
 class Band(_Strict):
@@ -61,11 +78,16 @@ class RateLimit(_Strict):
 
 
 class Rate(_Strict):
+    """The slope of a line fitted to the samples of the last ``over`` (least squares), not the
+    two end points: one coarse step of a gauge is not a trend. ``min_change``: the fitted line
+    must also move at least this much across the samples held, else the rate reads 0."""
+
     metric: str
     rate_per_min: RateLimit
     over: timedelta = Field(
         default=timedelta(minutes=1), description="span the slope is taken over"
     )
+    min_change: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
 
     @field_validator("over", mode="before")
     @classmethod
@@ -87,6 +109,41 @@ class Window(_Strict):
         if duration <= timedelta(0):
             raise ValueError("window must be longer than 0s")
         return duration
+
+
+class DeviationSpec(_Strict):
+    z: float = Field(gt=0, allow_inf_nan=False)
+    window: timedelta = Field(default=timedelta(minutes=1))
+    baseline: timedelta = Field(default=timedelta(minutes=30))
+    direction: Direction = "both"
+    min_change: float = Field(
+        default=0.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="and the means differ by at least this much",
+    )
+
+    @field_validator("window", "baseline", mode="before")
+    @classmethod
+    def _span(cls, value: Any) -> timedelta:
+        duration = _duration(value)
+        if duration < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return duration
+
+    @model_validator(mode="after")
+    def _longer(self) -> DeviationSpec:
+        if self.baseline < self.window:
+            raise ValueError("baseline must be at least as long as window")
+        return self
+
+
+class Deviation(_Strict):
+    """The mean over ``window`` lies more than ``z`` standard deviations from the mean the same
+    asset showed over the preceding ``baseline`` (SPEC section 2)."""
+
+    metric: str
+    deviation: DeviationSpec
 
 
 class Silent(_Strict):
@@ -115,7 +172,7 @@ class Not(_Strict):
 
 def _form(value: Any) -> str:
     """Which condition form a mapping is, by its keys: so that an error names one form's field
-    instead of listing why the mapping fits none of the eight."""
+    instead of listing why the mapping fits none of the nine."""
     if isinstance(value, BaseModel):
         return f"<{type(value).__name__.lower()}>"
     if not isinstance(value, dict):
@@ -128,6 +185,7 @@ def _form(value: Any) -> str:
         ("outside", "<band>"),
         ("rate_per_min", "<rate>"),
         ("window", "<window>"),
+        ("deviation", "<deviation>"),
     ):
         if key in value:
             return form
@@ -139,6 +197,7 @@ Condition = Annotated[
     | Annotated[Band, Tag("<band>")]
     | Annotated[Rate, Tag("<rate>")]
     | Annotated[Window, Tag("<window>")]
+    | Annotated[Deviation, Tag("<deviation>")]
     | Annotated[Silent, Tag("<silent>")]
     | Annotated[AllOf, Tag("<allof>")]
     | Annotated[AnyOf, Tag("<anyof>")]

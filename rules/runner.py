@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -25,6 +25,8 @@ from facility_dispatch.rules.errors import RulesFileError
 from facility_dispatch.rules.loader import RuleSet, load_default, load_file
 
 log = logging.getLogger(__name__)
+
+SiteParameters = Mapping[str, Mapping[str, float]]
 
 MAX_REPLAY_MS = 3_600_000
 """Rebuild at most an hour of windows and rates after a restart: longer windows warm up anew."""
@@ -75,6 +77,25 @@ class RuleRunner:
         self._last_mute_check = 0.0
         self._last_file_check = 0.0
         self.last_refusal: str | None = None
+        self._sites: Callable[[], SiteParameters] | None = None
+        self._site_parameters: SiteParameters = {}
+
+    def watch_sites(self, sites: Callable[[], SiteParameters]) -> None:
+        """Where the sites' parameters come from (read at recovery, then every 5 s)."""
+        self._sites = sites
+
+    def _refresh_sites(self) -> None:
+        if self._sites is None:
+            return
+        try:
+            parameters = self._sites()
+        except Exception:
+            log.warning("site parameters not read (database unavailable?); the old ones stay")
+            return
+        if parameters != self._site_parameters:
+            self._site_parameters = parameters
+            with self._lock:
+                self.engine.set_sites(parameters)
 
     def _stat(self) -> float | None:
         try:
@@ -108,6 +129,7 @@ class RuleRunner:
                 self._alarms.recheck_mutes()
             except Exception:
                 log.warning("silences not rechecked (database unavailable?)")
+            self._refresh_sites()
         if now - self._last_file_check >= 2.0:
             self._last_file_check = now
             mtime = self._stat()
@@ -146,6 +168,7 @@ class RuleRunner:
         judge once: alarms whose change was lost in a crash fire now, nothing fires twice."""
         now_ms = self._clock.now_ms()
         known = list(assets)
+        self._refresh_sites()
         with self._lock:
             self.engine.restore(self._alarms.open_alarms())
             for record in known:

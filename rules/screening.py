@@ -7,22 +7,27 @@ through the three-valued closures of :mod:`facility_dispatch.rules.conditions`, 
 holds the two to the same answers.
 
 The generated source contains only catalogue metric names, operators from a fixed set and
-validated numbers, booleans and strings, each written with ``repr``.
+validated numbers, booleans and strings, each written with ``repr``. A limit that names a site
+parameter is written as its value at one site: the engine generates one function per set of
+site parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from facility_dispatch.rules.models import (
+    SITE_DEFAULTS,
     AllOf,
     AnyOf,
     Band,
     Condition,
+    Deviation,
     Not,
     Rate,
     Silent,
+    SiteValue,
     Threshold,
     Window,
 )
@@ -31,16 +36,20 @@ Screen = Callable[[dict[str, Any], dict[int, Any], int, int], tuple[bool, ...] |
 _OPS = {"<", "<=", ">", ">=", "==", "!="}
 
 
+SlotOf = Callable[[Rate | Window | Deviation], int]
+
+
 class _Writer:
-    def __init__(self, slot_of: Callable[[Rate | Window], int]) -> None:
+    def __init__(self, slot_of: SlotOf, params: Mapping[str, float]) -> None:
         self.slot_of = slot_of
+        self.params = params
         self.metrics: dict[str, str] = {}
         self.slots: dict[int, str] = {}
 
     def metric(self, name: str) -> str:
         return self.metrics.setdefault(name, f"m{len(self.metrics)}")
 
-    def slot(self, condition: Rate | Window) -> str:
+    def slot(self, condition: Rate | Window | Deviation) -> str:
         slot = self.slot_of(condition)
         return self.slots.setdefault(slot, f"v{slot}")
 
@@ -67,8 +76,19 @@ class _Writer:
             quiet = int(condition.silent_for.total_seconds() * 1000)
             op = "<" if negate else ">="
             return f"(heard >= 0 and now - heard {op} {quiet!r})"
+        if isinstance(condition, Deviation):
+            name = self.slot(condition)
+            z, direction = float(condition.deviation.z), condition.deviation.direction
+            score = f"abs({name})" if direction == "both" else name
+            test = f"< {-z!r}" if direction == "down" else f"> {z!r}"
+            if negate:
+                return f"({name} is not None and not ({score} {test}))"
+            return f"({name} is not None and {score} {test})"
         if isinstance(condition, Threshold):
-            name, test = self.metric(condition.metric), f"{condition.op} {condition.value!r}"
+            value = condition.value
+            if isinstance(value, SiteValue):
+                value = float(value.at(self.params))
+            name, test = self.metric(condition.metric), f"{condition.op} {value!r}"
         elif isinstance(condition, Band):
             name = self.metric(condition.metric)
             low, high = condition.outside
@@ -89,11 +109,13 @@ class _Writer:
 
 
 def screen_function(
-    conditions: Sequence[Condition], slot_of: Callable[[Rate | Window], int]
+    conditions: Sequence[Condition],
+    slot_of: SlotOf,
+    params: Mapping[str, float] = SITE_DEFAULTS,
 ) -> Screen:
-    """One function for a kind's rule conditions, in order: a tuple of "holds now", or None
-    when none holds."""
-    writer = _Writer(slot_of)
+    """One function for a kind's rule conditions at a site with these parameters, in order: a
+    tuple of "holds now", or None when none holds."""
+    writer = _Writer(slot_of, params)
     tests = [writer.true(c) for c in conditions]
     lines = ["def screen(latest, values, now, heard):", "    get = latest.get"]
     lines += [f"    {var} = get({name!r})" for name, var in writer.metrics.items()]

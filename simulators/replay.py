@@ -30,10 +30,15 @@ Datasets (``--replay NAME`` or ``NAME:PART``):
 Time: each series keeps its own spacing, sped up by ``speed``, and is shifted so that it ends
 "now": at the moment its replay ends (``speed`` >= 1: so speed 1 is live, and no timestamp is
 ever ahead of the wall clock, which the service would refuse).
+
+Labels: each series carries its labelled fault episodes in its own offsets (SKAB's ``anomaly``
+runs, one per file, grouped by folder; NAB's windows from ``labels/combined_windows.json``),
+and ``origin``, the epoch time of its first row, for the backtest to print the data's own time.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Iterable, Sequence
@@ -78,6 +83,15 @@ NAB_PERIOD_S: Final = 300.0
 
 
 @dataclass(frozen=True, slots=True)
+class LabelledEpisode:
+    """A fault the dataset's authors marked: from ``start`` to ``end`` (series offsets, s)."""
+
+    start: float
+    end: float
+    group: str  # SKAB's folder (valve1, valve2, other), NAB's series name
+
+
+@dataclass(frozen=True, slots=True)
 class ReplaySeries:
     """One asset's readings from one dataset: (seconds since the series start, metrics)."""
 
@@ -86,6 +100,9 @@ class ReplaySeries:
     asset: str
     source: str
     rows: tuple[tuple[float, dict[str, MetricValue]], ...]
+    episodes: tuple[LabelledEpisode, ...] = ()
+    origin: float = 0.0  # epoch seconds of the first row
+    parts: tuple[tuple[float, str], ...] = ()  # (offset, file) where each recording begins
 
     @property
     def span(self) -> float:
@@ -163,21 +180,31 @@ def _skab_files(folder: Path, part: str | None) -> list[Path]:
 
 def _skab(folder: Path, part: str | None) -> ReplaySeries:
     rows: list[tuple[float, dict[str, MetricValue]]] = []
+    episodes: list[LabelledEpisode] = []
+    parts: list[tuple[float, str]] = []
     files = _skab_files(folder, part)
     offset = 0.0
+    origin: float | None = None
     for path in files:
         lines = path.read_text(encoding="utf-8").splitlines()
         header = lines[0].split(";")
         col = {name: i for i, name in enumerate(header)}
+        labelled = col.get("anomaly")
         first: float | None = None
         last = 0.0
+        fault: tuple[float, float] | None = None  # the labelled run of this file
+        parts.append((offset, str(path.relative_to(folder))))
         for line in lines[1:]:
             cells = line.split(";")
             if len(cells) < len(header):
                 continue
             t = _naive_utc(cells[col["datetime"]])
             first = t if first is None else first
+            origin = t if origin is None else origin
             last = t - first
+            if labelled is not None and float(cells[labelled]) >= 0.5:
+                at = offset + last
+                fault = (fault[0] if fault else at, at)
             current = float(cells[col["Current"]])
             metrics = clip(
                 "water",
@@ -195,9 +222,20 @@ def _skab(folder: Path, part: str | None) -> ReplaySeries:
             )
             if metrics is not None:
                 rows.append((offset + last, metrics))
+        if fault is not None:
+            episodes.append(LabelledEpisode(fault[0], fault[1], path.parent.name))
         offset += last + 1.0  # the next experiment follows a second after this one ends
     source = ", ".join(str(p.relative_to(folder)) for p in files[:3])
-    return ReplaySeries("skab", "water", "pump-1", source, tuple(rows))
+    return ReplaySeries(
+        "skab",
+        "water",
+        "pump-1",
+        source,
+        tuple(rows),
+        tuple(episodes),
+        origin or 0.0,
+        tuple(parts),
+    )
 
 
 def _nab(folder: Path, part: str | None) -> list[ReplaySeries]:
@@ -232,7 +270,14 @@ def _nab_series(folder: Path, name: str) -> ReplaySeries:
         metrics = clip(kind, {metric: value})
         if metrics is not None:
             rows.append((t - first, metrics))
-    return ReplaySeries("nab", kind, asset, str(path.relative_to(folder)), tuple(rows))
+    windows = json.loads((folder / "labels" / "combined_windows.json").read_text("utf-8"))
+    episodes = tuple(
+        LabelledEpisode(_naive_utc(start) - (first or 0.0), _naive_utc(end) - (first or 0.0), name)
+        for start, end in windows.get(f"{group}/{name}.csv", [])
+    )
+    return ReplaySeries(
+        "nab", kind, asset, str(path.relative_to(folder)), tuple(rows), episodes, first or 0.0
+    )
 
 
 def _uci(folder: Path) -> ReplaySeries:
@@ -266,7 +311,7 @@ def _uci(folder: Path) -> ReplaySeries:
         )
         if metrics is not None:
             rows.append((t - first, metrics))
-    return ReplaySeries("uci", "power", "board-1", path.name, tuple(rows))
+    return ReplaySeries("uci", "power", "board-1", path.name, tuple(rows), (), first or 0.0)
 
 
 class Replay:
@@ -331,3 +376,82 @@ class Replay:
             self._announced = True
             presence = [PresenceChange(*device, True) for device in self.devices]
         return Tick(round(t * 1000), tuple(readings), tuple(presence))
+
+
+def load_csv(
+    path: str | Path,
+    *,
+    kind: str,
+    asset: str,
+    time_column: str | None = None,
+    label_column: str | None = None,
+) -> ReplaySeries:
+    """Any CSV (``,`` or ``;``) as one asset's readings: every numeric column but the time and
+    the label is a metric under its own name (a catalogue metric is clipped to its range);
+    ``time_column`` (default: the first column) holds RFC 3339 / ISO times or epoch seconds
+    (milliseconds when > 1e12); rows of ``label_column`` at 1 or true form labelled episodes."""
+    file = Path(path)
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DatasetError(f"cannot read {file}: {error}") from None
+    if len(lines) < 2:
+        raise DatasetError(f"{file} has no rows under its header")
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    header = [name.strip() for name in lines[0].split(delimiter)]
+    time_at = header.index(time_column) if time_column in header else 0
+    if time_column is not None and time_column not in header:
+        raise DatasetError(f"no column {time_column!r} in {file} (columns: {', '.join(header)})")
+    if label_column is not None and label_column not in header:
+        raise DatasetError(f"no column {label_column!r} in {file} (columns: {', '.join(header)})")
+    label_at = header.index(label_column) if label_column is not None else -1
+    rows: list[tuple[float, dict[str, MetricValue]]] = []
+    episodes: list[LabelledEpisode] = []
+    fault: tuple[float, float] | None = None
+    first: float | None = None
+    last = -math.inf
+    for number, line in enumerate(lines[1:], start=2):
+        cells = [cell.strip() for cell in line.split(delimiter)]
+        if len(cells) < len(header):
+            continue
+        t = _csv_time(cells[time_at], file, number)
+        if t <= last:
+            continue  # a repeated or backward time: a duplicate to the service too
+        last = t
+        first = t if first is None else first
+        values: dict[str, float | bool] = {}
+        for index, name in enumerate(header):
+            if index in (time_at, label_at):
+                continue
+            try:
+                values[name] = float(cells[index])
+            except ValueError:
+                continue  # text, or an empty cell: not a metric of this row
+        metrics = clip(kind, values)
+        if metrics:
+            rows.append((t - first, metrics))
+        if label_at >= 0:
+            if cells[label_at].lower() in ("1", "1.0", "true", "yes"):
+                fault = (fault[0] if fault else t - first, t - first)
+            elif fault is not None:
+                episodes.append(LabelledEpisode(fault[0], fault[1], label_column or ""))
+                fault = None
+    if fault is not None:
+        episodes.append(LabelledEpisode(fault[0], fault[1], label_column or ""))
+    if not rows:
+        raise DatasetError(f"{file}: no row with a time and a number")
+    return ReplaySeries("csv", kind, asset, file.name, tuple(rows), tuple(episodes), first or 0.0)
+
+
+def _csv_time(text: str, file: Path, line: int) -> float:
+    try:
+        number = float(text)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise DatasetError(f"{file}:{line}: {text!r} is not a time") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)  # a time without a zone is taken as UTC
+        return moment.timestamp()
+    return number / 1000 if number > 1e12 else number

@@ -61,6 +61,15 @@ EXPECTED: dict[str, tuple[set[str], set[str], set[str]]] = {
     "voltage-sag": ({"voltage_sag"}, set(), set()),
 }
 LONGER = {"normal-day": timedelta(hours=24), "bearing-wear": timedelta(minutes=20)}
+LEARNED = {
+    rule.fault
+    for rule in load_default().rules
+    if rule.severity == "warning" and rule.work_order is None and "deviation" in rule.id
+}
+"""Warnings of the learned-normal rules, which dispatch nothing: the simulated booster follows
+a smooth daily demand curve that a pump's flow, current and motor temperature follow too, and
+these warn on its steep stretches (the flow rule 16 times in the simulated day: the rules
+suit a steady duty, like SKAB's loop; see the README). Allowed anywhere, never required."""
 
 
 def test_every_built_in_scenario_has_an_expectation() -> None:
@@ -91,8 +100,8 @@ def test_scenario_raises_its_alarms(name: str) -> None:
                 fired |= {c.fault for c in engine.evaluate(reading) if isinstance(c, AlarmFired)}
         fired |= {c.fault for c in engine.tick(tick.ts_ms) if isinstance(c, AlarmFired)}
     assert must <= fired, f"{name}: missing {must - fired}"
-    assert fired <= must | may, f"{name}: unexpected {fired - must - may}"
-    still_open = {fault for (_, _, fault) in engine.open_alarms()}
+    assert fired <= must | may | LEARNED, f"{name}: unexpected {fired - must - may - LEARNED}"
+    still_open = {fault for (_, _, fault) in engine.open_alarms()} - LEARNED
     assert still_open <= may_stay, f"{name}: still open after the fault cleared: {still_open}"
 
 
