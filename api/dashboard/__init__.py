@@ -23,6 +23,8 @@ from facility_dispatch.api.dashboard import (
     plans,
     public,
     requests,
+    rosters,
+    rounds,
 )
 
 STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
@@ -32,6 +34,8 @@ router = APIRouter(include_in_schema=False)
 for module in (login, estate, orders, assets, plans, people, parts, kpis, notify):
     router.include_router(module.router)
 for module in (public, requests):  # residents' pages (SPEC section 5)
+    router.include_router(module.router)
+for module in (rosters, rounds):  # posts, handovers and patrol rounds
     router.include_router(module.router)
 
 __all__ = ["STATIC_DIRECTORY", "router"]

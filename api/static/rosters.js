@@ -1,0 +1,131 @@
+// Rosters, handovers and rounds: buttons and forms post to the JSON API (the session cookie
+// authenticates them), so the API's rules on roles and on the order of checkpoints apply as
+// they are; a refusal shows the API's own message (e.g. which checkpoint comes next).
+import { toast } from "./actions.js";
+import { tr } from "./strings.js";
+
+function reason(status, body) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((e) => e.msg).join("; ");
+  return `${tr("js.failed")} (HTTP ${status})`;
+}
+
+async function post(url, payload) {
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(payload ?? {}),
+    });
+  } catch {
+    throw new Error(tr("js.network"));
+  }
+  if (response.status === 401) {
+    window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    return null;
+  }
+  const body = await response.json().catch(() => null);
+  if (!response.ok) throw new Error(reason(response.status, body));
+  return body;
+}
+
+function later(action) {
+  // the toast stays readable for a moment before the page shows the new state
+  setTimeout(action, 600);
+}
+
+const handlers = {
+  async acknowledge(button) {
+    await post(`/api/v1/handovers/${button.dataset.handover}/acknowledge`);
+    later(() => location.reload());
+    return tr("js.rosters_acknowledged");
+  },
+  async cover(button) {
+    await post(`/api/v1/posts/${button.dataset.post}/covers`, {
+      day: button.dataset.day,
+      shift: button.dataset.shift,
+      technician_id: Number(button.dataset.technician),
+    });
+    later(() => location.reload());
+    return tr("js.rosters_covered", { name: button.dataset.name });
+  },
+  async "start-round"(button) {
+    const round = await post(`/api/v1/routes/${button.dataset.route}/rounds`);
+    if (!round) return null;
+    later(() => (button.dataset.reload ? location.reload() : (location.href = `/rounds/${round.id}`)));
+    return tr("js.rounds_started");
+  },
+  async "from-template"(button) {
+    const route = await post("/api/v1/routes/from-template", {
+      site: button.dataset.site,
+      template: button.dataset.template,
+      lang: button.dataset.lang,
+    });
+    later(() => location.reload());
+    return route && tr("js.rounds_route_added", { name: route.name });
+  },
+};
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-roster-action]");
+  if (!button || button.disabled || !(button.dataset.rosterAction in handlers)) return;
+  button.disabled = true;
+  try {
+    const message = await handlers[button.dataset.rosterAction](button);
+    if (message) toast(message);
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  } finally {
+    button.disabled = false;
+  }
+});
+
+document.querySelector(".visit-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const results = [...form.querySelectorAll("fieldset.item")].map((item) => {
+    const key = item.dataset.key;
+    return {
+      key,
+      ok: form.elements[key].value === "ok",
+      note: form.elements[`${key}-note`].value.trim(),
+    };
+  });
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    const round = await post(`/api/v1/rounds/${form.dataset.round}/visits`, {
+      token: form.dataset.token,
+      results,
+    });
+    if (!round) return;
+    const failed = results.filter((r) => !r.ok).length;
+    toast(failed ? tr("js.rounds_recorded_findings", { n: failed }) : tr("js.rounds_recorded"));
+    later(() => (location.href = `/rounds/${round.id}`));
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+    button.disabled = false;
+  }
+});
+
+document.getElementById("handover-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const incoming = form.elements.incoming.value;
+  try {
+    await post("/api/v1/handovers", {
+      site: form.dataset.site,
+      incoming_technician_id: incoming ? Number(incoming) : null,
+      incidents: form.elements.incidents.value,
+      keys: form.elements.keys.value,
+      notes: form.elements.notes.value,
+    });
+    toast(tr("js.rosters_handover_written"));
+    later(() => location.reload());
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  }
+});

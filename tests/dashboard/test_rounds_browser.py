@@ -1,0 +1,216 @@
+"""Rosters and rounds in a real browser at phone width (390 px): a technician walks a plant room
+round, scanning each checkpoint (opening its code's address), and a failed item opens an order;
+a planner fills a roster gap left by an absence with the proposed substitute and acknowledges
+the handover the technician wrote. Headless Chromium against the real service (uvicorn)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from facility_dispatch.api.app import create_app
+from facility_dispatch.service import build_service
+from tests.api import serving
+from tests.builders import ADMIN_TOKEN, make_settings, wait_until
+from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Served, shoot
+from tests.services import Broker
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, Page
+
+pytestmark = [pytest.mark.browser, pytest.mark.broker]
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def estate(broker: Broker, tmp_path: Path) -> Iterator[Served]:
+    site = f"walk-{uuid.uuid4().hex[:6]}"
+    app = create_app(build_service(make_settings(tmp_path, broker.url, sites=[site])))
+    with serving.served(app) as url:
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        try:
+            yield Served(url, site, api)
+        finally:
+            api.close()
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def _ok(answer: httpx.Response, expected: int = 201) -> Any:
+    assert answer.status_code == expected, answer.text
+    return answer.json()
+
+
+def _phone(chromium: Browser, url: str, token: str) -> tuple[BrowserContext, Page, list[str]]:
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    page.goto(f"{url}/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    return context, page, errors
+
+
+def _fits(page: Page) -> None:
+    """Nothing wider than the phone: no sideways scrolling."""
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
+    estate: Served, chromium: Browser
+) -> None:
+    api, site, url = estate.api, estate.site, estate.url
+    _ok(api.put(f"/api/v1/sites/{site}", json={"name": "West Park", "locale": "en"}), 200)
+    people = {
+        name: _ok(
+            api.post(
+                "/api/v1/technicians",
+                json={
+                    "name": name,
+                    "skills": ["security", "plumbing"],
+                    "seniority": "senior",
+                    "sites": [site],
+                },
+            )
+        )["id"]
+        for name in ("Gao Feng", "Spare Guard")
+    }
+    token = _ok(
+        api.post(
+            "/api/v1/tokens",
+            json={"name": "gao", "role": "technician", "technician_id": people["Gao Feng"]},
+        )
+    )["token"]
+    post = _ok(
+        api.post(
+            "/api/v1/posts",
+            json={
+                "site": site,
+                "name": "North gate",
+                "skill": "security",
+                "shifts": [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}],
+            },
+        )
+    )
+    today = datetime.now(UTC).date()
+    monday = today - timedelta(days=today.weekday())
+    line = {"technician_id": people["Gao Feng"], "pattern": ["day"], "anchor": monday.isoformat()}
+    _ok(api.post(f"/api/v1/posts/{post['id']}/roster-lines", json=line))
+    week = {"start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat()}
+    assert _ok(api.get(f"/api/v1/sites/{site}/coverage", params=week), 200)["gaps"] == 0
+    absence = {  # Gao is off sick on Thursday: a gap the console shows
+        "technician_id": people["Gao Feng"],
+        "starts_at": f"{(monday + timedelta(days=3)).isoformat()}T00:00:00+08:00",
+        "ends_at": f"{(monday + timedelta(days=4)).isoformat()}T00:00:00+08:00",
+        "reason": "sick",
+    }
+    _ok(api.post("/api/v1/absences", json=absence))
+    route = _ok(
+        api.post(
+            "/api/v1/routes/from-template",
+            json={"site": site, "template": "plant_room", "lang": "en", "building": "B1"},
+        )
+    )
+    pumps, switch_room = route["checkpoints"]
+
+    # the technician's phone: start a round, then scan each checkpoint in turn
+    context, page, errors = _phone(chromium, url, token)
+    page.goto(f"{url}/rounds?site={site}")
+    _fits(page)
+    page.locator(
+        f'li[data-route-id="{route["id"]}"] button[data-roster-action="start-round"]'
+    ).click()
+    page.wait_for_url(f"{url}/rounds/*")
+    round_id = int(page.url.rsplit("/", 1)[1])
+    page.locator("li.checkpoint.next", has_text="Domestic water pump room").wait_for()
+    shoot(page, "20-round-started-phone")
+
+    page.goto(f"{url}/p/{switch_room['token']}")  # out of order: the form is not offered
+    page.locator("p.flag", has_text="scanned in order").wait_for()
+    assert page.locator("form.visit-form").count() == 0
+
+    page.goto(f"{url}/p/{pumps['token']}")
+    form = page.locator("form.visit-form")
+    form.wait_for()
+    _fits(page)
+    form.locator('fieldset[data-key="pumps"] input[value="fail"]').check()
+    form.locator('input[name="pumps-note"]').fill("Pump 2 leaks at the gland")
+    shoot(page, "21-checkpoint-form-phone")
+    form.locator("button[type=submit]").click()
+    page.locator(".toast", has_text="1 findings").wait_for()
+    page.wait_for_url(f"{url}/rounds/{round_id}")
+    finding = page.locator("li.checkpoint.done .results li.failed", has_text="Pump 2 leaks")
+    finding.wait_for()
+    number = finding.locator("a.order-link").inner_text()
+    assert number.startswith("WO-")
+
+    page.goto(f"{url}/p/{switch_room['token']}")
+    page.locator("form.visit-form button[type=submit]").click()
+    page.wait_for_url(f"{url}/rounds/{round_id}")
+    page.locator("#round-state", has_text="done").wait_for()
+    shoot(page, "22-round-done-phone")
+    walked = _ok(api.get(f"/api/v1/rounds/{round_id}"), 200)
+    assert (walked["state"], walked["findings"]) == ("done", 1)
+    (failed,) = [r for v in walked["visits"] for r in v["results"] if not r["ok"]]
+    order = _ok(api.get(f"/api/v1/work-orders/{failed['work_order_id']}"), 200)
+    assert (order["number"], order["channel"], order["building"]) == (number, "walk_round", "B1")
+
+    # the technician sees the week's gap (no button to fill it) and hands over
+    page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
+    page.locator("td.gap").first.wait_for()
+    assert page.locator("#gap-count").inner_text() == "1"
+    handover = page.locator("#handover-form")
+    handover.locator('input[name="keys"]').fill("Pump room key 2")
+    handover.locator('button[type="submit"]').click()
+    page.locator("li.handover.state-waiting", has_text="Pump room key 2").wait_for()
+    shoot(page, "23-roster-phone")
+    assert not errors, errors
+    context.close()
+
+    # a planner proposes the spare guard for the gap, and acknowledges the handover
+    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
+    page.locator("td.gap a.gap-badge").first.click()
+    page.wait_for_url(f"{url}/rosters/substitutes*")
+    spare = page.locator(f'li[data-technician-id="{people["Spare Guard"]}"]')
+    spare.wait_for()
+    _fits(page)
+    shoot(page, "24-substitutes-phone")
+    spare.locator('button[data-roster-action="cover"]').click()
+    page.wait_for_url(f"{url}/rosters/substitutes*")
+    wait_until(
+        lambda: _ok(api.get(f"/api/v1/sites/{site}/coverage", params=week), 200)["gaps"] == 0
+    )
+    page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
+    assert page.locator("#gap-count").inner_text() == "0"
+    page.locator('button[data-roster-action="acknowledge"]').click()
+    page.locator("li.handover.state-acknowledged").wait_for()
+    assert not errors, errors
+    context.close()
