@@ -71,12 +71,20 @@ class IncidentReviews:
                 for p in self._parts.for_order(order.id)
             ],
             "cost": order.cost,
+            "resolution": self._resolution(order),
             "notes": [
                 {"at": rfc3339(t.at), "actor": t.actor, "note": t.note}
                 for t in order.timeline
                 if t.event == "note"
             ],
         }
+
+    @staticmethod
+    def _resolution(order: WorkOrder) -> dict[str, str | None]:
+        """The cause and the action taken, as given when the order was (last) resolved."""
+        resolved = [t for t in order.timeline if t.event == "transition" and t.to == "resolved"]
+        data = resolved[-1].data if resolved else {}
+        return {"cause": data.get("cause"), "action": data.get("action")}
 
     @staticmethod
     def _key_times(order: WorkOrder, alarms: list[AlarmRecord]) -> dict[str, datetime | None]:

@@ -6,6 +6,7 @@ so the API's rules on roles and the lifecycle apply as they are."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -15,6 +16,7 @@ from facility_dispatch.api.dashboard import present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.playbooks import builtin
 
@@ -187,3 +189,55 @@ def _contacts(order: WorkOrder, lang: str) -> list[str]:
     if playbook is None:
         return []
     return playbook.contacts_zh if lang == "zh" else playbook.contacts
+
+
+REVIEW_KEYS = {
+    "assigned": "to_assign",
+    "acknowledged": "to_acknowledge",
+    "arrived": "to_arrive",
+    "released": "to_release",
+    "restored": "to_restore",
+    "resolved": "to_resolve",
+}
+"""Which duration (from the alarm, or the order's creation) belongs to which key time."""
+
+
+@router.get("/work-orders/{order_id}/review", response_class=HTMLResponse)
+def review_page(order_id: int, page: PageDep) -> HTMLResponse:
+    """The incident review (复盘) in the visitor's language and the site's local time: the key
+    times in the order they happened, the targets, the cause and the action taken, the record;
+    printable (the page's chrome is not printed)."""
+    service = page.service
+    order = service.work_orders.get(order_id)
+    if order is None:
+        return page.not_found(page.t("missing.order", id=order_id))
+    try:
+        review = service.reviews.review(order_id)
+    except MaintenanceError as error:
+        return page.render("missing.html", status_code=409, message=str(error))
+    times = sorted(
+        (
+            (name, datetime.fromisoformat(at), review["durations_s"].get(REVIEW_KEYS.get(name, "")))
+            for name, at in review["key_times"].items()
+            if at
+        ),
+        key=lambda row: row[1],
+    )
+    names = _names(page)
+    return page.render(
+        "review.html",
+        order=order,
+        review=review,
+        times=times,
+        title=wording.order_title(order, page.t),
+        steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
+        lines=[wording.timeline_line(order, e, names, page.t, page.span) for e in order.timeline],
+        playbook=_playbook_title(order, page.lang),
+    )
+
+
+def _playbook_title(order: WorkOrder, lang: str) -> str | None:
+    playbook = builtin().get(order.fault or "")
+    if playbook is None:
+        return None
+    return playbook.title_zh if lang == "zh" else playbook.title

@@ -205,6 +205,20 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
     page.locator('.order-head[data-status="closed"]').wait_for()
     shoot(page, "04-p1-closed-with-reason")
 
+    # its review: key times in the order they happened, in local time, cause and action
+    page.click("#review-link")
+    page.locator("#review").wait_for()
+    assert page.locator("#review-cause").inner_text() == "Door lock fault"
+    assert page.locator("#review-action").inner_text() == "Released, lock replaced"
+    keys = [r.get_attribute("data-key") for r in page.locator("#review-times tbody tr").all()]
+    assert keys[0] == "order_created" and keys[-1] == "closed", keys
+    stamps = [t.get_attribute("datetime") or "" for t in page.locator("#review-times time").all()]
+    assert stamps == sorted(stamps)
+    shown = page.locator("#review-times").inner_text()
+    assert "order created" in shown and "order_created" not in shown
+    assert not re.search(r"\d{4}-\d\d-\d\dT", shown)  # no ISO timestamps
+    shoot(page, "04b-review")
+
     # the table: P1 first, search, filter by technician
     created(
         api.post(
