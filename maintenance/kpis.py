@@ -43,6 +43,7 @@ class OrderFacts:
     resolved_at: datetime | None
     closed_at: datetime | None
     due_at: datetime | None
+    site: str = ""
 
 
 def _seconds(values: Iterable[timedelta]) -> float | None:
@@ -61,7 +62,10 @@ def compute(
     start: datetime,
     end: datetime,
     now: datetime,
+    observed_from: datetime | None = None,
 ) -> dict[str, Any]:
+    """``observed_from``: when the assets were first seen. MTBF counts asset-time only while
+    the assets were watched (two minutes after the first reading is not 30 days of uptime)."""
     judged_at = min(end, now)
     created = [o for o in orders if start <= o.created_at < end]
     corrective = [o for o in created if o.source in ("alarm", "manual")]
@@ -126,8 +130,9 @@ def compute(
         bucket = next(name for name, limit in AGES if age < limit)
         backlog[order.priority][bucket] += 1
 
-    failures = Counter(o.asset for o in created if o.source == "alarm" and o.asset)
-    period_s = (end - start).total_seconds()
+    failures = Counter((o.site, o.asset) for o in created if o.source == "alarm" and o.asset)
+    watched_from = max(start, observed_from) if observed_from else start
+    period_s = max((judged_at - watched_from).total_seconds(), 0.0)
     total_failures = sum(failures.values())
     mtbf = round(asset_count * period_s / total_failures, 1) if total_failures else None
     return {
@@ -141,8 +146,9 @@ def compute(
         "backlog": backlog,
         "mtbf_s": mtbf,
         "failures": total_failures,
+        "observed_s": round(period_s, 1),
         "most_failing": [
-            {"asset": asset, "failures": count, "mtbf_s": round(period_s / count, 1)}
-            for asset, count in failures.most_common(10)
+            {"site": site, "asset": asset, "failures": count, "mtbf_s": round(period_s / count, 1)}
+            for (site, asset), count in failures.most_common(10)
         ],
     }

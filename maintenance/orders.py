@@ -251,6 +251,7 @@ class OrderBook:
                     r.resolved_at,
                     r.closed_at,
                     r.due_at,
+                    r.site,
                 )
                 for r in session.scalars(stmt)
             ]

@@ -37,6 +37,9 @@ def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResp
             "alarms": [a for a in open_alarms.get(key, []) if a.state == "firing"],
         }
         estate.setdefault(view["site"], {}).setdefault(view["kind"], []).append(tile)
+    for by_kind in estate.values():  # cam-2 before cam-10
+        for tiles in by_kind.values():
+            tiles.sort(key=lambda tile: present.natural(str(tile["asset"])))
     statuses = Counter(view["status"] for view in views)
     site = site or None
     breached = service.work_orders.query(status=ACTIVE, breached=True, site=site, limit=1)[1]

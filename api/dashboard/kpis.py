@@ -43,13 +43,15 @@ def kpis_page(
     service = page.service
     end = page.now
     start = end - timedelta(days=days)
+    assets, asset_count = service.assets.query(site or None)
     report = kpis.compute(
         service.work_orders.facts(site or None, end),
         service.planner.skipped_due(site or None),
-        service.assets.query(site or None)[1],
+        asset_count,
         start,
         end,
         page.now,
+        observed_from=min((a.first_seen for a in assets if a.first_seen), default=None),
     )
     return page.render(
         "kpis.html",

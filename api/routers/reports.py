@@ -40,7 +40,7 @@ def kpi_report(
     start = start or end - timedelta(days=30)
     if start >= end:
         raise HTTPException(422, "start must be before end")
-    asset_count = service.assets.query(site)[1]
+    assets, asset_count = service.assets.query(site)
     report = kpis.compute(
         service.work_orders.facts(site, end),
         service.planner.skipped_due(site),
@@ -48,6 +48,7 @@ def kpi_report(
         start,
         end,
         now,
+        observed_from=min((a.first_seen for a in assets if a.first_seen), default=None),
     )
     report["site"] = site
     report["assets"] = asset_count

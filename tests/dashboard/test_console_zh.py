@@ -9,6 +9,7 @@ from html import unescape
 
 import pytest
 
+from facility_dispatch.api.dashboard.present import natural
 from facility_dispatch.maintenance.playbooks import builtin
 from facility_dispatch.rules.loader import load_default
 from tests.dashboard.conftest import Estate
@@ -104,3 +105,17 @@ def test_the_browsers_favicon_request_is_answered(estate: Estate) -> None:
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("image/svg+xml")
     assert b"<svg" in answer.content
+
+
+def test_cameras_sort_as_people_count_them() -> None:
+    names = ["cam-10", "cam-2", "cam-1", "nvr-1"]
+    assert sorted(names, key=natural) == ["cam-1", "cam-2", "cam-10", "nvr-1"]
+
+
+def test_the_assets_failing_most_are_named_with_their_site(estate: Estate) -> None:
+    kpis = estate.as_role("viewer").get("/kpis").text
+    assert f'href="/assets/{estate.site}/tank-2"' in kpis
+    report = estate.admin.get("/api/v1/kpis", params={"site": estate.site}).json()
+    assert {"site": estate.site, "asset": "tank-2"}.items() <= report["most_failing"][0].items()
+    # the assets were first seen seconds ago: MTBF is not a month
+    assert report["observed_s"] < 3600 and report["mtbf_s"] < 3600 * 3

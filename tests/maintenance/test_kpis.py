@@ -64,8 +64,26 @@ def test_mtta_mttr_sla_and_mtbf() -> None:
     assert (p2["resolution_kept"], p2["resolution_missed"]) == (2, 1)  # order 4 not yet due
     assert report["failures"] == 3  # alarm orders: 1, 2, 4
     assert report["mtbf_s"] == round(10 * 30 * 86400 / 3, 1)
-    assert report["most_failing"][0] == {"asset": "lift-1", "failures": 2, "mtbf_s": 30 * 86400 / 2}
+    assert report["most_failing"][0] == {
+        "site": "",
+        "asset": "lift-1",
+        "failures": 2,
+        "mtbf_s": 30 * 86400 / 2,
+    }
     assert report["backlog"]["P2"]["under_1d"] == 1
+
+
+def test_mtbf_counts_only_the_time_the_assets_were_watched() -> None:
+    """Two minutes after the first reading, two failures are not 15 days apart."""
+    now = START + timedelta(days=30)
+    first_seen = now - timedelta(minutes=2)
+    orders = [order(1, asset="lift-1", created=timedelta(days=30) - timedelta(minutes=1))]
+    report = compute(orders, [], 1, START, END, now, observed_from=first_seen)
+    assert report["observed_s"] == 120
+    assert report["mtbf_s"] == 120
+    # the end of the period in the future counts only until now
+    report = compute(orders, [], 1, START, END + timedelta(days=5), now)
+    assert report["observed_s"] == 30 * 86400
 
 
 def test_pm_compliance_counts_skips_as_not_done() -> None:
