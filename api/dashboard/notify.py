@@ -31,13 +31,16 @@ Status = Literal["pending", "sent", "failed"]
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications_page(
     page: PageDep,
-    status: Status | None = None,
+    status: Status | Literal[""] = "",
     order: Annotated[str, Query(max_length=40)] = "",
 ) -> HTMLResponse:
-    """Every message recorded, newest first; ``order`` by number (WO-2026-000001) or id."""
+    """Every message recorded, newest first; ``order`` by number (WO-2026-000001) or id (the
+    filter form sends an empty status for all)."""
     service = page.service
     order_id = _order_id(page, order.strip())
-    rows, total = service.notifier.query(status, order_id, limit=200) if order_id != -1 else ([], 0)
+    rows, total = (
+        service.notifier.query(status or None, order_id, limit=200) if order_id != -1 else ([], 0)
+    )
     is_admin = page.user.role >= Role.ADMIN
     return page.render(
         "notifications.html",

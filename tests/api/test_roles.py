@@ -201,6 +201,10 @@ VOLATILE: dict[str, set[str] | None] = {
     "dead_letters": None,
     "assets": {"online", "last_seen", "metrics", "metrics_at"},
     "api_tokens": {"last_used_at"},
+    # the notifier follows the event log on its own: its cursor and the messages it records
+    "notify_values": None,
+    "notification_outbox": None,
+    "notification_watches": None,
 }
 
 
