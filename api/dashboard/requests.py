@@ -31,7 +31,7 @@ def queue_page(page: PageDep, site: str | None = None, status: str | None = None
     residents = page.service.residents
     status = status if status in STATUSES else None
     new, _ = residents.queue(site or None, "new", limit=200)
-    recent, total = residents.queue(site or None, status, limit=100)
+    recent, _ = residents.queue(site or None, status, limit=100)
     open_orders, _ = page.service.work_orders.query(
         status=[s.value for s in lifecycle.ACTIVE], site=site or None, limit=200
     )
@@ -44,7 +44,6 @@ def queue_page(page: PageDep, site: str | None = None, status: str | None = None
         statuses=STATUSES,
         new=new,
         recent=[r for r in recent if r.decision != "new"],
-        total=total,
         follow_ups=residents.follow_ups(site or None),
         reviews=residents.reviews(site or None),
         open_orders=open_orders,
