@@ -346,7 +346,15 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     rosters = Rosters(sessions, people, clock, settings.timezone)
     handovers = Handovers(sessions, events, work_orders, people, clock)
     scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
-    patrols = Patrols(sessions, events, work_orders, people, clock, settings.timezone)
+    patrols = Patrols(
+        sessions,
+        events,
+        work_orders,
+        people,
+        clock,
+        settings.timezone,
+        PhotoStore(settings.data_dir / "photos"),
+    )
     scheduler.every(timedelta(seconds=60), patrols.sweep, "rounds")
     residents = ResidentRequests(
         sessions,

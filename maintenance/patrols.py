@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.kernel.photos import PhotoRefusedError, PhotoStore, accept_photo
 from facility_dispatch.maintenance import rounds
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.orders import Actor
@@ -36,6 +37,9 @@ log = logging.getLogger(__name__)
 MISSED: Final = "round.missed"
 EARLY: Final = timedelta(hours=1)
 """A scheduled round may be walked from an hour before its start time."""
+PHOTOS_PER_ITEM: Final = 3
+MAX_PHOTO_BYTES: Final = 1024 * 1024
+"""The phone scales a photo down before sending it (the API's body limit is 1 MiB)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +127,10 @@ class Patrols:
         people: People,
         clock: Clock,
         timezone: str,
+        photos: PhotoStore | None = None,
     ) -> None:
         self._sessions = sessions
+        self._photos = photos
         self._events = events
         self._work_orders = work_orders
         self._people = people
@@ -480,6 +486,53 @@ class Patrols:
             )
             opened += 1
         return opened
+
+    def add_photo(
+        self, round_id: int, checkpoint_id: int, item: str, data: bytes, actor: Actor
+    ) -> str:
+        """A photo of an item recorded on the round (what was found, or that it was fine):
+        checked and re-encoded by :func:`accept_photo`, kept, and named on the item's result."""
+        if self._photos is None:
+            raise ConflictError("photos are not kept by this service")
+        try:
+            photo = accept_photo(data, max_bytes=MAX_PHOTO_BYTES)
+        except PhotoRefusedError as error:
+            raise InvalidRequestError(str(error)) from None
+        with self._sessions.begin() as session:
+            visit = session.scalars(
+                select(VisitRow)
+                .where(VisitRow.round_id == round_id, VisitRow.checkpoint_id == checkpoint_id)
+                .with_for_update()
+            ).first()
+            if visit is None:
+                raise NotFoundError(
+                    f"checkpoint {checkpoint_id} is not recorded on round {round_id}"
+                )
+            results = [dict(r) for r in visit.results]
+            index = next((n for n, r in enumerate(results) if r["key"] == item), None)
+            if index is None:
+                raise NotFoundError(f"no item {item!r} at checkpoint {checkpoint_id}")
+            kept = list(results[index].get("photos") or [])
+            if len(kept) >= PHOTOS_PER_ITEM:
+                raise ConflictError(f"item {item!r} has {PHOTOS_PER_ITEM} photos already")
+            key = self._photos.save(photo)
+            results[index]["photos"] = [*kept, key]
+            visit.results = results
+        log.info("photo %s of round %s by %s", key, round_id, actor.name)
+        return key
+
+    def photo(self, round_id: int, key: str) -> bytes:
+        """A photo named on one of the round's results."""
+        found = self.round(round_id)
+        if found is None or self._photos is None:
+            raise NotFoundError(f"no round {round_id}")
+        named = {k for v in found.visits for r in v.results for k in r.get("photos") or ()}
+        if key not in named:
+            raise NotFoundError(f"no photo {key} on round {round_id}")
+        try:
+            return self._photos.open(key)
+        except KeyError:
+            raise NotFoundError(f"no photo {key} on round {round_id}") from None
 
     def flag_missed(self) -> int:
         """Flag each round past its deadline and not finished, once (``round.missed``)."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from facility_dispatch.api.auth import Principal, Role
@@ -279,6 +281,63 @@ def record_visit(round_id: Id, body: VisitIn, service: ServiceDep, who: Technici
     except MaintenanceError as error:
         raise_for(error)
     return round_out(found, service.patrols.route(found.route_id), service.clock.now())
+
+
+PHOTO_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+            "image/png": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "the photo itself, at most 1 MiB (the console scales it down first)",
+    }
+}
+PhotoKey = Annotated[str, Path(pattern=r"^[0-9a-f]{32}\.jpg$")]
+
+
+class PhotoOut(BaseModel):
+    key: str
+    url: str
+
+
+@router.post(
+    "/rounds/{round_id}/visits/{checkpoint_id}/photos",
+    response_model=PhotoOut,
+    status_code=201,
+    openapi_extra=PHOTO_BODY,
+)
+async def add_photo(
+    round_id: Id,
+    checkpoint_id: Id,
+    item: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$")],
+    request: Request,
+    service: ServiceDep,
+    who: Technician,
+) -> PhotoOut:
+    """A photo of an item recorded on the round (up to 3 an item): its content is checked (JPEG
+    or PNG that decodes whole) and kept re-encoded, without the camera's metadata."""
+    data = await request.body()
+    try:
+        key = await run_in_threadpool(
+            service.patrols.add_photo, round_id, checkpoint_id, item, data, actor_of(who)
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return PhotoOut(key=key, url=f"/api/v1/rounds/{round_id}/photos/{key}")
+
+
+@router.get(
+    "/rounds/{round_id}/photos/{key}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the photo, as kept"}},
+)
+def round_photo(round_id: Id, key: PhotoKey, service: ServiceDep, _who: Viewer) -> Response:
+    try:
+        photo = service.patrols.photo(round_id, key)
+    except MaintenanceError as error:
+        raise_for(error)
+    return Response(photo, media_type="image/jpeg", headers={"Cache-Control": "private"})
 
 
 @router.get("/checkpoints/{token}", response_model=ScanOut)

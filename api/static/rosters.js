@@ -83,6 +83,32 @@ document.addEventListener("click", async (event) => {
   }
 });
 
+async function shrink(file) {
+  // a phone photo is several MB: drawn again at most 1600 px wide, as a JPEG, it fits the API's
+  // body limit; the server checks and re-encodes it all the same
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  const scale = Math.min(1, 1600 / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.8));
+}
+
+async function upload(form, key, file) {
+  const url = `/api/v1/rounds/${form.dataset.round}/visits/${form.dataset.checkpoint}/photos?item=${encodeURIComponent(key)}`;
+  const response = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "image/jpeg", Accept: "application/json" },
+    body: await shrink(file),
+  });
+  if (!response.ok) {
+    const body = await response.json().catch(() => null);
+    throw new Error(reason(response.status, body));
+  }
+}
+
 document.querySelector(".visit-form")?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
@@ -102,6 +128,16 @@ document.querySelector(".visit-form")?.addEventListener("submit", async (event) 
       results,
     });
     if (!round) return;
+    for (const item of form.querySelectorAll("fieldset.item")) {
+      const file = form.elements[`${item.dataset.key}-photo`]?.files?.[0];
+      if (file) {
+        try {
+          await upload(form, item.dataset.key, file);
+        } catch (error) {
+          toast(`${tr("js.rounds_photo_failed")}: ${error.message}`, "error");
+        }
+      }
+    }
     const failed = results.filter((r) => !r.ok).length;
     toast(failed ? tr("js.rounds_recorded_findings", { n: failed }) : tr("js.rounds_recorded"));
     later(() => (location.href = `/rounds/${round.id}`));

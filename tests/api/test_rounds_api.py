@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from PIL import Image
 
 
 def _ok(answer: Any, expected: int = 200) -> Any:
@@ -147,6 +149,27 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     (failed,) = [r for r in visited["visits"][0]["results"] if not r["ok"]]
     order = _ok(client.get(f"/api/v1/work-orders/{failed['work_order_id']}"))
     assert (order["source"], order["channel"]) == ("manual", "walk_round")
+    photos = f"/api/v1/rounds/{walk['id']}/visits/{first['id']}/photos"
+    refused = client.post(
+        photos, params={"item": "panel"}, content=b"<svg/>", headers={"Content-Type": "image/png"}
+    )
+    assert refused.status_code == 422 and "not a JPEG or PNG" in refused.text
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "PNG")
+    kept = _ok(
+        client.post(
+            photos,
+            params={"item": "panel"},
+            content=buffer.getvalue(),
+            headers={"Content-Type": "image/png", **technician},
+        ),
+        201,
+    )
+    photo = client.get(kept["url"], headers=viewer)
+    assert photo.status_code == 200 and photo.content[:3] == b"\xff\xd8\xff"  # re-encoded
+    walked = _ok(client.get(f"/api/v1/rounds/{walk['id']}"))
+    (panel,) = [r for r in walked["visits"][0]["results"] if r["key"] == "panel"]
+    assert panel["photos"] == [kept["key"]]
     kpis = _ok(client.get("/api/v1/patrol-kpis", params={"site": site}))
     assert kpis["rounds"] == 0  # the round is not due yet: nothing judged
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()

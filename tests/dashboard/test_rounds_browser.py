@@ -84,8 +84,12 @@ def _fits(page: Page) -> None:
 
 
 def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
-    estate: Served, chromium: Browser
+    estate: Served, chromium: Browser, tmp_path: Path
 ) -> None:
+    from PIL import Image
+
+    snapshot = tmp_path / "leak.png"
+    Image.new("RGB", (2400, 1800), (40, 90, 160)).save(snapshot)  # larger than the API takes
     api, site, url = estate.api, estate.site, estate.url
     _ok(api.put(f"/api/v1/sites/{site}", json={"name": "West Park", "locale": "en"}), 200)
     people = {
@@ -162,6 +166,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     _fits(page)
     form.locator('fieldset[data-key="pumps"] input[value="fail"]').check()
     form.locator('input[name="pumps-note"]').fill("Pump 2 leaks at the gland")
+    form.locator('input[name="pumps-photo"]').set_input_files(str(snapshot))
     shoot(page, "21-checkpoint-form-phone")
     form.locator("button[type=submit]").click()
     page.locator(".toast", has_text="1 findings").wait_for()
@@ -170,6 +175,9 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     finding.wait_for()
     number = finding.locator("a.order-link").inner_text()
     assert number.startswith("WO-")
+    thumb = finding.locator("img.thumb")
+    thumb.wait_for()
+    wait_until(lambda: thumb.evaluate("img => img.complete && img.naturalWidth") == 1600)
 
     page.goto(f"{url}/p/{switch_room['token']}")
     page.locator("form.visit-form button[type=submit]").click()
