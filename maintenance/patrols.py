@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -29,9 +28,19 @@ from facility_dispatch.kernel.photos import PhotoRefusedError, PhotoStore, accep
 from facility_dispatch.maintenance import rounds
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.maintenance.patrol_values import (
+    Checkpoint,
+    Round,
+    Route,
+    Visit,
+    checkpoint_of,
+    visit_of,
+)
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.roster_sql import CheckpointRow, RoundRow, RouteRow, VisitRow
 from facility_dispatch.maintenance.work_orders import WorkOrderService
+
+__all__ = ["Checkpoint", "Patrols", "Round", "Route", "Visit"]
 
 log = logging.getLogger(__name__)
 MISSED: Final = "round.missed"
@@ -40,82 +49,6 @@ EARLY: Final = timedelta(hours=1)
 PHOTOS_PER_ITEM: Final = 3
 MAX_PHOTO_BYTES: Final = 1024 * 1024
 """The phone scales a photo down before sending it (the API's body limit is 1 MiB)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
-    id: int
-    position: int
-    name: str
-    building: str | None
-    asset: str | None
-    skill: str
-    token: str
-    items: tuple[dict[str, str], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    id: int
-    site: str
-    name: str
-    template: str | None
-    times: tuple[str, ...]
-    window: timedelta
-    active: bool
-    checkpoints: tuple[Checkpoint, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    checkpoint_id: int
-    at: datetime
-    by: str
-    results: tuple[dict[str, Any], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Round:
-    id: int
-    route_id: int
-    key: str
-    starts_at: datetime
-    due_by: datetime
-    started_at: datetime | None
-    started_by: str | None
-    finished_at: datetime | None
-    missed_at: datetime | None
-    findings: int
-    visits: tuple[Visit, ...]
-
-    @property
-    def visited(self) -> tuple[int, ...]:
-        return tuple(v.checkpoint_id for v in self.visits)
-
-    def state(self, now: datetime) -> str:
-        """``done``, ``late`` (done after its deadline), ``missed``, ``walking``, ``due``."""
-        if self.finished_at is not None:
-            return "late" if self.finished_at > self.due_by else "done"
-        if self.missed_at is not None or now > self.due_by:
-            return "missed"
-        return "walking" if self.visits else "due"
-
-
-def _checkpoint(row: CheckpointRow) -> Checkpoint:
-    return Checkpoint(
-        row.id,
-        row.position,
-        row.name,
-        row.building,
-        row.asset,
-        row.skill,
-        row.token,
-        tuple(row.items or ()),
-    )
-
-
-def _visit(row: VisitRow) -> Visit:
-    return Visit(row.checkpoint_id, row.at, row.by, tuple(row.results or ()))
 
 
 class Patrols:
@@ -227,7 +160,7 @@ class Patrols:
             tuple(row.times),
             timedelta(seconds=row.window_s),
             row.active,
-            tuple(_checkpoint(c) for c in points),
+            tuple(checkpoint_of(c) for c in points),
         )
 
     def route(self, route_id: int) -> Route | None:
@@ -267,7 +200,7 @@ class Patrols:
             row.finished_at,
             row.missed_at,
             row.findings,
-            tuple(_visit(v) for v in visits),
+            tuple(visit_of(v) for v in visits),
         )
 
     def round(self, round_id: int) -> Round | None:
