@@ -253,7 +253,7 @@ class AlarmService:
         return [FiringAlarm(*r) for r in rows]
 
     def _mute(self, session: Session, row: AlarmRow, now: datetime, rules: RuleSet) -> None:
-        silence = silencing(self._silence_cache, row.site, row.asset, row.kind, now)
+        silence = silencing(self._silence_cache, row.site, row.asset, row.kind, now, row.fault)
         row.silenced = silence is not None
         row.silence_id = silence.id if silence else None
         firing = self._firing_at(session, row.site, source_faults(row.kind, rules.inhibit))
@@ -350,7 +350,9 @@ class AlarmService:
             for row in firing:
                 by_site.setdefault(row.site, []).append(self._firing(row))
             for row in firing:
-                silence = silencing(self._silence_cache, row.site, row.asset, row.kind, now)
+                silence = silencing(
+                    self._silence_cache, row.site, row.asset, row.kind, now, row.fault
+                )
                 source = None
                 if row.inhibited_by is not None:
                     source = next(
@@ -521,6 +523,7 @@ class AlarmService:
         reason: str,
         created_by: str,
         work_order_id: int | None = None,
+        fault: str | None = None,
     ) -> Silence:
         silence = self._silences.add(
             site,
@@ -532,6 +535,7 @@ class AlarmService:
             created_by,
             self._clock.now(),
             work_order_id,
+            fault,
         )
         self.refresh_silences()
         self.recheck_mutes()

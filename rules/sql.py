@@ -70,6 +70,7 @@ class SilenceRow(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     work_order_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    fault: Mapped[str | None] = mapped_column(String(64))
 
 
 def silence_of(row: SilenceRow) -> Silence:
@@ -83,6 +84,7 @@ def silence_of(row: SilenceRow) -> Silence:
         row.reason,
         row.created_by,
         row.work_order_id,
+        row.fault,
     )
 
 
@@ -101,10 +103,12 @@ class SqlSilences:
         created_by: str,
         created_at: datetime,
         work_order_id: int | None = None,
+        fault: str | None = None,
     ) -> Silence:
         with self._sessions.begin() as session:
             row = SilenceRow(
                 site=site,
+                fault=fault,
                 asset=asset,
                 kind=kind,
                 starts_at=starts_at,

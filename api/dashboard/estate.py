@@ -84,6 +84,7 @@ def alarms(
     orders, _ = service.work_orders.query(site=site or None, limit=1000)
     open_now, _ = service.alarms.query(states=("pending", "firing"), site=site or None, limit=5000)
     counts = Counter(a.severity for a in open_now)
+    silences, _ = service.alarms.silences().query(site or None, page.now, 200, 0)
     return page.render(
         "alarms.html",
         "_alarms.html",
@@ -96,4 +97,5 @@ def alarms(
         severity=severity,
         severities=present.SEVERITIES,
         durations=("30m", "1h", "2h", "4h", "8h", "1d"),
+        silences=sorted(silences, key=lambda s: (s.site, s.asset or "", s.fault or "")),
     )

@@ -21,6 +21,12 @@ class SilenceIn(Input):
     site: SiteName
     asset: AssetName | None = None
     kind: Kind | None = None
+    fault: str | None = Field(
+        default=None,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        max_length=64,
+        description="only this fault (e.g. tamper); default: every fault",
+    )
     starts_at: UtcDateTime | None = Field(default=None, description="default: now")
     ends_at: UtcDateTime | None = None
     duration: str | None = Field(default=None, description="instead of ends_at: 2h, 1d")
@@ -38,6 +44,7 @@ class SilenceOut(BaseModel):
     site: str
     asset: str | None
     kind: str | None
+    fault: str | None
     starts_at: datetime
     ends_at: datetime | None
     reason: str
@@ -66,7 +73,7 @@ def create_silence(body: SilenceIn, service: ServiceDep, who: Planner) -> Silenc
     if ends - starts > timedelta(days=90):
         raise HTTPException(422, "a silence lasts at most 90 days; make another after")
     silence = service.alarms.add_silence(
-        body.site, body.asset, body.kind, starts, ends, body.reason, who.name
+        body.site, body.asset, body.kind, starts, ends, body.reason, who.name, fault=body.fault
     )
     return silence_out(silence)
 

@@ -25,11 +25,11 @@ function reason(status, body) {
   return `${tr("js.failed")} (HTTP ${status})`;
 }
 
-export async function post(url, payload) {
+export async function post(url, payload, method = "POST") {
   let response;
   try {
     response = await fetch(url, {
-      method: "POST",
+      method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(payload ?? {}),
@@ -67,12 +67,20 @@ export const handlers = {
     }
     return order && tr("js.assign_done", { number: order.number });
   },
+  async "lift-silence"(button) {
+    await post(`/api/v1/silences/${button.dataset.silence}`, {}, "DELETE");
+    return tr("js.silence_lifted");
+  },
   silence(button) {
     const dialog = document.getElementById("silence-dialog");
     const form = document.getElementById("silence-form");
     if (!dialog || !form) return null;
     form.elements.site.value = button.dataset.site;
     form.elements.asset.value = button.dataset.asset;
+    // from an alarm: this fault only (the default), or the whole asset
+    form.elements.fault.value = button.dataset.fault || "";
+    document.getElementById("silence-scope").hidden = !button.dataset.fault;
+    document.getElementById("silence-fault-name").textContent = tr("js.silence_fault_only", { fault: button.dataset.faultName || "" });
     document.getElementById("silence-target").textContent = `${button.dataset.site} / ${button.dataset.asset}`;
     dialog.showModal();
     return null;
@@ -101,9 +109,13 @@ document.getElementById("silence-form")?.addEventListener("submit", async (event
   const form = event.target;
   if (event.submitter?.value !== "confirm") return;  // "cancel" just closes the dialog
   event.preventDefault();
-  const { site, asset, duration, reason: why } = form.elements;
+  const { site, asset, fault, duration, reason: why } = form.elements;
+  const only = fault.value && form.elements.scope.value === "fault" ? fault.value : null;
   try {
-    await post("/api/v1/silences", { site: site.value, asset: asset.value, duration: duration.value, reason: why.value });
+    await post("/api/v1/silences", {
+      site: site.value, asset: asset.value, duration: duration.value, reason: why.value,
+      ...(only ? { fault: only } : {}),
+    });
     document.getElementById("silence-dialog").close();
     toast(tr("js.silence_done", { target: `${site.value} / ${asset.value}`, duration: duration.selectedOptions[0].textContent }));
     form.reset();

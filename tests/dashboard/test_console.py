@@ -14,10 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 import pytest
 
+from tests.builders import publisher, wait_until
 from tests.dashboard.test_browser import WAIT_MS, Served, browser, served  # noqa: F401
-from tests.services import ROOT
+from tests.services import ROOT, Broker
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -63,11 +65,22 @@ def log_in(page: Page, url: str, secret: str) -> None:
     page.wait_for_url(re.compile(rf"{re.escape(url)}/(\?.*)?$"))
 
 
+def settled(page: Page) -> None:
+    """The event stream is connected and the refresh it starts with has been swapped in: a
+    click now lands on the button that stays."""
+    page.locator('#live-state[data-state="on"]').wait_for()
+    page.wait_for_function("document.querySelectorAll('.htmx-request').length === 0")
+
+
 def toast(page: Page, text: str, kind: str = "ok") -> None:
     page.locator(f".toast-{kind}", has_text=text).last.wait_for()
 
 
-def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> None:  # noqa: F811
+def test_a_dispatchers_day_in_the_console(
+    served: Served,  # noqa: F811
+    browser: Browser,  # noqa: F811
+    broker: Broker,
+) -> None:
     api, site, url = served.api, served.site, served.url
     created(
         api.put(
@@ -112,6 +125,7 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
     page.click("#create-order")
     page.wait_for_url(re.compile(rf"{re.escape(url)}/work-orders/\d+$"))
     order_id = int(page.url.rsplit("/", 1)[1])
+    settled(page)
     page.locator("#order-assignees", has_text="Li Na").wait_for()
 
     # the candidates, ranked, each with why; the plumber off duty chosen by hand
@@ -166,6 +180,7 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
     assert lonely["assignees"] == []
     before = len(lonely["timeline"])
     page.goto(f"{url}/work-orders?view=board")
+    settled(page)
     page.click(f'article[data-order-id="{lonely["id"]}"] button[data-to="assigned"]')
     toast(page, f"Nobody could be assigned to {lonely['number']}", "error")
     after = created(api.get(f"/api/v1/work-orders/{lonely['id']}"))
@@ -188,6 +203,7 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
     )
     assert p1["assignees"] == [lift_man]
     page.goto(f"{url}/work-orders/{p1['id']}")
+    settled(page)
     arrival = page.locator(".checklist li", has_text="Lift technician on site")
     countdown = arrival.locator(".sla[data-kind=target]")
     assert re.search(r"(29|30)m", countdown.inner_text()), countdown.inner_text()
@@ -198,6 +214,7 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
         body = {"to": to, "cause": "Door lock fault", "action": "Released, lock replaced"}
         created(api.post(f"/api/v1/work-orders/{p1['id']}/transition", json=body))
     page.reload()
+    settled(page)
     page.click('.order-head button[data-to="closed"]')
     page.locator("#reason-dialog[open]").wait_for()
     page.fill("#reason-form textarea[name=note]", "Contractor's own report covers the rest")
@@ -262,6 +279,29 @@ def test_a_dispatchers_day_in_the_console(served: Served, browser: Browser) -> N
     href = page.locator("a.counter-breached").get_attribute("href")
     assert href is not None and "overdue=true" in href
     shoot(page, "06-overview")
+
+    # an alarm: silence that fault only, see the silence listed, lift it
+    with publisher(broker.url) as device:
+        topic = f"facility/{site}/water/tank-9/telemetry"
+        device.publish(topic, orjson.dumps({"metrics": {"leak_detected": True}}))
+    page.goto(f"{url}/alarms")
+    alarm = page.locator("li.alarm", has_text="tank-9")
+    alarm.wait_for()
+    settled(page)
+    alarm.locator('button[data-action="silence"]').click()
+    page.locator("#silence-dialog[open] #silence-scope:not([hidden])").wait_for()
+    assert page.is_checked('#silence-form input[name=scope][value="fault"]')
+    page.fill("#silence-form input[name=reason]", "Sensor cable being replaced")
+    page.click("#silence-confirm")
+    row = page.locator("#silences tr[data-silence]", has_text="Sensor cable")
+    row.wait_for()
+    assert "Leak" in row.inner_text()
+    silences = created(api.get("/api/v1/silences", params={"site": site, "active": True}))
+    assert [(s["asset"], s["fault"]) for s in silences["items"]] == [("tank-9", "leak")]
+    shoot(page, "06b-silenced-fault")
+    row.locator('button[data-action="lift-silence"]').click()
+    toast(page, "Silence lifted")
+    wait_until(lambda: page.locator("#silences tr[data-silence]").count() == 0)
     assert not errors, errors
     context.close()
 
