@@ -195,6 +195,7 @@ class Baseline:
         "baseline_buckets",
         "bucket_ms",
         "dropped",
+        "origin_ms",
         "patience_ms",
         "recent",
         "ref",
@@ -217,12 +218,16 @@ class Baseline:
         self.base_ss = 0.0
         self.dropped = 0
         self.ref: float | None = None  # values are summed relative to the first one
+        self.origin_ms = 0
 
     def add(self, ts_ms: int, value: float, learning: bool) -> None:
         if self.ref is None:
             self.ref = value
+            self.origin_ms = ts_ms
         v = value - self.ref
-        index = ts_ms // self.bucket_ms
+        # buckets start at the first sample, not at epoch multiples: the same readings give
+        # the same buckets however far in time a replay shifts them
+        index = (ts_ms - self.origin_ms) // self.bucket_ms
         recent = self.recent
         if not recent or recent[-1][0] != index:
             recent.append([float(index), 0.0, 0.0, 0.0])

@@ -89,7 +89,7 @@ def test_rate_per_minute_edges() -> None:
     assert feed(exactly, (0, {"pressure_bar": 3.0}), (60, {"pressure_bar": 2.0})) == []
     faster = engine(rule)
     assert feed(faster, (0, {"pressure_bar": 3.0}), (60, {"pressure_bar": 1.98})) == ["Fired"]
-    # a slope over less than a sixth of the span is noise, not a rate
+    # a line through less than half the span is noise, not a rate
     noisy = engine(rule)
     assert feed(noisy, (0, {"pressure_bar": 3.0}), (5, {"pressure_bar": 2.0})) == []
 
