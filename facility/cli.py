@@ -265,7 +265,13 @@ def tokens_revoke(token_id: int) -> None:
 def demo() -> None:
     """run, with an embedded broker if none is configured, and a simulated estate."""
     from facility_dispatch.api.app import create_app
-    from facility_dispatch.demo import estate, register_assets, seed, start_estate
+    from facility_dispatch.demo import (
+        configure_notifications,
+        estate,
+        register_assets,
+        seed,
+        start_estate,
+    )
     from facility_dispatch.embedded_broker import EmbeddedBroker
     from facility_dispatch.secrets import token
     from facility_dispatch.service import build_service
@@ -286,6 +292,7 @@ def demo() -> None:
     devices = estate()
     register_assets(service, devices)  # before the plans, which are made for every lift
     seed(service)
+    configure_notifications(service)  # messages to the dashboard's own inbox, /inbox
     runners: list[Runner] = []
 
     def devices_on() -> None:
@@ -303,6 +310,7 @@ def demo() -> None:
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
     click.echo(
         f"\nFacility Dispatch demo\n  dashboard: http://{host}:{settings.http_port}/\n"
+        f"  messages sent: http://{host}:{settings.http_port}/inbox\n"
         f"  admin token: {admin}\n  MQTT: {settings.mqtt!r}"
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from facility_dispatch.notify.inbox import Inbox
 from facility_dispatch.service import Service
 from facility_dispatch.simulators import Estate, Runner, SiteLayout, load_scenario
 
@@ -210,3 +211,56 @@ def start_estate(service: Service, devices: Estate, broker_url: str, protocol: s
     runner = Runner(devices, broker_url, interval=2.0, protocol=protocol, client_prefix="demo")
     runner.start()
     return runner
+
+
+DEMO_NOTIFY_MARK = "# facility demo:"
+DEMO_NOTIFY = """# facility demo: every receiver is the dashboard's own inbox, /inbox
+receivers:
+  - name: duty-desk
+    urls: ["{desk}"]
+routes:
+  - name: urgent
+    match: {{priority: [P1, P2]}}
+    to: [assignees, duty-desk]
+    repeat: 5m
+    escalate_after: 15m
+    escalate_to: [supervisor]
+  - name: the rest
+    match: {{event: [work_order.assigned, work_order.breached, work_order.escalated,
+                     part.low_stock, request.received, request.feedback_low]}}
+    to: [duty-desk]
+"""
+
+
+def configure_notifications(service: Service) -> None:
+    """Messages a newcomer can watch: the duty desk, every technician and a supervisor get the
+    dashboard's own inbox (``/inbox``) as their contact, through Apprise ``json://`` URLs of
+    the service itself. An operator's own notifications file (FACILITY_NOTIFY, or one put
+    through the API) is left as it is."""
+    notifier = service.notifier
+    inbox = Inbox(notifier.kept_secret("inbox_key"))
+    notifier.inbox = inbox
+    settings = service.settings
+    host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
+    base = f"http://{host}:{settings.http_port}"
+    current = notifier.config().text
+    if current.strip() and not current.startswith(DEMO_NOTIFY_MARK):
+        return
+    people = service.people
+    if not any(t.role == "supervisor" for t in people.technicians(limit=10_000)[0]):
+        people.add_technician(
+            service.clock.now(),
+            name="刘敏 Liu Min (property manager)",
+            phone="138-0000-0001",
+            skills=["general"],
+            seniority="senior",
+            sites=[s.layout.site for s in SITES],
+            certifications=[],
+            employer=None,
+            role="supervisor",
+        )
+    for technician in people.technicians(limit=10_000)[0]:
+        wanted = [inbox.url(base, f"t{technician.id}")]
+        if list(technician.contacts) != wanted:
+            people.update_technician(technician.id, contacts=wanted)
+    notifier.configure(DEMO_NOTIFY.format(desk=inbox.url(base, "duty-desk")))

@@ -234,6 +234,8 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         ),
         now_ms=clock.now_ms,
         ack=mqtt.ack,
+        max_queued=settings.ingest_max_queued,
+        lag_limit_seconds=settings.ingest_lag_degraded_seconds,
     )
     mqtt.deliver_to(pipeline.submit)
 

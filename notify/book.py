@@ -5,6 +5,7 @@ database, so every worker and the next leader read the same) and the outbox as a
 from __future__ import annotations
 
 import logging
+import secrets
 from datetime import datetime
 from pathlib import Path
 
@@ -38,6 +39,18 @@ class NotificationBook:
 
     def _changed(self) -> None:
         """The config changed (the notifier wakes up for it)."""
+
+    def kept_secret(self, name: str) -> str:
+        """A random secret (hex) made once and kept in the database under ``name``: the same
+        for every worker and after a restart."""
+        with self._sessions.begin() as session:
+            row = session.get(NotifyValueRow, name)
+            if row is None:
+                row = NotifyValueRow(
+                    name=name, value=secrets.token_hex(32), updated_at=self._clock.now()
+                )
+                session.add(row)
+            return row.value
 
     # -- the config ------------------------------------------------------------------------
 

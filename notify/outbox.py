@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import secrets
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -47,6 +46,7 @@ from facility_dispatch.notify import links
 from facility_dispatch.notify.apprise_sender import DeliveryFailedError, Sender
 from facility_dispatch.notify.book import NotificationBook, put_value
 from facility_dispatch.notify.config import NotifyConfig, Route
+from facility_dispatch.notify.inbox import Inbox
 from facility_dispatch.notify.messages import OrderFacts, language_of, render
 from facility_dispatch.notify.routing import (
     Happening,
@@ -85,6 +85,8 @@ class Notifier(NotificationBook):
         interval: float = 1.0,
     ) -> None:
         super().__init__(sessions, clock, sender, config_file)
+        self.inbox: Inbox | None = None
+        """The demo's mail catcher (``facility demo`` sets it): see notify/inbox.py."""
         self._events = events
         self._work_orders = work_orders
         self._people = people
@@ -332,16 +334,8 @@ class Notifier(NotificationBook):
     def _secret(self) -> bytes:
         """The key of the acknowledgement links: given in the settings, or made once and kept
         in the database, so that a link made by one worker or before a restart still works."""
-        if self._given_secret:
-            return self._given_secret
-        with self._sessions.begin() as session:
-            row = session.get(NotifyValueRow, "link_secret")
-            if row is None:
-                row = NotifyValueRow(
-                    name="link_secret", value=secrets.token_hex(32), updated_at=self._clock.now()
-                )
-                session.add(row)
-            self._given_secret = bytes.fromhex(row.value)
+        if not self._given_secret:
+            self._given_secret = bytes.fromhex(self.kept_secret("link_secret"))
         return self._given_secret
 
     def _order(self, order_id: int | None) -> WorkOrder | None:

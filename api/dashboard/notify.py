@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from facility_dispatch.api.auth import Role
 from facility_dispatch.api.dashboard import i18n
@@ -21,6 +22,7 @@ from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.errors import IllegalTransitionError, MaintenanceError
 from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.notify.inbox import Delivered
 from facility_dispatch.notify.links import LinkError
 from facility_dispatch.notify.sql import OutboxRow
 
@@ -53,6 +55,7 @@ def notifications_page(
         config=service.notifier.config().text if is_admin else None,
         numbers=_numbers(page, rows),
         compact=False,
+        inbox=service.notifier.inbox is not None,
     )
 
 
@@ -164,3 +167,39 @@ def ack_by_link(request: Request, service: ServiceDep, token: str) -> HTMLRespon
         request.state.ack_message = str(refused)
         return _ack_page(request, service, token, done=False, status_code=403)
     return _ack_page(request, service, token, done=True)
+
+
+# -- the demo's inbox --------------------------------------------------------------------------
+
+
+@router.post("/n/inbox/{key}/{mailbox}")
+async def inbox_delivery(request: Request, service: ServiceDep, key: str, mailbox: str) -> Response:
+    """Where the demo's ``json://`` receivers deliver (Apprise posts title and message)."""
+    inbox = service.notifier.inbox
+    if inbox is None or not inbox.accepts(key) or len(mailbox) > 64:
+        return Response(status_code=404)
+    try:
+        posted = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return Response(status_code=400)
+    if not isinstance(posted, dict):
+        return Response(status_code=400)
+    inbox.put(
+        Delivered(
+            service.clock.now(),
+            mailbox,
+            str(posted.get("title") or "")[:500],
+            str(posted.get("message") or "")[:5000],
+        )
+    )
+    return Response(status_code=204)
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox_page(page: PageDep) -> HTMLResponse:
+    """The demo's inbox: every message the demo's receivers got, newest first."""
+    inbox = page.service.notifier.inbox
+    if inbox is None:
+        return page.not_found(page.t("inbox.off"))
+    names = {f"t{t.id}": t.name for t in page.service.people.technicians(limit=10_000)[0]}
+    return page.render("inbox.html", partial="_inbox.html", messages=inbox.messages(), names=names)
