@@ -222,6 +222,10 @@ class RuleEngine:
         params = self._sites.get(site)
         return params if params is not None else dict(SITE_DEFAULTS)
 
+    def parameters(self, site: str) -> dict[str, float]:
+        """The parameters the site's limits are judged with now."""
+        return dict(self._params(site))
+
     # -- state ---------------------------------------------------------------------------
 
     def _state(self, site: str, asset: str, kind: str) -> AssetState:

@@ -241,6 +241,20 @@ class SiteIn(Input):
     contacts: dict[str, str] = Field(default_factory=dict, description="role -> phone")
     service_levels: dict[Literal["P1", "P2", "P3", "P4"], LevelIO] = Field(default_factory=dict)
     buildings: list[str] = Field(default_factory=list)
+    nominal_voltage_v: float = Field(
+        default=220.0,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="the supply's phase-to-neutral voltage: voltage sag and swell follow it",
+    )
+    nominal_frequency_hz: float = Field(
+        default=50.0,
+        ge=40,
+        le=70,
+        allow_inf_nan=False,
+        description="the supply's frequency: the frequency deviation limits follow it",
+    )
 
 
 class SiteOut(SiteIn):
@@ -257,6 +271,8 @@ def _site_out(site: Site) -> SiteOut:
         contacts=site.contacts,
         service_levels={k: LevelIO(**v) for k, v in site.service_levels.items()},  # type: ignore[misc]
         buildings=list(site.buildings),
+        nominal_voltage_v=site.nominal_voltage_v,
+        nominal_frequency_hz=site.nominal_frequency_hz,
     )
 
 
@@ -271,7 +287,8 @@ def list_sites(
 
 @router.put("/sites/{site}", response_model=SiteOut)
 def put_site(site: SitePath, body: SiteIn, service: ServiceDep, _who: Planner) -> SiteOut:
-    """A site's name, local time, language, contacts and contract service levels."""
+    """A site's name, local time, language, contacts, contract service levels and supply
+    (nominal voltage and frequency, which the rules' limits follow within seconds)."""
     try:
         from zoneinfo import ZoneInfo
 
