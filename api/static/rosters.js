@@ -11,11 +11,11 @@ function reason(status, body) {
   return `${tr("js.failed")} (HTTP ${status})`;
 }
 
-async function post(url, payload) {
+async function post(url, payload, method = "POST") {
   let response;
   try {
     response = await fetch(url, {
-      method: "POST",
+      method,
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(payload ?? {}),
@@ -27,7 +27,7 @@ async function post(url, payload) {
     window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
     return null;
   }
-  const body = await response.json().catch(() => null);
+  const body = response.status === 204 ? {} : await response.json().catch(() => null);
   if (!response.ok) throw new Error(reason(response.status, body));
   return body;
 }
@@ -58,6 +58,11 @@ const handlers = {
     later(() => (button.dataset.reload ? location.reload() : (location.href = `/rounds/${round.id}`)));
     return tr("js.rounds_started");
   },
+  async "retire-route"(button) {
+    await post(`/api/v1/routes/${button.dataset.route}`, undefined, "DELETE");
+    later(() => location.reload());
+    return tr("js.rosters_saved");
+  },
   async "from-template"(button) {
     const route = await post("/api/v1/routes/from-template", {
       site: button.dataset.site,
@@ -72,6 +77,7 @@ const handlers = {
 document.addEventListener("click", async (event) => {
   const button = event.target.closest("button[data-roster-action]");
   if (!button || button.disabled || !(button.dataset.rosterAction in handlers)) return;
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) return;
   button.disabled = true;
   try {
     const message = await handlers[button.dataset.rosterAction](button);
@@ -164,4 +170,86 @@ document.getElementById("handover-form")?.addEventListener("submit", async (even
   } catch (error) {
     toast(`${tr("js.refused")}: ${error.message}`, "error");
   }
+});
+
+// Setting up (planners): posts with their shifts, roster lines, a year's holidays, routes.
+function onSubmit(id, build) {
+  document.getElementById(id)?.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    try {
+      const [url, payload, method] = build(form.elements, form);
+      await post(url, payload, method);
+      toast(tr("js.rosters_saved"));
+      later(() => location.reload());
+    } catch (error) {
+      toast(`${tr("js.refused")}: ${error.message}`, "error");
+    }
+  });
+}
+
+const number = (value) => (value === "" ? null : Number(value));
+
+onSubmit("post-form", (f, form) => {
+  const shifts = [...form.querySelectorAll(".shift-row")]
+    .map((row) => {
+      const n = row.dataset.row;
+      return {
+        name: f[`shift-name-${n}`].value.trim(),
+        starts: f[`shift-starts-${n}`].value,
+        ends: f[`shift-ends-${n}`].value,
+        headcount: number(f[`shift-headcount-${n}`].value) ?? 1,
+        holiday_headcount: number(f[`shift-holiday-${n}`].value),
+      };
+    })
+    .filter((shift) => shift.name);
+  const skill = f.skill.value.trim();
+  return ["/api/v1/posts", { site: f.site.value.trim(), name: f.name.value.trim(), skill: skill || null, shifts }];
+});
+
+onSubmit("line-form", (f) => [
+  `/api/v1/posts/${f.post.value}/roster-lines`,
+  {
+    technician_id: Number(f.technician.value),
+    pattern: f.pattern.value.split(/[\s,，]+/).filter(Boolean),
+    anchor: f.anchor.value,
+    off_on_holidays: f.off_on_holidays.checked,
+  },
+]);
+
+onSubmit("holiday-form", (f, form) => {
+  const holidays = f.lines.value
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [day, ...name] = line.split(/\s+/);
+      return { day, name: name.join(" ") };
+    });
+  return [`/api/v1/sites/${form.dataset.site}/holidays/${f.year.value}`, { holidays }, "PUT"];
+});
+
+onSubmit("route-form", (f, form) => {
+  const checkpoints = f.checkpoints.value
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const [name, items = ""] = line.split(/[:：](.*)/s);
+      const texts = items.split(/[;；]/).map((text) => text.trim()).filter(Boolean);
+      return {
+        name: name.trim(),
+        items: (texts.length ? texts : [name.trim()]).map((text, i) => ({ key: `item${i + 1}`, text })),
+      };
+    });
+  return [
+    "/api/v1/routes",
+    {
+      site: form.dataset.site,
+      name: f.name.value.trim(),
+      times: f.times.value.split(/[\s,，]+/).filter(Boolean),
+      window: f.window.value.trim() || "2h",
+      checkpoints,
+    },
+  ];
 });

@@ -112,21 +112,57 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
             json={"name": "gao", "role": "technician", "technician_id": people["Gao Feng"]},
         )
     )["token"]
-    post = _ok(
-        api.post(
-            "/api/v1/posts",
-            json={
-                "site": site,
-                "name": "North gate",
-                "skill": "security",
-                "shifts": [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}],
-            },
-        )
-    )
     today = datetime.now(UTC).date()
     monday = today - timedelta(days=today.weekday())
-    line = {"technician_id": people["Gao Feng"], "pattern": ["day"], "anchor": monday.isoformat()}
-    _ok(api.post(f"/api/v1/posts/{post['id']}/roster-lines", json=line))
+
+    # a planner sets up the post, its roster, the holidays and a built-in route in the console
+    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    page.goto(f"{url}/rosters?site={site}")
+    setup = page.locator("#post-form")
+    setup.locator('input[name="name"]').fill("North gate")
+    setup.locator('input[name="skill"]').fill("security")
+    setup.locator('input[name="shift-name-0"]').fill("day")
+    setup.locator('input[name="shift-starts-0"]').fill("08:00")
+    setup.locator('input[name="shift-ends-0"]').fill("20:00")
+    setup.locator('input[name="shift-headcount-0"]').fill("1")
+    _fits(page)
+    shoot(page, "19-roster-setup-phone")
+    setup.locator("button[type=submit]").click()
+    page.locator(".toast", has_text="Saved").wait_for()
+    wait_until(lambda: len(_ok(api.get("/api/v1/posts", params={"site": site}), 200)) == 1)
+    page.reload()
+    page.locator("#roster-setup > summary").click()  # the set-up folds away once posts exist
+    page.locator("#line-form").wait_for()
+    (post,) = _ok(api.get("/api/v1/posts", params={"site": site}), 200)
+    assert post["shifts"][0]["starts"] == "08:00" and post["skill"] == "security"
+    lines = page.locator("#line-form")
+    lines.locator('select[name="technician"]').select_option(str(people["Gao Feng"]))
+    lines.locator('input[name="pattern"]').fill("day")
+    lines.locator('input[name="anchor"]').fill(monday.isoformat())
+    lines.locator("button[type=submit]").click()
+    page.locator(".toast", has_text="Saved").wait_for()
+    wait_until(lambda: len(_ok(api.get(f"/api/v1/posts/{post['id']}/roster-lines"), 200)) == 1)
+    page.reload()
+    page.locator("#roster-setup > summary").click()
+    holidays = page.locator("#holiday-form")
+    holidays.locator('input[name="year"]').fill("2026")
+    holidays.locator('textarea[name="lines"]').fill("2026-10-01 国庆节\n2026-10-02 国庆节")
+    holidays.locator("button[type=submit]").click()
+    page.locator(".toast", has_text="Saved").wait_for()
+    calendar = _ok(api.get(f"/api/v1/sites/{site}/holidays/2026"), 200)["holidays"]
+    assert calendar == [
+        {"day": "2026-10-01", "name": "国庆节"},
+        {"day": "2026-10-02", "name": "国庆节"},
+    ]
+    page.goto(f"{url}/rounds?site={site}")
+    page.locator('button[data-template="plant_room"]').click()
+    page.locator("li[data-route-id]").wait_for()
+    assert not errors, errors
+    context.close()
+    (listed,) = _ok(api.get("/api/v1/routes", params={"site": site}), 200)
+    route = _ok(api.get(f"/api/v1/routes/{listed['id']}"), 200)
+    assert route["name"] == "Plant room round (pump room, switch room)"
+
     week = {"start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat()}
     assert _ok(api.get(f"/api/v1/sites/{site}/coverage", params=week), 200)["gaps"] == 0
     absence = {  # Gao is off sick on Thursday: a gap the console shows
@@ -136,12 +172,6 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
         "reason": "sick",
     }
     _ok(api.post("/api/v1/absences", json=absence))
-    route = _ok(
-        api.post(
-            "/api/v1/routes/from-template",
-            json={"site": site, "template": "plant_room", "lang": "en", "building": "B1"},
-        )
-    )
     pumps, switch_room = route["checkpoints"]
 
     # the technician's phone: start a round, then scan each checkpoint in turn
@@ -188,7 +218,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     assert (walked["state"], walked["findings"]) == ("done", 1)
     (failed,) = [r for v in walked["visits"] for r in v["results"] if not r["ok"]]
     order = _ok(api.get(f"/api/v1/work-orders/{failed['work_order_id']}"), 200)
-    assert (order["number"], order["channel"], order["building"]) == (number, "walk_round", "B1")
+    assert (order["number"], order["channel"], order["skill"]) == (number, "walk_round", "plumbing")
 
     # the technician sees the week's gap (no button to fill it) and hands over
     page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
