@@ -281,6 +281,10 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         policy=Policy(max_open_orders=settings.max_open_orders),
         timezone=settings.timezone,
     )
+    def locate(site: str, asset: str) -> tuple[str | None, str | None]:
+        record = assets.get(site, asset)
+        return (record.building, record.name) if record else (None, None)
+
     notices = Notices(
         sessions,
         events,
@@ -288,6 +292,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         clock,
         settings.timezone,
         publish=lambda topic, payload, retain: mqtt.publish(topic, payload, 1, retain),
+        locate=locate,
     )
     dispatcher = Dispatcher(work_orders, lambda: engine.ruleset, registry, notices, alarms)
     work_orders.on_transition(WorksFollowUp(alarms, notices))
@@ -368,6 +373,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         retention=timedelta(days=settings.requests_retention_days),
     )
     scheduler.every(timedelta(hours=1), residents.prune, "requests-retention")
+    scheduler.every(timedelta(seconds=30), notices.publish_due, "notices")
     notifier = Notifier(
         sessions,
         events,

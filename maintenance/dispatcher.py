@@ -159,6 +159,7 @@ class Dispatcher:
                 alarm.fired_at or alarm.started_at,
                 None,
                 rule.description or alarm.fault,
+                asset=alarm.asset,
                 planned=False,
                 work_order_id=order.id,
             )

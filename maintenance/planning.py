@@ -381,9 +381,11 @@ class Planner:
                 due,
                 due + plan.duration,
                 plan.name,
+                asset=asset,
                 planned=True,
                 work_order_id=order.id,
                 plan_id=plan.id,
+                publish_at=due - plan.notice_before,  # residents told notice_before ahead
             )
 
     def _window(self, plan: Plan) -> timedelta:

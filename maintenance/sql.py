@@ -319,3 +319,7 @@ class NoticeRow(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_plans.id"))
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
+    asset: Mapped[str | None] = mapped_column(String(64))
+    publish_at: Mapped[datetime | None]
+    """When residents see it (planned works: notice_before ahead); null: at once (older rows)."""
+    published_at: Mapped[datetime | None]

@@ -157,9 +157,21 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     page.goto(f"{url}/rounds?site={site}")
     page.locator('button[data-template="plant_room"]').click()
     page.locator("li[data-route-id]").wait_for()
+    page.locator("details.setup > summary").click()
+    own = page.locator("#route-form")
+    own.locator('input[name="name"]').fill("Car park night check")
+    own.locator('input[name="times"]').fill("22:00")
+    own.locator('textarea[name="checkpoints"]').fill(
+        "Ramp B1: lights on; barrier works\nFire door 3: closed"
+    )
+    own.locator("button[type=submit]").click()
+    page.locator("li[data-route-id]", has_text="Car park night check").wait_for()
     assert not errors, errors
     context.close()
-    (listed,) = _ok(api.get("/api/v1/routes", params={"site": site}), 200)
+    listed, custom = _ok(api.get("/api/v1/routes", params={"site": site}), 200)
+    assert [c["name"] for c in custom["checkpoints"]] == ["Ramp B1", "Fire door 3"]
+    assert [i["text"] for i in custom["checkpoints"][0]["items"]] == ["lights on", "barrier works"]
+    assert custom["times"] == ["22:00"] and custom["window_s"] == 7200
     route = _ok(api.get(f"/api/v1/routes/{listed['id']}"), 200)
     assert route["name"] == "Plant room round (pump room, switch room)"
 
