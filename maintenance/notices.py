@@ -1,9 +1,11 @@
 """Resident notices (停水/停电/电梯停运通知): who loses which service, when, in Chinese and English.
 
-Made for preventive works that interrupt a service (from the plan, ahead of the works), for
-orders that announce an interruption, and for emergencies (a burst pipe, a power cut) with no
-known end. Served by the API and published, retained, on ``facility/{site}/notices`` for
-signage: the list of notices in force or coming, so a screen that connects sees them all.
+Made for preventive works that interrupt a service (from the plan: shown its ``notice_before``
+ahead of the works), for orders that announce an interruption, and for emergencies (a burst
+pipe, a power cut, a lift stopped) with no known end, worded as happening now. Each names the
+building (and the lift) affected, from the asset registry, not the whole estate. Served by the
+API, urgent ones first, and published, retained, on ``facility/{site}/notices`` for signage: the
+list of notices in force or coming, so a screen that connects sees them all.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "what_en": "the water supply",
         "advice_zh": "请提前做好储水准备。",
         "advice_en": "Please store some water beforehand.",
+        "now_zh": "请关闭家中水龙头，以免恢复供水时跑水。",
+        "now_en": "Please turn your taps off, so that nothing overflows when the water returns.",
     },
     "elevator": {
         "title_zh": "电梯停运通知",
@@ -46,6 +50,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "what_en": "the lift",
         "advice_zh": "请使用其他电梯或楼梯，注意安全。",
         "advice_en": "Please use another lift or the stairs.",
+        "now_zh": "请使用其他电梯或楼梯；如被困梯内，请按警铃等候救援，切勿自行扒门。",
+        "now_en": "Please use another lift or the stairs. If you are trapped in a car, press "
+        "the alarm button and wait for help: do not force the doors.",
     },
     "power": {
         "title_zh": "停电通知",
@@ -54,6 +61,9 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "what_en": "the power supply",
         "advice_zh": "请提前做好准备，关闭贵重电器，勿乘电梯。",
         "advice_en": "Please switch off sensitive appliances and do not use the lifts.",
+        "now_zh": "请勿乘坐电梯，关闭大功率电器，夜间出行注意安全。",
+        "now_en": "Do not use the lifts, switch off large appliances, and take care on the "
+        "stairs in the dark.",
     },
 }
 
@@ -75,16 +85,22 @@ class Notice:
     plan_id: int | None
     created_at: datetime
     cancelled_at: datetime | None
+    asset: str | None = None
+    publish_at: datetime | None = None
+    """When residents see it: planned works ``notice_before`` ahead, an emergency at once."""
 
     def public(self) -> dict[str, object]:
         return {
             "id": self.id,
             "site": self.site,
             "building": self.building,
+            "asset": self.asset,
             "service": self.service,
             "planned": self.planned,
+            "urgent": not self.planned,
             "starts_at": rfc3339(self.starts_at),
             "ends_at": rfc3339(self.ends_at),
+            "publish_at": rfc3339(self.publish_at or self.created_at),
             "zh": {"title": self.title_zh, "body": self.body_zh},
             "en": {"title": self.title_en, "body": self.body_en},
             "work_order_id": self.work_order_id,
@@ -108,7 +124,13 @@ def _notice(row: NoticeRow) -> Notice:
         row.plan_id,
         row.created_at,
         row.cancelled_at,
+        row.asset,
+        row.publish_at,
     )
+
+
+def _when(moment: datetime) -> tuple[str, str]:
+    return f"{moment.month}月{moment.day}日 {moment:%H:%M}", f"{moment.day} {moment:%b %H:%M}"
 
 
 def wording(
@@ -120,36 +142,60 @@ def wording(
     reason: str,
     planned: bool,
     zone: ZoneInfo,
+    lift: str | None = None,
 ) -> tuple[str, str, str, str]:
-    """(title_zh, body_zh, title_en, body_en): the notice as a property office writes it."""
+    """(title_zh, body_zh, title_en, body_en): the notice as a property office writes it.
+
+    It names the building (and the lift) affected, so residents of the other buildings know it
+    is not theirs; the whole estate only when no building is known. Planned works say when
+    they start and end; an emergency says the service is off now and is being repaired, with
+    advice for now (not "please store water", too late when the pipe has burst)."""
     words = _WORDS[service]
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone) if ends_at else None
     where_zh = f"{building}栋" if building else "全小区"
     where_en = f"building {building}" if building else "the whole estate"
-    start_zh = f"{start.month}月{start.day}日 {start:%H:%M}"
-    start_en = f"{start.day} {start:%b %H:%M}"
+    what_zh, what_en = words["what_zh"], words["what_en"]
+    if service == "elevator" and lift:
+        what_zh, what_en = f"{lift}电梯运行" if lift.isascii() else f"{lift}运行", f"lift {lift}"
+    title_zh = f"{where_zh}{words['title_zh']}" if building else words["title_zh"]
+    title_en = words["title_en"] + (f": {where_en}" if building else "")
+    office_zh, office_en = f"{site_name}物业服务中心", f"{site_name} property management office"
+    if not planned:
+        back_zh, back_en = "恢复后将另行通知", "we will tell you when it is back"
+        if end is not None:
+            back_zh = f"预计{_when(end)[0]}恢复"
+            back_en = f"we expect it back by {_when(end)[1]}"
+        body_zh = (
+            f"尊敬的业主、住户：因{reason}，{where_zh}{what_zh}目前已暂停，物业正在抢修，"
+            f"{back_zh}。{words['now_zh']}给您带来不便，敬请谅解。{office_zh}"
+        )
+        body_en = (
+            f"Dear residents: because of {reason}, {what_en} of {where_en} is off now. We are "
+            f"repairing it and {back_en}. {words['now_en']} We apologise for the "
+            f"inconvenience. {office_en}"
+        )
+        return f"紧急：{title_zh}", body_zh, f"Urgent: {title_en}", body_en
+    start_zh, start_en = _when(start)
     if end is None:
-        until_zh, until_en = "起至抢修完毕", "until the repair is complete"
+        until_zh, until_en = "起，恢复时间另行通知", "until further notice"
     elif end.date() == start.date():
         until_zh, until_en = f"至{end:%H:%M}", f"to {end:%H:%M}"
     else:
-        until_zh, until_en = (
-            f"至{end.month}月{end.day}日 {end:%H:%M}",
-            f"to {end.day} {end:%b %H:%M}",
-        )
-    urgent_zh, urgent_en = ("", "") if planned else ("紧急", "Urgent: ")
-    title_zh = f"{urgent_zh}{words['title_zh']}"
-    title_en = f"{urgent_en}{words['title_en']}"
+        until_zh, until_en = (f"至{_when(end)[0]}", f"to {_when(end)[1]}")
     body_zh = (
-        f"尊敬的业主、住户：因{reason}，{where_zh}将于{start_zh}{until_zh}暂停{words['what_zh']}。"
-        f"{words['advice_zh']}给您带来不便，敬请谅解。{site_name}物业服务中心"
+        f"尊敬的业主、住户：因{reason}，{where_zh}将于{start_zh}{until_zh}暂停{what_zh}。"
+        f"{words['advice_zh']}给您带来不便，敬请谅解。{office_zh}"
     )
     body_en = (
-        f"Dear residents: because of {reason}, {words['what_en']} of {where_en} will be off "
+        f"Dear residents: because of {reason}, {what_en} of {where_en} will be off "
         f"from {start_en} {until_en}. {words['advice_en']} We apologise for the "
-        f"inconvenience. {site_name} property management office"
+        f"inconvenience. {office_en}"
     )
     return title_zh, body_zh, title_en, body_en
+
+
+Locate = Callable[[str, str], tuple[str | None, str | None]]
+"""(site, asset) -> (its building, its name), from the asset registry."""
 
 
 class Notices:
@@ -161,6 +207,7 @@ class Notices:
         clock: Clock,
         timezone: str,
         publish: Callable[[str, bytes, bool], object] | None = None,
+        locate: Locate | None = None,
     ) -> None:
         self._sessions = sessions
         self._events = events
@@ -168,6 +215,7 @@ class Notices:
         self._clock = clock
         self._default_zone = timezone
         self._publish = publish
+        self._locate = locate
 
     def _site(self, site: str) -> tuple[str, ZoneInfo]:
         known = self._people.site(site)
@@ -184,21 +232,34 @@ class Notices:
         reason: str,
         *,
         building: str | None = None,
+        asset: str | None = None,
         planned: bool = True,
         work_order_id: int | None = None,
         plan_id: int | None = None,
+        publish_at: datetime | None = None,
     ) -> Notice:
+        """Record a notice; residents see it from ``publish_at`` (planned works: their
+        ``notice_before`` ahead of the start; default and emergencies: now)."""
         if service not in SERVICES:
             raise ValueError(f"service {service!r} is not one of {', '.join(SERVICES)}")
         name, zone = self._site(site)
+        lift = None
+        if asset and self._locate is not None:
+            located_building, asset_name = self._locate(site, asset)
+            building = building or located_building
+            lift = asset_name or asset
+        elif asset:
+            lift = asset
         title_zh, body_zh, title_en, body_en = wording(
-            service, name, building, starts_at, ends_at, reason, planned, zone
+            service, name, building, starts_at, ends_at, reason, planned, zone, lift
         )
         now = self._clock.now()
+        shown_now = publish_at is None or publish_at <= now
         with self._sessions.begin() as session:
             row = NoticeRow(
                 site=site,
                 building=building,
+                asset=asset,
                 service=service,
                 planned=planned,
                 starts_at=starts_at,
@@ -210,14 +271,43 @@ class Notices:
                 work_order_id=work_order_id,
                 plan_id=plan_id,
                 created_at=now,
+                publish_at=publish_at or now,
+                published_at=now if shown_now else None,
             )
             session.add(row)
             session.flush()
             notice = _notice(row)
-            self._events.record(session, "notice.published", now, notice.public(), site)
+            if shown_now:
+                self._events.record(session, "notice.published", now, notice.public(), site)
         self._events.notify()
-        self.publish(site)
+        if shown_now:
+            self.publish(site)
         return notice
+
+    def publish_due(self) -> int:
+        """The scheduler's sweep: notices whose time to be shown has come are published
+        (the event, and the retained list on MQTT). Returns how many."""
+        now = self._clock.now()
+        sites = set()
+        with self._sessions.begin() as session:
+            for row in session.scalars(
+                select(NoticeRow)
+                .where(
+                    NoticeRow.published_at.is_(None),
+                    NoticeRow.publish_at <= now,
+                    NoticeRow.cancelled_at.is_(None),
+                )
+                .with_for_update(skip_locked=True)
+            ):
+                row.published_at = now
+                sites.add(row.site)
+                self._events.record(
+                    session, "notice.published", now, _notice(row).public(), row.site
+                )
+        self._events.notify()
+        for site in sites:
+            self.publish(site)
+        return len(sites)
 
     def cancel_for_order(self, work_order_id: int) -> None:
         now = self._clock.now()
@@ -257,14 +347,22 @@ class Notices:
     def query(
         self, site: str | None = None, in_force_at: datetime | None = None, limit: int = 100
     ) -> list[Notice]:
-        """Newest first; with ``in_force_at``, the notices in force then or still to come."""
+        """Urgent (unplanned) notices first, then the latest start; with ``in_force_at``, the
+        notices residents see then: published, and in force or still to come."""
         with self._sessions() as session:
             stmt = select(NoticeRow).where(NoticeRow.cancelled_at.is_(None))
             if site:
                 stmt = stmt.where(NoticeRow.site == site)
             if in_force_at is not None:
-                stmt = stmt.where((NoticeRow.ends_at.is_(None)) | (NoticeRow.ends_at > in_force_at))
-            rows = session.scalars(stmt.order_by(NoticeRow.starts_at.desc()).limit(limit))
+                stmt = stmt.where(
+                    (NoticeRow.ends_at.is_(None)) | (NoticeRow.ends_at > in_force_at),
+                    (NoticeRow.publish_at.is_(None)) | (NoticeRow.publish_at <= in_force_at),
+                )
+            rows = session.scalars(
+                stmt.order_by(
+                    NoticeRow.planned, NoticeRow.starts_at.desc(), NoticeRow.id.desc()
+                ).limit(limit)
+            )
             return [_notice(r) for r in rows]
 
     def publish(self, site: str) -> None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.pagination import Limit, Offset, Page, RowId, page
-from facility_dispatch.api.types import Input, SiteName, SiteQuery, UtcDateTime
+from facility_dispatch.api.types import AssetName, Input, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.maintenance.notices import Notice
 
 router = APIRouter(prefix="/api/v1/notices", tags=["notices"])
@@ -25,8 +25,11 @@ class NoticeOut(BaseModel):
     id: int
     site: str
     building: str | None
+    asset: str | None = Field(description="the lift (or other asset) out of service")
     service: str
     planned: bool
+    urgent: bool = Field(description="an emergency, happening now: listed first")
+    publish_at: datetime = Field(description="shown from then (planned works: notice_before)")
     starts_at: datetime
     ends_at: datetime | None
     zh: TextOut
@@ -39,8 +42,11 @@ def notice_out(notice: Notice) -> NoticeOut:
         id=notice.id,
         site=notice.site,
         building=notice.building,
+        asset=notice.asset,
         service=notice.service,
         planned=notice.planned,
+        urgent=not notice.planned,
+        publish_at=notice.publish_at or notice.created_at,
         starts_at=notice.starts_at,
         ends_at=notice.ends_at,
         zh=TextOut(title=notice.title_zh, body=notice.body_zh),
@@ -52,6 +58,7 @@ def notice_out(notice: Notice) -> NoticeOut:
 class NoticeIn(Input):
     site: SiteName
     building: str | None = Field(default=None, max_length=100)
+    asset: AssetName | None = Field(default=None, description="the lift out of service")
     service: Literal["water", "elevator", "power"]
     starts_at: UtcDateTime
     ends_at: UtcDateTime | None = None
@@ -74,7 +81,8 @@ def list_notices(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[NoticeOut]:
-    """``current`` (default): the notices in force now or still to come."""
+    """``current`` (default): the notices residents see now, in force or still to come;
+    urgent ones first."""
     notices = service.notices.query(site, service.clock.now() if current else None)
     chosen = notices[offset : offset + limit]
     return page(
@@ -94,6 +102,7 @@ def publish_notice(body: NoticeIn, service: ServiceDep, _who: Planner) -> Notice
         body.ends_at,
         body.reason,
         building=body.building,
+        asset=body.asset,
         work_order_id=body.work_order_id,
     )
     return notice_out(notice)

@@ -237,6 +237,7 @@ def create_work_order(body: ManualOrderIn, service: ServiceDep, who: Technician)
             notice.ends_at,
             body.title,
             building=body.building,
+            asset=body.asset,
             work_order_id=order.id,
         )
     return order_out(order)

@@ -158,6 +158,11 @@ def test_works_that_cut_a_service_make_a_notice(h: PlanningHarness) -> None:
     assert notice.ends_at - notice.starts_at == timedelta(hours=4)
     assert notice.title_zh == "停水通知" and "暂停供水" in notice.body_zh
     assert "water supply" in notice.body_en and "Tank cleaning" in notice.body_en
+    # residents see it notice_before (24 h) ahead of the works, not when the order is made
+    assert notice.publish_at == notice.starts_at - timedelta(hours=24)
+    assert h.notices.query("north", h.clock.now()) == [] and h.published == []
+    h.clock.set(notice.starts_at - timedelta(hours=24))
+    assert h.notices.publish_due() == 1
     assert h.published[-1][0] == "facility/north/notices"
 
 

@@ -77,8 +77,18 @@ def upgrade() -> None:
     with op.batch_alter_table('rate_buckets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_rate_buckets_at'), ['at'], unique=False)
 
+    # notices name the lift, and planned works are shown notice_before ahead
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('asset', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('publish_at', _TIME, nullable=True))
+        batch_op.add_column(sa.Column('published_at', _TIME, nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_column('published_at')
+        batch_op.drop_column('publish_at')
+        batch_op.drop_column('asset')
     with op.batch_alter_table('rate_buckets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_rate_buckets_at'))
     op.drop_table('rate_buckets')

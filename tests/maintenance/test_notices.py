@@ -1,0 +1,119 @@
+"""Resident notices: the building and the lift named, planned works shown notice_before ahead,
+emergencies worded as happening now, urgent first, in Chinese and English."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from facility_dispatch.maintenance.notices import Notices, wording
+from tests.maintenance.harness import START, Harness
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
+
+
+@pytest.mark.parametrize(
+    ("service", "building", "lift", "planned", "zh", "en"),
+    [
+        (
+            "water", "3", None, True,
+            ("3栋停水通知", "3栋将于12月1日 09:00至13:00暂停供水。请提前做好储水准备。"),
+            ("Water supply interruption: building 3", "off from 1 Dec 09:00 to 13:00"),
+        ),
+        (
+            "water", "3", None, False,
+            ("紧急：3栋停水通知", "3栋供水目前已暂停，物业正在抢修，恢复后将另行通知。"),
+            ("Urgent: Water supply interruption: building 3", "of building 3 is off now. We are"),
+        ),
+        (
+            "elevator", "1", "2号电梯", False,
+            ("紧急：1栋电梯停运通知", "1栋2号电梯运行目前已暂停"),
+            ("Urgent: Lift out of service: building 1", "lift 2号电梯 of building 1 is off now"),
+        ),
+        (
+            "elevator", "1", "lift-2", True,
+            ("1栋电梯停运通知", "1栋将于12月1日 09:00至13:00暂停lift-2电梯运行。"),
+            ("Lift out of service: building 1", "lift lift-2 of building 1 will be off"),
+        ),
+        (
+            "power", None, None, False,
+            ("紧急：停电通知", "全小区供电目前已暂停"),
+            ("Urgent: Power cut", "the power supply of the whole estate is off now"),
+        ),
+    ],
+)  # fmt: skip
+def test_notices_name_where_and_say_now_or_when(
+    service: str,
+    building: str | None,
+    lift: str | None,
+    planned: bool,
+    zh: tuple[str, str],
+    en: tuple[str, str],
+) -> None:
+    title_zh, body_zh, title_en, body_en = wording(
+        service, "绿园", building, T, T + timedelta(hours=4) if planned else None,
+        "设备检修", planned, SHANGHAI, lift,
+    )  # fmt: skip
+    assert (title_zh, title_en) == (zh[0], en[0])
+    assert zh[1] in body_zh and en[1] in body_en
+    assert body_zh.startswith("尊敬的业主、住户：因设备检修，") and body_zh.endswith(
+        "绿园物业服务中心"
+    )
+    assert body_en.endswith("绿园 property management office")
+    if not planned:  # happening now: no advice to prepare for what has already happened
+        assert "提前" not in body_zh and "beforehand" not in body_en
+
+
+def test_an_emergency_with_a_known_end_says_when_it_is_expected_back() -> None:
+    _, body_zh, _, body_en = wording(
+        "power", "绿园", "2", T, T + timedelta(hours=2), "市政线路故障", False, SHANGHAI
+    )
+    assert "预计12月1日 11:00恢复" in body_zh and "we expect it back by 1 Dec 11:00" in body_en
+
+
+@pytest.fixture
+def notices(database_url: str) -> Iterator[tuple[Harness, Notices, list[str]]]:
+    harness = Harness(database_url)
+    published: list[str] = []
+    located = {("north", "lift-2"): ("5", "2号电梯")}
+    service = Notices(
+        harness.sessions,
+        harness.events,
+        harness.people,
+        harness.clock,
+        "Asia/Shanghai",
+        publish=lambda topic, payload, retain: published.append(payload.decode()),
+        locate=lambda site, asset: located.get((site, asset), (None, None)),
+    )
+    yield harness, service, published
+    harness.close()
+
+
+def test_planned_works_are_shown_notice_before_ahead_and_urgent_notices_first(
+    notices: tuple[Harness, Notices, list[str]],
+) -> None:
+    harness, service, published = notices
+    works = START + timedelta(days=3)
+    planned = service.announce(
+        "north", "water", works, works + timedelta(hours=4), "水箱清洗 tank cleaning",
+        building="3", publish_at=works - timedelta(hours=24),
+    )  # fmt: skip
+    assert service.query("north", START) == [] and published == []  # not yet: 2 days ahead
+    assert service.publish_due() == 0
+    urgent = service.announce(
+        "north", "elevator", START, None, "困人故障 a passenger trapped",
+        asset="lift-2", planned=False,
+    )  # fmt: skip
+    assert urgent.building == "5" and "5栋2号电梯运行目前已暂停" in urgent.body_zh
+    assert [n.id for n in service.query("north", START)] == [urgent.id]
+    harness.clock.advance(timedelta(days=2))  # 24 h before the works
+    assert service.publish_due() == 1 and service.publish_due() == 0  # once
+    shown = service.query("north", harness.clock.now())
+    assert [n.id for n in shown] == [urgent.id, planned.id]  # the emergency first
+    assert '"urgent":true' in published[-1] and "tank cleaning" in published[-1]
+    types = [e.type for e in harness.events.since(0) if e.type.startswith("notice.")]
+    assert types == ["notice.published", "notice.published"]
