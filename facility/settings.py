@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     )
     mqtt_receive_maximum: int = Field(default=2000, ge=10, le=65535)
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    ingest_max_queued: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="messages taken from the broker and not yet stored; past it the broker keeps "
+        "the backlog (paho's thread waits for room)",
+    )
+    ingest_lag_degraded_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="health says degraded while the newest stored reading is older than this",
+    )
     mqtt_ca_file: Path | None = None
     sites: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

@@ -32,6 +32,11 @@ class IngestMetrics:
             "Messages received and not yet stored",
             registry=registry,
         )
+        self.backpressure = Counter(
+            "facility_ingest_backpressure",
+            "Times the ingest queue was full and paho's thread waited (the broker kept the rest)",
+            registry=registry,
+        )
         self.lag = Gauge(
             "facility_ingest_lag_seconds",
             "Age of the newest reading of the last stored batch when it was stored",

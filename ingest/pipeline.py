@@ -3,6 +3,14 @@
 One thread owns the write path, so batches are stored in arrival order and the broker is
 acknowledged in that order too (MQTT asks for PUBACKs in order). It takes everything queued at
 each turn: under load the batches grow, and batched SQLite writes are where the rate comes from.
+
+The queue between paho's thread and this one is bounded. Under more load than the machine can
+take, the backlog must wait in the broker's queue (built and configured for it), not in this
+process: Mosquitto 2.0 does not hold to the client's MQTT 5 Receive Maximum once messages for
+many topics arrive while we are connected (measured: 29,600 unacknowledged deliveries against a
+Receive Maximum of 2,000), and an unbounded queue grew past a million messages and a gigabyte.
+When the queue is full, paho's thread waits in ``submit`` until the writer has made room; it
+reads no more from the socket meanwhile, so TCP pushes back to the broker, which keeps the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +35,11 @@ log = logging.getLogger(__name__)
 
 PAYLOAD_HEAD_BYTES: Final = 256
 MAX_BATCH_MESSAGES: Final = 5000
+MAX_QUEUED_MESSAGES: Final = 10_000
+"""Messages taken from the broker and not yet stored: two full batches, a few MB at most."""
+FULL_QUEUE_WAIT_SECONDS: Final = 5.0
+"""How long paho's thread waits for room before it takes one more message anyway: if the
+writer is stalled (the store is away), paho's thread still turns now and then."""
 LINGER_SECONDS: Final = 0.02
 """After the first message of a batch, wait this long for more when few are queued: a commit
 costs about the same for 1 reading as for 100, so a few milliseconds of latency buy throughput."""
@@ -62,6 +75,8 @@ class IngestPipeline:
         now_ms: Callable[[], int],
         ack: AckHook,
         tick_seconds: float = 1.0,
+        max_queued: int = MAX_QUEUED_MESSAGES,
+        lag_limit_seconds: float = 120.0,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -73,6 +88,12 @@ class IngestPipeline:
         self._ack = ack
         self._tick_seconds = tick_seconds
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._max_queued = max_queued
+        self._room = threading.Condition()
+        self._waiting = False
+        self.peak_queue_depth = 0
+        self.lag_seconds = 0.0
+        self._lag_limit_seconds = lag_limit_seconds
         self._pending_letters: list[DeadLetter] = []
         self._readings_hooks: list[ReadingsHook] = []
         self._presence_hooks: list[PresenceHook] = []
@@ -95,8 +116,33 @@ class IngestPipeline:
         self._tick_hooks.append(hook)
 
     def submit(self, message: InboundMessage) -> None:
+        """Queue a message; with the queue full, wait (on paho's thread) until there is room."""
         self._queue.put(message)
         self._last_submit = time.monotonic()
+        depth = self._queue.qsize()
+        if depth > self.peak_queue_depth:
+            self.peak_queue_depth = depth
+        if depth >= self._max_queued:
+            self._wait_for_room()
+
+    def _wait_for_room(self) -> None:
+        self._metrics.backpressure.inc()
+        deadline = time.monotonic() + FULL_QUEUE_WAIT_SECONDS
+        with self._room:
+            self._waiting = True
+            try:
+                while self._queue.qsize() >= self._max_queued:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or self._thread is None:
+                        return
+                    self._room.wait(min(remaining, 0.05))  # short: a missed notify costs little
+            finally:
+                self._waiting = False
+
+    def _made_room(self) -> None:
+        if self._waiting:
+            with self._room:
+                self._room.notify_all()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
@@ -109,6 +155,7 @@ class IngestPipeline:
         self._queue.put(_STOP)
         self._thread.join(timeout)
         self._thread = None
+        self._made_room()
 
     def settle(self, timeout: float = 3.0, quiet: float = 0.2) -> None:
         """Wait until what has arrived is stored and acknowledged and the broker has stopped
@@ -124,6 +171,12 @@ class IngestPipeline:
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize()
+
+    @property
+    def behind(self) -> bool:
+        """Ingest is further behind the devices than the operator allows: health says
+        ``degraded`` (the readings are old when judged; a backlog waits in the broker)."""
+        return self.lag_seconds > self._lag_limit_seconds
 
     @property
     def alive(self) -> bool:
@@ -162,6 +215,7 @@ class IngestPipeline:
                 stopping = True
                 continue
             batch.append(item)  # type: ignore[arg-type]
+        self._made_room()
         try:
             if batch:
                 self._process_surviving(batch)
@@ -220,6 +274,7 @@ class IngestPipeline:
                 items.append(self._queue.get_nowait())
             except queue.Empty:
                 break
+        self._made_room()
         return items
 
     def process(self, batch: list[InboundMessage]) -> list[Reading]:
@@ -289,7 +344,8 @@ class IngestPipeline:
             metrics.duplicates.inc(len(readings) - len(stored) - refused_by_store)
         if readings:
             metrics.batch.observe(len(readings))
-            metrics.lag.set(max(0.0, (now_ms - max(r.ts_ms for r in readings)) / 1000))
+            self.lag_seconds = max(0.0, (now_ms - max(r.ts_ms for r in readings)) / 1000)
+            metrics.lag.set(self.lag_seconds)
         for letter in rejected:
             metrics.rejected.labels(letter.reason.value).inc()
         metrics.queue_depth.set(self._queue.qsize())

@@ -18,6 +18,9 @@ class Health(BaseModel):
     database: Literal["ok", "error"]
     telemetry_store: Literal["ok", "error"]
     ingest_queue: int
+    ingest_lag_seconds: float
+    """How old the newest reading of the last stored batch was when it was stored: under more
+    load than the service can take, the backlog waits in the broker and this grows."""
     scheduler_leader: bool
     stopped_workers: list[str] = []
     """The service's threads (ingest, dispatcher, leadership) that have died: any makes it
@@ -29,12 +32,14 @@ def _health(service: ServiceDep) -> Health:
     database = service.database_ok()
     store = service.store.healthy() and service.pipeline.store_healthy
     stopped = service.stopped_workers()
+    healthy = broker and database and store and not stopped and not service.pipeline.behind
     return Health(
-        status="ok" if broker and database and store and not stopped else "degraded",
+        status="ok" if healthy else "degraded",
         broker="connected" if broker else "disconnected",
         database="ok" if database else "error",
         telemetry_store="ok" if store else "error",
         ingest_queue=service.pipeline.queue_depth,
+        ingest_lag_seconds=round(service.pipeline.lag_seconds, 3),
         scheduler_leader=bool(service.leadership and service.leadership.leading),
         stopped_workers=stopped,
     )
@@ -54,8 +59,15 @@ def live() -> dict[str, str]:
 
 @router.get("/api/v1/health/ready", response_model=Health)
 def ready(service: ServiceDep, response: Response) -> Health:
-    """503 until the broker and the database are reachable: for a load balancer."""
+    """503 until the broker and the database are reachable: for a load balancer. A service
+    that is only behind stays ready: taking it out of rotation would not help it catch up."""
     result = _health(service)
-    if result.status != "ok":
+    broken = (
+        result.broker != "connected"
+        or result.database != "ok"
+        or result.telemetry_store != "ok"
+        or result.stopped_workers
+    )
+    if broken:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return result
