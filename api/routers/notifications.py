@@ -17,7 +17,8 @@ from facility_dispatch.notify.sql import OutboxRow
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
-MAX_CONFIG_CHARS = 200_000
+MAX_CONFIG_CHARS = 100_000
+"""Plenty for a file of receivers and routes, and under the body limit however it is encoded."""
 
 
 class NotificationOut(BaseModel):

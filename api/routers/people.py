@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["people"])
 MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
 TEL: Final = re.compile(r"tel:\+?[0-9][0-9-]{2,30}")
+CONTACT_REGEX: Final = r"^(tel:\+?[0-9][0-9-]{2,30}|[a-z][a-z0-9+.-]*://\S+)$"
 
 
 class CertificationIO(Input):
@@ -40,7 +41,7 @@ class TechnicianIn(Input):
     certifications: list[CertificationIO] = Field(default_factory=list)
     employer: str | None = Field(default=None, max_length=100, description="a contractor's name")
     active: bool = True
-    contacts: list[Annotated[str, Field(max_length=500)]] = Field(
+    contacts: list[Annotated[str, Field(max_length=500, pattern=CONTACT_REGEX)]] = Field(
         default_factory=list,
         max_length=10,
         description="where notifications reach this person: Apprise URLs (mailto://, "
@@ -50,15 +51,15 @@ class TechnicianIn(Input):
         default="technician", description="a supervisor hears of escalations at their sites"
     )
 
-    @field_validator("contacts")
-    @classmethod
-    def _reachable(cls, contacts: list[str]) -> list[str]:
-        for position, contact in enumerate(contacts):
+    @model_validator(mode="after")
+    def _reachable(self) -> TechnicianIn:
+        """Apprise decides what its URLs are (the document can only say ``scheme://...``)."""
+        for position, contact in enumerate(self.contacts):
             if not (TEL.fullmatch(contact) or AppriseSender().usable(contact)):
                 raise ValueError(
                     f"contacts[{position}] is neither a tel: number nor a URL Apprise can use"
                 )
-        return contacts
+        return self
 
 
 class TechnicianOut(TechnicianIn):

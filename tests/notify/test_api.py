@@ -57,7 +57,7 @@ def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
     assert answer.status_code == 200, answer.text
     assert answer.json()["routes"][0]["repeat"] == 300
 
-    bad = {"contacts": ["sms-by-pigeon"], "certifications": LICENCE}
+    bad = {"contacts": ["pigeon://loft/3"], "certifications": LICENCE}
     refused = client.post(
         "/api/v1/technicians",
         json={"name": "X", "skills": ["elevator"], "seniority": "senior", "sites": [site], **bad},
