@@ -59,6 +59,17 @@ class CoverRow(Base):
     )
 
 
+class GapFlagRow(Base):
+    """A gap told once (``roster.gap``): a slot short of people, found ahead."""
+
+    __tablename__ = "roster_gap_flags"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("roster_posts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    shift: Mapped[str] = mapped_column(String(32), primary_key=True)
+    flagged_at: Mapped[datetime]
+
+
 class HolidayRow(Base):
     """A public holiday of a site's calendar (国庆, 春节...): a date in the site's zone."""
 

@@ -7,19 +7,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from facility_dispatch.kernel.clock import Clock
+from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.maintenance import rosters
 from facility_dispatch.maintenance.assignment import Duty, Leave, Person
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.people import People
-from facility_dispatch.maintenance.roster_sql import CoverRow, HolidayRow, PostRow, RosterLineRow
+from facility_dispatch.maintenance.roster_sql import (
+    CoverRow,
+    GapFlagRow,
+    HolidayRow,
+    PostRow,
+    RosterLineRow,
+)
 from facility_dispatch.maintenance.rosters import (
     Candidate,
     Cover,
@@ -36,6 +43,9 @@ MAX_DAYS = 62
 """A coverage query spans two months at most: a roster is planned a month or so ahead."""
 AROUND = timedelta(days=8)
 """Shifts read around a slot for rest and the week's hours."""
+AHEAD = 2
+"""Gaps are told for today and the next two days (local): time to find a substitute."""
+GAP: Final = "roster.gap"
 
 
 def _post(row: PostRow) -> Post:
@@ -81,8 +91,16 @@ class Proposal:
 
 
 class Rosters:
-    def __init__(self, sessions: Sessions, people: People, clock: Clock, timezone: str) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        people: People,
+        clock: Clock,
+        timezone: str,
+        events: EventLog | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._events = events
         self._people = people
         self._clock = clock
         self._default_zone = timezone
@@ -310,3 +328,50 @@ class Rosters:
             slot, post.skill, post.site, self._people_at(post.site), duties, self._leaves(), zone
         )
         return Proposal(slot, post, tuple(candidates), tuple(refused))
+
+    def flag_gaps(self) -> int:
+        """Tell each gap of today and the next :data:`AHEAD` days once (``roster.gap``), so a
+        notification can reach the supervisor while there is time to find a substitute. An
+        absence recorded later makes its gaps known at the next run. Run by the leader."""
+        now = self._clock.now()
+        told = 0
+        for site in sorted({p.site for p in self.posts()}):
+            today = now.astimezone(self.zone(site)).date()
+            posts = {p.id: p for p in self.posts(site)}
+            for cell in rosters.gaps(self.coverage(site, today, today + timedelta(days=AHEAD))):
+                if cell.slot.ends_at <= now:
+                    continue
+                try:
+                    with self._sessions.begin() as session:
+                        session.add(
+                            GapFlagRow(
+                                post_id=cell.slot.post_id,
+                                day=cell.slot.day,
+                                shift=cell.slot.shift,
+                                flagged_at=now,
+                            )
+                        )
+                        if self._events is not None:
+                            self._events.record(
+                                session,
+                                GAP,
+                                now,
+                                {
+                                    "site": site,
+                                    "post_id": cell.slot.post_id,
+                                    "post": posts[cell.slot.post_id].name,
+                                    "day": cell.slot.day.isoformat(),
+                                    "shift": cell.slot.shift,
+                                    "starts_at": rfc3339(cell.slot.starts_at),
+                                    "needed": cell.needed,
+                                    "present": list(cell.present),
+                                    "absent": list(cell.absent),
+                                },
+                                site,
+                            )
+                    told += 1
+                except IntegrityError:
+                    pass  # told already
+        if told and self._events is not None:
+            self._events.notify()
+        return told

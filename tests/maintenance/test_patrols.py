@@ -26,7 +26,7 @@ class Estate(Harness):
         self.people.put_site("north", name="North Estate", timezone=TZ, supervisor="Zhao Min")
         self.patrols = Patrols(self.sessions, self.events, self.orders, self.people, self.clock, TZ)
         self.handovers = Handovers(self.sessions, self.events, self.orders, self.people, self.clock)
-        self.rosters = Rosters(self.sessions, self.people, self.clock, TZ)
+        self.rosters = Rosters(self.sessions, self.people, self.clock, TZ, self.events)
 
     def events_of(self, type_: str) -> list[dict[str, object]]:
         return [e.payload for e in self.events.since(0, 1000) if e.type == type_]
@@ -150,6 +150,8 @@ def test_an_absence_leaves_a_gap_and_a_rested_substitute_is_proposed(estate: Est
     estate.rosters.add_line(post.id, night_guard, ["night"], monday)
     week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
     assert all(c.gap == 0 for c in week)
+    estate.clock.set(datetime(2026, 11, 30, 2, tzinfo=UTC))  # Monday 10:00: Wednesday is ahead
+    assert estate.rosters.flag_gaps() == 0
 
     wednesday = date(2026, 12, 2)
     estate.people.add_absence(
@@ -162,6 +164,10 @@ def test_an_absence_leaves_a_gap_and_a_rested_substitute_is_proposed(estate: Est
     week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
     (gap,) = [c for c in week if c.gap]
     assert (gap.slot.day, gap.slot.shift, gap.absent) == (wednesday, "day", (day_guard,))
+    assert estate.rosters.flag_gaps() == 1  # told ahead, once
+    assert estate.rosters.flag_gaps() == 0
+    (told,) = estate.events_of("roster.gap")
+    assert (told["day"], told["shift"], told["absent"]) == ("2026-12-02", "day", [day_guard])
     proposal = estate.rosters.substitutes(post.id, wednesday, "day")
     # the night guard came off at 08:00, the very start: no rest; the spare is fresh
     assert [c.technician_id for c in proposal.candidates] == [spare]

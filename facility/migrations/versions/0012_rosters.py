@@ -44,6 +44,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     op.create_index(op.f('ix_roster_posts_site'), 'roster_posts', ['site'], unique=False)
+    op.create_table('roster_gap_flags',
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('shift', sa.String(length=32), nullable=False),
+    sa.Column('flagged_at', facility_dispatch.kernel.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['roster_posts.id'], ),
+    sa.PrimaryKeyConstraint('post_id', 'day', 'shift')
+    )
     op.create_table('site_holidays',
     sa.Column('site', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -158,6 +166,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_patrol_checkpoints_route_id'), table_name='patrol_checkpoints')
     op.drop_table('patrol_checkpoints')
     op.drop_table('site_holidays')
+    op.drop_table('roster_gap_flags')
     op.drop_index(op.f('ix_roster_posts_site'), table_name='roster_posts')
     op.drop_table('roster_posts')
     op.drop_index(op.f('ix_patrol_routes_site'), table_name='patrol_routes')
