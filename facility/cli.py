@@ -20,6 +20,8 @@ from facility_dispatch.simulators.cli import simulate
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from facility_dispatch.service import Service
+
 
 def _configure_logging() -> None:
     from facility_dispatch import logs
@@ -81,7 +83,6 @@ def main() -> None:
 def run() -> None:
     """The whole service: ingest, rules, maintenance, scheduler, HTTP API and dashboard."""
     from facility_dispatch.api.app import create_app
-    from facility_dispatch.service import build_service
 
     _configure_logging()
     settings = Settings()
@@ -91,13 +92,58 @@ def run() -> None:
         generated = token()
         settings = settings.model_copy(update={"admin_token": SecretStr(generated)})
         click.echo(f"FACILITY_ADMIN_TOKEN is not set; admin token for this run: {generated}")
-    service = build_service(settings)
+    service = _build_or_refuse(settings)
     app = create_app(service)
     # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     _exit_zero_on_sigterm()
     if not _serve(app, settings.http_host, settings.http_port, service.stopped_workers):
         sys.exit(1)
+
+
+def _build_or_refuse(settings: Settings) -> Service:
+    """The service; a notifications file that is refused stops the start, saying why."""
+    from facility_dispatch.notify.config import NotifyConfigError
+    from facility_dispatch.service import build_service
+
+    try:
+        return build_service(settings)
+    except NotifyConfigError as error:
+        raise click.ClickException(f"FACILITY_NOTIFY {settings.notify}: {error}") from None
+
+
+@main.group()
+def notify() -> None:
+    """Notifications files (SPEC section 6)."""
+
+
+@notify.command("check")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def notify_check(path: Path) -> None:
+    """Validate a notifications file and print its receivers (secrets hidden) and routes."""
+    from facility_dispatch.kernel.durations import format_duration
+    from facility_dispatch.notify.apprise_sender import AppriseSender
+    from facility_dispatch.notify.config import NotifyConfigError, parse
+
+    sender = AppriseSender()
+    try:
+        config = parse(path.read_text(encoding="utf-8"), sender.usable)
+    except (NotifyConfigError, OSError) as error:
+        click.echo(f"refused: {error}", err=True)
+        sys.exit(1)
+    for name, urls in config.receivers.items():
+        click.echo(f"receiver {name}: {', '.join(sender.redact(u) for u in urls)}")
+    for route in config.routes:
+        repeat = f", again every {format_duration(route.repeat)}" if route.repeat else ""
+        escalate = (
+            f", after {format_duration(route.escalate_after)} also {', '.join(route.escalate_to)}"
+            if route.escalate_after
+            else ""
+        )
+        click.echo(
+            f"route {route.name}: {route.match.model_dump(exclude_none=True)} -> "
+            f"{', '.join(route.to)}{repeat}{escalate}{' (continue)' if route.continue_ else ''}"
+        )
 
 
 @main.group()
@@ -274,7 +320,6 @@ def demo() -> None:
     )
     from facility_dispatch.embedded_broker import EmbeddedBroker
     from facility_dispatch.secrets import token
-    from facility_dispatch.service import build_service
     from facility_dispatch.simulators import Runner
 
     _configure_logging()
@@ -288,7 +333,7 @@ def demo() -> None:
     admin = settings.admin_token.get_secret_value() if settings.admin_token else token()
     updates["admin_token"] = SecretStr(admin)
     settings = settings.model_copy(update=updates)
-    service = build_service(settings)
+    service = _build_or_refuse(settings)
     devices = estate()
     register_assets(service, devices)  # before the plans, which are made for every lift
     seed(service)

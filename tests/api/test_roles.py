@@ -44,6 +44,7 @@ NEEDS = {
     ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): "planner",
     ("POST", "/api/v1/parts"): "planner",
     ("POST", "/api/v1/parts/{part_id}/stock"): "planner",
+    ("POST", "/api/v1/parts/{part_id}/adjust"): "planner",
     ("POST", "/api/v1/notices"): "planner",
     ("POST", "/api/v1/tokens"): "admin",
     ("GET", "/api/v1/notify-config"): "admin",
@@ -414,6 +415,11 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): {},
         ("POST", "/api/v1/parts"): {"sku": f"FUSE-{uuid.uuid4().hex[:6]}", "name": "Fuse"},
         ("POST", "/api/v1/parts/{part_id}/stock"): {"site": site, "quantity": 5},
+        ("POST", "/api/v1/parts/{part_id}/adjust"): {
+            "site": site,
+            "on_hand": 7,
+            "reason": "stock-take",
+        },
         ("POST", "/api/v1/notices"): {
             "site": site,
             "service": "water",

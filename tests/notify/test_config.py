@@ -3,10 +3,16 @@ the field, with Apprise's own judgement of each URL."""
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from click import ClickException
+from click.testing import CliRunner
+
+from facility_dispatch.cli import _build_or_refuse, main
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.config import NotifyConfigError, parse
+from tests.builders import make_settings
 
 GOOD = """
 receivers:
@@ -91,3 +97,19 @@ def test_not_a_notifications_file(text: str) -> None:
 
 def test_an_empty_file_sends_nothing() -> None:
     assert parse("", AppriseSender().usable).routes == ()
+
+
+def test_the_command_line_checks_a_file_and_run_refuses_a_bad_one(tmp_path: Path) -> None:
+    bad = tmp_path / "notify.yaml"
+    bad.write_text(GOOD.replace("escalate_after: 10m", "escalate_after: 10 mins"), "utf-8")
+    refused = CliRunner().invoke(main, ["notify", "check", str(bad)])
+    assert refused.exit_code == 1
+    assert "route urgent, field escalate_after" in refused.output
+    (tmp_path / "good.yaml").write_text(GOOD, "utf-8")
+    taken = CliRunner().invoke(main, ["notify", "check", str(tmp_path / "good.yaml")])
+    assert taken.exit_code == 0, taken.output
+    assert "receiver duty-desk: mailto://duty:****@example.com" in taken.output
+    assert "secret" not in taken.output
+    settings = make_settings(tmp_path, "mqtt://127.0.0.1:9", notify=bad)
+    with pytest.raises(ClickException, match="route urgent, field escalate_after"):
+        _build_or_refuse(settings)
