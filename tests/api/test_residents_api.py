@@ -195,6 +195,18 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     assert report["feedback_rate"] == 1.0
     assert report["first_response_s"]["answered"] == 1
 
+    # past the retention period the request goes, with its photo and its review
+    service = client.app.state.service  # type: ignore[attr-defined]
+    kept_photos = list((Path(service.settings.data_dir) / "photos").rglob("*.jpg"))
+    assert len(kept_photos) == 1
+    estate.clock.advance(timedelta(days=364))
+    assert service.residents.prune() == 0
+    estate.clock.advance(timedelta(days=2))
+    assert service.residents.prune() == 1
+    assert not kept_photos[0].exists()
+    assert estate.resident().get(public).status_code == 404
+    assert client.get("/api/v1/complaint-reviews", params={"open_only": False}).json()["total"] == 0
+
 
 def test_reject_join_phone_requests_follow_ups_and_repeats(estate: Estate) -> None:
     client, site = estate.client, estate.site
@@ -268,6 +280,8 @@ def test_a_burst_of_100_from_one_address_is_cut_off_with_retry_after(estate: Est
         if answer.status_code == 429:
             assert int(answer.headers["Retry-After"]) >= 1
     assert statuses[:20] == [201] * 20 and statuses[20:] == [429] * 80
+    form = resident.post(f"/r/{estate.site}", data={"category": "repair", "phone": "13900000001"})
+    assert form.status_code == 429 and int(form.headers["Retry-After"]) >= 1  # the page too
     assert estate.client.get("/api/v1/requests", params={"site": estate.site}).json()["total"] == 20
     # another address is not held back by this one; one phone is, from any address
     for n in range(5):
@@ -329,9 +343,19 @@ def test_uploads_scripts_html_and_guessed_tokens_are_refused_or_harmless(estate:
     assert "<script>alert(2)</script>" not in page.text and "&lt;script&gt;" in page.text
     assert 'onerror="alert' not in page.text
 
+    # the console shows it escaped, the phone masked but to an admin; a viewer sees no queue
+    planner = as_(token(estate.client, "planner"))
+    queue = estate.client.get("/requests", headers=planner)
+    assert queue.status_code == 200 and "&lt;script&gt;" in queue.text
+    assert "<script>alert(2)</script>" not in queue.text and 'onerror="alert' not in queue.text
+    assert "138****1111" in queue.text and "13800001111" not in queue.text
+    assert "13800001111" in estate.client.get("/requests").text  # the admin's
+    notice = estate.client.get(f"/requests/notice/{estate.site}", headers=planner)
+    assert notice.status_code == 200 and f"/r/{estate.site}" in notice.text
     for guess in ("A" * 32, created.json()["tracking_url"][5:-1] + "x"):
         assert resident.get(f"/api/v1/public/requests/{guess}").status_code == 404
         assert resident.get(f"/r/t/{guess}").status_code == 404
     assert resident.get("/api/v1/requests").status_code == 401  # no listing without a token
     viewer = as_(token(estate.client, "viewer"))
     assert estate.client.get("/api/v1/requests", headers=viewer).status_code == 403
+    assert estate.client.get("/requests", headers=viewer).status_code == 403
