@@ -56,6 +56,7 @@ def notifications_page(
         numbers=_numbers(page, rows),
         compact=False,
         inbox=service.notifier.inbox is not None,
+        people=service.people.technicians(limit=10_000)[0] if page.may_plan else [],
     )
 
 

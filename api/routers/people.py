@@ -66,6 +66,11 @@ class TechnicianOut(TechnicianIn):
     id: int
     open_orders: int = 0
 
+    @model_validator(mode="after")
+    def _reachable(self) -> TechnicianOut:
+        """What is stored is shown as it is (Apprise judged it when it came in)."""
+        return self
+
 
 def _technician_out(technician: Technician, open_orders: int = 0) -> TechnicianOut:
     return TechnicianOut(

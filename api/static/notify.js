@@ -34,3 +34,39 @@ form?.addEventListener("submit", async (event) => {
     : `${tr("js.failed")} (HTTP ${response.status})`;
   error.hidden = false;
 });
+
+// A person's contacts and role: PUT /api/v1/technicians/{id} takes the whole record, so the
+// record is read first and only these two fields change.
+function refusal(status, body) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((e) => e.msg).join("; ");
+  return `${tr("js.failed")} (HTTP ${status})`;
+}
+
+for (const contacts of document.querySelectorAll(".notify-contacts-form")) {
+  contacts.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const shown = contacts.querySelector(".notify-contacts-error");
+    shown.hidden = true;
+    const url = `/api/v1/technicians/${contacts.dataset.technician}`;
+    const headers = { "Content-Type": "application/json", Accept: "application/json" };
+    try {
+      const current = await fetch(url, { credentials: "same-origin", headers });
+      const record = await current.json();
+      if (!current.ok) throw new Error(refusal(current.status, record));
+      const { id, open_orders, ...body } = record;
+      body.contacts = contacts.elements.contacts.value.split("\n").map((l) => l.trim()).filter(Boolean);
+      body.role = contacts.elements.role.value;
+      const saved = await fetch(url, {
+        method: "PUT", credentials: "same-origin", headers, body: JSON.stringify(body),
+      });
+      const answer = await saved.json().catch(() => null);
+      if (!saved.ok) throw new Error(refusal(saved.status, answer));
+      toast(tr("js.notify_contacts_saved"));
+    } catch (error) {
+      shown.textContent = error.message || tr("js.network");
+      shown.hidden = false;
+    }
+  });
+}

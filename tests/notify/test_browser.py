@@ -117,6 +117,25 @@ def test_the_notifications_console_on_a_phone(
     assert "duty-dsk" not in api.get("/api/v1/notify-config").json()["text"]
     shoot(page, "notify-02-refused-zh-phone")
 
+    # a person's contacts and role, edited here (the whole record goes back through the API)
+    person = page.locator(f'li[data-technician="{plumber}"]')
+    person.locator("summary").click()
+    person.locator("textarea").fill(f"{smtp.url('li@example.com')}\npigeon://loft/3")
+    person.locator('button[type="submit"]').click()
+    wrong = person.locator(".notify-contacts-error")
+    wrong.wait_for(state="visible")
+    assert "contacts[1]" in wrong.inner_text()
+    person.locator("textarea").fill(f"{smtp.url('li@example.com')}\ntel:13800000000")
+    person.locator("select").select_option("supervisor")
+    person.locator('button[type="submit"]').click()
+    page.locator(".toast", has_text="联系方式已保存").wait_for()
+    saved = api.get(f"/api/v1/technicians/{plumber}").json()
+    assert (saved["role"], saved["contacts"][1], saved["skills"]) == (
+        "supervisor",
+        "tel:13800000000",
+        ["plumbing"],
+    )
+
     # in English, the order's page has the same messages in its panel
     page.goto(f"{served.url}/lang/en?next=/work-orders/{order['id']}")
     panel = page.locator("#order-notifications")
