@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock
@@ -186,7 +187,15 @@ class Notifier(NotificationBook):
         now = self._clock.now()
         with self._sessions.begin() as session:
             for event in batch:
-                self._route(session, config, event, now)
+                try:
+                    with session.begin_nested():
+                        self._route(session, config, event, now)
+                except SQLAlchemyError:
+                    raise  # the database is away: the whole batch again, later
+                except Exception:
+                    # one event we cannot route (a bug, a strange payload) must not hold up
+                    # every later one behind the cursor: it is logged and passed
+                    log.exception("routing event %s (%s) failed; skipped", event.id, event.type)
             put_value(session, "cursor", str(batch[-1].id), now)
         return len(batch)
 
