@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from facility_dispatch.notify.inbox import Inbox
@@ -166,8 +166,71 @@ def seed(service: Service) -> bool:
                 service.parts.receive(found[0].id, site, stock, "demo", "opening stock", reorder)
             else:
                 service.parts.add(sku, part, unit, cost, {site: (stock, reorder)}, "demo")
+    seed_rosters(service, today)
     log.info("demo estate seeded: %d sites, %d technicians", len(SITES), len(PEOPLE))
     return True
+
+
+GUARDS = ("刘洋 Liu Yang", "黄勇 Huang Yong", "马超 Ma Chao", "胡军 Hu Jun")
+ROTATION = ["day", "day", "night", "night", "rest", "rest"]
+"""The guards' 4-on-2-off: each gate needs one guard by day and one by night."""
+
+
+def seed_rosters(service: Service, today: date) -> None:
+    """The first estate's gate guards and cleaners on rosters, the National Day holidays, and
+    the built-in fire patrol and plant room round at both estates."""
+    site = SITES[0].layout.site
+    monday = today - timedelta(days=today.weekday())
+    guards = [
+        service.people.add_technician(
+            service.clock.now(),
+            name=name,
+            phone=f"137-0000-{n:04d}",
+            skills=["security"],
+            seniority="senior",
+            sites=[site],
+            certifications=[],
+            employer="保安公司 Security contractor",
+        ).id
+        for n, name in enumerate(GUARDS, start=1)
+    ]
+    gate = service.rosters.add_post(
+        site,
+        "南门岗 South gate",
+        "security",
+        [
+            {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
+            {"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1},
+        ],
+    )
+    for offset, guard in zip((0, 2, 4), guards, strict=False):  # the fourth guard is the spare
+        anchor = monday - timedelta(days=offset)
+        service.rosters.add_line(gate.id, guard, ROTATION, anchor, starts_on=monday)
+    cleaning = service.rosters.add_post(
+        site,
+        "保洁 Cleaning, buildings 1-3",
+        "general",
+        [
+            {
+                "name": "day",
+                "starts": "07:30",
+                "ends": "16:30",
+                "headcount": 2,
+                "holiday_headcount": 1,
+            }
+        ],
+    )
+    cleaners = [t.id for t in service.people.technicians(site, "general")[0]][:2]
+    weekdays = ["day"] * 5 + ["rest"] * 2
+    for cleaner in cleaners:
+        service.rosters.add_line(cleaning.id, cleaner, weekdays, monday, off_on_holidays=True)
+    year = today.year
+    service.rosters.set_holidays(
+        site, year, [(date(year, 10, d), "国庆节 National Day") for d in range(1, 8)]
+    )
+    for demo in SITES:
+        for template in ("fire_patrol", "plant_room"):
+            service.patrols.from_template(demo.layout.site, template, "zh", "demo", None)
 
 
 def register_assets(service: Service, devices: Estate) -> None:

@@ -51,13 +51,16 @@ def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> Non
             time.sleep(1)
         assert alarms, f"no alarm within a minute:\n{log.read_text()[-3000:]}"
         assert api.get("/api/v1/health").json()["broker"] == "connected"
-        assert api.get("/api/v1/technicians").json()["total"] == 9  # and a supervisor
+        assert api.get("/api/v1/technicians").json()["total"] == 13  # a supervisor, 4 guards
         sent: list[dict[str, object]] = []
         while not sent and time.monotonic() - started < 60:
             with contextlib.suppress(httpx.HTTPError):
                 sent = api.get("/api/v1/notifications", params={"status": "sent"}).json()["items"]
             time.sleep(1)
         assert sent, f"no message sent within a minute:\n{log.read_text()[-3000:]}"
+        assert len(api.get("/api/v1/routes").json()) == 4  # fire patrol, plant room: 2 estates
+        posts = api.get("/api/v1/posts").json()
+        assert [p["skill"] for p in posts] == ["security", "general"]
         assert all("/n/inbox/" in str(n["url_redacted"]) for n in sent)
         browser = httpx.Client(
             base_url=f"http://127.0.0.1:{port}", headers={"Origin": f"http://127.0.0.1:{port}"}
