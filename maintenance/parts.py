@@ -170,6 +170,38 @@ class Parts:
         self._events.notify()
         return self.get(part_id)  # type: ignore[return-value]
 
+    def adjust(self, part_id: int, site: str, counted: float, reason: str, actor: str) -> Part:
+        """A stock-take: the site holds ``counted``, whatever the ledger said; the difference is
+        a movement of its own with the reason (broken in the store, found in the van). What is
+        reserved for orders stays reserved, so the count cannot fall below it."""
+        if counted < 0:
+            raise InvalidRequestError("a count is 0 or more")
+        if len(reason.strip()) < 3:
+            raise InvalidRequestError("say why the stock is adjusted (at least 3 characters)")
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            part = session.get(PartRow, part_id)
+            if part is None:
+                raise NotFoundError(f"no part {part_id}")
+            stock = session.get(StockRow, (part_id, site), with_for_update=True)
+            if stock is None:
+                raise NotFoundError(f"{part.sku} is not stocked at {site}")
+            if counted < stock.reserved:
+                raise ConflictError(
+                    f"{stock.reserved:g} {part.unit} of {part.sku} are reserved for orders at "
+                    f"{site}: release them before counting less"
+                )
+            change = counted - stock.on_hand
+            if change:
+                stock.on_hand = counted
+                self._ledger(
+                    session, part, site, None, "adjust", change, 0.0, now, actor, reason.strip()
+                )
+            session.flush()
+            self._watch_level(session, part, stock, now)
+        self._events.notify()
+        return self.get(part_id)  # type: ignore[return-value]
+
     def get(self, part_id: int) -> Part | None:
         with self._sessions() as session:
             row = session.get(PartRow, part_id)

@@ -92,6 +92,14 @@ class DeliveryIn(Input):
     note: str | None = Field(default=None, max_length=500)
 
 
+class AdjustmentIn(Input):
+    """A stock-take: what the site holds, counted, and why it differs."""
+
+    site: SiteName
+    on_hand: StockAmount
+    reason: str = Field(min_length=3, max_length=500)
+
+
 class MovementIn(Input):
     part_id: RowId
     action: Literal["reserve", "release", "consume", "return"] = Field(
@@ -169,6 +177,17 @@ def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Planner) ->
         part = service.parts.receive(
             part_id, body.site, body.quantity, who.name, body.note, body.reorder_point
         )
+    except MaintenanceError as error:
+        raise_for(error)
+    return part_out(part)
+
+
+@router.post("/parts/{part_id}/adjust", response_model=PartOut)
+def adjust(part_id: Id, body: AdjustmentIn, service: ServiceDep, who: Planner) -> PartOut:
+    """Set a site's stock to what was counted, with the reason; the difference is in the
+    ledger (action ``adjust``). Counting less than is reserved for orders answers 409."""
+    try:
+        part = service.parts.adjust(part_id, body.site, body.on_hand, body.reason, who.name)
     except MaintenanceError as error:
         raise_for(error)
     return part_out(part)

@@ -120,3 +120,43 @@ document.getElementById("new-order-form")?.addEventListener("submit", async (eve
     toast(`${tr("js.refused")}: ${error.message}`, "error");
   }
 });
+
+// parts: a delivery received, or a count corrected with its reason (planners, /parts)
+Object.assign(handlers, {
+  stock(button) {
+    const dialog = document.getElementById("stock-dialog");
+    const form = document.getElementById("stock-form");
+    if (!dialog || !form) return null;
+    form.reset();
+    const mode = button.dataset.mode;
+    form.elements.part.value = button.dataset.part;
+    form.elements.site.value = button.dataset.site;
+    form.elements.mode.value = mode;
+    form.elements.on_hand.value = button.dataset.onHand;
+    for (const el of form.querySelectorAll("[data-mode]")) el.hidden = el.dataset.mode !== mode;
+    form.elements.quantity.required = mode === "receive";
+    form.elements.on_hand.required = mode === "adjust";
+    form.elements.note.required = mode === "adjust";
+    form.elements.note.minLength = mode === "adjust" ? 3 : 0;
+    document.getElementById("stock-target").textContent = `${button.dataset.sku} · ${button.dataset.site}`;
+    dialog.showModal();
+    return null;
+  },
+});
+
+onConfirm("stock", async ({ part, site, mode, quantity, on_hand: onHand, note }) => {
+  if (mode.value === "receive") {
+    await post(`/api/v1/parts/${part.value}/stock`, {
+      site: site.value,
+      quantity: Number(quantity.value),
+      ...(note.value ? { note: note.value } : {}),
+    });
+    return tr("js.stock_received");
+  }
+  await post(`/api/v1/parts/${part.value}/adjust`, {
+    site: site.value,
+    on_hand: Number(onHand.value),
+    reason: note.value,
+  });
+  return tr("js.stock_adjusted");
+});

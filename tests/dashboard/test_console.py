@@ -69,7 +69,7 @@ def settled(page: Page) -> None:
     """The event stream is connected and the refresh it starts with has been swapped in: a
     click now lands on the button that stays."""
     page.locator('#live-state[data-state="on"]').wait_for()
-    page.wait_for_function("document.querySelectorAll('.htmx-request').length === 0")
+    page.locator(".htmx-request").first.wait_for(state="detached")
 
 
 def toast(page: Page, text: str, kind: str = "ok") -> None:
@@ -149,6 +149,33 @@ def test_a_dispatchers_day_in_the_console(
     page.click("#parts-form button[type=submit]")
     page.locator('tr[data-part="SEAL-50"] td.consumed', has_text="1").wait_for()
     shoot(page, "02-order-worked")
+
+    # the store: a delivery received, a count corrected with its reason, the ledger
+    page.goto(f"{url}/parts")
+    settled(page)
+    row = page.locator('tr[data-sku="SEAL-50"]')
+    row.locator('button[data-mode="receive"]').click()
+    page.fill("#stock-form input[name=quantity]", "3")
+    page.fill("#stock-form input[name=note]", "delivery note 4411")
+    page.click("#stock-confirm")
+    toast(page, "Delivery recorded")
+    row.locator('button[data-mode="adjust"]').click()
+    assert page.input_value("#stock-form input[name=on_hand]") == "7"  # 5 + 3 - 1 used
+    page.fill("#stock-form input[name=on_hand]", "6")
+    page.fill("#stock-form input[name=note]", "one seal cracked in the store")
+    page.click("#stock-confirm")
+    toast(page, "Stock adjusted")
+    page.click("a.part-link")
+    page.locator('#ledger tr[data-action="adjust"]', has_text="cracked in the store").wait_for()
+    assert "-1" in page.locator('#ledger tr[data-action="adjust"]').inner_text()
+    assert page.locator('#ledger tr[data-action="consume"]').count() == 1
+    shoot(page, "02b-ledger")
+    below = api.post(
+        f"/api/v1/parts/{seal['id']}/adjust", json={"site": site, "on_hand": -1, "reason": "x"}
+    )
+    assert below.status_code == 422
+    page.goto(f"{url}/work-orders/{order_id}")
+    settled(page)
 
     # through the lifecycle; resolving asks for the cause and the action taken
     for to in ("acknowledged", "in_progress"):
@@ -337,6 +364,9 @@ def test_a_dispatchers_day_in_the_console(
     assert look.locator("#candidates, #note-form, #parts-form, .order-head .steps").count() == 0
     look.goto(f"{url}/work-orders")
     assert look.locator("#new-order").count() == 0
+    look.goto(f"{url}/parts")
+    look.locator('tr[data-sku="SEAL-50"]').wait_for()
+    assert look.locator('button[data-action="stock"]').count() == 0
     answer = look.goto(f"{url}/work-orders/new")
     assert answer is not None and answer.status == 403
     watcher.close()
