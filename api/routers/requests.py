@@ -236,22 +236,23 @@ def review_out(review: Review) -> ReviewOut:
 
 # -- the public side --------------------------------------------------------------------------
 
-_MULTIPART_SCHEMA: Final[dict[str, Any]] = {
-    "type": "object",
-    "properties": {
-        **{
-            name: {"type": "string"}
-            for name in ("site", "category", "building", "unit", "description", "phone")
+
+def multipart_schema() -> dict[str, Any]:
+    """The form's fields as the JSON body has them (the same constraints), and the photos."""
+    fields = RequestIn.model_json_schema()
+    return {
+        "type": "object",
+        "properties": {
+            **fields["properties"],
+            "photos": {
+                "type": "array",
+                "items": {"type": "string", "format": "binary"},
+                "maxItems": MAX_PHOTOS,
+                "description": f"JPEG or PNG, at most {MAX_PHOTOS} of 5 MB each",
+            },
         },
-        "photos": {
-            "type": "array",
-            "items": {"type": "string", "format": "binary"},
-            "maxItems": MAX_PHOTOS,
-            "description": f"JPEG or PNG, at most {MAX_PHOTOS} of 5 MB each",
-        },
-    },
-    "required": ["site", "category", "building", "unit", "description", "phone"],
-}
+        "required": fields["required"],
+    }
 
 
 async def read_submission(request: Request) -> tuple[RequestIn, list[bytes]]:
@@ -297,7 +298,7 @@ async def read_submission(request: Request) -> tuple[RequestIn, list[bytes]]:
             "required": True,
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/RequestIn"}},
-                "multipart/form-data": {"schema": _MULTIPART_SCHEMA},
+                "multipart/form-data": {"schema": multipart_schema()},
             },
         }
     },
