@@ -278,8 +278,8 @@ class ResidentRequests:
             self._decide(session, request, actor, now, decision="accepted", order=order_id)
 
         words = _WORDS.get(request.category, request.category)
-        photos = (
-            f"\n({request.photos} photo(s) with request {request.id})" if request.photos else ""
+        photos = "".join(  # technicians open them from the order (GET, technician and up)
+            f"\nphoto: /api/v1/requests/{request.id}/photos/{n}" for n in range(request.photos)
         )
         self._work_orders.create(
             actor,

@@ -149,6 +149,7 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     assert (order["source"], order["channel"], order["building"]) == ("resident", "qr", "3")
     assert order["assignees"] == [estate.plumber]
     assert "138" not in str(order)  # the technician's order names the unit, not the phone
+    assert order["description"].endswith(f"photo: {photo_url}")  # which they may open
     assert client.post(accept, json={}, headers=estate.planner).status_code == 409  # once
     listed = client.get("/api/v1/work-orders", params={"source": "resident", "site": site})
     assert listed.status_code == 200 and listed.json()["total"] == 1
