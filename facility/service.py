@@ -241,17 +241,17 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
 
     events = EventLog(sessions)
 
-    def presence_changed(presence: Presence) -> None:
-        events.publish(
-            "asset.presence",
-            from_ms(presence.received_ms),
-            {
-                "site": presence.site,
-                "asset": presence.asset,
-                "kind": presence.kind,
-                "online": presence.online,
-            },
-            presence.site,
+    def presence_changed(presences: list[Presence]) -> None:
+        events.publish_all(
+            [
+                (
+                    "asset.presence",
+                    from_ms(p.received_ms),
+                    {"site": p.site, "asset": p.asset, "kind": p.kind, "online": p.online},
+                    p.site,
+                )
+                for p in presences
+            ]
         )
 
     pipeline.on_presence(presence_changed)

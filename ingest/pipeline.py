@@ -47,7 +47,9 @@ _STOP: Final = object()
 
 
 ReadingsHook = Callable[[list[Reading]], None]
-PresenceHook = Callable[[Presence], None]
+PresenceHook = Callable[[list[Presence]], None]
+"""Called once a batch with its presences: 5,000 devices coming online at once are one
+transaction, not 5,000 (measured: a minute of ingest stalled behind them)."""
 TickHook = Callable[[int], None]
 AckHook = Callable[[list[InboundMessage]], None]
 
@@ -354,9 +356,9 @@ class IngestPipeline:
             if len(self._pending_letters) > 10_000:  # the database is away: keep the newest
                 del self._pending_letters[:-10_000]
 
-        for presence in presences:
+        if presences:
             for presence_hook in self._presence_hooks:
-                self._call(presence_hook, presence)
+                self._call(presence_hook, presences)
         if stored:
             for hook in self._readings_hooks:
                 self._call(hook, stored)

@@ -8,6 +8,7 @@ comes twice, and the connection (its keep-alive) survives the wait.
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -71,3 +72,27 @@ def test_a_slow_store_keeps_the_queue_bounded_and_loses_nothing(
             )
             == readings
         )
+
+
+def test_a_burst_of_devices_coming_online_costs_few_commits(broker: Broker, tmp_path: Path) -> None:
+    """5,000 devices announcing themselves at once once stalled ingest for a minute: one
+    commit each for their presence events. A batch's presences now share one transaction."""
+    site = f"online-{uuid.uuid4().hex[:6]}"
+    settings = make_settings(tmp_path, broker.url, sites=[site])
+    devices = 300
+    with running_service(settings) as service:
+        commits: list[str] = []  # made on the ingest thread (other workers commit on their own)
+        service.sessions.listen(
+            "after_commit",
+            lambda _session: commits.append(threading.current_thread().name),
+        )
+        before = service.events.last_id()
+        with publisher(broker.url) as device:
+            device.publish_many(
+                [(f"facility/{site}/cctv/cam-{n}/status", b"online") for n in range(devices)]
+            )
+        wait_until(lambda: len(service.events.since(before, limit=1000, site=site)) >= devices)
+        presences = [e for e in service.events.since(before, limit=1000, site=site)]
+        assert {e.type for e in presences} == {"asset.presence"}
+        assert len({e.payload["asset"] for e in presences}) == devices
+        assert 0 < commits.count("ingest-writer") < devices / 5
