@@ -281,6 +281,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         policy=Policy(max_open_orders=settings.max_open_orders),
         timezone=settings.timezone,
     )
+
     def locate(site: str, asset: str) -> tuple[str | None, str | None]:
         record = assets.get(site, asset)
         return (record.building, record.name) if record else (None, None)
@@ -343,8 +344,19 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         known = people.site(site)
         return known.timezone if known else None
 
+    def building_of(site: str, asset: str) -> str | None:
+        record = assets.get(site, asset)
+        return record.building if record else None
+
     planner = Planner(
-        sessions, work_orders, notices, assets_of_kind, clock, settings.timezone, zone_of
+        sessions,
+        work_orders,
+        notices,
+        assets_of_kind,
+        clock,
+        settings.timezone,
+        zone_of,
+        building_of,
     )
     pipeline.on_readings(planner.on_readings)
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")

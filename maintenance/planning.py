@@ -42,6 +42,7 @@ from facility_dispatch.maintenance.schedule import (
     window,
 )
 from facility_dispatch.maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
+from facility_dispatch.maintenance.stagger import stagger
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Planner:
         clock: Clock,
         timezone: str,
         zone_of: Callable[[str], str | None] | None = None,
+        building_of: Callable[[str, str], str | None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._work_orders = work_orders
@@ -145,6 +147,7 @@ class Planner:
         self._clock = clock
         self._zone = ZoneInfo(timezone)
         self._zone_of = zone_of or (lambda site: None)
+        self._building_of = building_of or (lambda site, asset: None)
         self._meters: dict[tuple[int, str], MeterState] = {}
         self._meter_plans: dict[str, list[Plan]] = {}
         self._meters_dirty: set[tuple[int, str]] = set()
@@ -292,9 +295,19 @@ class Planner:
         made = 0
         now = self._clock.now()
         for due in self.due(plan, now):
-            for asset in self._targets(plan):
-                made += self._occur(plan, asset, due.isoformat(), due)
+            for asset, starts in self.starts(plan, due).items():
+                made += self._occur(plan, asset, due.isoformat(), starts)
         return made
+
+    def starts(self, plan: Plan, due: datetime) -> dict[str, datetime]:
+        """When the works on each target begin: works that cut a service (lifts, water) on
+        several assets of one building follow one another (:mod:`.stagger`)."""
+        targets = self._targets(plan)
+        if not plan.interrupts or plan.asset or len(targets) < 2:
+            return {asset: due for asset in targets}
+        return stagger(
+            targets, lambda asset: self._building_of(plan.site, asset), due, plan.duration
+        )
 
     def run_all(self) -> int:
         """Every active calendar plan (on start, this is the catch-up after downtime)."""
@@ -380,7 +393,7 @@ class Planner:
                 plan.interrupts,
                 due,
                 due + plan.duration,
-                plan.name,
+                plan.name if plan.asset else f"{plan.name}: {asset}",
                 asset=asset,
                 planned=True,
                 work_order_id=order.id,
