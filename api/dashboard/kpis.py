@@ -62,4 +62,5 @@ def kpis_page(
         site=site or "",
         days=days,
         periods=(7, 30, 90),
+        residents=service.residents.kpis(site or None, start, end),
     )

@@ -195,6 +195,8 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     assert report["satisfaction"] == {"rated": 1, "mean": 2.0, "share_4_5": 0.0}
     assert report["feedback_rate"] == 1.0
     assert report["first_response_s"]["answered"] == 1
+    page = client.get("/kpis", params={"site": site})  # the console's KPI page shows them too
+    assert page.status_code == 200 and 'id="resident-kpis"' in page.text
 
     # past the retention period the request goes, with its photo and its review
     service = client.app.state.service  # type: ignore[attr-defined]
