@@ -124,7 +124,7 @@ def render(
         details = ", ".join(
             f"{k}={v}"
             for k, v in payload.items()
-            if isinstance(v, str | int | float) and k not in ("id",)
+            if isinstance(v, str | int | float) and k != "id" and not _private(k)
         )
         if details:
             lines.append(f"{words['details']}: {details[:500]}")
@@ -133,6 +133,11 @@ def render(
     if ack_link:
         lines.append(f"{words['ack'].format(hours=ack_hours)}: {ack_link}")
     return Message(title, "\n".join(lines))
+
+
+def _private(key: str) -> bool:
+    """Facts a message to an outside receiver must not carry, whatever an event holds."""
+    return any(word in key.lower() for word in ("phone", "token", "password", "secret"))
 
 
 def _local(at: datetime, zone: ZoneInfo) -> str:

@@ -177,3 +177,10 @@ def test_an_acknowledgement_link_is_bound_to_its_order_and_expires() -> None:
         links.verify(b"k", f"43.{tech}.{expires}.{mac}", T0)
     with pytest.raises(links.LinkError, match="not an acknowledgement"):
         links.verify(b"k", "../etc/passwd", T0)
+
+
+def test_an_event_without_an_order_is_told_by_its_facts_and_never_a_phone() -> None:
+    payload = {"request_id": 9, "site": "north", "category": "repair", "phone": "13800000000"}
+    message = render("request.received", "en", ZoneInfo("Asia/Shanghai"), None, payload)
+    assert message.title == "[Resident request] north repair"
+    assert "request_id=9" in message.body and "13800000000" not in message.body
