@@ -400,6 +400,11 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         registry=registry,
     )
     notifier.load_file()  # a bad notifications file stops the start, naming route and field
+    scheduler.every(
+        timedelta(hours=1),
+        lambda: notifier.prune(clock.now() - timedelta(days=settings.events_retention_days)),
+        "notifications-retention",
+    )
 
     return Service(
         settings=settings,

@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock
@@ -17,7 +17,7 @@ from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.notify import config as notify_config
 from facility_dispatch.notify.apprise_sender import Sender
 from facility_dispatch.notify.config import EMPTY, NotifyConfig
-from facility_dispatch.notify.sql import NotifyValueRow, OutboxRow
+from facility_dispatch.notify.sql import NotifyValueRow, OutboxRow, WatchRow
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,16 @@ class NotificationBook:
                 session.scalars(stmt.order_by(OutboxRow.id.desc()).offset(offset).limit(limit))
             )
             return rows, int(session.scalar(count) or 0)
+
+    def prune(self, before: datetime) -> int:
+        """Sent and failed messages recorded before ``before``, and the watches that ended
+        then: the outbox is kept as long as the event log it comes from. Pending ones stay."""
+        with self._sessions.begin() as session:
+            gone = session.execute(
+                delete(OutboxRow).where(OutboxRow.at < before, OutboxRow.status != "pending")
+            )
+            session.execute(delete(WatchRow).where(WatchRow.done_at < before))
+            return int(getattr(gone, "rowcount", 0) or 0)
 
     def pending(self) -> tuple[int, float]:
         """Messages not yet sent, and the age in seconds of the oldest of them."""

@@ -4,6 +4,7 @@ database (SQLite and PostgreSQL), and a clock the test moves instead of waiting 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from facility_dispatch.notify.sql import OutboxRow
 from tests.notify.conftest import NotifyHarness
@@ -94,3 +95,16 @@ def test_routing_again_after_a_restart_records_and_sends_nothing_twice(n: Notify
     n.notifier.step()
     assert len(n.smtp.to("wang@example.com")) == 1
     assert len(n.hook.received) == 1
+
+
+def test_the_outbox_is_kept_as_long_as_the_event_log_and_pending_ones_stay(
+    n: NotifyHarness,
+) -> None:
+    n.person("Wang Wei", "wang@example.com")
+    n.hook.stop()
+    n.p1()
+    n.notifier.step()  # the mail goes, the webhook's message waits
+    later = n.clock.now() + timedelta(days=31)
+    assert n.notifier.prune(later) == 1
+    rows, total = n.notifier.query()
+    assert total == 1 and rows[0].status == "pending"

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from facility_dispatch.maintenance.people import Technician
 from facility_dispatch.notify import links
 from facility_dispatch.notify.config import parse
 from facility_dispatch.notify.messages import OrderFacts, language_of, render
@@ -19,6 +20,7 @@ from facility_dispatch.notify.routing import (
     retry_at,
     routes_for,
 )
+from facility_dispatch.notify.targets import Roster, addresses
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 FILE = """
@@ -184,3 +186,45 @@ def test_an_event_without_an_order_is_told_by_its_facts_and_never_a_phone() -> N
     message = render("request.received", "en", ZoneInfo("Asia/Shanghai"), None, payload)
     assert message.title == "[Resident request] north repair"
     assert "request_id=9" in message.body and "13800000000" not in message.body
+
+
+def _person(id_: int, role: str = "technician", sites: tuple[str, ...] = ("north",)) -> Technician:
+    return Technician(
+        id_,
+        f"P{id_}",
+        None,
+        ("general",),
+        "senior",
+        sites,
+        (),
+        True,
+        None,
+        (f"json://127.0.0.1:9/p{id_}", "tel:13800000000"),
+        role,
+    )
+
+
+PEOPLE = (
+    _person(1),
+    _person(2),
+    _person(3, "supervisor"),
+    _person(4, "supervisor", ("south",)),
+    _person(5, sites=("south",)),
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "people"),
+    [
+        ("assignees", ["P2"]),
+        ("supervisor", ["P3"]),
+        ("on_call", ["P1"]),
+        ("duty-desk", ["duty-desk"]),
+        ("nobody", []),
+    ],
+)
+def test_targets_are_resolved_from_the_roster_at_send_time(target: str, people: list[str]) -> None:
+    roster = Roster(PEOPLE, assignees=(2,), on_call=frozenset({1, 5}))
+    found = addresses(target, "north", CONFIG, roster, lambda url: url.startswith("json://"))
+    assert [a.receiver for a in found] == people, "tel: numbers are for people, not sent to"
+    assert all(a.url.startswith("json://") for a in found)
