@@ -88,6 +88,8 @@ class AssetState:
     last_ms: int = -1  # event time of the newest reading judged: readings are taken in order
     heard_ms: int = -1  # time of its newest reading (or registry last-seen): silence starts here
     params: dict[str, float] = field(default_factory=lambda: dict(SITE_DEFAULTS))  # its site's
+    screen: Any = None  # the screen of its kind at its site's parameters, once looked up
+    screen_of: Any = None  # ... for these compiled rules (a reload compiles new ones)
     trackers: dict[int, Tracker | Baseline] = field(default_factory=dict)
     values: dict[int, float | None] = field(default_factory=dict)
     rules: dict[int, RuleState] = field(default_factory=dict)
@@ -95,37 +97,69 @@ class AssetState:
 
 
 class Tracker:
-    """Samples of one metric over a span, for one rate or window leaf of one asset.
+    """Samples of one metric over a span, for one window leaf of one asset.
 
-    Keeps the sums a mean, a standard deviation and a least-squares slope need. Times and
-    values are summed relative to a reference (the oldest sample at the last re-summing), and
-    the sums are rebuilt from the samples once as many have left as are held: running sums
-    stay exact enough over months, at O(1) amortised a sample."""
+    Keeps the sums a mean and a standard deviation need, the squares relative to a reference
+    value (the oldest sample at the last re-summing); the sums are rebuilt from the samples
+    once as many have left as are held, so running sums stay exact enough over months, at
+    O(1) amortised a sample."""
 
-    __slots__ = (
-        "first_ms",
-        "ref_ms",
-        "ref_value",
-        "removed",
-        "samples",
-        "span_ms",
-        "squares",
-        "sum_t",
-        "sum_tt",
-        "sum_tv",
-        "total",
-    )
+    __slots__ = ("first_ms", "ref_value", "removed", "samples", "span_ms", "squares", "total")
 
     def __init__(self, span_ms: int) -> None:
         self.samples: deque[tuple[int, float]] = deque()
         self.span_ms = span_ms
         self.first_ms = -1
-        self.ref_ms = 0
         self.ref_value = 0.0
         self.removed = 0
         self.total = 0.0  # of the values themselves: a mean needs no reference
         self.squares = 0.0  # of (value - ref_value)
-        self.sum_t = 0.0  # seconds since ref_ms
+
+    def add(self, ts_ms: int, value: float) -> None:
+        samples = self.samples
+        if self.first_ms < 0:
+            self.first_ms = ts_ms
+            self.ref_value = value
+        samples.append((ts_ms, value))
+        ref_value = self.ref_value
+        v = value - ref_value
+        self.total += value
+        self.squares += v * v
+        horizon = ts_ms - self.span_ms
+        while samples[0][0] <= horizon or len(samples) > MAX_SAMPLES:
+            _, old = samples.popleft()
+            v = old - ref_value
+            self.total -= old
+            self.squares -= v * v
+            self.removed += 1
+            if not samples:
+                break
+        if self.removed >= len(samples):
+            self._resum()
+
+    def _resum(self) -> None:
+        self.removed = 0
+        samples = self.samples
+        self.ref_value = samples[0][1] if samples else 0.0
+        self.total = sum(v for _, v in samples)
+        self.squares = sum((v - self.ref_value) ** 2 for _, v in samples)
+
+    def variance(self) -> float:
+        n = len(self.samples)
+        mean = self.total / n - self.ref_value
+        return max(self.squares / n - mean * mean, 0.0)
+
+
+class Line(Tracker):
+    """Samples of one metric over a span, for one rate leaf: with the sums a least-squares
+    slope needs, times in seconds since a reference time (re-based with the re-summing)."""
+
+    __slots__ = ("ref_ms", "sum_t", "sum_tt", "sum_tv")
+
+    def __init__(self, span_ms: int) -> None:
+        super().__init__(span_ms)
+        self.ref_ms = 0
+        self.sum_t = 0.0
         self.sum_tt = 0.0
         self.sum_tv = 0.0  # t x (value - ref_value)
 
@@ -135,36 +169,42 @@ class Tracker:
             self.first_ms = self.ref_ms = ts_ms
             self.ref_value = value
         samples.append((ts_ms, value))
-        self._sum(ts_ms, value, 1.0)
+        ref_ms, ref_value = self.ref_ms, self.ref_value
+        # the sums written out, not through a helper: this runs for every sample (issue 18)
+        t = (ts_ms - ref_ms) / 1000.0
+        v = value - ref_value
+        self.total += value
+        self.squares += v * v
+        self.sum_t += t
+        self.sum_tt += t * t
+        self.sum_tv += t * v
         horizon = ts_ms - self.span_ms
-        while samples and (samples[0][0] <= horizon or len(samples) > MAX_SAMPLES):
+        while samples[0][0] <= horizon or len(samples) > MAX_SAMPLES:
             old_ms, old = samples.popleft()
-            self._sum(old_ms, old, -1.0)
+            t = (old_ms - ref_ms) / 1000.0
+            v = old - ref_value
+            self.total -= old
+            self.squares -= v * v
+            self.sum_t -= t
+            self.sum_tt -= t * t
+            self.sum_tv -= t * v
             self.removed += 1
+            if not samples:
+                break
         if self.removed >= len(samples):
             self._resum()
 
-    def _sum(self, ts_ms: int, value: float, sign: float) -> None:
-        t = (ts_ms - self.ref_ms) / 1000.0
-        v = value - self.ref_value
-        self.total += sign * value
-        self.squares += sign * v * v
-        self.sum_t += sign * t
-        self.sum_tt += sign * t * t
-        self.sum_tv += sign * t * v
-
     def _resum(self) -> None:
-        self.removed = 0
-        self.total = self.squares = self.sum_t = self.sum_tt = self.sum_tv = 0.0
-        if self.samples:
-            self.ref_ms, self.ref_value = self.samples[0]
-        for ts_ms, value in self.samples:
-            self._sum(ts_ms, value, 1.0)
-
-    def variance(self) -> float:
-        n = len(self.samples)
-        mean = self.total / n - self.ref_value
-        return max(self.squares / n - mean * mean, 0.0)
+        super()._resum()
+        samples = self.samples
+        self.ref_ms = samples[0][0] if samples else 0
+        ref_ms, ref_value = self.ref_ms, self.ref_value
+        self.sum_t = self.sum_tt = self.sum_tv = 0.0
+        for ts_ms, value in samples:
+            t = (ts_ms - ref_ms) / 1000.0
+            self.sum_t += t
+            self.sum_tt += t * t
+            self.sum_tv += t * (value - ref_value)
 
     def slope_per_s(self) -> float | None:
         """Least-squares slope of value over time, per second; None for a vertical cloud."""
@@ -195,17 +235,22 @@ class Baseline:
         "baseline_buckets",
         "bucket_ms",
         "dropped",
+        "mean",
+        "min_change",
         "origin_ms",
         "patience_ms",
+        "ready",
         "recent",
         "ref",
+        "spread",
         "win_n",
         "win_s",
         "window_buckets",
     )
 
-    def __init__(self, window_ms: int, baseline_ms: int) -> None:
+    def __init__(self, window_ms: int, baseline_ms: int, min_change: float = 0.0) -> None:
         self.patience_ms = baseline_ms
+        self.min_change = min_change
         self.bucket_ms = max(window_ms // 6, 1)
         self.window_buckets = max(window_ms // self.bucket_ms, 1)
         self.baseline_buckets = max(baseline_ms // self.bucket_ms, 1)
@@ -219,8 +264,14 @@ class Baseline:
         self.dropped = 0
         self.ref: float | None = None  # values are summed relative to the first one
         self.origin_ms = 0
+        # the baseline's mean and spread change only when a bucket is learned: kept, not
+        # worked out for every reading; ready once the baseline is full (the warm-up)
+        self.ready = False
+        self.mean = 0.0
+        self.spread = 0.0
 
-    def add(self, ts_ms: int, value: float, learning: bool) -> None:
+    def add(self, ts_ms: int, value: float, learning: bool) -> float | None:
+        """Take a sample; the score (see :meth:`score`) after it."""
         if self.ref is None:
             self.ref = value
             self.origin_ms = ts_ms
@@ -244,6 +295,14 @@ class Baseline:
             self.win_s -= total
             if learning:
                 self._learn(n, total, squares)
+        if not self.ready:
+            return None
+        difference = self.win_s / self.win_n - self.mean
+        if difference == 0.0 or abs(difference) < self.min_change:
+            return 0.0
+        if self.spread == 0.0:
+            return math.copysign(math.inf, difference)  # a flat normal: any change is news
+        return difference / self.spread
 
     def _learn(self, n: float, total: float, squares: float) -> None:
         base = self.base
@@ -262,21 +321,26 @@ class Baseline:
                 self.base_n = sum(b[0] for b in base)
                 self.base_s = sum(b[1] for b in base)
                 self.base_ss = sum(b[2] for b in base)
+        self.ready = len(base) >= self.baseline_buckets and self.base_n >= 2
+        if self.ready:
+            self.mean = self.base_s / self.base_n
+            variance = max(self.base_ss / self.base_n - self.mean * self.mean, 0.0)
+            spread = math.sqrt(variance)
+            # below a billionth of the level it is rounding, not spread
+            level = max(abs(self.mean + (self.ref or 0.0)), 1.0)
+            self.spread = spread if spread > 1e-9 * level else 0.0
 
-    def score(self, min_change: float) -> float | None:
+    def score(self) -> float | None:
         """How many baseline standard deviations the window's mean lies from the baseline's
         (signed); 0.0 when the means differ by less than ``min_change``; None while warming."""
-        if len(self.base) < self.baseline_buckets or self.win_n <= 0 or self.base_n < 2:
+        if not self.ready or self.win_n <= 0:
             return None
-        base_mean = self.base_s / self.base_n
-        difference = self.win_s / self.win_n - base_mean
-        if abs(difference) < min_change or difference == 0.0:
+        difference = self.win_s / self.win_n - self.mean
+        if difference == 0.0 or abs(difference) < self.min_change:
             return 0.0
-        variance = max(self.base_ss / self.base_n - base_mean * base_mean, 0.0)
-        spread = math.sqrt(variance)
-        if spread <= 1e-9 * max(abs(base_mean + (self.ref or 0.0)), 1.0):
-            return math.copysign(math.inf, difference)  # a flat normal: any change is news
-        return difference / spread
+        if self.spread == 0.0:
+            return math.copysign(math.inf, difference)
+        return difference / self.spread
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,10 +361,10 @@ class Leaf:
         return self.make() if self.make is not None else Tracker(self.span_ms)
 
 
-def _rate(over_ms: int, min_change: float) -> Callable[[Tracker], float | None]:
+def _rate(over_ms: int, min_change: float) -> Callable[[Line], float | None]:
     least = max(over_ms // 2, 1000)  # a line through a few seconds of noise means nothing
 
-    def measure(tracker: Tracker) -> float | None:
+    def measure(tracker: Line) -> float | None:
         samples = tracker.samples
         if len(samples) < 2 or samples[-1][0] - samples[0][0] < least:
             return None
@@ -412,6 +476,7 @@ class Compiler:
                 condition.metric,
                 over + 1,
                 _rate(over, condition.min_change),
+                make=lambda: Line(over + 1),
             )
         if isinstance(condition, Deviation):
             known = self._owned.get(id(condition))
@@ -425,9 +490,9 @@ class Compiler:
                 ("deviation", condition.metric, window, baseline, spec.min_change, rule_id),
                 condition.metric,
                 window + baseline,
-                lambda tracker: tracker.score(spec.min_change),
+                lambda tracker: tracker.score(),
                 index,
-                lambda: Baseline(window, baseline),
+                lambda: Baseline(window, baseline, spec.min_change),
             )
             return leaf
         window = int(condition.window.total_seconds() * 1000)

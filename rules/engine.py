@@ -111,6 +111,7 @@ class KindRules:
     screen: Screen
     position: dict[int, int]  # rule index -> its place in what ``screen`` returns
     slot_of: Callable[[Rate | Window | Deviation], int] = lambda _condition: 0
+    quiet_ms: int = 0  # the shortest silence any rule of the kind watches for
     screens: dict[tuple[tuple[str, float], ...], Screen] = field(default_factory=dict)
 
     def screen_at(self, params: Mapping[str, float]) -> Screen:
@@ -123,11 +124,6 @@ class KindRules:
             conditions = [r.spec.condition for r in self.rules]
             screen = self.screens[key] = screen_function(conditions, self.slot_of, params)
         return screen
-
-    @property
-    def quiet_ms(self) -> int:
-        """The shortest silence any rule of the kind watches for."""
-        return min((r.quiet_ms for r in self.silent_rules), default=0)
 
     @property
     def none_hold(self) -> tuple[bool, ...]:
@@ -172,6 +168,7 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
         screen=screen_function([r.spec.condition for r in compiled], compiler.slot_of),
         position={r.index: offset for offset, r in enumerate(compiled)},
         slot_of=compiler.slot_of,
+        quiet_ms=min((r.quiet_ms for r in compiled if r.silent), default=0),
     )
 
 
@@ -217,6 +214,7 @@ class RuleEngine:
         }
         for state in self._assets.values():
             state.params = self._params(state.site)
+            state.screen = None
 
     def _params(self, site: str) -> dict[str, float]:
         params = self._sites.get(site)
@@ -271,15 +269,16 @@ class RuleEngine:
                 tracker = trackers.get(slot)
                 if tracker is None:
                     tracker = trackers[slot] = leaf.tracker()
-                if leaf.owner < 0:
+                owner = leaf.owner
+                if owner < 0:
                     tracker.add(ts_ms, number)  # type: ignore[call-arg]
+                    values[slot] = leaf.measure(tracker)
                 else:  # a deviation learns while its rule is quiet on the asset (see Baseline)
-                    opened = state.rules.get(leaf.owner)
+                    opened = state.rules.get(owner) if state.rules else None
                     learning = opened is None or (
                         ts_ms - opened.since_ms >= tracker.patience_ms  # type: ignore[union-attr]
                     )
-                    tracker.add(ts_ms, number, learning)  # type: ignore[call-arg]
-                values[slot] = leaf.measure(tracker)
+                    values[slot] = tracker.add(ts_ms, number, learning)  # type: ignore[call-arg]
 
     def _rules_at(self, kind_rules: KindRules, site: str) -> tuple[CompiledRule, ...]:
         """The rules of a kind whose ``sites`` globs take this site (worked out once a site)."""
@@ -298,13 +297,6 @@ class RuleEngine:
             return clock_ms
         return self._watermark_ms + max(0, clock_ms - self._arrival_ms)
 
-    def _heard(self, ts_ms: int, heard_ms: int) -> None:
-        self._arrival_ms = max(self._arrival_ms, heard_ms)
-        # a device whose clock runs fast must not make the others look silent
-        reached = min(ts_ms, heard_ms)
-        if reached > self._watermark_ms:
-            self._watermark_ms = reached
-
     # -- evaluation ----------------------------------------------------------------------
 
     def evaluate(self, reading: Reading, heard_ms: int | None = None) -> list[AlarmChange]:
@@ -314,7 +306,13 @@ class RuleEngine:
         if state is None:
             state = self._state(reading.site, reading.asset, reading.kind)
         now = reading.ts_ms
-        self._heard(now, now if heard_ms is None else heard_ms)
+        # how far the estate has got (see data_now), written out: this runs for every reading
+        heard = now if heard_ms is None else heard_ms
+        if heard > self._arrival_ms:
+            self._arrival_ms = heard
+        reached = now if now < heard else heard  # a fast clock must not make others silent
+        if reached > self._watermark_ms:
+            self._watermark_ms = reached
         if now <= state.last_ms:
             return []
         kind_rules = self._kinds.get(reading.kind)
@@ -329,7 +327,11 @@ class RuleEngine:
         self._feed(state, kind_rules, reading)
         active = state.rules
         # judged at the reading's time, the device is heard from just now: not silent
-        holds = kind_rules.screen_at(state.params)(state.latest, state.values, now, now)
+        screen = state.screen
+        if screen is None or state.screen_of is not kind_rules:
+            screen = state.screen = kind_rules.screen_at(state.params)
+            state.screen_of = kind_rules
+        holds = screen(state.latest, state.values, now, now)
         if holds is None:
             if not active:
                 return changes  # nearly every reading: nothing open, nothing holds
