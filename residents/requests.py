@@ -10,14 +10,13 @@ same transaction, for the live views and for notifications to route.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, case, delete, func, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock
@@ -29,7 +28,7 @@ from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.sql import WorkOrderRow
 from facility_dispatch.maintenance.work_orders import WorkOrderService
-from facility_dispatch.residents import kpis
+from facility_dispatch.residents.book import RATED_AFTER, RequestBook, review_of, token_hash
 from facility_dispatch.residents.limits import (
     READS_PER_ADDRESS,
     REPORTS_PER_ADDRESS,
@@ -40,7 +39,6 @@ from facility_dispatch.residents.limits import (
 from facility_dispatch.residents.model import (
     CATEGORIES,
     CHANNELS,
-    FOLLOW_UP_AFTER,
     LOW_RATING,
     MAX_BUILDING,
     MAX_COMMENT,
@@ -48,8 +46,6 @@ from facility_dispatch.residents.model import (
     MAX_PHOTOS,
     MAX_REASON,
     MAX_UNIT,
-    REPEAT_WITHIN,
-    Feedback,
     Request,
     RequestRefusedError,
     Review,
@@ -57,18 +53,10 @@ from facility_dispatch.residents.model import (
     bounded,
     given_name,
     normalize_phone,
-    order_statuses,
-    shown_status,
 )
 from facility_dispatch.residents.sql import RequestRow, ReviewRow
 
-RATED_AFTER = ("resolved", "closed")
-"""SPEC section 5: feedback once the order is resolved or closed (a cancelled one is not)."""
 _WORDS = {"repair": "报修 repair", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +66,7 @@ class Submitted:
     """Shown once, in the tracking link; the database keeps only its hash."""
 
 
-class ResidentRequests:
+class ResidentRequests(RequestBook):
     def __init__(
         self,
         sessions: Sessions,
@@ -89,12 +77,10 @@ class ResidentRequests:
         clock: Clock,
         retention: timedelta = timedelta(days=365),
     ) -> None:
-        self._sessions = sessions
+        super().__init__(sessions, photos, clock)
         self._events = events
         self._work_orders = work_orders
         self._people = people
-        self._photos = photos
-        self._clock = clock
         self._retention = retention
         self._limiter = SqlRateLimiter(sessions)
 
@@ -222,43 +208,6 @@ class ResidentRequests:
 
     # -- the dispatcher's side ----------------------------------------------------------------
 
-    def get(self, request_id: int) -> Request | None:
-        with self._sessions() as session:
-            found = session.execute(self._joined().where(RequestRow.id == request_id)).first()
-            return self._request(found[0], found[1]) if found else None
-
-    def queue(
-        self,
-        site: str | None = None,
-        status: str | None = None,
-        category: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> tuple[list[Request], int]:
-        """New requests first, then the newest."""
-        stmt = self._joined()
-        if site:
-            stmt = stmt.where(RequestRow.site == site)
-        if category:
-            stmt = stmt.where(RequestRow.category == category)
-        if status:
-            decision, order_status = order_statuses(status)
-            stmt = stmt.where(RequestRow.decision == decision)
-            if order_status is not None:
-                stmt = stmt.where(WorkOrderRow.status.in_(order_status))
-        with self._sessions() as session:
-            total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
-            rows = session.execute(
-                stmt.order_by(
-                    case((RequestRow.decision == "new", 0), else_=1),
-                    RequestRow.created_at.desc(),
-                    RequestRow.id.desc(),
-                )
-                .limit(limit)
-                .offset(offset)
-            ).all()
-            return [self._request(r, o) for r, o in rows], total
-
     def accept(
         self,
         request_id: int,
@@ -326,21 +275,6 @@ class ResidentRequests:
         self._events.notify()
         return self._require(request_id)
 
-    def follow_ups(self, site: str | None = None) -> list[Request]:
-        """Resolved three days ago or more, not rated, not yet called (回访): oldest first."""
-        due_before = self._clock.now() - FOLLOW_UP_AFTER
-        stmt = self._joined().where(
-            RequestRow.rating.is_(None),
-            RequestRow.followed_up_at.is_(None),
-            WorkOrderRow.status.in_(RATED_AFTER),
-            WorkOrderRow.resolved_at <= due_before,
-        )
-        if site:
-            stmt = stmt.where(RequestRow.site == site)
-        with self._sessions() as session:
-            rows = session.execute(stmt.order_by(WorkOrderRow.resolved_at)).all()
-            return [self._request(r, o) for r, o in rows]
-
     def record_follow_up(
         self,
         request_id: int,
@@ -372,16 +306,6 @@ class ResidentRequests:
         self._events.notify()
         return request
 
-    def reviews(self, site: str | None = None, open_only: bool = True) -> list[Review]:
-        stmt = select(ReviewRow, RequestRow).join(RequestRow, RequestRow.id == ReviewRow.request_id)
-        if site:
-            stmt = stmt.where(ReviewRow.site == site)
-        if open_only:
-            stmt = stmt.where(ReviewRow.closed_at.is_(None))
-        with self._sessions() as session:
-            rows = session.execute(stmt.order_by(ReviewRow.opened_at.desc()).limit(500)).all()
-            return [_review(review, request) for review, request in rows]
-
     def close_review(self, review_id: int, actor: Actor, outcome: str) -> Review:
         """The supervisor checked on site and answered the resident: what was found and done."""
         outcome = bounded("outcome", outcome, MAX_DESCRIPTION, 2)
@@ -396,43 +320,9 @@ class ResidentRequests:
             request = session.get(RequestRow, review.request_id)
             assert request is not None
             self._record(session, "request.review_closed", request, now, review_id=review.id)
-            closed = _review(review, request)
+            closed = review_of(review, request)
         self._events.notify()
         return closed
-
-    def photo(self, request_id: int, position: int) -> bytes:
-        request = self._row(request_id)
-        if not 0 <= position < len(request.photos):
-            raise NotFoundError(f"request {request_id} has no photo {position}")
-        try:
-            return self._photos.open(request.photos[position])
-        except KeyError:
-            raise NotFoundError(f"request {request_id}'s photo {position} is gone") from None
-
-    def kpis(self, site: str | None, start: datetime, end: datetime) -> dict[str, Any]:
-        """SPEC section 5's KPIs of the requests made in [start, end]."""
-        stmt = (
-            select(RequestRow, WorkOrderRow.resolved_at)
-            .outerjoin(WorkOrderRow, WorkOrderRow.id == RequestRow.work_order_id)
-            .where(RequestRow.created_at >= start - REPEAT_WITHIN, RequestRow.created_at <= end)
-        )
-        if site:
-            stmt = stmt.where(RequestRow.site == site)
-        with self._sessions() as session:
-            facts = [
-                kpis.RequestFacts(
-                    r.site,
-                    r.building,
-                    r.unit,
-                    r.category,
-                    r.created_at,
-                    r.decided_at,
-                    resolved_at,
-                    r.rating,
-                )
-                for r, resolved_at in session.execute(stmt)
-            ]
-        return kpis.compute(facts, start, end)
 
     def prune(self) -> int:
         """Requests past the retention period go, with their photos and reviews."""
@@ -454,37 +344,6 @@ class ResidentRequests:
         return len(ids)
 
     # -- the record ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _joined() -> Select[RequestRow, WorkOrderRow]:
-        return select(RequestRow, WorkOrderRow).outerjoin(
-            WorkOrderRow, WorkOrderRow.id == RequestRow.work_order_id
-        )
-
-    def _by_token(
-        self, session: Session, token: str, lock: bool = False
-    ) -> tuple[RequestRow, WorkOrderRow | None] | None:
-        if not token or len(token) > 100:
-            return None
-        stmt = self._joined().where(RequestRow.token_hash == token_hash(token))
-        if lock:
-            stmt = stmt.with_for_update(of=RequestRow)
-        found = session.execute(stmt).first()
-        return (found[0], found[1]) if found else None
-
-    def _row(self, request_id: int) -> RequestRow:
-        with self._sessions() as session:
-            row = session.get(RequestRow, request_id)
-            if row is None:
-                raise NotFoundError(f"no request {request_id}")
-            session.expunge(row)
-            return row
-
-    def _require(self, request_id: int) -> Request:
-        request = self.get(request_id)
-        if request is None:
-            raise NotFoundError(f"no request {request_id}")
-        return request
 
     @staticmethod
     def _still_new(request: Request) -> None:
@@ -578,49 +437,3 @@ class ResidentRequests:
             },
             row.site,
         )
-
-    @staticmethod
-    def _request(row: RequestRow, order: WorkOrderRow | None) -> Request:
-        feedback = (
-            Feedback(row.rating, row.comment or "", row.feedback_at)
-            if row.rating is not None and row.feedback_at is not None
-            else None
-        )
-        return Request(
-            id=row.id,
-            site=row.site,
-            building=row.building,
-            unit=row.unit,
-            category=row.category,
-            description=row.description,
-            channel=row.channel,
-            phone=row.phone,
-            decision=row.decision,
-            status=shown_status(row.decision, order.status if order else None),
-            reject_reason=row.reject_reason,
-            work_order_id=row.work_order_id,
-            work_order_number=order.number if order else None,
-            created_at=row.created_at,
-            decided_at=row.decided_at,
-            decided_by=row.decided_by,
-            resolved_at=order.resolved_at if order else None,
-            photos=len(row.photos or ()),
-            feedback=feedback,
-            followed_up_at=row.followed_up_at,
-            follow_up_note=row.follow_up_note,
-        )
-
-
-def _review(review: ReviewRow, request: RequestRow) -> Review:
-    return Review(
-        id=review.id,
-        request_id=review.request_id,
-        site=review.site,
-        supervisor=review.supervisor,
-        rating=request.rating or 0,
-        comment=request.comment or "",
-        opened_at=review.opened_at,
-        closed_at=review.closed_at,
-        closed_by=review.closed_by,
-        outcome=review.outcome,
-    )
