@@ -62,10 +62,20 @@ ALLOWED = {
 }
 
 
-def check(changes: list[AlarmChange], open_: dict[tuple[str, str, str], str]) -> None:
+def check(
+    changes: list[AlarmChange],
+    open_: dict[tuple[str, str, str], str],
+    since: dict[tuple[str, str, str], int] | None = None,
+) -> None:
+    since = {} if since is None else since
     for change in changes:
         state = open_.get(change.key)
         assert type(change) in ALLOWED[state], f"{type(change).__name__} after {state}"
+        # an episode's changes never go back in time: it never resolves before it fired
+        assert change.at_ms >= since.get(change.key, change.at_ms), change
+        since[change.key] = change.at_ms
+        if isinstance(change, AlarmResolved | AlarmDiscarded):
+            since.pop(change.key)
         if isinstance(change, AlarmPending):
             open_[change.key] = "pending"
         elif isinstance(change, AlarmFired):
@@ -79,14 +89,16 @@ def check(changes: list[AlarmChange], open_: dict[tuple[str, str, str], str]) ->
 def test_any_sequence_keeps_the_episodes_consistent(steps: list) -> None:  # type: ignore[type-arg]
     machine = RuleEngine(PACK)
     open_: dict[tuple[str, str, str], str] = {}
+    since: dict[tuple[str, str, str], int] = {}
     clock = T0
     for (action, kind, asset, gap), metrics in steps:
         clock += gap
         if action == "tick":
-            check(machine.tick(clock), open_)
+            check(machine.tick(clock), open_, since)
         else:
             kind_asset = f"{kind}-{asset}"  # one kind per asset, as ingest guarantees
-            check(machine.evaluate(Reading("site", kind, kind_asset, clock, metrics)), open_)
+            reading = Reading("site", kind, kind_asset, clock, metrics)
+            check(machine.evaluate(reading), open_, since)
     engine_view = {
         key: ("firing" if a.firing else "pending") for key, a in machine.open_alarms().items()
     }
