@@ -107,6 +107,9 @@ class Page:
         values.update({k: str(v) for k, v in changes.items()})
         return urlencode({k: v for k, v in values.items() if v})
 
+    def every_text(self, every: str) -> str:
+        return wording.every_text(every, self.t)
+
     def target_clock(self, due: datetime) -> present.SlaClock:
         """A playbook step's target (the lift technician on site in 30 minutes) as a countdown."""
         return present.SlaClock(aware(due), "target", self.now > aware(due))

@@ -181,3 +181,34 @@ def _hand_note(note: str | None) -> str | None:
 def _fallback(entry: TimelineEntry, t: Translator) -> str:
     """An entry without the data to word it: its English note, on English pages only."""
     return entry.note or "" if t.lang == "en" else ""
+
+
+EVERY: Final = re.compile(r"^(\d+)(mo|y|w|d|h|m)$")
+
+
+def every_text(every: str, t: Translator) -> str:
+    """A plan's interval in words: "15d" as every 15 days / 每 15 天."""
+    match = EVERY.match(every.strip())
+    if not match:
+        return t("plans.every", every=every)
+    count, unit = int(match.group(1)), match.group(2)
+    return t(f"every.{unit}", n=count)
+
+
+def cron_text(cron: str, t: Translator) -> str:
+    """The common crontab lines in words (daily, weekly on a day, monthly on a date, at a time);
+    anything else as it is written."""
+    fields = cron.split()
+    if len(fields) != 5 or not (fields[0].isdigit() and fields[1].isdigit()):
+        return cron
+    minute, hour, dom, month, dow = fields
+    at = f"{int(hour):02d}:{int(minute):02d}"
+    if month != "*":
+        return cron
+    if dom == "*" and dow == "*":
+        return t("cron.daily", at=at)
+    if dom == "*" and dow.isdigit() and 0 <= int(dow) <= 7:
+        return t("cron.weekly", day=t(f"weekday.{int(dow) % 7 or 7}"), at=at)  # ISO: 7 Sunday
+    if dow == "*" and dom.isdigit():
+        return t("cron.monthly", day=int(dom), at=at)
+    return cron

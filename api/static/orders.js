@@ -160,3 +160,30 @@ onConfirm("stock", async ({ part, site, mode, quantity, on_hand: onHand, note })
   });
   return tr("js.stock_adjusted");
 });
+
+// plans: a new one (planners), and pausing one
+Object.assign(handlers, {
+  async "pause-plan"(button) {
+    await post(`/api/v1/maintenance-plans/${button.dataset.plan}`, {}, "DELETE");
+    window.location.reload();
+    return tr("js.plan_paused");
+  },
+});
+
+document.getElementById("plan-form")?.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const form = event.target;
+  const body = {};
+  for (const [name, value] of new FormData(form)) {
+    if (value !== "") body[name] = value;
+  }
+  // the browser's local time, as an instant; an asset named makes it that asset's plan
+  body.starts_at = new Date(body.starts_at).toISOString();
+  if (body.asset) delete body.kind;
+  try {
+    const plan = await post("/api/v1/maintenance-plans", body);
+    if (plan) window.location.href = `/plans/${plan.id}`;
+  } catch (error) {
+    toast(`${tr("js.refused")}: ${error.message}`, "error");
+  }
+});

@@ -300,6 +300,34 @@ def test_a_dispatchers_day_in_the_console(
     assert shown == {str(urgent["id"])}
     shoot(page, "05-table")
 
+    # a plan: created from the form, on the calendar with its site, then paused
+    first = datetime.now(UTC) + timedelta(days=3)
+    page.goto(f"{url}/plans")
+    page.click("#new-plan summary")
+    page.fill("#plan-form input[name=name]", "Lift monthly check")
+    page.select_option("#plan-form select[name=site]", site)
+    page.select_option("#plan-form select[name=kind]", "elevator")
+    page.select_option("#plan-form select[name=every]", "1mo")
+    page.fill("#plan-form input[name=starts_at]", first.strftime("%Y-%m-%dT10:00"))
+    page.select_option("#plan-form select[name=skill]", "elevator")
+    page.select_option("#plan-form select[name=interrupts]", "elevator")
+    page.click("#create-plan")
+    page.wait_for_url(re.compile(r"/plans/\d+$"))
+    plan_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("#plan .schedule").inner_text() == "every 1 months"
+    page.goto(f"{url}/plans?on={first.date().isoformat()}")
+    item = page.locator(f'#calendar .cal-item[data-plan="{plan_id}"]').first
+    assert "Green Garden" in item.inner_text()
+    assert page.locator("#past-occurrences li:not(.empty)").count() == 0  # nothing past yet
+    page.click(f'tr[data-plan="{plan_id}"] a.plan-link')
+    settled(page)
+    page.click('button[data-action="pause-plan"]')
+    page.locator('#plan[data-active="no"]').wait_for()
+    shoot(page, "05b-plan-paused")
+    page.goto(f"{url}/plans?view=week&on={first.date().isoformat()}")
+    assert page.locator("#calendar table.cal tbody tr").count() == 1
+    shoot(page, "05c-plans-week")
+
     # the overview still shows what needs people when no alarm fires
     page.goto(f"{url}/")
     page.locator(f'#attention li[data-order-id="{urgent["id"]}"]').wait_for()
@@ -354,7 +382,7 @@ def test_a_dispatchers_day_in_the_console(
     shoot(mobile, "08-phone-table-zh")
     phone.close()
 
-    # a viewer: no new order, no candidates, no forms; the form page refuses
+    # a viewer: no new order, no candidates, no forms, no plan form; the form page refuses
     watcher = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
     look = watcher.new_page()
     look.set_default_timeout(WAIT_MS)
@@ -367,6 +395,9 @@ def test_a_dispatchers_day_in_the_console(
     look.goto(f"{url}/parts")
     look.locator('tr[data-sku="SEAL-50"]').wait_for()
     assert look.locator('button[data-action="stock"]').count() == 0
+    look.goto(f"{url}/plans")
+    look.locator("#calendar").wait_for()
+    assert look.locator("#new-plan").count() == 0
     answer = look.goto(f"{url}/work-orders/new")
     assert answer is not None and answer.status == 403
     watcher.close()

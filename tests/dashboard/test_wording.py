@@ -1,0 +1,109 @@
+"""The console words what the service generated in the visitor's language: schedules, and
+timeline entries from their event and data (never the English note on a Chinese page)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from facility_dispatch.api.dashboard.i18n import Translator
+from facility_dispatch.api.dashboard.pages import span
+from facility_dispatch.api.dashboard.wording import cron_text, every_text, timeline_line
+from facility_dispatch.maintenance.orders import TimelineEntry, WorkOrder
+
+NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+ZH, EN = Translator("zh"), Translator("en")
+
+
+@pytest.mark.parametrize(
+    ("cron", "zh", "en"),
+    [
+        ("0 10 1 * *", "每月 1 日 10:00", "monthly on day 1 at 10:00"),
+        ("30 8 * * 1", "每周一 08:30", "every Mon at 08:30"),
+        ("0 22 * * 0", "每周日 22:00", "every Sun at 22:00"),
+        ("15 6 * * *", "每天 06:15", "daily at 06:15"),
+        ("*/5 * * * *", "*/5 * * * *", "*/5 * * * *"),  # anything else as written
+    ],
+)
+def test_crontab_in_words(cron: str, zh: str, en: str) -> None:
+    assert (cron_text(cron, ZH), cron_text(cron, EN)) == (zh, en)
+
+
+def test_intervals_in_words() -> None:
+    assert every_text("15d", ZH) == "每 15 天" and every_text("3mo", EN) == "every 3 months"
+
+
+def order(**fields: object) -> WorkOrder:
+    values: dict[str, object] = {
+        name: None
+        for name in WorkOrder.__dataclass_fields__  # type: ignore[attr-defined]
+    }
+    values.update(
+        id=1,
+        number="WO-2026-000001",
+        title="pump-1: A leak sensor is wet",
+        source="alarm",
+        site="north",
+        asset="pump-1",
+        fault="leak",
+        priority="P2",
+        status="assigned",
+        assignees=(7,),
+        alarm_ids=(),
+        timeline=(),
+        checklist=(),
+        description="",
+    )
+    values.update(fields)
+    return WorkOrder(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("event", "note", "data", "zh", "en"),
+    [
+        (
+            "alarm",
+            "alarm 3 leak (major) fired, value True",
+            {"alarm_id": 3, "fault": "leak", "severity": "major", "value": True},
+            "告警 #3：漏水（重要），数值 是",
+            "alarm #3: Leak (Major), value yes",
+        ),
+        (
+            "assigned",
+            "skill plumbing: Li Na; on shift at north now: Li Na; assigned Li Na",
+            {"assignees": [7], "by": "rules", "reason": None},
+            "按派单规则指派给 Li Na",
+            "by the dispatch rules to Li Na",
+        ),
+        (
+            "escalated",
+            "unassigned: skill cctv: nobody",
+            {"cause": "nobody_available", "skill": "cctv", "reason": None},
+            "无人可派：没有当班或值班的弱电监控技术员",
+            "nobody can go: no CCTV technician on shift or on call",
+        ),
+        (
+            "sla_breached",
+            "WO-2026-000001 (P2) missed its response deadline ... by 5m",
+            {"kind": "response", "due": "x", "late_s": 300},
+            "响应超时 5分",
+            "response deadline missed by 5m",
+        ),
+    ],
+)
+def test_generated_entries_are_worded_per_language(
+    event: str, note: str, data: dict[str, object], zh: str, en: str
+) -> None:
+    entry = TimelineEntry(NOW, "dispatcher", event, None, None, note, data)
+    names = {7: "Li Na"}
+    said_zh = timeline_line(order(), entry, names, ZH, lambda s: span(s, ZH))
+    said_en = timeline_line(order(), entry, names, EN, lambda s: span(s, EN))
+    assert (said_zh.text, said_en.text) == (zh, en)
+    assert said_zh.typed is None  # the service's English note is not shown in Chinese
+
+
+def test_an_old_entry_without_data_shows_its_note_in_english_only() -> None:
+    entry = TimelineEntry(NOW - timedelta(days=1), "dispatcher", "alarm", None, None, "x y", {})
+    assert timeline_line(order(), entry, {}, ZH, str).text == ""
+    assert timeline_line(order(), entry, {}, EN, str).text == "x y"
