@@ -26,6 +26,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -63,6 +64,9 @@ from facility_dispatch.notify.sql import NotifyValueRow, OutboxRow, WatchRow
 from facility_dispatch.notify.targets import Address, Roster, addresses
 
 log = logging.getLogger(__name__)
+
+SENDERS = 4
+"""URLs sent to at once: a slow receiver (a mail server at its timeout) holds up only itself."""
 
 ACK_TTL = timedelta(hours=24)
 """How long an acknowledgement link in a message works."""
@@ -361,10 +365,24 @@ class Notifier(NotificationBook):
 
     # -- sending -----------------------------------------------------------------------------
 
-    def deliver(self, config: NotifyConfig, limit: int = 100) -> int:
-        """Send the pending messages that are due, oldest first; returns how many were taken."""
+    def deliver(self, config: NotifyConfig, limit: int = 200) -> int:
+        """Send the pending messages that are due; returns how many were taken.
+
+        Each URL's messages go in the order they were recorded, the URLs side by side (at
+        most :data:`SENDERS` at once), so a receiver that hangs until its timeout holds up
+        only its own messages. A URL that failed rests until its oldest message's retry:
+        the messages behind it wait with it instead of failing one by one."""
         now = self._clock.now()
         with self._sessions() as session:
+            resting = set(
+                session.scalars(
+                    select(OutboxRow.url).where(
+                        OutboxRow.status == "pending",
+                        OutboxRow.attempts > 0,
+                        OutboxRow.next_attempt_at > now,
+                    )
+                )
+            )
             due = list(
                 session.scalars(
                     select(OutboxRow)
@@ -373,37 +391,52 @@ class Notifier(NotificationBook):
                     .limit(limit)
                 )
             )
-        sent = 0
+        queues: dict[str, list[OutboxRow]] = {}
         for message in due:
-            error: str | None = None
-            try:
-                self._sender.send(message.url, message.title, message.body)
-            except DeliveryFailedError as failure:
-                error = str(failure) or "failed"
-            except Exception as failure:  # a bug in a plugin must not stop the others
-                log.exception("sending notification %s raised", message.id)
-                error = f"{type(failure).__name__}: {failure}"[:500]
-            after = self._clock.now()
-            with self._sessions.begin() as session:
-                row = session.get(OutboxRow, message.id)
-                if row is None:
-                    continue
-                row.attempts += 1
-                if error is None:
-                    row.status, row.sent_at, row.last_error = "sent", after, None
-                    sent += 1
-                    self.sent.inc()
-                    continue
-                self.failed.inc()
-                row.last_error = error
-                if gives_up(row.at, after, config.give_up_after):
-                    row.status = "failed"
-                    log.warning("notification %s to %s given up: %s", row.id, row.receiver, error)
-                else:
-                    row.next_attempt_at = retry_at(
-                        row.attempts, after, config.retry_after, config.retry_max
-                    )
+            if message.url not in resting:
+                queues.setdefault(message.url, []).append(message)
+        if not queues:
+            return 0
+        with ThreadPoolExecutor(min(SENDERS, len(queues)), "notify-send") as pool:
+            return sum(pool.map(lambda queue: self._send_in_order(queue, config), queues.values()))
+
+    def _send_in_order(self, queue: list[OutboxRow], config: NotifyConfig) -> int:
+        sent = 0
+        for message in queue:
+            if not self._attempt(message, config):
+                break  # this URL rests; the rest of its queue waits behind the failed one
+            sent += 1
         return sent
+
+    def _attempt(self, message: OutboxRow, config: NotifyConfig) -> bool:
+        error: str | None = None
+        try:
+            self._sender.send(message.url, message.title, message.body)
+        except DeliveryFailedError as failure:
+            error = str(failure) or "failed"
+        except Exception as failure:  # a bug in a plugin must not stop the others
+            log.exception("sending notification %s raised", message.id)
+            error = f"{type(failure).__name__}: {failure}"[:500]
+        after = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(OutboxRow, message.id)
+            if row is None:
+                return error is None
+            row.attempts += 1
+            if error is None:
+                row.status, row.sent_at, row.last_error = "sent", after, None
+                self.sent.inc()
+                return True
+            self.failed.inc()
+            row.last_error = error
+            if gives_up(row.at, after, config.give_up_after):
+                row.status = "failed"
+                log.warning("notification %s to %s given up: %s", row.id, row.receiver, error)
+            else:
+                row.next_attempt_at = retry_at(
+                    row.attempts, after, config.retry_after, config.retry_max
+                )
+        return False
 
     # -- acknowledging by link ---------------------------------------------------------------
 
