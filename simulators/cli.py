@@ -278,6 +278,7 @@ def _fleet(
     click.echo(report.line())
     click.echo(
         f"achieved_rate={report.achieved_rate:.1f} acknowledged_rate={report.acknowledged_rate:.1f}"
+        f" readings={report.readings} acknowledged_readings={report.acknowledged * report.batch}"
     )
 
 
