@@ -57,8 +57,8 @@ class NotifyHarness(Harness):
         assert found is not None
         return found
 
-    def p1(self) -> int:
-        alarm = self.fire("lift-1", "elevator", "entrapment", "elevator-entrapment")
+    def p1(self, asset: str = "lift-1") -> int:
+        alarm = self.fire(asset, "elevator", "entrapment", "elevator-entrapment")
         order, _ = self.orders.open_from_alarm(alarm, "P1", "elevator", "Passenger trapped")
         return order.id
 
