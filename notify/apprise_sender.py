@@ -33,7 +33,15 @@ class AppriseSender:
         if instance is None:
             scheme, _, _ = url.partition("://")
             return f"{scheme}://..."
-        return str(instance.url(privacy=True)).split("?", 1)[0]
+        shown = str(instance.url(privacy=True)).split("?", 1)[0]
+        scheme, sep, rest = shown.partition("://")
+        # Apprise hides passwords and tokens it knows of; a webhook's path often is the secret
+        # (json://host/hooks/<key>): long path segments are cut down too
+        host, slash, path = rest.partition("/")
+        hidden = "/".join(
+            f"{part[:2]}...{part[-2:]}" if len(part) >= 16 else part for part in path.split("/")
+        )
+        return f"{scheme}{sep}{host}{slash}{hidden}"
 
     def send(self, url: str, title: str, body: str) -> None:
         notifier = apprise.Apprise()

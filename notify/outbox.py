@@ -15,6 +15,9 @@ Repeats and escalation come from watches: an order matched by a route with ``rep
 console or a signed link) or finished; each sweep records the rounds that fell due
 (:func:`facility_dispatch.notify.routing.due_rounds`).
 
+A watch names its route by position in the file: a new file applies to the watches running,
+route by route (a route removed ends its watches at the next sweep).
+
 Only the scheduler's leader runs :meth:`Notifier.step` (``lead``/``follow``): one sender
 per installation. A failing receiver is retried with doubling backoff up to ``retry_max``,
 and given up (``failed``) after ``give_up_after``.

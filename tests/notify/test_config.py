@@ -113,3 +113,22 @@ def test_the_command_line_checks_a_file_and_run_refuses_a_bad_one(tmp_path: Path
     settings = make_settings(tmp_path, "mqtt://127.0.0.1:9", notify=bad)
     with pytest.raises(ClickException, match="route urgent, field escalate_after"):
         _build_or_refuse(settings)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "hidden"),
+    [
+        ("mailto://duty:secret@example.com", "mailto://duty:****@example.com", "secret"),
+        ("json://127.0.0.1:9000/hook", "json://127.0.0.1:9000/hook", None),
+        (
+            "json://10.0.0.5/n/inbox/8f3a9c2e5b7d4a1f6e0c/t3",
+            "json://10.0.0.5/n/inbox/8f...0c/t3",
+            "8f3a9c2e5b7d4a1f6e0c",
+        ),
+        ("wecombot://0123456789abcdef0123", "wecombot://", "456789abcdef"),
+    ],
+)
+def test_urls_are_shown_with_their_secrets_hidden(url: str, shown: str, hidden: str | None) -> None:
+    redacted = AppriseSender().redact(url)
+    assert redacted.startswith(shown)
+    assert hidden is None or hidden not in redacted
