@@ -56,6 +56,18 @@ NEEDS = {
     ("POST", "/api/v1/requests/{request_id}/reject"): "planner",
     ("POST", "/api/v1/requests/{request_id}/follow-up"): "planner",
     ("POST", "/api/v1/complaint-reviews/{review_id}/close"): "planner",
+    ("POST", "/api/v1/posts"): "planner",
+    ("POST", "/api/v1/posts/{post_id}/roster-lines"): "planner",
+    ("POST", "/api/v1/posts/{post_id}/covers"): "planner",
+    ("PUT", "/api/v1/sites/{site}/holidays/{year}"): "planner",
+    ("POST", "/api/v1/handovers"): "technician",
+    ("POST", "/api/v1/handovers/{handover_id}/acknowledge"): "technician",
+    ("POST", "/api/v1/routes"): "planner",
+    ("POST", "/api/v1/routes/from-template"): "planner",
+    ("DELETE", "/api/v1/routes/{route_id}"): "planner",
+    ("POST", "/api/v1/routes/{route_id}/rounds"): "technician",
+    ("POST", "/api/v1/rounds/{round_id}/visits"): "technician",
+    ("POST", "/api/v1/rounds/{round_id}/visits/{checkpoint_id}/photos"): "technician",
 }
 # the residents' public endpoints take no token; they are rate limited instead (SPEC section 5)
 PUBLIC_WRITES = {
@@ -109,6 +121,20 @@ READS = {
     "/api/v1/requests/{request_id}/photos/{position}": "technician",
     "/api/v1/complaint-reviews": "planner",
     "/api/v1/sites/{site}/qr.svg": "viewer",
+    "/api/v1/posts": "viewer",
+    "/api/v1/posts/{post_id}/roster-lines": "viewer",
+    "/api/v1/posts/{post_id}/substitutes": "viewer",
+    "/api/v1/sites/{site}/coverage": "viewer",
+    "/api/v1/sites/{site}/holidays/{year}": "viewer",
+    "/api/v1/handovers": "viewer",
+    "/api/v1/patrol-templates": "viewer",
+    "/api/v1/routes": "viewer",
+    "/api/v1/routes/{route_id}": "viewer",
+    "/api/v1/rounds": "viewer",
+    "/api/v1/rounds/{round_id}": "viewer",
+    "/api/v1/rounds/{round_id}/photos/{key}": "viewer",
+    "/api/v1/checkpoints/{token}": "technician",
+    "/api/v1/patrol-kpis": "viewer",
 }
 BELOW = {"technician": "viewer", "planner": "technician", "admin": "planner"}
 OPEN = {path for path, least in READS.items() if least == "none"}
@@ -206,6 +232,10 @@ VOLATILE: dict[str, set[str] | None] = {
     "notify_values": None,
     "notification_outbox": None,
     "notification_watches": None,
+    # the leader records the routes' scheduled rounds (and flags missed ones), gaps and handovers
+    "patrol_rounds": None,
+    "roster_gap_flags": None,
+    "shift_handovers": {"flagged_at"},
 }
 
 
@@ -328,8 +358,36 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "token_id": spare.json()["id"],
         "technician_id": wang,
         **resident_request(client, site, li),
+        **roster_and_round(client, site, li),
     }
     return World(client, site, li, wang, headers, ids)
+
+
+def roster_and_round(client: TestClient, site: str, li: int) -> dict[str, int | str]:
+    """A post Li Na is on, a handover for anyone, a route walked on demand and its round."""
+    shifts = [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}]
+    post = client.post("/api/v1/posts", json={"site": site, "name": "Gate", "shifts": shifts})
+    handover = client.post("/api/v1/handovers", json={"site": site, "notes": "quiet night"})
+    points = [{"name": "Ramp", "items": [{"key": "lights", "text": "Lights on"}]}]
+    route = client.post(
+        "/api/v1/routes",
+        json={"site": site, "name": "Car park", "times": [], "checkpoints": points},
+    )
+    for answer in (post, handover, route):
+        assert answer.status_code == 201, answer.text
+    walk = client.post(f"/api/v1/routes/{route.json()['id']}/rounds")
+    assert walk.status_code == 201, walk.text
+    point = route.json()["checkpoints"][0]
+    return {
+        "post_id": post.json()["id"],
+        "handover_id": handover.json()["id"],
+        "route_id": route.json()["id"],
+        "round_id": walk.json()["id"],
+        "checkpoint_id": point["id"],
+        "checkpoint_token": point["token"],
+        "year": 2026,
+        "key": "0" * 32 + ".jpg",
+    }
 
 
 def resident_request(client: TestClient, site: str, li: int) -> dict[str, int | str]:
@@ -450,8 +508,41 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "not ours"},
         ("POST", "/api/v1/requests/{request_id}/follow-up"): {"note": "called, all fine"},
         ("POST", "/api/v1/complaint-reviews/{review_id}/close"): {"outcome": "visited"},
+        ("POST", "/api/v1/posts"): {
+            "site": site,
+            "name": "Lobby",
+            "shifts": [{"name": "day", "starts": "07:00", "ends": "19:00", "headcount": 1}],
+        },
+        ("POST", "/api/v1/posts/{post_id}/roster-lines"): {
+            "technician_id": world.li,
+            "pattern": ["day", "rest"],
+            "anchor": "2026-11-30",
+        },
+        ("POST", "/api/v1/posts/{post_id}/covers"): {
+            "day": "2026-12-01",
+            "shift": "day",
+            "technician_id": world.li,
+        },
+        ("PUT", "/api/v1/sites/{site}/holidays/{year}"): {
+            "holidays": [{"day": "2026-10-01", "name": "National Day"}]
+        },
+        ("POST", "/api/v1/handovers"): {"site": site, "keys": "plant room key"},
+        ("POST", "/api/v1/handovers/{handover_id}/acknowledge"): {},
+        ("POST", "/api/v1/routes"): {
+            "site": site,
+            "name": "Roof",
+            "times": ["22:00"],
+            "checkpoints": [{"name": "Roof door", "items": [{"key": "shut", "text": "Shut"}]}],
+        },
+        ("POST", "/api/v1/routes/from-template"): {"site": site, "template": "plant_room"},
+        ("DELETE", "/api/v1/routes/{route_id}"): {},
+        ("POST", "/api/v1/routes/{route_id}/rounds"): {},
+        ("POST", "/api/v1/rounds/{round_id}/visits"): {
+            "token": world.ids["checkpoint_token"],
+            "results": [{"key": "lights", "ok": True}],
+        },
     }
-    if method == "GET":
+    if method == "GET" or path == PHOTO:
         return None
     return bodies[(method, path)]  # a new changing route needs a body here, and a decision
 
@@ -459,7 +550,12 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
 QUERIES = {
     "/api/v1/assets/{site}/{asset}/telemetry": {"metric": "pressure_bar"},
     "/api/v1/events": {"since": 0},
+    "/api/v1/sites/{site}/coverage": {"start": "2026-11-30", "end": "2026-12-06"},
+    "/api/v1/posts/{post_id}/substitutes": {"day": "2026-12-01", "shift": "day"},
+    "/api/v1/rounds/{round_id}/visits/{checkpoint_id}/photos": {"item": "lights"},
 }
+PHOTO = "/api/v1/rounds/{round_id}/visits/{checkpoint_id}/photos"
+"""The one changing route whose body is an image, not JSON."""
 
 
 def call(world: World, method: str, path: str, caller: str) -> int:
@@ -468,6 +564,18 @@ def call(world: World, method: str, path: str, caller: str) -> int:
     if path == "/api/v1/events":  # a live stream: the status is all there is to see
         with world.client.stream(method, url, headers=headers, params=params) as stream:
             return stream.status_code
+    if path == PHOTO:
+        import io
+
+        from PIL import Image
+
+        image = io.BytesIO()
+        Image.new("RGB", (8, 8)).save(image, "PNG")
+        photo = {**headers, "Content-Type": "image/png"}
+        answer = world.client.request(
+            method, url, headers=photo, params=params, content=image.getvalue()
+        )
+        return answer.status_code
     answer = world.client.request(method, url, headers=headers, params=params, json=body)
     return answer.status_code
 
