@@ -33,6 +33,7 @@ from facility_dispatch.api.routers import (
     parts,
     people,
     planning,
+    public_requests,
     reports,
     requests,
     rosters,
@@ -114,7 +115,7 @@ def create_app(
     install_handlers(app)
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_middleware(
-        BodyLimit, limit=service.settings.max_request_bytes, larger=requests.upload_limit
+        BodyLimit, limit=service.settings.max_request_bytes, larger=public_requests.upload_limit
     )
     for router in (
         health.router,
@@ -128,6 +129,7 @@ def create_app(
         notices.router,
         notifications.router,
         reports.router,
+        public_requests.router,
         requests.router,
         rosters.router,
         rounds.router,

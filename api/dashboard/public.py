@@ -21,7 +21,7 @@ from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import i18n
 from facility_dispatch.api.dashboard.pages import STATIC_VERSION, environment
 from facility_dispatch.api.deps import ServiceDep
-from facility_dispatch.api.routers.requests import client_address
+from facility_dispatch.api.routers.public_requests import client_address
 from facility_dispatch.kernel.photos import MAX_PHOTO_BYTES
 from facility_dispatch.maintenance.errors import ConflictError, MaintenanceError, NotFoundError
 from facility_dispatch.residents.model import CATEGORIES, MAX_PHOTOS, RequestRefusedError
