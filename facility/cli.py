@@ -312,6 +312,7 @@ def demo() -> None:
     """run, with an embedded broker if none is configured, and a simulated estate."""
     from facility_dispatch.api.app import create_app
     from facility_dispatch.demo import (
+        SITES,
         configure_notifications,
         estate,
         register_assets,
@@ -356,6 +357,8 @@ def demo() -> None:
     click.echo(
         f"\nFacility Dispatch demo\n  dashboard: http://{host}:{settings.http_port}/\n"
         f"  messages sent: http://{host}:{settings.http_port}/inbox\n"
+        f"  residents' page (its QR code on /requests): "
+        f"http://{host}:{settings.http_port}/r/{SITES[0].layout.site}\n"
         f"  admin token: {admin}\n  MQTT: {settings.mqtt!r}"
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )
