@@ -70,6 +70,17 @@ class ChecklistItem:
 
 
 @dataclass(frozen=True, slots=True)
+class Handover:
+    """An order moved off an absent technician: to whom, and when."""
+
+    work_order_id: int
+    number: str
+    at: datetime
+    absent: str
+    to: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class WorkOrder:
     id: int
     number: str
@@ -260,6 +271,28 @@ class OrderBook:
         """Technician id -> open orders on them now."""
         with self._sessions() as session:
             return self.open_counts(session)
+
+    def handovers(self, since: datetime) -> list[Handover]:
+        """Orders handed to a substitute because their assignee became absent, since ``since``
+        (the timeline's ``reassigned`` entries): what the people page shows under an absence."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(TimelineRow, WorkOrderRow.number)
+                .join(WorkOrderRow, WorkOrderRow.id == TimelineRow.work_order_id)
+                .where(TimelineRow.event == "reassigned", TimelineRow.at >= since)
+                .order_by(TimelineRow.at)
+            ).all()
+            return [
+                Handover(
+                    entry.work_order_id,
+                    number,
+                    entry.at,
+                    str(entry.data.get("absent", "")),
+                    tuple(int(i) for i in entry.data.get("after") or ()),
+                )
+                for entry, number in rows
+                if "absent" in (entry.data or {})
+            ]
 
     def count_open(self) -> int:
         with self._sessions() as session:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from facility_dispatch.api.dashboard import present
 from facility_dispatch.api.dashboard.pages import PageDep, aware
-from facility_dispatch.maintenance.people import Absence, Shift
+from facility_dispatch.maintenance.people import Absence, Shift, Technician
 
 router = APIRouter(include_in_schema=False)
 DAYS: Final = 7
@@ -70,8 +70,23 @@ def people_page(page: PageDep, site: str | None = None) -> HTMLResponse:
         roster[technician.id] = cells
     today_text = today.isoformat()
     soon = (today + CERTIFICATE_WARNING).isoformat()
+    names = {t.id: t.name for t in technicians}
+    recent = [a for a in absences if aware(a.ends_at) > page.now - timedelta(days=7)]
+    handovers = service.work_orders.handovers(page.now - timedelta(days=14))
     return page.render(
         "people.html",
+        names=names,
+        absences=sorted(recent, key=lambda a: a.starts_at),
+        moved={
+            a.id: [
+                h
+                for h in handovers
+                if h.absent == names.get(a.technician_id) and aware(h.at) >= aware(a.starts_at)
+            ]
+            for a in recent
+        },
+        editable={t.id: _editable(t) for t in technicians},
+        skills=("elevator", "electrical", "plumbing", "cctv", "general"),
         technicians=technicians,
         loads=loads,
         duty=duty,
@@ -81,3 +96,23 @@ def people_page(page: PageDep, site: str | None = None) -> HTMLResponse:
         certificate=lambda expires_on: present.certificate_state(str(expires_on), today_text, soon),
         site=site or "",
     )
+
+
+def _editable(technician: Technician) -> dict[str, Any]:
+    """The technician as ``PUT /api/v1/technicians/{id}`` takes them: the edit form changes
+    some fields and sends the rest back as they were (contacts, role)."""
+    return {
+        "name": technician.name,
+        "phone": technician.phone,
+        "skills": list(technician.skills),
+        "seniority": technician.seniority,
+        "sites": list(technician.sites),
+        "certifications": [
+            {"kind": c["kind"], "number": str(c.get("number", "")), "expires_on": c["expires_on"]}
+            for c in technician.certifications
+        ],
+        "employer": technician.employer,
+        "active": technician.active,
+        "contacts": list(technician.contacts),
+        "role": technician.role,
+    }

@@ -187,3 +187,88 @@ document.getElementById("plan-form")?.addEventListener("submit", async (event) =
     toast(`${tr("js.refused")}: ${error.message}`, "error");
   }
 });
+
+// people (planners): a technician added or edited, a shift, an absence (and who took over)
+const instant = (value) => new Date(value).toISOString();
+
+Object.assign(handlers, {
+  "edit-technician"(button) {
+    const form = document.getElementById("technician-form");
+    if (!form) return null;
+    const body = JSON.parse(button.dataset.body);
+    form.reset();
+    form.elements.id.value = button.dataset.technician;
+    form.dataset.body = button.dataset.body;
+    form.elements.name.value = body.name;
+    form.elements.phone.value = body.phone || "";
+    form.elements.seniority.value = body.seniority;
+    for (const option of form.elements.sites.options) option.selected = body.sites.includes(option.value);
+    for (const box of form.querySelectorAll("input[name=skills]")) box.checked = body.skills.includes(box.value);
+    const cert = body.certifications[0];
+    if (cert) {
+      form.elements.cert_kind.value = cert.kind;
+      form.elements.cert_number.value = cert.number;
+      form.elements.cert_expires.value = cert.expires_on;
+    }
+    document.getElementById("technician-form-title").textContent = `${tr("js.editing")} ${body.name}`;
+    form.scrollIntoView({ block: "start" });
+    return null;
+  },
+});
+
+onSubmit("technician-form", async (form) => {
+  const { elements } = form;
+  const id = elements.id.value;
+  const kept = id ? JSON.parse(form.dataset.body || "{}") : {};
+  const certifications = (kept.certifications || []).filter((c) => c.kind !== elements.cert_kind.value);
+  if (elements.cert_kind.value && elements.cert_expires.value) {
+    certifications.unshift({
+      kind: elements.cert_kind.value,
+      number: elements.cert_number.value,
+      expires_on: elements.cert_expires.value,
+    });
+  }
+  const body = {
+    ...kept,
+    name: elements.name.value,
+    phone: elements.phone.value || null,
+    seniority: elements.seniority.value,
+    sites: [...elements.sites.selectedOptions].map((o) => o.value),
+    skills: [...form.querySelectorAll("input[name=skills]:checked")].map((b) => b.value),
+    certifications,
+  };
+  if (id) await post(`/api/v1/technicians/${id}`, body, "PUT");
+  else await post("/api/v1/technicians", body);
+  window.location.reload();
+  return tr("js.saved");
+});
+
+onSubmit("shift-form", async ({ elements }) => {
+  await post("/api/v1/shifts", {
+    technician_id: Number(elements.technician_id.value),
+    starts_at: instant(elements.starts_at.value),
+    ends_at: instant(elements.ends_at.value),
+    on_call: elements.on_call.checked,
+  });
+  window.location.reload();
+  return tr("js.saved");
+});
+
+onSubmit("absence-form", async ({ elements }) => {
+  const absence = await post("/api/v1/absences", {
+    technician_id: Number(elements.technician_id.value),
+    starts_at: instant(elements.starts_at.value),
+    ends_at: instant(elements.ends_at.value),
+    reason: elements.reason.value,
+  });
+  sessionStorage.setItem("fd-toast", tr("js.absence_done", { n: absence?.reassigned ?? 0 }));
+  window.location.reload();
+  return null;
+});
+
+// a message that outlives the reload that shows its result
+const carried = sessionStorage.getItem("fd-toast");
+if (carried) {
+  sessionStorage.removeItem("fd-toast");
+  toast(carried);
+}

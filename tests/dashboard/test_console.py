@@ -99,7 +99,9 @@ def test_a_dispatchers_day_in_the_console(
     planner = token(api, "planner")
     viewer = token(api, "viewer")
 
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="en-US")
+    context = browser.new_context(
+        viewport={"width": 1366, "height": 900}, locale="en-US", timezone_id="UTC"
+    )
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -327,6 +329,53 @@ def test_a_dispatchers_day_in_the_console(
     page.goto(f"{url}/plans?view=week&on={first.date().isoformat()}")
     assert page.locator("#calendar table.cal tbody tr").count() == 1
     shoot(page, "05c-plans-week")
+
+    # people: a technician added, another edited, a shift, and an absence whose orders move
+    page.goto(f"{url}/people")
+    page.fill("#technician-form input[name=name]", "Sun Li")
+    page.check('#technician-form input[name=skills][value="plumbing"]')
+    page.click("#save-technician")
+    page.locator("tr[data-technician]", has_text="Sun Li").wait_for()
+    sun = next(
+        p["id"] for p in created(api.get("/api/v1/technicians"))["items"] if p["name"] == "Sun Li"
+    )
+    page.click(f'button[data-action="edit-technician"][data-technician="{li}"]')
+    assert page.input_value("#technician-form input[name=name]") == "Li Na"
+    page.fill("#technician-form input[name=phone]", "139 1111 2222")
+    page.click("#save-technician")
+    page.locator(f'tr[data-technician="{li}"]', has_text="139 1111 2222").wait_for()
+    edited = created(api.get(f"/api/v1/technicians/{li}"))
+    assert (edited["skills"], edited["phone"]) == (["plumbing"], "139 1111 2222")
+    now = datetime.now(UTC)
+    page.select_option("#shift-form select[name=technician_id]", str(sun))
+    page.fill(
+        "#shift-form input[name=starts_at]", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.fill(
+        "#shift-form input[name=ends_at]", (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.click("#save-shift")
+    page.locator(f'tr[data-technician="{sun}"] .badge.duty-on_shift').wait_for()
+    li_orders = created(
+        api.get("/api/v1/work-orders", params={"assignee": li, "status": "assigned"})
+    )
+    assert li_orders["total"] >= 1
+    page.select_option("#absence-form select[name=technician_id]", str(li))
+    page.fill(
+        "#absence-form input[name=starts_at]",
+        (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+    )
+    page.fill(
+        "#absence-form input[name=ends_at]", (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    )
+    page.fill("#absence-form input[name=reason]", "sick leave")
+    page.click("#save-absence")
+    toast(page, f"{li_orders['total']} open orders moved to substitutes")
+    moved = page.locator("#absences .absence", has_text="sick leave")
+    number = li_orders["items"][0]["number"]
+    moved.locator(".moved li", has_text=number).wait_for()
+    assert "Sun Li" in moved.inner_text()
+    shoot(page, "05d-people")
 
     # the overview still shows what needs people when no alarm fires
     page.goto(f"{url}/")
