@@ -324,3 +324,15 @@ rules:
         "mean(flow_m3h, 2m) 4 sd below its own 10m before"
     )
     assert describe(rules.rules[1].condition) == "voltage_v > 1.1 x site nominal_voltage_v"
+
+
+def test_a_reload_keeps_what_a_deviation_has_learned() -> None:
+    machine = engine(deviation())
+    steady(machine, 0, 420, 10.0)
+    # the same rule in a new file, beside a new one: its baseline is kept, no new warm-up
+    changes = machine.replace(
+        ruleset(deviation(), {"condition": {"metric": "leak_detected", "op": "==", "value": True}}),
+        T0 + 420_000,
+    )
+    assert changes == []
+    assert kinds(steady(machine, 420, 60, 20.0)) == ["Fired"]
