@@ -1,0 +1,63 @@
+"""The terminal shows what happened: each committed event one line at INFO (an alarm fired, an
+order assigned), a rolled-back one never, and the HTTP access log only when debugging."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from facility_dispatch import logs
+from facility_dispatch.kernel.db import make_engine, make_sessions
+from facility_dispatch.kernel.events import EventLog, describe
+from facility_dispatch.schema import migrate
+
+AT = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def events(tmp_path: Path) -> Iterator[EventLog]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'events.db'}")
+    migrate(engine)
+    yield EventLog(make_sessions(engine))
+    engine.dispose()
+
+
+def test_committed_events_are_logged_at_info(
+    events: EventLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="facility_dispatch.events")
+    payload = {"number": "WO-2026-000001", "site": "north", "actor": "dispatcher", "note": "x"}
+    with events._sessions.begin() as session:
+        events.record(session, "work_order.assigned", AT, payload, "north")
+    with pytest.raises(RuntimeError), events._sessions.begin() as session:
+        events.record(session, "work_order.cancelled", AT, payload, "north")
+        raise RuntimeError("rolled back")
+    lines = [r.getMessage() for r in caplog.records if r.name == "facility_dispatch.events"]
+    assert lines == [
+        "work_order.assigned number=WO-2026-000001 site=north actor=dispatcher note='x'"
+    ]
+    assert all(r.levelno == logging.INFO for r in caplog.records)
+
+
+def test_describe_names_the_facts() -> None:
+    line = describe("alarm.fired", {"site": "n", "asset": "pump-1", "fault": "leak", "x": 1})
+    assert line == "alarm.fired site=n asset=pump-1 fault=leak"
+
+
+@pytest.mark.parametrize(("level", "access"), [("INFO", logging.WARNING), ("DEBUG", 0)])
+def test_the_access_log_is_for_debugging(level: str, access: int) -> None:
+    root = logging.getLogger()
+    handlers, before = root.handlers[:], root.level
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    uvicorn_access.setLevel(logging.NOTSET)
+    try:
+        logs.configure(level)
+        assert uvicorn_access.level == access
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(before)
+        uvicorn_access.setLevel(logging.NOTSET)
