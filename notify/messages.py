@@ -54,6 +54,19 @@ _LABELS: Final[dict[Lang, dict[str, str]]] = {
 }
 
 
+_STATUSES: Final[dict[str, str]] = {
+    "open": "待派单",
+    "assigned": "已派单",
+    "acknowledged": "已接单",
+    "in_progress": "处理中",
+    "on_hold": "挂起",
+    "resolved": "已修复",
+    "closed": "已关闭",
+    "cancelled": "已取消",
+}
+"""The lifecycle's statuses as a Chinese message says them (English keeps the codes)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OrderFacts:
     """What a message says about a work order (read at the time it is recorded)."""
@@ -113,7 +126,8 @@ def render(
             lines.append(f"{words['asset']}: {order.asset}")
         if order.fault:
             lines.append(f"{words['fault']}: {order.fault}")
-        lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {order.status}")
+        status = _STATUSES.get(order.status, order.status) if lang == "zh" else order.status
+        lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {status}")
         lines.append(f"{words['respond_by']}: {_local(order.respond_by, zone)}")
         lines.append(f"{words['resolve_by']}: {_local(order.resolve_by, zone)}")
     else:

@@ -310,7 +310,7 @@ class Notifier(NotificationBook):
                     happening.event,
                     lang,
                     zone,
-                    _facts(order),
+                    _facts(order, site.name if site else None),
                     payload,
                     reminder=number if round_ is not None and not round_.escalation else 0,
                     escalated_after=format_duration(route.escalate_after)
@@ -452,13 +452,14 @@ def _acknowledged(order: WorkOrder) -> bool:
     return order.responded_at is not None or order.status in {s.value for s in lifecycle.FINISHED}
 
 
-def _facts(order: WorkOrder | None) -> OrderFacts | None:
+def _facts(order: WorkOrder | None, site_name: str | None) -> OrderFacts | None:
+    """The order as a message tells it: the site by the name people know it by."""
     if order is None:
         return None
     return OrderFacts(
         order.number,
         order.title,
-        order.site,
+        site_name or order.site,
         order.asset,
         order.fault,
         order.priority,
