@@ -10,7 +10,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
 from facility_dispatch.api.errors import actor_of, raise_for
-from facility_dispatch.api.pagination import Id, IdQuery, RowId
+from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, RowId, page
 from facility_dispatch.api.types import Input, SiteName, SitePath, SiteQuery
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.handover import Handover
@@ -236,9 +236,21 @@ class HolidaysOut(BaseModel):
 Year = Annotated[int, Path(ge=2000, le=2100)]
 
 
-@router.get("/posts", response_model=list[PostOut])
-def list_posts(service: ServiceDep, _who: Viewer, site: SiteQuery = None) -> list[PostOut]:
-    return [_post_out(p) for p in service.rosters.posts(site)]
+@router.get("/posts", response_model=Page[PostOut])
+def list_posts(
+    service: ServiceDep,
+    _who: Viewer,
+    site: SiteQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[PostOut]:
+    posts = service.rosters.posts(site)
+    return page(
+        [_post_out(p) for p in posts[offset : offset + limit]],
+        len(posts),
+        offset,
+        service.settings.max_page_bytes,
+    )
 
 
 @router.post("/posts", response_model=PostOut, status_code=status.HTTP_201_CREATED)
@@ -253,11 +265,19 @@ def add_post(body: PostIn, service: ServiceDep, _who: Planner) -> PostOut:
     return _post_out(post)
 
 
-@router.get("/posts/{post_id}/roster-lines", response_model=list[LineOut])
-def list_lines(post_id: Id, service: ServiceDep, _who: Viewer) -> list[LineOut]:
+@router.get("/posts/{post_id}/roster-lines", response_model=Page[LineOut])
+def list_lines(
+    post_id: Id, service: ServiceDep, _who: Viewer, limit: Limit = 100, offset: Offset = 0
+) -> Page[LineOut]:
     if service.rosters.post(post_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no post {post_id}")
-    return [_line_out(line) for line in service.rosters.lines([post_id])]
+    lines = service.rosters.lines([post_id])
+    return page(
+        [_line_out(line) for line in lines[offset : offset + limit]],
+        len(lines),
+        offset,
+        service.settings.max_page_bytes,
+    )
 
 
 @router.post(
@@ -420,15 +440,23 @@ def handover_out(h: Handover) -> HandoverOut:
     )
 
 
-@router.get("/handovers", response_model=list[HandoverOut])
+@router.get("/handovers", response_model=Page[HandoverOut])
 def list_handovers(
     service: ServiceDep,
     _who: Viewer,
     site: SiteQuery = None,
     state: Literal["waiting", "acknowledged", "flagged"] | None = None,
-) -> list[HandoverOut]:
-    """The newest 100 first."""
-    return [handover_out(h) for h in service.handovers.query(site, state)]
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[HandoverOut]:
+    """Newest first (of the last 10,000)."""
+    found = service.handovers.query(site, state, limit=10_000)
+    return page(
+        [handover_out(h) for h in found[offset : offset + limit]],
+        len(found),
+        offset,
+        service.settings.max_page_bytes,
+    )
 
 
 @router.post("/handovers", response_model=HandoverOut, status_code=status.HTTP_201_CREATED)

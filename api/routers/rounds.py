@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from facility_dispatch.api.auth import Principal, Role
 from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
 from facility_dispatch.api.errors import actor_of, raise_for
-from facility_dispatch.api.pagination import Id, IdQuery, Limit
+from facility_dispatch.api.pagination import Id, IdQuery, Limit, Offset, Page, page
 from facility_dispatch.api.types import AssetName, Input, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.kernel.durations import DurationError, parse_duration
 from facility_dispatch.maintenance import rounds
@@ -181,9 +181,21 @@ def list_templates(_who: Viewer) -> dict[str, Any]:
     }
 
 
-@router.get("/routes", response_model=list[RouteOut])
-def list_routes(service: ServiceDep, who: Viewer, site: SiteQuery = None) -> list[RouteOut]:
-    return [route_out(r, who) for r in service.patrols.routes(site)]
+@router.get("/routes", response_model=Page[RouteOut])
+def list_routes(
+    service: ServiceDep,
+    who: Viewer,
+    site: SiteQuery = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[RouteOut]:
+    routes = service.patrols.routes(site)
+    return page(
+        [route_out(r, who) for r in routes[offset : offset + limit]],
+        len(routes),
+        offset,
+        service.settings.max_page_bytes,
+    )
 
 
 @router.post("/routes", response_model=RouteOut, status_code=status.HTTP_201_CREATED)
@@ -246,20 +258,27 @@ def start_round(route_id: Id, service: ServiceDep, who: Technician) -> RoundOut:
     return round_out(found, service.patrols.route(route_id), service.clock.now())
 
 
-@router.get("/rounds", response_model=list[RoundOut])
+@router.get("/rounds", response_model=Page[RoundOut])
 def list_rounds(
     service: ServiceDep,
     _who: Viewer,
     site: SiteQuery = None,
     route_id: IdQuery = None,
     since: UtcDateTime | None = None,
-    limit: Limit = 200,
-) -> list[RoundOut]:
-    """Rounds whose deadline is at or after ``since`` (default: a day ago), soonest first."""
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[RoundOut]:
+    """Rounds whose deadline is at or after ``since`` (default: a day ago), soonest first (of
+    the first 10,000)."""
     now = service.clock.now()
-    found = service.patrols.rounds(site, route_id, since or now - timedelta(days=1), None, limit)
+    found = service.patrols.rounds(site, route_id, since or now - timedelta(days=1), None, 10_000)
     routes = {r.id: r for r in service.patrols.routes(site)}
-    return [round_out(r, routes.get(r.route_id), now) for r in found]
+    return page(
+        [round_out(r, routes.get(r.route_id), now) for r in found[offset : offset + limit]],
+        len(found),
+        offset,
+        service.settings.max_page_bytes,
+    )
 
 
 @router.get("/rounds/{round_id}", response_model=RoundOut)

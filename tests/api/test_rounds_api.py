@@ -174,4 +174,8 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     assert kpis["rounds"] == 0  # the round is not due yet: nothing judged
     since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     listed = _ok(client.get("/api/v1/rounds", params={"site": site, "since": since}))
-    assert walk["id"] in [r["id"] for r in listed]
+    assert walk["id"] in [r["id"] for r in listed["items"]] and listed["total"] == 1
+    posts = _ok(client.get("/api/v1/posts", params={"site": site, "limit": 1, "offset": 0}))
+    assert posts["total"] == 1 and posts["next_offset"] is None
+    handovers = _ok(client.get("/api/v1/handovers", params={"site": site, "state": "acknowledged"}))
+    assert [h["id"] for h in handovers["items"]] == [handover["id"]]

@@ -129,11 +129,11 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     shoot(page, "19-roster-setup-phone")
     setup.locator("button[type=submit]").click()
     page.locator(".toast", has_text="Saved").wait_for()
-    wait_until(lambda: len(_ok(api.get("/api/v1/posts", params={"site": site}), 200)) == 1)
+    wait_until(lambda: _ok(api.get("/api/v1/posts", params={"site": site}), 200)["total"] == 1)
     page.reload()
     page.locator("#roster-setup > summary").click()  # the set-up folds away once posts exist
     page.locator("#line-form").wait_for()
-    (post,) = _ok(api.get("/api/v1/posts", params={"site": site}), 200)
+    (post,) = _ok(api.get("/api/v1/posts", params={"site": site}), 200)["items"]
     assert post["shifts"][0]["starts"] == "08:00" and post["skill"] == "security"
     lines = page.locator("#line-form")
     lines.locator('select[name="technician"]').select_option(str(people["Gao Feng"]))
@@ -141,7 +141,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     lines.locator('input[name="anchor"]').fill(monday.isoformat())
     lines.locator("button[type=submit]").click()
     page.locator(".toast", has_text="Saved").wait_for()
-    wait_until(lambda: len(_ok(api.get(f"/api/v1/posts/{post['id']}/roster-lines"), 200)) == 1)
+    wait_until(lambda: _ok(api.get(f"/api/v1/posts/{post['id']}/roster-lines"), 200)["total"] == 1)
     page.reload()
     page.locator("#roster-setup > summary").click()
     holidays = page.locator("#holiday-form")
@@ -168,7 +168,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     page.locator("li[data-route-id]", has_text="Car park night check").wait_for()
     assert not errors, errors
     context.close()
-    listed, custom = _ok(api.get("/api/v1/routes", params={"site": site}), 200)
+    listed, custom = _ok(api.get("/api/v1/routes", params={"site": site}), 200)["items"]
     assert [c["name"] for c in custom["checkpoints"]] == ["Ramp B1", "Fire door 3"]
     assert [i["text"] for i in custom["checkpoints"][0]["items"]] == ["lights on", "barrier works"]
     assert custom["times"] == ["22:00"] and custom["window_s"] == 7200
