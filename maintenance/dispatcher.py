@@ -147,7 +147,9 @@ class Dispatcher:
             full=False,
             unless_linked=happening != "escalated",  # an escalation may raise the priority
         )
-        if happening != "escalated":
+        if happening != "escalated" and any(
+            inhibition.source.fault == alarm.fault for inhibition in self._ruleset().inhibit
+        ):
             # a root cause that fired after its consequences: their orders join this one
             self._work_orders.join_incident(alarm.id, order.id)
         service = OUTAGES.get(alarm.fault)
