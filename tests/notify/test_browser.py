@@ -72,6 +72,8 @@ def test_the_notifications_console_on_a_phone(
     assert api.post("/api/v1/shifts", json=shift).status_code == 201
     publish(broker, site, "tank-1", {"metrics": {"leak_detected": True, "pressure_bar": 2.4}})
     wait_until(lambda: len(hook.received) == 1 and len(smtp.to("li@example.com")) == 1)
+    sent = {"status": "sent"}
+    wait_until(lambda: api.get("/api/v1/notifications", params=sent).json()["total"] == 2)
     order = api.get("/api/v1/work-orders", params={"site": site}).json()["items"][0]
 
     phone = browser.new_context(

@@ -79,6 +79,7 @@ def test_kill_9_with_messages_pending_sends_them_after_the_restart_once(
             # again before it (the outbox sends in order) would have arrived too
             second = p1(api, site, "Burst pipe in the basement")
             wait_until(lambda: len(hook.received) == 2 and len(smtp.mails) == 2, timeout=30)
+            wait_until(lambda: len(outbox(api, status="sent")) == 4)
             assert outbox(api, status="pending") == []
             sent = outbox(api, status="sent")
             numbers = [
