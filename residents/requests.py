@@ -187,8 +187,9 @@ class ResidentRequests(RequestBook):
                 if full.assignees:
                     person = self._people.technician(full.assignees[0])
                     technician = given_name(person.name) if person else None
-                resolved = [e.note for e in full.timeline if e.to == "resolved" and e.note]
-                done = resolved[-1] if resolved and full.status in RATED_AFTER else None
+                resolved = [e for e in full.timeline if e.to == "resolved"]
+                if resolved and full.status in RATED_AFTER:  # the action taken, else the note
+                    done = str(resolved[-1].data.get("action") or "") or resolved[-1].note
                 if full.status not in ("resolved", "closed", "cancelled"):
                     expected_by = full.resolve_by
         may_rate = request.feedback is None and order is not None and order.status in RATED_AFTER

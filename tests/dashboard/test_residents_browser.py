@@ -145,7 +145,7 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     log_in(tech, url, tokens["technician"], f"/work-orders/{order_id}")
     for to in ("acknowledged", "in_progress", "resolved"):
         tech.locator(f'button[data-to="{to}"]').first.click()
-        if to == "resolved" and tech.locator("#resolve-dialog").count():
+        if to == "resolved":  # the console asks the cause and the action taken
             tech.locator("#resolve-dialog textarea[name=cause]").fill("接头老化 joint worn")
             tech.locator("#resolve-dialog textarea[name=action]").fill("换了接头 joint replaced")
             tech.locator("#resolve-confirm").click()
@@ -160,6 +160,8 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     resident.fill('#rating-form textarea[name="comment"]', HTML)
     resident.click("#rating-form button[type=submit]")
     resident.locator("#feedback").wait_for()
+    assert resident.locator("#request-status").inner_text() == "Done: thank you for your rating"
+    assert resident.locator("#done-note").inner_text() == "换了接头 joint replaced"  # the action
     assert resident.locator("#rating-form").count() == 0  # one rating per request
     shoot(resident, "residents-06-rated")
 
