@@ -59,8 +59,11 @@ class NotificationBook:
         return notify_config.parse(text, self._sender.usable)
 
     def load_file(self) -> None:
-        """At start: the file of ``FACILITY_NOTIFY`` is checked and put in force. A bad file
-        stops the start (the operator sees why at once); later changes go through PUT."""
+        """At start: the file of ``FACILITY_NOTIFY``, when it is new or changed since it was
+        last put in force, is checked and put in force; a bad one stops the start (the
+        operator sees why at once). An unchanged file leaves the config in force as it is, so
+        a change made through PUT (kept in the database, never written to the operator's
+        file) survives a restart, until someone edits the file."""
         if self._config_file is None:
             return
         try:
@@ -69,24 +72,26 @@ class NotificationBook:
             raise notify_config.NotifyConfigError(
                 f"cannot read {self._config_file}: {error.strerror}"
             ) from None
-        self._store_config(self.parse(text))
+        with self._sessions() as session:
+            loaded = session.get(NotifyValueRow, "config_file")
+            unchanged = loaded is not None and loaded.value == text
+            if unchanged and session.get(NotifyValueRow, "config") is not None:
+                return
+        self._store_config(self.parse(text), from_file=True)
 
     def configure(self, text: str) -> NotifyConfig:
         """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
-        the database (every worker and the next leader read it) and written back to the file
-        of ``FACILITY_NOTIFY``, so that a restart keeps it."""
+        the database, which every worker and the next leader read."""
         config = self.parse(text)
-        if self._config_file is not None:
-            partial = self._config_file.with_suffix(self._config_file.suffix + ".new")
-            partial.write_text(text, encoding="utf-8")
-            partial.replace(self._config_file)
         self._store_config(config)
         return config
 
-    def _store_config(self, config: NotifyConfig) -> None:
+    def _store_config(self, config: NotifyConfig, from_file: bool = False) -> None:
         now = self._clock.now()
         with self._sessions.begin() as session:
             put_value(session, "config", config.text, now)
+            if from_file:
+                put_value(session, "config_file", config.text, now)
         self._config, self._config_at = config, now
         self._changed()
 

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+
+from facility_dispatch.notify.apprise_sender import AppriseSender
+from facility_dispatch.notify.book import NotificationBook
+from facility_dispatch.notify.config import NotifyConfigError
 from facility_dispatch.notify.sql import OutboxRow
-from tests.notify.conftest import NotifyHarness
+from tests.notify.conftest import CONFIG, NotifyHarness
 
 
 def test_a_p1_reaches_mail_and_webhook_repeats_escalates_and_stops_when_acknowledged(
@@ -116,3 +122,28 @@ def test_the_outbox_is_kept_as_long_as_the_event_log_and_pending_ones_stay(
     assert n.notifier.prune(later) == 1
     rows, total = n.notifier.query()
     assert total == 1 and rows[0].status == "pending"
+
+
+def test_a_change_through_the_api_survives_a_restart_until_the_file_is_edited(
+    n: NotifyHarness, tmp_path: Path
+) -> None:
+    def restarted() -> NotificationBook:
+        return NotificationBook(n.sessions, n.clock, AppriseSender(), path)
+
+    path = tmp_path / "notify.yaml"
+    path.write_text(CONFIG.format(hook=n.hook.url), "utf-8")
+    restarted().load_file()
+    put = CONFIG.format(hook=n.hook.url).replace("repeat: 5m", "repeat: 7m")
+    restarted().configure(put)
+    assert path.read_text("utf-8") == CONFIG.format(hook=n.hook.url), "the file is not written"
+    book = restarted()
+    book.load_file()  # the same file: what was put stays in force
+    assert book.config().text == put
+    edited = put.replace("repeat: 7m", "repeat: 9m")
+    path.write_text(edited, "utf-8")
+    book.load_file()  # an edited file wins
+    assert book.config().text == edited
+    path.write_text(edited.replace("9m", "9 minutes"), "utf-8")
+    with pytest.raises(NotifyConfigError, match="route urgent, field repeat"):
+        restarted().load_file()
+    assert restarted().config().text == edited
