@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
-from facility_dispatch.api.dashboard import present
+from facility_dispatch.api.dashboard import present, rounds
 from facility_dispatch.api.dashboard.pages import PageDep
 from facility_dispatch.maintenance import kpis
 
@@ -63,4 +63,5 @@ def kpis_page(
         days=days,
         periods=(7, 30, 90),
         residents=service.residents.kpis(site or None, start, end),
+        field=rounds.field_kpis(service, site or None, start, end),
     )

@@ -3,7 +3,8 @@ checkpoint's QR code opens (scanning is opening it), and the printable codes of 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import segno
 from fastapi import APIRouter
@@ -11,11 +12,37 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from facility_dispatch.api.auth import Role
+from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import rounds as pure
 from facility_dispatch.maintenance.patrols import Round, Route
+from facility_dispatch.maintenance.rosters import Coverage, coverage_ratio
 
 router = APIRouter(include_in_schema=False)
+
+
+def field_kpis(
+    service: Backend, site: str | None, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """The field's KPIs of a period, for the KPI page: rounds done on time, findings per round,
+    rounds missed, and the posts' coverage (person-shifts present over needed; of the period's
+    last 62 days at most, the span a coverage query takes)."""
+    found = [r for r in service.patrols.rounds(site, None, start, end, 10_000) if r.due_by <= end]
+    facts = [pure.RoundFacts(r.due_by, r.finished_at, r.findings) for r in found]
+    cells: list[Coverage] = []
+    for name in sorted({p.site for p in service.rosters.posts(site)}):
+        zone = service.rosters.zone(name)
+        last = end.astimezone(zone).date()
+        first = max(start.astimezone(zone).date(), last - timedelta(days=61))
+        cells += service.rosters.coverage(name, first, last)
+    return {
+        "rounds": len(found),
+        "on_time": pure.on_time_ratio(facts, end),
+        "findings": pure.findings_per_round(facts),
+        "missed": sum(1 for r in found if r.state(end) in ("missed", "late")),
+        "coverage": coverage_ratio(cells),
+        "gaps": sum(1 for c in cells if c.gap),
+    }
 
 
 def scan_url(page: Page, token: str) -> str:
