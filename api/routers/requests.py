@@ -284,4 +284,4 @@ def public_page(request: Request, site: str) -> str:
 
 def qr_svg(url: str) -> str:
     buffer = segno.make(url, error="m", micro=False)
-    return str(buffer.svg_inline(scale=8, border=2, omitsize=False))
+    return str(buffer.svg_inline(scale=8, border=4, omitsize=False))

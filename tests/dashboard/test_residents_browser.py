@@ -67,7 +67,12 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     api, site, url = served.api, served.site, served.url
     answer = api.put(
         f"/api/v1/sites/{site}",
-        json={"name": "绿园小区", "supervisor": "周敏", "buildings": ["1", "3"]},
+        json={
+            "name": "绿园小区",
+            "supervisor": "周敏",
+            "buildings": ["1", "3"],
+            "contacts": {"物业服务中心 service desk": "0571-8888 6666"},
+        },
     )
     assert answer.status_code == 200, answer.text
     plumber = plumber_on_shift(api, site)
@@ -87,8 +92,9 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     scanned = desk.locator(".notice-url").inner_text().strip()
     assert scanned == f"{url}/r/{site}"
     assert desk.locator(".notice-qr svg").count() == 1
+    assert "0571-8888 6666" in desk.locator(".notice-phones").inner_text()
     # the code drawn is segno's for exactly that address, on the page and at qr.svg
-    expected = segno.make(scanned, error="m").svg_inline(scale=8, border=2, omitsize=False)
+    expected = segno.make(scanned, error="m").svg_inline(scale=8, border=4, omitsize=False)
     assert qr_svg(scanned) == expected == api.get(f"/api/v1/sites/{site}/qr.svg").text
     shoot(desk, "residents-01-notice")
 
