@@ -255,9 +255,18 @@ class Patrols:
         now = self._clock.now()
         made = 0
         for route in self.routes():
+            if not route.times:
+                continue  # walked on demand only
             with self._sessions() as session:
                 created = session.get(RouteRow, route.id)
                 since = max(now - timedelta(days=1), created.created_at if created else now)
+                known = set(
+                    session.scalars(
+                        select(RoundRow.key).where(
+                            RoundRow.route_id == route.id, RoundRow.starts_at >= since
+                        )
+                    )
+                )
             due = rounds.due_rounds(
                 rounds.parse_times(route.times),
                 route.window,
@@ -265,7 +274,7 @@ class Patrols:
                 since - timedelta(microseconds=1),
                 now + rounds.LEAD,
             )
-            for entry in due:
+            for entry in (d for d in due if d.key not in known):
                 try:
                     with self._sessions.begin() as session:
                         session.add(
