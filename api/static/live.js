@@ -14,6 +14,8 @@ const EVENTS = {
     "target_missed"],
   part: ["reserve", "release", "consume", "return", "low_stock"],
   notice: ["published", "cancelled"],
+  request: ["received", "accepted", "rejected", "feedback", "feedback_low", "followed_up",
+    "review_closed"],
   asset: ["presence"],
 };
 

@@ -19,6 +19,13 @@ function payload(form) {
   return body;
 }
 
+// A request came in or changed (the event stream, live.js): say so, without reloading under
+// the dispatcher's hands (a reason half typed would be lost).
+document.body.addEventListener("fd:request", () => {
+  const changed = document.getElementById("queue-changed");
+  if (changed) changed.hidden = false;
+});
+
 document.addEventListener("submit", async (event) => {
   const form = event.target.closest("form[data-api]");
   if (!form) return;

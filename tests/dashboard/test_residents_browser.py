@@ -159,7 +159,10 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
         tech.reload()
     shoot(tech, "residents-05-technician")
 
-    # the resident rates it: 1 star, with a comment in HTML
+    # the resident rates it: 1 star, with a comment in HTML; the dispatcher's open queue hears it
+    desk.goto(f"{url}/requests")
+    desk.locator('#live-state[data-state="on"]').wait_for()
+    assert desk.locator("#queue-changed").is_hidden()
     resident.goto(f"{tracking}?lang=en")
     assert resident.locator("#request-status").get_attribute("data-status") == "done"
     resident.check('#rating-form input[name="rating"][value="1"]')
@@ -172,8 +175,10 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     shoot(resident, "residents-06-rated")
 
     # the low rating opens a complaint review for the site's supervisor
-    desk.goto(f"{url}/requests")
+    desk.locator("#queue-changed").wait_for()  # told live, not reloaded under the dispatcher
+    desk.locator("#queue-changed a").click()
     review = desk.locator("#complaint-reviews article.review")
+    review.first.wait_for()  # on the page the link loaded
     assert review.count() == 1
     assert "周敏" in review.inner_text() and review.locator(".req-text").inner_text() == HTML
     assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
