@@ -43,6 +43,7 @@ def orders_per_alarm(api: httpx.Client, site: str) -> tuple[int, int, int, int]:
     return len(alarms), linked, len(orders), sum(1 for n in per_asset.values() if n > 1)
 
 
+@pytest.mark.timeout(900)  # twenty restarts of a whole service; slow on loaded shared cores
 @pytest.mark.parametrize(
     "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
