@@ -338,8 +338,21 @@ class Rosters:
         for site in sorted({p.site for p in self.posts()}):
             today = now.astimezone(self.zone(site)).date()
             posts = {p.id: p for p in self.posts(site)}
-            for cell in rosters.gaps(self.coverage(site, today, today + timedelta(days=AHEAD))):
-                if cell.slot.ends_at <= now:
+            last = today + timedelta(days=AHEAD)
+            with self._sessions() as session:
+                known = {
+                    (r.post_id, r.day, r.shift)
+                    for r in session.scalars(
+                        select(GapFlagRow).where(
+                            GapFlagRow.post_id.in_(list(posts)),
+                            GapFlagRow.day >= today - timedelta(days=1),
+                            GapFlagRow.day <= last,
+                        )
+                    )
+                }
+            for cell in rosters.gaps(self.coverage(site, today, last)):
+                key = (cell.slot.post_id, cell.slot.day, cell.slot.shift)
+                if cell.slot.ends_at <= now or key in known:
                     continue
                 try:
                     with self._sessions.begin() as session:
