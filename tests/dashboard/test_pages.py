@@ -16,7 +16,17 @@ from tests.dashboard.conftest import Estate, actions_of_cards
 
 pytestmark = pytest.mark.broker
 
-PAGES = ["/", "/alarms", "/work-orders", "/plans", "/people", "/parts", "/kpis", "/rosters", "/rounds"]
+PAGES = [
+    "/",
+    "/alarms",
+    "/work-orders",
+    "/plans",
+    "/people",
+    "/parts",
+    "/kpis",
+    "/rosters",
+    "/rounds",
+]
 
 
 def pages_of(estate: Estate) -> list[str]:
