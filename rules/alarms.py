@@ -138,6 +138,10 @@ class AlarmService:
     def on_alarm(self, listener: AlarmListener) -> None:
         self._listeners.append(listener)
 
+    def rules(self) -> tuple[RuleSpec, ...]:
+        """The rules in force now (the console draws their limits on the charts)."""
+        return self._ruleset().rules
+
     def rule(self, rule_id: str) -> RuleSpec | None:
         """The rule of the rules in force now (the console shows its description in the
         visitor's language and draws its limits on the charts)."""

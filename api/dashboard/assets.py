@@ -6,7 +6,8 @@ and ``/api/v1/alarms``): the page only says which metrics to draw and in which t
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Final
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
@@ -14,17 +15,36 @@ from fastapi.responses import HTMLResponse
 from facility_dispatch.api.asset_views import AssetViews
 from facility_dispatch.api.dashboard import present
 from facility_dispatch.api.dashboard.i18n import Translator
-from facility_dispatch.api.dashboard.pages import PageDep
+from facility_dispatch.api.dashboard.limits import limits
+from facility_dispatch.api.dashboard.pages import PageDep, aware
 from facility_dispatch.ingest.catalogue import CATALOGUE, spec_for
+from facility_dispatch.kernel.clock import to_ms
 from facility_dispatch.maintenance import lifecycle
 
 router = APIRouter(include_in_schema=False)
 RANGES = ("1h", "6h", "24h", "7d", "30d")
+SPANS: Final = {"1h": timedelta(hours=1), "6h": timedelta(hours=6), "24h": timedelta(days=1)}
 
 
-def chart_metrics(kind: str, latest: dict[str, Any], t: Translator) -> list[dict[str, Any]]:
-    """Numbers and booleans can be drawn (booleans as steps); text such as a door state can't.
+def first_range(first_seen: datetime | None, now: datetime) -> str:
+    """The range a chart opens on: the shortest that holds everything since the asset was
+    first seen (a fresh asset's half hour is not one dot in 24 hours), at most a day."""
+    if first_seen is None:
+        return "1h"
+    age = now - aware(first_seen)
+    return next((name for name, span in SPANS.items() if age <= span), "24h")
+
+
+def chart_metrics(
+    kind: str,
+    latest: dict[str, Any],
+    t: Translator,
+    lines: dict[str, list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """Numbers and booleans can be drawn (booleans as steps, labelled with the states they
+    mean: wet / dry); text such as a door state can't. Each with the rules' limits to draw.
     The catalogue's metrics come first, in its order, then any others the device reports."""
+    lines = lines or {}
     names = [m for m in CATALOGUE.get(kind, {}) if m in latest]
     names += sorted(m for m in latest if m not in names)
     drawn = []
@@ -39,6 +59,11 @@ def chart_metrics(kind: str, latest: dict[str, Any], t: Translator) -> list[dict
                 "label": t.get(f"metric.{name}") or name,
                 "unit": spec.unit if spec else "",
                 "step": isinstance(value, bool),
+                "states": [
+                    present.value_text(kind, name, False, t.get),
+                    present.value_text(kind, name, True, t.get),
+                ],
+                "limits": lines.get(name, []),
             }
         )
     return drawn
@@ -79,8 +104,11 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
             "site": site,
             "asset": asset,
             "zone": page.zone(site).key,
-            "metrics": chart_metrics(record.kind, latest, page.t),
-            "range": "24h",
+            "metrics": chart_metrics(
+                record.kind, latest, page.t, limits(service.alarms.rules(), record.kind, site)
+            ),
+            "range": first_range(record.first_seen, page.now),
+            "since": to_ms(record.first_seen) if record.first_seen else None,
         },
         ranges=RANGES,
         durations=("30m", "1h", "2h", "4h", "8h", "1d"),

@@ -68,6 +68,55 @@ function bands(list) {
   };
 }
 
+/** A uPlot plugin drawing the rules' limits as dashed lines, each with its value. */
+function limitLines(metric) {
+  return {
+    hooks: {
+      draw: [
+        (u) => {
+          const { ctx, bbox } = u;
+          ctx.save();
+          ctx.setLineDash([6, 4]);
+          ctx.lineWidth = 1;
+          ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+          for (const limit of metric.limits) {
+            const y = u.valToPos(limit.value, "y", true);
+            if (y < bbox.top || y > bbox.top + bbox.height) continue;
+            ctx.strokeStyle = colour(`--${limit.severity}`, "#c62828");
+            ctx.fillStyle = ctx.strokeStyle;
+            ctx.beginPath();
+            ctx.moveTo(bbox.left, y);
+            ctx.lineTo(bbox.left + bbox.width, y);
+            ctx.stroke();
+            ctx.fillText(String(limit.value), bbox.left + 4, y - 3);
+          }
+          ctx.restore();
+        },
+      ],
+    },
+  };
+}
+
+/** A value as the legend shows it under the cursor: a state in words, a number with its unit. */
+function shown(metric, value) {
+  if (value == null) return "—";
+  if (metric.step) return metric.states[value ? 1 : 0];
+  const text = Number.isInteger(value) ? String(value) : value.toFixed(2).replace(/\.?0+$/, "");
+  return metric.unit ? `${text} ${metric.unit}` : text;
+}
+
+/** The y range: the data's, widened to take in the rules' limits (so the lines show). */
+function yRange(metric) {
+  if (metric.step) return [-0.1, 1.1];
+  return (u, min, max) => {
+    const values = [min, max, ...metric.limits.map((l) => l.value)].filter((v) => v != null);
+    const low = Math.min(...values);
+    const high = Math.max(...values);
+    const pad = (high - low) * 0.08 || Math.abs(high) * 0.1 || 1;
+    return [low - pad, high + pad];
+  };
+}
+
 function widthOf(figure) {
   return Math.max(Math.floor(figure.getBoundingClientRect().width), 240);
 }
@@ -117,6 +166,7 @@ async function draw(metric, start, end, list) {
   const figure = box(metric);
   figure.dataset.points = String(xs.length);
   figure.dataset.bands = String(list.length);
+  figure.dataset.limits = String(metric.limits.length);
   const holder = figure.querySelector("div");
   charts.get(metric.name)?.destroy();
   charts.delete(metric.name);
@@ -133,24 +183,33 @@ async function draw(metric, start, end, list) {
       width: widthOf(figure),
       height: 150,
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), config.zone),
-      scales: { x: { time: true, min: start, max: end }, y: metric.step ? { range: [-0.1, 1.1] } : {} },
-      legend: { show: false },
+      scales: { x: { time: true, min: start, max: end }, y: { range: yRange(metric) } },
+      legend: { show: true, live: true },
       cursor: { drag: { x: false, y: false } },
       axes: [
         { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, space: 70, values: timeLabels(end - start) },
-        { stroke: ink, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: axisWidth },
+        {
+          stroke: ink,
+          grid: { stroke: grid, width: 1 },
+          ticks: { stroke: grid },
+          size: metric.step ? 70 : axisWidth,
+          ...(metric.step
+            ? { splits: () => [0, 1], values: (u, splits) => splits.map((v) => metric.states[v ? 1 : 0]) }
+            : {}),
+        },
       ],
       series: [
-        {},
+        { value: (u, ts) => (ts == null ? "—" : timeLabels(0)(u, [ts])[0]) },
         {
-          label: metric.name,
+          label: metric.label || metric.name,
+          value: (u, v) => shown(metric, v),
           stroke: colour("--accent", "#0b5cab"),
           width: 1.5,
           points: { show: xs.length < 60 },
           ...(metric.step ? { paths: uPlot.paths.stepped({ align: 1 }) } : {}),
         },
       ],
-      plugins: [bands(list)],
+      plugins: [bands(list), limitLines(metric)],
     },
     [xs, ys],
     holder,

@@ -245,18 +245,35 @@ def test_an_alarm_arrives_live_is_acknowledged_and_its_order_worked_from_the_pag
     shoot(page, "07-board-closed")
 
     # the asset page: a chart per metric, the leak episode shaded
+    # a fresh asset opens on the range its data fills (the last hour: raw readings), not 24 h
     page.goto(f"{served.url}/assets/{site}/tank-1")
-    page.locator('#charts[data-loaded="24h"]').wait_for()
+    page.locator('#charts[data-loaded="1h"]').wait_for()
+    assert page.locator('#chart-ranges [data-range="1h"][aria-selected="true"]').count() == 1
     leak = page.locator('figure[data-metric="leak_detected"]')
     assert int(leak.get_attribute("data-bands") or 0) >= 1
     assert page.locator("figure.chart canvas").count() >= 2
-    page.click('#chart-ranges [data-range="1h"]')  # raw readings: no downsampling
-    page.locator('#charts[data-loaded="1h"]').wait_for()
     assert int(leak.get_attribute("data-points") or 0) == 2
-    assert (
-        int(page.locator('figure[data-metric="pressure_bar"]').get_attribute("data-points") or 0)
-        > 30
-    )
+    pressure = page.locator('figure[data-metric="pressure_bar"]')
+    assert int(pressure.get_attribute("data-points") or 0) > 30
+    # the rules' limits are drawn (low 1.5 bar, high 6 bar), and hovering shows the value
+    assert int(pressure.get_attribute("data-limits") or 0) >= 2
+    pressure.scroll_into_view_if_needed()
+    box = pressure.locator("canvas").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2)
+    legend = pressure.locator(".u-legend .u-series").nth(1).locator(".u-value")
+    wait_until(lambda: legend.inner_text().endswith(" bar"))
+    # a leak sensor reads as a state (wet / dry), not a tick or a 1
+    leak.scroll_into_view_if_needed()
+    box = leak.locator(".u-over").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.98, box["y"] + box["height"] / 2)
+    state = leak.locator(".u-legend .u-series").nth(1).locator(".u-value")
+    wait_until(lambda: state.inner_text() in ("wet", "dry"))
+    page.locator("#readings, .readings").first.wait_for()
+    assert "wet" in page.locator('dd[data-metric="leak_detected"]').inner_text()
+    page.click('#chart-ranges [data-range="24h"]')  # downsampled
+    page.locator('#charts[data-loaded="24h"]').wait_for()
     shoot(page, "08-asset")
 
     # the planner's pages

@@ -107,3 +107,23 @@ def test_an_old_entry_without_data_shows_its_note_in_english_only() -> None:
     entry = TimelineEntry(NOW - timedelta(days=1), "dispatcher", "alarm", None, None, "x y", {})
     assert timeline_line(order(), entry, {}, ZH, str).text == ""
     assert timeline_line(order(), entry, {}, EN, str).text == "x y"
+
+
+def test_the_charts_draw_the_limits_of_the_rules_that_watch_the_asset() -> None:
+    from facility_dispatch.api.dashboard.limits import limits
+    from facility_dispatch.rules.loader import load_default
+
+    drawn = limits(load_default().rules, "water", "north")
+    assert [x["value"] for x in drawn["pressure_bar"]] == [1.5, 6.0]
+    assert "leak_detected" not in drawn  # a boolean has states, not a line
+    assert limits(load_default().rules, "cctv", "north")["fps"][0]["value"] == 10.0
+
+
+@pytest.mark.parametrize(
+    ("age", "opens"),
+    [(timedelta(minutes=2), "1h"), (timedelta(hours=3), "6h"), (timedelta(days=9), "24h")],
+)
+def test_a_chart_opens_on_the_range_its_data_fills(age: timedelta, opens: str) -> None:
+    from facility_dispatch.api.dashboard.assets import first_range
+
+    assert first_range(NOW - age, NOW) == opens
