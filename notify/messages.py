@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
+from facility_dispatch.maintenance.orders import WorkOrder
+
 Lang = Literal["zh", "en"]
 
 _EVENTS: Final[dict[str, dict[Lang, str]]] = {
@@ -80,6 +82,23 @@ class OrderFacts:
     status: str
     respond_by: datetime
     resolve_by: datetime
+
+    @classmethod
+    def of(cls, order: WorkOrder | None, site_name: str | None) -> OrderFacts | None:
+        """The order as a message tells it: the site by the name people know it by."""
+        if order is None:
+            return None
+        return cls(
+            order.number,
+            order.title,
+            site_name or order.site,
+            order.asset,
+            order.fault,
+            order.priority,
+            order.status,
+            order.respond_by,
+            order.resolve_by,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -43,7 +43,6 @@ from facility_dispatch.kernel.clock import Clock
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.durations import format_duration
 from facility_dispatch.kernel.events import Event, EventLog
-from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.work_orders import WorkOrderService
@@ -56,6 +55,7 @@ from facility_dispatch.notify.messages import OrderFacts, language_of, render
 from facility_dispatch.notify.routing import (
     Happening,
     Round,
+    acknowledged,
     due_rounds,
     finished,
     gives_up,
@@ -70,6 +70,9 @@ log = logging.getLogger(__name__)
 
 SENDERS = 4
 """URLs sent to at once: a slow receiver (a mail server at its timeout) holds up only itself."""
+
+CLAIM = timedelta(seconds=30)
+"""How long one attempt holds a message: longer than Apprise's own timeouts (15 s for mail)."""
 
 ACK_TTL = timedelta(hours=24)
 """How long an acknowledgement link in a message works."""
@@ -213,7 +216,7 @@ class Notifier(NotificationBook):
         order = self._order(happening.work_order_id)
         for route in routes_for(config, happening):
             told: set[str] = set()
-            if route.watches and order is not None and not _acknowledged(order):
+            if route.watches and order is not None and not acknowledged(order):
                 watched = session.scalar(
                     select(func.count())
                     .select_from(WatchRow)
@@ -257,7 +260,7 @@ class Notifier(NotificationBook):
                 if order is None or route is None or not route.watches:
                     row.done_at, row.done_because = now, "route or order gone"
                     continue
-                if _acknowledged(order):
+                if acknowledged(order):
                     row.done_at, row.done_because = now, "acknowledged"
                     continue
                 happening = Happening(
@@ -310,7 +313,7 @@ class Notifier(NotificationBook):
                     happening.event,
                     lang,
                     zone,
-                    _facts(order, site.name if site else None),
+                    OrderFacts.of(order, site.name if site else None),
                     payload,
                     reminder=number if round_ is not None and not round_.escalation else 0,
                     escalated_after=format_duration(route.escalate_after)
@@ -342,7 +345,7 @@ class Notifier(NotificationBook):
         session.flush()
 
     def _ack_link(self, order: WorkOrder | None, address: Address, now: datetime) -> str | None:
-        if order is None or _acknowledged(order):
+        if order is None or acknowledged(order):
             return None
         token = links.sign(self._secret(), order.id, address.technician_id, now, ACK_TTL)
         return f"{self._public_url}/n/ack/{token}"
@@ -412,6 +415,8 @@ class Notifier(NotificationBook):
         return sent
 
     def _attempt(self, message: OutboxRow, config: NotifyConfig) -> bool:
+        if not self._claim(message):
+            return False  # another sender has it (two leaders for a moment): not twice
         error: str | None = None
         try:
             self._sender.send(message.url, message.title, message.body)
@@ -441,32 +446,28 @@ class Notifier(NotificationBook):
                 )
         return False
 
+    def _claim(self, message: OutboxRow) -> bool:
+        """Take the message for one attempt: its next attempt moves :data:`CLAIM` ahead, if
+        nobody moved it since it was read. Leadership can overlap for a moment when a leader
+        loses its database connection; the claim keeps two senders off one message. A crash
+        during the attempt leaves it to be tried again when the claim runs out."""
+        with self._sessions.begin() as session:
+            claimed = session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == message.id,
+                    OutboxRow.status == "pending",
+                    OutboxRow.next_attempt_at == message.next_attempt_at,
+                )
+                .values(next_attempt_at=self._clock.now() + CLAIM)
+            )
+            return bool(getattr(claimed, "rowcount", 0))
+
     # -- acknowledging by link ---------------------------------------------------------------
 
     def grant(self, token: str) -> links.AckGrant:
         """What a link allows; raises LinkError if it is forged, malformed or expired."""
         return links.verify(self._secret(), token, self._clock.now())
-
-
-def _acknowledged(order: WorkOrder) -> bool:
-    return order.responded_at is not None or order.status in {s.value for s in lifecycle.FINISHED}
-
-
-def _facts(order: WorkOrder | None, site_name: str | None) -> OrderFacts | None:
-    """The order as a message tells it: the site by the name people know it by."""
-    if order is None:
-        return None
-    return OrderFacts(
-        order.number,
-        order.title,
-        site_name or order.site,
-        order.asset,
-        order.fault,
-        order.priority,
-        order.status,
-        order.respond_by,
-        order.resolve_by,
-    )
 
 
 def _receivers_told(session: Session, order_id: int, route: int) -> set[str]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.notify.config import MatchSpec, NotifyConfig, Route
 
 EVENT_NAMES: Final = {
@@ -135,6 +137,11 @@ def due_rounds(route: Route, started: datetime, next_round: int, now: datetime) 
 def finished(route: Route, started: datetime, next_round: int) -> bool:
     """Whether every round of the route has been recorded."""
     return next_round > max((r.number for r in schedule(route, started)), default=0)
+
+
+def acknowledged(order: WorkOrder) -> bool:
+    """Whether someone took the order on (or it is over): repeats and escalation stop."""
+    return order.responded_at is not None or order.status in {s.value for s in lifecycle.FINISHED}
 
 
 def retry_at(attempts: int, now: datetime, first: timedelta, cap: timedelta) -> datetime:

@@ -147,3 +147,19 @@ def test_a_change_through_the_api_survives_a_restart_until_the_file_is_edited(
     with pytest.raises(NotifyConfigError, match="route urgent, field repeat"):
         restarted().load_file()
     assert restarted().config().text == edited
+
+
+def test_two_senders_for_a_moment_take_a_message_once(n: NotifyHarness) -> None:
+    """Two leaders overlap while one notices it lost its database connection: the one that
+    claims a message sends it; the other, holding the same row as it read it, leaves it."""
+    n.person("Wang Wei", "wang@example.com")
+    n.hook.stop()
+    n.p1()
+    n.notifier.step()
+    n.clock.advance(timedelta(minutes=1))
+    read_by_both = n.notifier.query(status="pending")[0][0]
+    assert n.notifier._claim(read_by_both)
+    assert not n.notifier._claim(read_by_both), "the second sender finds it taken"
+    n.hook.start()
+    assert n.later(seconds=10) == 0, "claimed: not tried again before the claim runs out"
+    assert n.later(seconds=25) == 1 and len(n.hook.received) == 1

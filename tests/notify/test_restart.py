@@ -74,7 +74,7 @@ def test_kill_9_with_messages_pending_sends_them_after_the_restart_once(
         hook.start()
         service.start()
         with service.api() as api:
-            wait_until(lambda: len(hook.received) == 1, timeout=30)
+            wait_until(lambda: len(hook.received) == 1, timeout=60)  # a claim runs 30 s
             # a later message through the same outbox: once it has arrived, anything sent
             # again before it (the outbox sends in order) would have arrived too
             second = p1(api, site, "Burst pipe in the basement")
