@@ -70,6 +70,18 @@ class GapFlagRow(Base):
     flagged_at: Mapped[datetime]
 
 
+class PublishedRow(Base):
+    """A rostered shift written to the shifts table, once, so that dispatch sees who is on."""
+
+    __tablename__ = "roster_published"
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("roster_posts.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    shift: Mapped[str] = mapped_column(String(32), primary_key=True)
+    technician_id: Mapped[int] = mapped_column(ForeignKey("technicians.id"), primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shifts.id"))
+
+
 class HolidayRow(Base):
     """A public holiday of a site's calendar (国庆, 春节...): a date in the site's zone."""
 

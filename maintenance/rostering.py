@@ -25,6 +25,7 @@ from facility_dispatch.maintenance.roster_sql import (
     GapFlagRow,
     HolidayRow,
     PostRow,
+    PublishedRow,
     RosterLineRow,
 )
 from facility_dispatch.maintenance.rosters import (
@@ -38,6 +39,7 @@ from facility_dispatch.maintenance.rosters import (
     ShiftDefinition,
     Slot,
 )
+from facility_dispatch.maintenance.sql import ShiftRow
 
 MAX_DAYS = 62
 """A coverage query spans two months at most: a roster is planned a month or so ahead."""
@@ -46,6 +48,8 @@ AROUND = timedelta(days=8)
 AHEAD = 2
 """Gaps are told for today and the next two days (local): time to find a substitute."""
 GAP: Final = "roster.gap"
+PUBLISH_DAYS = 7
+"""Rostered shifts are written to the shifts table a week ahead, for dispatch and the console."""
 
 
 def _post(row: PostRow) -> Post:
@@ -308,8 +312,13 @@ class Rosters:
         first = start.astimezone(zone).date() - timedelta(days=1)
         last = end.astimezone(zone).date()
         duties = rosters.duties_of(self.expanded(site, first, last), site)
+        rostered = {(d.technician_id, d.starts_at, d.ends_at) for d in duties}
         shifts, _ = self._people.shifts(site=site, start=start, end=end, limit=10_000)
-        duties += [Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site) for s in shifts]
+        duties += [
+            Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site)
+            for s in shifts
+            if (s.technician_id, s.starts_at, s.ends_at) not in rostered  # published: once
+        ]
         return duties
 
     def substitutes(self, post_id: int, day: date, shift: str) -> Proposal:
@@ -388,3 +397,52 @@ class Rosters:
         if told and self._events is not None:
             self._events.notify()
         return told
+
+    def publish(self) -> int:
+        """Write the rostered shifts of the coming :data:`PUBLISH_DAYS` days to the shifts
+        table, each once (its marker and the shift commit together): dispatch then finds the
+        people of a repairs post on shift, and the people page shows them. Run by the leader."""
+        now = self._clock.now()
+        written = 0
+        for site in sorted({p.site for p in self.posts()}):
+            today = now.astimezone(self.zone(site)).date()
+            last = today + timedelta(days=PUBLISH_DAYS)
+            posts = [p.id for p in self.posts(site)]
+            with self._sessions() as session:
+                known = {
+                    (r.post_id, r.day, r.shift, r.technician_id)
+                    for r in session.scalars(
+                        select(PublishedRow).where(
+                            PublishedRow.post_id.in_(posts), PublishedRow.day >= today
+                        )
+                    )
+                }
+            for entry in self.expanded(site, today, last):
+                slot = entry.slot
+                key = (slot.post_id, slot.day, slot.shift, entry.technician_id)
+                if key in known or slot.ends_at <= now:
+                    continue
+                try:
+                    with self._sessions.begin() as session:
+                        row = ShiftRow(
+                            technician_id=entry.technician_id,
+                            starts_at=slot.starts_at,
+                            ends_at=slot.ends_at,
+                            on_call=False,
+                            site=site,
+                        )
+                        session.add(row)
+                        session.flush()
+                        session.add(
+                            PublishedRow(
+                                post_id=slot.post_id,
+                                day=slot.day,
+                                shift=slot.shift,
+                                technician_id=entry.technician_id,
+                                shift_id=row.id,
+                            )
+                        )
+                    written += 1
+                except IntegrityError:
+                    pass  # another worker wrote it
+        return written

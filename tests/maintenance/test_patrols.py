@@ -177,3 +177,34 @@ def test_an_absence_leaves_a_gap_and_a_rested_substitute_is_proposed(estate: Est
     estate.rosters.add_cover(post.id, wednesday, "day", spare, "planner")
     week = estate.rosters.coverage("north", monday, monday + timedelta(days=6))
     assert all(c.gap == 0 for c in week)
+
+
+def test_a_repairs_roster_puts_its_people_on_shift_for_dispatch(estate: Estate) -> None:
+    # Friday 27 November, 10:00 in Shanghai; the desk is manned every other day from Monday
+    desk = estate.rosters.add_post(
+        "north",
+        "Repair desk",
+        "plumbing",
+        [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 2}],
+    )
+    plumber = estate.technician("Qian Bo", "plumbing", shift=False)
+    estate.rosters.add_line(desk.id, plumber, ["day", "rest"], date(2026, 11, 23))
+    assert estate.rosters.publish() == 4  # Fri 27, Sun 29, Tue 1, Thu 3 (a week ahead)
+    assert estate.rosters.publish() == 0  # once
+    shifts, total = estate.people.shifts(technician_id=plumber)
+    assert total == 4 and shifts[0].starts_at == datetime(2026, 11, 27, 0, 0, tzinfo=UTC)
+    order = estate.orders.create(
+        Actor("planner"),
+        site="north",
+        title="Tap dripping in 3-1202",
+        priority="P3",
+        skill="plumbing",
+        source="manual",
+        channel="phone",
+    )
+    assert order.assignees == (plumber,)  # on shift through the roster
+    # Saturday's desk is short: the plumber rests 12 h either side, and the week's hours count
+    # each rostered shift once, published or not (Mon, Wed, Fri, Sun: 48 h)
+    proposal = estate.rosters.substitutes(desk.id, date(2026, 11, 28), "day")
+    (candidate,) = proposal.candidates
+    assert candidate.technician_id == plumber and candidate.week_hours == 48

@@ -52,6 +52,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['post_id'], ['roster_posts.id'], ),
     sa.PrimaryKeyConstraint('post_id', 'day', 'shift')
     )
+    op.create_table('roster_published',
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('shift', sa.String(length=32), nullable=False),
+    sa.Column('technician_id', sa.Integer(), nullable=False),
+    sa.Column('shift_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['roster_posts.id'], ),
+    sa.ForeignKeyConstraint(['shift_id'], ['shifts.id'], ),
+    sa.ForeignKeyConstraint(['technician_id'], ['technicians.id'], ),
+    sa.PrimaryKeyConstraint('post_id', 'day', 'shift', 'technician_id')
+    )
     op.create_table('site_holidays',
     sa.Column('site', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
@@ -167,6 +178,7 @@ def downgrade() -> None:
     op.drop_table('patrol_checkpoints')
     op.drop_table('site_holidays')
     op.drop_table('roster_gap_flags')
+    op.drop_table('roster_published')
     op.drop_index(op.f('ix_roster_posts_site'), table_name='roster_posts')
     op.drop_table('roster_posts')
     op.drop_index(op.f('ix_patrol_routes_site'), table_name='patrol_routes')
