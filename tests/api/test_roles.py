@@ -235,6 +235,7 @@ VOLATILE: dict[str, set[str] | None] = {
     # the leader records the routes' scheduled rounds (and flags missed ones), gaps and handovers
     "patrol_rounds": None,
     "roster_gap_flags": None,
+    "roster_published": None,
     "shift_handovers": {"flagged_at"},
 }
 
@@ -513,13 +514,14 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "name": "Lobby",
             "shifts": [{"name": "day", "starts": "07:00", "ends": "19:00", "headcount": 1}],
         },
+        # far ahead: the leader writes only the coming week's rostered shifts to the shifts table
         ("POST", "/api/v1/posts/{post_id}/roster-lines"): {
             "technician_id": world.li,
             "pattern": ["day", "rest"],
-            "anchor": "2026-11-30",
+            "anchor": "2099-01-05",
         },
         ("POST", "/api/v1/posts/{post_id}/covers"): {
-            "day": "2026-12-01",
+            "day": "2099-01-06",
             "shift": "day",
             "technician_id": world.li,
         },
