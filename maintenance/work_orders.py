@@ -754,7 +754,7 @@ class WorkOrderService(OrderBook):
             record = {
                 name: value.strip()
                 for name, value in (("cause", cause), ("action", action))
-                if value and value.strip()
+                if value and value.strip() and target == Status.RESOLVED
             }
             self._move(session, row, target, now, actor, note, pending, record)
         self.announce(pending)

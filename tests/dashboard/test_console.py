@@ -242,6 +242,9 @@ def test_a_dispatchers_day_in_the_console(
     for to in ("acknowledged", "in_progress", "resolved"):
         body = {"to": to, "cause": "Door lock fault", "action": "Released, lock replaced"}
         created(api.post(f"/api/v1/work-orders/{p1['id']}/transition", json=body))
+    steps = created(api.get(f"/api/v1/work-orders/{p1['id']}"))["timeline"]
+    kept = [("cause" in e["data"]) for e in steps if e["event"] == "transition"]
+    assert kept == [False, False, True]  # the cause belongs to the resolution only
     page.reload()
     settled(page)
     page.click('.order-head button[data-to="closed"]')
@@ -429,7 +432,41 @@ def test_a_dispatchers_day_in_the_console(
     assert first_row.get_attribute("data-priority") == "P1"
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 391  # no sideways page
     shoot(mobile, "08-phone-table-zh")
+    for path, name in (
+        ("/", "08b-phone-overview-zh"),
+        ("/alarms", "08c-phone-alarms-zh"),
+        ("/plans", "08d-phone-plans-zh"),
+        ("/people", "08e-phone-people-zh"),
+        ("/parts", "08f-phone-parts-zh"),
+        (f"/work-orders/{p1['id']}/review", "08g-phone-review-zh"),
+        ("/work-orders/new", "08h-phone-new-order-zh"),
+    ):
+        mobile.goto(f"{url}{path}")
+        mobile.locator("main").wait_for()
+        width = mobile.evaluate("document.documentElement.scrollWidth")
+        assert width <= 391, (path, width)
+        shoot(mobile, name)
     phone.close()
+
+    # a technician: notes and steps on their own order only, never the choice of technician
+    zhao_token = created(
+        api.post(
+            "/api/v1/tokens",
+            json={"name": "zhao", "role": "technician", "technician_id": zhao},
+        )
+    )["token"]
+    crew = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    tech = crew.new_page()
+    tech.set_default_timeout(WAIT_MS)
+    log_in(tech, url, zhao_token)
+    tech.goto(f"{url}/work-orders/{order_id}")  # his (resolved) order
+    tech.locator("#note-form").wait_for()
+    assert tech.locator("#candidates").count() == 0
+    tech.goto(f"{url}/work-orders/{p1['id']}")  # someone else's P1
+    tech.locator(".order-head").wait_for()
+    assert tech.locator("#note-form, #candidates, .checklist button").count() == 0
+    shoot(tech, "09-technician-phone-zh")
+    crew.close()
 
     # a viewer: no new order, no candidates, no forms, no plan form; the form page refuses
     watcher = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
