@@ -17,6 +17,7 @@ from facility_dispatch.maintenance.assignment import (
     assign,
     candidates,
 )
+from tests.maintenance.harness import PLANNER, Harness
 
 NOW = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
@@ -140,3 +141,33 @@ def test_certificates_and_juniors_on_risky_work() -> None:
 def test_camera_work_needs_no_certificate_by_default() -> None:
     ranked = candidates(CCTV, [person(1, "Zhao")], [shift(1)], (), {}, NOW, TODAY)
     assert (ranked[0].eligible, ranked[0].why) == (True, ("on_shift",))
+
+
+def test_a_month_of_preventive_checks_does_not_keep_a_technician_from_a_fault(
+    database_url: str,
+) -> None:
+    """Eight preventive orders at once (a monthly camera check made at start) fill the old
+    cap; the fault that fires next still gets the camera technician, and the candidates show
+    his load as 8 open, 0 reactive."""
+    h = Harness(database_url)
+    try:
+        tech = h.technician("Zhou Min", "cctv")
+        for number in range(8):
+            h.orders.create(
+                PLANNER,
+                site="north",
+                asset=f"cam-{number + 1}",
+                title=f"Monthly camera check cam-{number + 1}",
+                priority="P4",
+                skill="cctv",
+                source="preventive",
+            )
+        assert h.orders.load()[tech] == 8
+        order, _ = h.orders.open_from_alarm(
+            h.fire("cam-9", "cctv", "tamper", "cctv-tamper"), "P3", "cctv"
+        )
+        assert order.assignees == (tech,)
+        (zhou,) = h.orders.candidates(order.id)
+        assert (zhou.eligible, zhou.open_orders, zhou.reactive_orders) == (True, 9, 1)
+    finally:
+        h.close()
