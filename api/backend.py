@@ -30,8 +30,8 @@ from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.rostering import Rosters
 from facility_dispatch.maintenance.work_orders import WorkOrderService
-from facility_dispatch.residents.requests import ResidentRequests
 from facility_dispatch.notify.outbox import Notifier
+from facility_dispatch.residents.requests import ResidentRequests
 from facility_dispatch.rules.alarms import AlarmService
 
 
