@@ -83,13 +83,15 @@ class PublishedRow(Base):
 
 
 class HolidayRow(Base):
-    """A public holiday of a site's calendar (国庆, 春节...): a date in the site's zone."""
+    """A date of a site's calendar: a public holiday (国庆, 春节...), or a make-up working day
+    (调休) with ``workday``; a date in the site's zone."""
 
     __tablename__ = "site_holidays"
 
     site: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[date] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), default="")
+    workday: Mapped[bool] = mapped_column(Boolean, default=False)  # a make-up working day
 
 
 class HandoverRow(Base):

@@ -246,10 +246,20 @@ class Rosters:
 
     # -- holidays --------------------------------------------------------------------------
 
-    def set_holidays(self, site: str, year: int, holidays: Sequence[tuple[date, str]]) -> None:
-        """Replace the site's holidays of ``year`` (a calendar published once a year)."""
-        if any(day.year != year for day, _ in holidays):
-            raise InvalidRequestError(f"every holiday must fall in {year}")
+    def set_holidays(
+        self,
+        site: str,
+        year: int,
+        holidays: Sequence[tuple[date, str]],
+        workdays: Sequence[tuple[date, str]] = (),
+    ) -> None:
+        """Replace the site's calendar of ``year`` (published once a year): its holidays and its
+        make-up working days (调休)."""
+        if any(day.year != year for day, _ in [*holidays, *workdays]):
+            raise InvalidRequestError(f"every date must fall in {year}")
+        both = sorted({d for d, _ in holidays} & {d for d, _ in workdays})
+        if both:
+            raise InvalidRequestError(f"{both[0]} is given as a holiday and as a working day")
         with self._sessions.begin() as session:
             session.execute(
                 delete(HolidayRow).where(
@@ -258,16 +268,35 @@ class Rosters:
                     HolidayRow.day <= date(year, 12, 31),
                 )
             )
-            session.add_all(HolidayRow(site=site, day=d, name=n) for d, n in dict(holidays).items())
+            session.add_all(
+                HolidayRow(site=site, day=d, name=n, workday=False)
+                for d, n in dict(holidays).items()
+            )
+            session.add_all(
+                HolidayRow(site=site, day=d, name=n, workday=True)
+                for d, n in dict(workdays).items()
+            )
 
-    def holidays(self, site: str, first: date, last: date) -> dict[date, str]:
+    def _calendar(self, site: str, first: date, last: date, workday: bool) -> dict[date, str]:
         with self._sessions() as session:
             rows = session.scalars(
                 select(HolidayRow)
-                .where(HolidayRow.site == site, HolidayRow.day >= first, HolidayRow.day <= last)
+                .where(
+                    HolidayRow.site == site,
+                    HolidayRow.day >= first,
+                    HolidayRow.day <= last,
+                    HolidayRow.workday.is_(workday),
+                )
                 .order_by(HolidayRow.day)
             )
             return {r.day: r.name for r in rows}
+
+    def holidays(self, site: str, first: date, last: date) -> dict[date, str]:
+        return self._calendar(site, first, last, workday=False)
+
+    def workdays(self, site: str, first: date, last: date) -> dict[date, str]:
+        """Make-up working days (调休)."""
+        return self._calendar(site, first, last, workday=True)
 
     # -- reading the roster ----------------------------------------------------------------
 
@@ -289,6 +318,7 @@ class Rosters:
             last,
             self.zone(site),
             self.holidays(site, first, last).keys(),
+            self.workdays(site, first, last).keys(),
         )
 
     def coverage(
@@ -300,9 +330,11 @@ class Rosters:
         posts = [p for p in self.posts(site) if post_id is None or p.id == post_id]
         ids = [p.id for p in posts]
         holidays = self.holidays(site, first, last).keys()
+        workdays = self.workdays(site, first, last).keys()
         zone = self.zone(site)
+        covers = self.covers(ids, first, last)
         rostered = rosters.expand(
-            posts, self.lines(ids), self.covers(ids, first, last), first, last, zone, holidays
+            posts, self.lines(ids), covers, first, last, zone, holidays, workdays
         )
         return rosters.coverage(posts, rostered, self._leaves(), first, last, zone, holidays)
 

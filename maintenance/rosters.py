@@ -10,7 +10,9 @@ Shifts are wall-clock times in the site's zone: a day shift starts at 08:00 loca
 date, across a daylight-saving change too (the night of the change is an hour longer or
 shorter, as the guard lives it). Public holidays come from the site's holiday calendar (a list
 of dates): a shift may need fewer people on them (``holiday_headcount``), and a roster line may
-be off on them (the office cleaners), while the guards' rotation runs on.
+be off on them (the office cleaners), while the guards' rotation runs on. The calendar also
+names make-up working days (调休: a Saturday worked to bridge a holiday): a line that is off on
+holidays works them, on its pattern's first shift.
 
 An absence takes its person off every rostered shift it overlaps; a slot with fewer present
 than needed is a gap, found ahead, and :func:`substitutes` ranks who could fill it.
@@ -84,6 +86,19 @@ class RosterLine:
         if day < self.starts_on or (self.ends_on is not None and day > self.ends_on):
             return REST
         return self.pattern[(day - self.anchor).days % len(self.pattern)]
+
+    def works(self, day: date, holidays: Collection[date], workdays: Collection[date]) -> str:
+        """The shift worked on ``day`` with the site's calendar: off on holidays and on duty on
+        make-up working days for a line that keeps the calendar; the pattern for the rest."""
+        shift = self.shift_on(day)
+        if not self.off_on_holidays:
+            return shift
+        if day in holidays:
+            return REST
+        within = self.starts_on <= day and (self.ends_on is None or day <= self.ends_on)
+        if day in workdays and shift == REST and within:
+            return next((s for s in self.pattern if s != REST), REST)
+        return shift
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +215,7 @@ def expand(
     last: date,
     zone: ZoneInfo,
     holidays: Collection[date] = frozenset(),
+    workdays: Collection[date] = frozenset(),
 ) -> list[Rostered]:
     """Who is rostered on which slot from ``first`` to ``last``, in the site's zone."""
     by_id = {p.id: p for p in posts}
@@ -209,9 +225,7 @@ def expand(
         if post is None:
             continue
         for day in days(max(first, line.starts_on), last):
-            if line.off_on_holidays and day in holidays:
-                continue
-            shift = post.shift(line.shift_on(day))
+            shift = post.shift(line.works(day, holidays, workdays))
             if shift is not None:
                 found.append(Rostered(slot_of(post, shift, day, zone), line.technician_id, line.id))
     for cover in covers:

@@ -53,10 +53,12 @@ def rosters_page(page: PageDep, site: str | None = None, week: str | None = None
     rows: list[Row] = []
     cells: list[Coverage] = []
     holidays: dict[date, str] = {}
+    workdays: dict[date, str] = {}
     technicians: list[Technician] = []
     if chosen:
         cells = service.rosters.coverage(chosen, monday, sunday)
         holidays = service.rosters.holidays(chosen, monday, sunday)
+        workdays = service.rosters.workdays(chosen, monday, sunday)
         technicians, _ = service.people.technicians(chosen)
         for post in service.rosters.posts(chosen):
             for shift in post.shifts:
@@ -76,6 +78,7 @@ def rosters_page(page: PageDep, site: str | None = None, week: str | None = None
         rows=rows,
         gaps=[c for c in cells if c.gap],
         holidays=holidays,
+        workdays=workdays,
         names=names,
         ratio=ratio,
         previous=(monday - timedelta(days=7)).isoformat(),

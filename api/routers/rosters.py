@@ -221,6 +221,10 @@ class CoverIn(Input):
 class HolidayIO(Input):
     day: Day
     name: str = Field(default="", max_length=100, examples=["国庆节"])
+    workday: bool = Field(
+        default=False,
+        description="a make-up working day (调休): lines off on holidays work it",
+    )
 
 
 class HolidaysIn(Input):
@@ -369,20 +373,31 @@ def add_cover(post_id: Id, body: CoverIn, service: ServiceDep, who: Planner) -> 
 
 @router.get("/sites/{site}/holidays/{year}", response_model=HolidaysOut)
 def get_holidays(site: SitePath, year: Year, service: ServiceDep, _who: Viewer) -> HolidaysOut:
-    found = service.rosters.holidays(site, date(year, 1, 1), date(year, 12, 31))
-    return HolidaysOut(
-        site=site, year=year, holidays=[HolidayIO(day=d, name=n) for d, n in found.items()]
-    )
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    found = [
+        HolidayIO(day=d, name=n, workday=False)
+        for d, n in service.rosters.holidays(site, first, last).items()
+    ]
+    found += [
+        HolidayIO(day=d, name=n, workday=True)
+        for d, n in service.rosters.workdays(site, first, last).items()
+    ]
+    return HolidaysOut(site=site, year=year, holidays=sorted(found, key=lambda h: h.day))
 
 
 @router.put("/sites/{site}/holidays/{year}", response_model=HolidaysOut)
 def put_holidays(
     site: SitePath, year: Year, body: HolidaysIn, service: ServiceDep, _who: Planner
 ) -> HolidaysOut:
-    """The site's public holidays of one year (the State Council's notice each December),
-    replacing those given before for that year."""
+    """The site's calendar of one year (the State Council's notice each December): public
+    holidays, and make-up working days with ``workday``; it replaces that year's calendar."""
     try:
-        service.rosters.set_holidays(site, year, [(h.day, h.name) for h in body.holidays])
+        service.rosters.set_holidays(
+            site,
+            year,
+            [(h.day, h.name) for h in body.holidays if not h.workday],
+            [(h.day, h.name) for h in body.holidays if h.workday],
+        )
     except MaintenanceError as error:
         raise_for(error)
     return get_holidays(site, year, service, _who)

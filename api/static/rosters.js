@@ -218,14 +218,16 @@ onSubmit("line-form", (f) => [
 ]);
 
 onSubmit("holiday-form", (f, form) => {
-  const holidays = f.lines.value
-    .split("\n")
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const [day, ...name] = line.split(/\s+/);
-      return { day, name: name.join(" ") };
-    });
+  const dates = (text, workday) =>
+    text
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean)
+      .map((line) => {
+        const [day, ...name] = line.split(/\s+/);
+        return { day, name: name.join(" "), workday };
+      });
+  const holidays = [...dates(f.lines.value, false), ...dates(f.workdays.value, true)];
   return [`/api/v1/sites/${form.dataset.site}/holidays/${f.year.value}`, { holidays }, "PUT"];
 });
 

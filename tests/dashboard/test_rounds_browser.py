@@ -147,12 +147,14 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     holidays = page.locator("#holiday-form")
     holidays.locator('input[name="year"]').fill("2026")
     holidays.locator('textarea[name="lines"]').fill("2026-10-01 国庆节\n2026-10-02 国庆节")
+    holidays.locator('textarea[name="workdays"]').fill("2026-10-10 调休")
     holidays.locator("button[type=submit]").click()
     page.locator(".toast", has_text="Saved").wait_for()
     calendar = _ok(api.get(f"/api/v1/sites/{site}/holidays/2026"), 200)["holidays"]
     assert calendar == [
-        {"day": "2026-10-01", "name": "国庆节"},
-        {"day": "2026-10-02", "name": "国庆节"},
+        {"day": "2026-10-01", "name": "国庆节", "workday": False},
+        {"day": "2026-10-02", "name": "国庆节", "workday": False},
+        {"day": "2026-10-10", "name": "调休", "workday": True},
     ]
     page.goto(f"{url}/rounds?site={site}")
     page.locator('button[data-template="plant_room"]').click()

@@ -168,3 +168,21 @@ def test_overtime_ranks_last() -> None:
 def test_a_pattern_names_the_posts_shifts(pattern: tuple[str, ...], message: str) -> None:
     with pytest.raises(RosterError, match=message):
         check_line(GATE, pattern)
+
+
+def test_a_make_up_working_day_is_worked_by_those_off_on_holidays() -> None:
+    saturday = date(2026, 10, 10)  # worked to bridge the National Day week (调休)
+    lines = [
+        _line(1, GATE, 11, ROTATION),
+        _line(2, CLEANING, 21, WEEKDAYS, off_on_holidays=True),
+    ]
+    rostered = expand(
+        [GATE, CLEANING], lines, [], saturday, saturday, SHANGHAI, NATIONAL_DAY, {saturday}
+    )
+    assert [(r.technician_id, r.slot.shift) for r in rostered if r.slot.post_id == 2] == [
+        (21, "day")
+    ]
+    guard = [r.slot.shift for r in rostered if r.technician_id == 11]
+    assert guard == ["day"]  # the rotation runs on: 12 days from its anchor, a day shift
+    plain = expand([CLEANING], lines[1:], [], saturday, saturday, SHANGHAI, NATIONAL_DAY)
+    assert plain == []  # without the calendar's working day, a Saturday off

@@ -67,6 +67,7 @@ def upgrade() -> None:
     sa.Column('site', sa.String(length=64), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('workday', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('site', 'day')
     )
     op.create_table('patrol_checkpoints',
