@@ -8,6 +8,7 @@ public lists requests: a request is reached only by its unguessable tracking tok
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
@@ -37,6 +38,7 @@ from facility_dispatch.residents.model import (
 )
 
 router = APIRouter(prefix="/api/v1/public", tags=["residents"])
+log = logging.getLogger(__name__)
 
 Category = Literal["repair", "complaint", "suggestion", "praise"]
 RequestStatus = Literal["new", "accepted", "rejected", "in_progress", "done", "closed"]
@@ -94,6 +96,7 @@ class TrackingOut(BaseModel):
 
 def too_many(wait: int) -> None:
     if wait:
+        log.debug("a public request was rate limited for %d s", wait)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many requests from here: try again in {wait} s",
@@ -217,6 +220,9 @@ async def submit_request(request: Request, service: ServiceDep) -> Submitted:
             )
         )
     except MaintenanceError as error:
+        # the reason, never the resident's words (a log is read by more people than the queue)
+        why = getattr(error, "field", None) or type(error).__name__
+        log.info("a resident's request for %s was refused (%s)", body.site, why)
         raise_for(error)
     return Submitted(id=submitted.request.id, tracking_url=f"/r/t/{submitted.token}")
 
