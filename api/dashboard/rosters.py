@@ -28,11 +28,15 @@ class Row:
 
 
 def _site(page: Page, site: str | None) -> str | None:
-    """The site asked for, else the first with posts: coverage is drawn in one site's zone."""
+    """The site asked for, else the first with posts, else the only one: coverage is drawn in
+    one site's zone."""
     if site:
         return site
     posts = page.service.rosters.posts()
-    return posts[0].site if posts else None
+    if posts:
+        return posts[0].site
+    options = page.site_options()
+    return options[0] if len(options) == 1 else None
 
 
 def _day(text: str | None, fallback: date) -> date:

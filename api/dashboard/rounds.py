@@ -66,6 +66,8 @@ def _orders(page: Page, found: Round) -> dict[int, str]:
 @router.get("/rounds", response_class=HTMLResponse)
 def rounds_page(page: PageDep, site: str | None = None) -> HTMLResponse:
     service = page.service
+    options = page.site_options()
+    site = site or (options[0] if len(options) == 1 else None)  # where new routes go
     routes = service.patrols.routes(site or None)
     found = service.patrols.rounds(
         site or None, None, page.now - timedelta(hours=12), page.now + timedelta(hours=18)
