@@ -175,6 +175,12 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     assert [i["text"] for i in custom["checkpoints"][0]["items"]] == ["lights on", "barrier works"]
     assert custom["times"] == ["22:00"] and custom["window_s"] == 7200
     route = _ok(api.get(f"/api/v1/routes/{listed['id']}"), 200)
+    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    page.goto(f"{url}/routes/{route['id']}/codes")  # printed and fixed on site
+    assert page.locator("figure.code svg").count() == 2
+    assert route["checkpoints"][0]["token"] in page.locator("figure.code .url").first.inner_text()
+    shoot(page, "25-codes-phone")
+    context.close()
     assert route["name"] == "Plant room round (pump room, switch room)"
 
     week = {"start": monday.isoformat(), "end": (monday + timedelta(days=6)).isoformat()}
@@ -190,6 +196,8 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
 
     # the technician's phone: start a round, then scan each checkpoint in turn
     context, page, errors = _phone(chromium, url, token)
+    codes = page.goto(f"{url}/routes/{route['id']}/codes")
+    assert codes is not None and codes.status == 403  # the codes are a planner's to print
     page.goto(f"{url}/rounds?site={site}")
     _fits(page)
     page.locator(
