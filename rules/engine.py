@@ -172,6 +172,13 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
     )
 
 
+SKEW_MS = 30_000
+"""How far behind the estate a device's readings may lie and still be its own time for a
+silence: the interleaving of a replay, or devices' clocks a little apart. A device further
+behind (a clock minutes slow, a gateway catching up) is heard at the estate's time less this,
+so it is not taken for silent while it talks."""
+
+
 class RuleEngine:
     """Holds per-asset state (bounded: latest values, capped sample deques, bucketed baselines,
     rule states) and the data time the estate has reached."""
@@ -325,6 +332,10 @@ class RuleEngine:
         if state.rules or (quiet and state.heard_ms >= 0 and now - state.heard_ms > quiet):
             self._run_out(kind_rules, state, now, changes)  # what ran out before this reading
         self._feed(state, kind_rules, reading)
+        if state.heard_ms < self._watermark_ms - SKEW_MS:
+            # a device whose clock runs slow, or a gateway sending what it buffered, is talking
+            # now: its silence starts from how far the estate has got, less the skew allowed
+            state.heard_ms = self._watermark_ms - SKEW_MS
         active = state.rules
         # judged at the reading's time, the device is heard from just now: not silent
         screen = state.screen

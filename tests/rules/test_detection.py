@@ -336,3 +336,19 @@ def test_a_reload_keeps_what_a_deviation_has_learned() -> None:
     )
     assert changes == []
     assert kinds(steady(machine, 420, 60, 20.0)) == ["Fired"]
+
+
+def test_a_device_whose_clock_runs_slow_is_not_taken_for_silent() -> None:
+    machine = engine(SILENT)
+    for t in range(0, 600, 10):
+        # cam-1's clock is 4 minutes behind cam-2's (and the service's): it talks all along
+        machine.evaluate(reading(t, kind="cctv", asset="cam-2", fps=25), heard_ms=T0 + t * 1000)
+        slow = reading(t - 240, kind="cctv", asset="cam-1", fps=25)
+        assert machine.evaluate(slow, heard_ms=T0 + t * 1000) == []
+        assert machine.tick(T0 + t * 1000 + 500) == [], t
+    # and when it does fall silent, it is found
+    changes = []
+    for t in range(600, 800, 10):
+        machine.evaluate(reading(t, kind="cctv", asset="cam-2", fps=25), heard_ms=T0 + t * 1000)
+        changes += machine.tick(T0 + t * 1000 + 500)
+    assert [(c.asset, type(c).__name__) for c in changes] == [("cam-1", "AlarmFired")]
