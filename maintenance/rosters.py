@@ -20,7 +20,7 @@ than needed is a gap, found ahead, and :func:`substitutes` ranks who could fill 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final
@@ -418,7 +418,3 @@ def coverage_ratio(cells: Iterable[Coverage]) -> float | None:
 def duties_of(rostered: Iterable[Rostered], site: str) -> list[Duty]:
     """Rostered shifts as assignment's duties (at the post's site)."""
     return [Duty(r.technician_id, r.slot.starts_at, r.slot.ends_at, False, site) for r in rostered]
-
-
-def names(people: Iterable[Person]) -> Mapping[int, str]:
-    return {p.id: p.name for p in people}
