@@ -62,6 +62,14 @@ def templates() -> dict[str, dict[str, Any]]:
     return loaded
 
 
+PLAN_FIELDS: Final = (
+    "name", "description", "site", "asset", "kind", "every", "cron", "meter_metric",
+    "meter_every", "starts_at", "lead_time_s", "priority", "skill", "checklist", "template",
+    "interrupts", "duration_s", "notice_before_s",
+)  # fmt: skip
+"""What an edit of a plan sets (all of them, as a new plan gives them)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     id: int
@@ -158,6 +166,19 @@ class Planner:
 
     def create(self, created_by: str, **fields: Any) -> Plan:
         """Check and store a plan; its first occurrences are generated at once if due."""
+        self._check(fields)
+        with self._sessions.begin() as session:
+            row = PlanRow(
+                created_at=self._clock.now(), created_by=created_by, active=True, **fields
+            )
+            session.add(row)
+            session.flush()
+            plan = _plan(row)
+        self._meter_plans.clear()
+        self.run(plan.id)
+        return plan
+
+    def _check(self, fields: dict[str, Any]) -> None:
         has_calendar = bool(fields.get("every") or fields.get("cron"))
         has_meter = bool(fields.get("meter_metric"))
         if has_calendar == has_meter or (fields.get("every") and fields.get("cron")):
@@ -184,12 +205,29 @@ class Planner:
         if template is not None and template not in templates():
             known = ", ".join(sorted(templates()))
             raise InvalidRequestError(f"no checklist template {template!r} (known: {known})")
+
+    def update(self, plan_id: int, **fields: Any) -> Plan:
+        """Change a plan (its schedule, checklist, works...), checked as a new one is; what was
+        made stays, the next occurrences follow the new schedule."""
+        self._check(fields)
         with self._sessions.begin() as session:
-            row = PlanRow(
-                created_at=self._clock.now(), created_by=created_by, active=True, **fields
-            )
-            session.add(row)
-            session.flush()
+            row = session.get(PlanRow, plan_id)
+            if row is None:
+                raise NotFoundError(f"no plan {plan_id}")
+            for name in PLAN_FIELDS:
+                setattr(row, name, fields.get(name))
+            plan = _plan(row)
+        self._meter_plans.clear()
+        self.run(plan.id)
+        return plan
+
+    def resume(self, plan_id: int) -> Plan:
+        """A paused plan runs again (from now: what fell due while paused is not made)."""
+        with self._sessions.begin() as session:
+            row = session.get(PlanRow, plan_id)
+            if row is None:
+                raise NotFoundError(f"no plan {plan_id}")
+            row.active = True
             plan = _plan(row)
         self._meter_plans.clear()
         self.run(plan.id)

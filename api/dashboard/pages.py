@@ -27,6 +27,7 @@ from facility_dispatch.api.dashboard.session import PageUser
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
+from facility_dispatch.kernel.durations import parse_duration
 from facility_dispatch.maintenance import authority
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.playbooks import for_fault
@@ -116,6 +117,10 @@ class Page:
         values = dict(self.request.query_params)
         values.update({k: str(v) for k, v in changes.items()})
         return urlencode({k: v for k, v in values.items() if v})
+
+    @staticmethod
+    def seconds(duration: str) -> float:
+        return parse_duration(duration).total_seconds()
 
     def every_text(self, every: str) -> str:
         return wording.every_text(every, self.t)

@@ -173,4 +173,6 @@ def plan_page(plan_id: int, page: PageDep) -> HTMLResponse:
             for o in occurrences
         ],
         coming=upcoming(service, plan, page.now)[:20] if plan.active else [],
+        templates=sorted(templates()),
+        site=plan.site,
     )

@@ -145,6 +145,36 @@ def list_plans(
 @router.post("", response_model=PlanDetail, status_code=status.HTTP_201_CREATED)
 def create_plan(body: PlanIn, service: ServiceDep, who: Planner) -> PlanDetail:
     """Orders of occurrences already due (within the lead time) are made at once."""
+    try:
+        plan = service.planner.create(who.name, **_fields(body, service))
+    except MaintenanceError as error:
+        raise_for(error)
+    return _detail(service, plan)
+
+
+@router.put("/{plan_id}", response_model=PlanDetail)
+def update_plan(plan_id: Id, body: PlanIn, service: ServiceDep, _who: Planner) -> PlanDetail:
+    """Change a plan as a whole (the body of a new one); what was made stays, the next
+    occurrences follow the new schedule."""
+    try:
+        plan = service.planner.update(plan_id, **_fields(body, service))
+    except MaintenanceError as error:
+        raise_for(error)
+    return _detail(service, plan)
+
+
+@router.post("/{plan_id}/resume", response_model=PlanDetail)
+def resume_plan(plan_id: Id, service: ServiceDep, _who: Planner) -> PlanDetail:
+    """A paused plan runs again, from now."""
+    try:
+        plan = service.planner.resume(plan_id)
+    except MaintenanceError as error:
+        raise_for(error)
+    return _detail(service, plan)
+
+
+def _fields(body: PlanIn, service: ServiceDep) -> dict[str, Any]:
+    """The stored fields of a plan from the body of a request."""
     fields = body.model_dump(exclude={"meter", "lead_time", "duration", "notice_before"})
     fields["lead_time_s"] = parse_duration(body.lead_time).total_seconds()
     fields["duration_s"] = parse_duration(body.duration).total_seconds()
@@ -157,11 +187,7 @@ def create_plan(body: PlanIn, service: ServiceDep, who: Planner) -> PlanDetail:
         if record is None:
             raise HTTPException(404, f"no asset {body.site}/{body.asset}: register it first")
         fields["kind"] = record.kind
-    try:
-        plan = service.planner.create(who.name, **fields)
-    except MaintenanceError as error:
-        raise_for(error)
-    return _detail(service, plan)
+    return fields
 
 
 def _detail(service: ServiceDep, plan: Plan) -> PlanDetail:

@@ -163,6 +163,11 @@ onConfirm("stock", async ({ part, site, mode, quantity, on_hand: onHand, note })
 
 // plans: a new one (planners), and pausing one
 Object.assign(handlers, {
+  async "resume-plan"(button) {
+    await post(`/api/v1/maintenance-plans/${button.dataset.plan}/resume`, {});
+    window.location.reload();
+    return tr("js.plan_resumed");
+  },
   async "pause-plan"(button) {
     await post(`/api/v1/maintenance-plans/${button.dataset.plan}`, {}, "DELETE");
     window.location.reload();
@@ -180,8 +185,13 @@ document.getElementById("plan-form")?.addEventListener("submit", async (event) =
   // the browser's local time, as an instant; an asset named makes it that asset's plan
   body.starts_at = new Date(body.starts_at).toISOString();
   if (body.asset) delete body.kind;
+  const edited = form.dataset.plan;
+  if (edited) body.checklist = JSON.parse(form.dataset.checklist || "[]");
   try {
-    const plan = await post("/api/v1/maintenance-plans", body);
+    const plan = edited
+      ? await post(`/api/v1/maintenance-plans/${edited}`, body, "PUT")
+      : await post("/api/v1/maintenance-plans", body);
+    if (plan && edited) window.location.reload();
     if (plan) window.location.href = `/plans/${plan.id}`;
   } catch (error) {
     toast(`${tr("js.refused")}: ${error.message}`, "error");
@@ -271,4 +281,11 @@ const carried = sessionStorage.getItem("fd-toast");
 if (carried) {
   sessionStorage.removeItem("fd-toast");
   toast(carried);
+}
+
+// an instant shown in a datetime-local field, in the browser's own time (as it is read back)
+for (const input of document.querySelectorAll("input[data-instant]")) {
+  const at = new Date(input.dataset.instant);
+  const pad = (n) => String(n).padStart(2, "0");
+  input.value = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
