@@ -245,12 +245,20 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     # the technician sees the week's gap (no button to fill it) and hands over
     page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
     page.locator("td.gap").first.wait_for()
+    _fits(page)  # the week's grid scrolls inside its panel, not the page
     assert page.locator("#gap-count").inner_text() == "1"
     handover = page.locator("#handover-form")
     handover.locator('input[name="keys"]').fill("Pump room key 2")
     handover.locator('button[type="submit"]').click()
     page.locator("li.handover.state-waiting", has_text="Pump room key 2").wait_for()
     shoot(page, "23-roster-phone")
+    page.goto(f"{url}/lang/zh?next=/rounds/{round_id}")  # the same round, in Chinese
+    page.locator("#round-state", has_text="已完成").wait_for()
+    # the route's own words stay as the planner wrote them (here, the English template)
+    page.locator("li.checkpoint .results li.failed", has_text="Pumps run without").wait_for()
+    assert page.locator("p.muted.small", has_text="完成时限").count() == 1
+    _fits(page)
+    shoot(page, "26-round-done-phone-zh")
     assert not errors, errors
     context.close()
 
