@@ -357,6 +357,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         settings.timezone,
         zone_of,
         building_of,
+        events=events,
     )
     pipeline.on_readings(planner.on_readings)
     scheduler.every(timedelta(seconds=10), planner.flush_meters, "meters")

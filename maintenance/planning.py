@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facility_dispatch.kernel.clock import Clock, from_ms
 from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.kernel.readings import Reading
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
@@ -147,8 +148,10 @@ class Planner:
         timezone: str,
         zone_of: Callable[[str], str | None] | None = None,
         building_of: Callable[[str, str], str | None] | None = None,
+        events: EventLog | None = None,
     ) -> None:
         self._sessions = sessions
+        self._events = events
         self._work_orders = work_orders
         self._notices = notices
         self._assets_of_kind = assets_of_kind
@@ -425,6 +428,26 @@ class Planner:
             ).one()
             row.status = "generated"
             row.work_order_id = order.id
+            if self._events is not None:  # SPEC 6's plan.due, routable to people
+                self._events.record(
+                    session,
+                    "plan.due",
+                    self._clock.now(),
+                    {
+                        "plan_id": plan.id,
+                        "plan": plan.name,
+                        "site": plan.site,
+                        "asset": asset,
+                        "kind": plan.kind,
+                        "priority": plan.priority,
+                        "due_at": due.isoformat(),
+                        "work_order_id": order.id,
+                        "number": order.number,
+                    },
+                    plan.site,
+                )
+        if self._events is not None:
+            self._events.notify()
         if plan.interrupts:
             self._notices.announce(
                 plan.site,

@@ -99,6 +99,7 @@ class PlanningHarness(Harness):
             lambda site, kind: self.assets.get((site, kind), []),
             self.clock,
             "Asia/Shanghai",
+            events=self.events,
         )
         self.parts = Parts(self.sessions, self.events, self.clock, self.orders)
 

@@ -41,6 +41,18 @@ def test_a_kind_plan_makes_one_order_per_asset_ahead_of_time(h: PlanningHarness)
     assert h.planner.run(plan.id) == 0  # again: nothing more
 
 
+def test_each_occurrence_says_plan_due_once_with_its_order(h: PlanningHarness) -> None:
+    """SPEC 6 routes ``plan.due`` to people: one event per order made, none on a rerun."""
+    before = h.events.last_id()
+    plan = h.plan()
+    h.planner.run(plan.id)
+    due = [e for e in h.events.since(before) if e.type == "plan.due"]
+    orders, _ = h.orders.query(plan_id=plan.id)
+    assert sorted(e.payload["work_order_id"] for e in due) == sorted(o.id for o in orders)
+    assert {e.payload["asset"] for e in due} == {"lift-1", "lift-2"}
+    assert all(e.payload["priority"] == "P3" and e.site == "north" for e in due)
+
+
 def test_the_next_run_is_the_next_due_time_less_the_lead(h: PlanningHarness) -> None:
     plan = h.plan()
     assert h.planner.next_run(plan, h.clock.now()) == plan.starts_at + timedelta(
