@@ -33,6 +33,8 @@ _COMMITTING: Final = "facility_dispatch.events.committing"
 log = logging.getLogger("facility_dispatch.events")
 """Each committed event, one line at INFO: what an operator watching the terminal wants to see
 (an alarm fired, an order assigned), rather than the access log (DEBUG)."""
+_QUIET: Final = ("asset.",)
+"""Event types logged at DEBUG: a fleet coming online is hundreds of presence events."""
 _SHOWN: Final = ("number", "site", "asset", "fault", "severity", "priority", "status", "actor")
 _ORDER_LOCK: Final = 0x46_44_45_56  # "FDEV": the event log's advisory lock
 
@@ -155,7 +157,9 @@ def describe(type_: str, payload: dict[str, Any]) -> str:
 
 def _log_committed(session: Session) -> None:
     for row in session.info.pop(_COMMITTING, None) or ():
-        log.info("%s", describe(row.type, row.payload))
+        # a device coming and going is the asset's business, not the dispatcher's: DEBUG
+        level = logging.DEBUG if row.type.startswith(_QUIET) else logging.INFO
+        log.log(level, "%s", describe(row.type, row.payload))
 
 
 def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:

@@ -33,6 +33,8 @@ def test_committed_events_are_logged_at_info(
     payload = {"number": "WO-2026-000001", "site": "north", "actor": "dispatcher", "note": "x"}
     with events._sessions.begin() as session:
         events.record(session, "work_order.assigned", AT, payload, "north")
+    with events._sessions.begin() as session:
+        events.record(session, "asset.presence", AT, {"site": "north", "asset": "cam-1"}, None)
     with pytest.raises(RuntimeError), events._sessions.begin() as session:
         events.record(session, "work_order.cancelled", AT, payload, "north")
         raise RuntimeError("rolled back")
