@@ -458,6 +458,31 @@ def test_a_dispatchers_day_in_the_console(
         width = mobile.evaluate("document.documentElement.scrollWidth")
         assert width <= 391, (path, width)
         shoot(mobile, name)
+
+    # the same work in Chinese on the phone: a call written down, a plumber chosen by hand,
+    # the order worked and resolved with its cause
+    mobile.goto(f"{url}/work-orders/new")
+    mobile.select_option("#new-order-form select[name=site]", site)
+    mobile.select_option("#new-order-form select[name=skill]", "plumbing")
+    mobile.fill("#new-order-form input[name=title]", "5 栋地下室积水")
+    mobile.click("#create-order")
+    mobile.wait_for_url(re.compile(r"/work-orders/\d+$"))
+    settled(mobile)
+    mobile.locator("#candidates", has_text="选择技术员").wait_for()
+    mobile.click(f'#candidates button[data-technician="{zhao}"]')
+    toast(mobile, "已指派给 Zhao Lei")
+    mobile.locator("#order-assignees", has_text="Zhao Lei").wait_for()
+    for to in ("acknowledged", "in_progress"):
+        mobile.click(f'.order-head button[data-to="{to}"]')
+        mobile.locator(f'.order-head[data-status="{to}"]').wait_for()
+    mobile.click('.order-head button[data-to="resolved"]')
+    mobile.locator("#resolve-dialog[open]", has_text="处理措施").wait_for()
+    mobile.fill("#resolve-form textarea[name=cause]", "排水泵浮球卡住")
+    mobile.fill("#resolve-form textarea[name=action]", "清理浮球，试运行正常")
+    mobile.click("#resolve-confirm")
+    mobile.locator('.order-head[data-status="resolved"]').wait_for()
+    mobile.locator(".timeline li", has_text="排水泵浮球卡住").wait_for()
+    shoot(mobile, "08i-phone-resolved-zh")
     phone.close()
 
     # a technician: notes and steps on their own order only, never the choice of technician
