@@ -497,6 +497,7 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "reason": "tank cleaning",
         },
         ("POST", "/api/v1/tokens"): {"name": "another", "role": "viewer"},
+        ("PUT", "/api/v1/notify-config"): {"text": "receivers: []\nroutes: []\n"},
         ("DELETE", "/api/v1/tokens/{token_id}"): {},
         ("POST", "/api/v1/public/requests"): {
             "site": site,
