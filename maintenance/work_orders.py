@@ -583,19 +583,22 @@ class WorkOrderService(OrderBook):
         reason: str | None = None,
     ) -> Assignment:
         roster = self._people.roster(now, session)
-        decision = assign(
-            Job(row.site, row.skill, row.priority, row.asset),
-            roster.people,
-            roster.duties,
-            roster.leaves,
-            self.open_counts(session),
-            now,
-            now.astimezone(self._zone).date(),
-            last_on_asset=self._last_on_asset(session, row),
-            exclude=exclude,
-            policy=self._policy,
-            reactive_orders=self.open_counts(session, reactive_only=True),
-        )
+        job = Job(row.site, row.skill, row.priority, row.asset)
+        inputs = (roster.people, roster.duties, roster.leaves, self.open_counts(session))
+        today = now.astimezone(self._zone).date()
+        options: dict[str, Any] = {
+            "last_on_asset": self._last_on_asset(session, row),
+            "exclude": exclude,
+            "policy": self._policy,
+            "reactive_orders": self.open_counts(session, reactive_only=True),
+        }
+        decision = assign(job, *inputs, now, today, **options)
+        # the chosen ones' reasons as codes, for the console to word in each language
+        why = {
+            str(c.person.id): list(c.why)
+            for c in candidates(job, *inputs, now, today, **options)
+            if c.person.id in decision.assignees
+        }
         explanation = "; ".join(decision.reasons)
         if reason:
             explanation = f"{reason}; {explanation}"
@@ -615,7 +618,12 @@ class WorkOrderService(OrderBook):
                 before if moved else None,
                 row.status if moved else None,
                 explanation,
-                {"assignees": list(decision.assignees), "by": "rules", "reason": reason},
+                {
+                    "assignees": list(decision.assignees),
+                    "by": "rules",
+                    "reason": reason,
+                    "why": why,
+                },
             )
             return decision
         if row.status == Status.ASSIGNED:

@@ -127,6 +127,13 @@ def timeline_line(
     elif event == "assigned" and "assignees" in data:
         who = _names(data.get("assignees"), names, t)
         text = t("tl.by_hand" if data.get("by") == "hand" else "tl.by_rules", names=who)
+        why = data.get("why")
+        if isinstance(why, dict) and why:
+            text += " · " + t("tl.list_sep").join(
+                f"{names.get(int(i), '#' + str(i))}: "
+                + t("tl.list_sep").join(t(f"why.{code}") for code in codes)
+                for i, codes in why.items()
+            )
         if data.get("by") == "hand":
             typed = _hand_note(entry.note)
         elif t.lang == "en":

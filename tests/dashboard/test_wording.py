@@ -77,6 +77,13 @@ def order(**fields: object) -> WorkOrder:
             "by the dispatch rules to Li Na",
         ),
         (
+            "assigned",
+            "skill plumbing: Li Na; on shift at north now: Li Na; assigned Li Na",
+            {"assignees": [7], "by": "rules", "reason": None, "why": {"7": ["on_shift"]}},
+            "按派单规则指派给 Li Na · Li Na: 本项目当班",
+            "by the dispatch rules to Li Na · Li Na: on shift here",
+        ),
+        (
             "escalated",
             "unassigned: skill cctv: nobody",
             {"cause": "nobody_available", "skill": "cctv", "reason": None},
