@@ -21,7 +21,10 @@ router = APIRouter(prefix="/api/v1", tags=["people"])
 MAX_LEVEL_S = 366 * 86_400  # a contract's deadline is within a year
 Skill = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
 TEL: Final = re.compile(r"tel:\+?[0-9][0-9-]{2,30}")
-CONTACT_REGEX: Final = r"^(tel:\+?[0-9][0-9-]{2,30}|[a-z][a-z0-9+.-]*://\S+)$"
+CONTACT_REGEX: Final = r"^(tel:\+?[0-9][0-9-]{2,30}|[a-z][a-z0-9+.-]*://[!-~]+)$"
+"""ASCII only after the scheme (an Apprise URL percent-encodes the rest): Python's and pydantic's
+regex engines disagree on which Unicode characters are spaces, so "non-space" let the document allow
+what the service refused."""
 
 
 class CertificationIO(Input):
