@@ -65,7 +65,7 @@ def notice_page(
     known = page.service.people.site(site)
     if known is None:
         return page.not_found(page.t("req.no_site", site=site))
-    url = public_page(request, site)
+    url = public_page(request, site, page.service.settings.public_url)
     return page.render(
         "request_notice.html",
         site=known,

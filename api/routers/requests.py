@@ -274,12 +274,18 @@ def site_qr(site: SitePath, request: Request, service: ServiceDep, _who: Viewer)
     """The QR code of the site's public request page, for the lobby notice boards."""
     if service.people.site(site) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
-    return Response(qr_svg(public_page(request, site)), media_type="image/svg+xml")
+    return Response(
+        qr_svg(public_page(request, site, service.settings.public_url)),
+        media_type="image/svg+xml",
+    )
 
 
-def public_page(request: Request, site: str) -> str:
-    """The address of a site's request page as the caller reached this server."""
-    return str(request.base_url).rstrip("/") + f"/r/{site}"
+def public_page(request: Request, site: str, public_url: str | None) -> str:
+    """The address of a site's request page as residents reach it: ``FACILITY_PUBLIC_URL``
+    when the operator gave one (the console is often reached at an inside address that a
+    resident's phone cannot open), else the address the caller reached this server at."""
+    base = public_url or str(request.base_url)
+    return base.rstrip("/") + f"/r/{site}"
 
 
 def qr_svg(url: str) -> str:

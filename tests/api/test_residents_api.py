@@ -365,3 +365,21 @@ def test_uploads_scripts_html_and_guessed_tokens_are_refused_or_harmless(estate:
     viewer = as_(token(estate.client, "viewer"))
     assert estate.client.get("/api/v1/requests", headers=viewer).status_code == 403
     assert estate.client.get("/requests", headers=viewer).status_code == 403
+
+
+def test_the_printed_notice_points_residents_at_the_public_address(
+    broker: Broker, tmp_path: Path
+) -> None:
+    """The console is often opened at an inside address a resident's phone cannot reach."""
+    site = f"pub-{uuid.uuid4().hex[:6]}"
+    settings = make_settings(
+        tmp_path, broker.url, sites=[site], public_url="https://wuye.example.com/"
+    )
+    with TestClient(create_app(build_service(settings))) as client:
+        client.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+        assert client.put(f"/api/v1/sites/{site}", json={"name": "绿园"}).status_code == 200
+        notice = client.get(f"/requests/notice/{site}")
+        assert notice.status_code == 200
+        assert f"https://wuye.example.com/r/{site}" in notice.text
+        assert "testserver" not in notice.text
+        assert client.get(f"/api/v1/sites/{site}/qr.svg").status_code == 200
