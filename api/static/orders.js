@@ -289,3 +289,21 @@ for (const input of document.querySelectorAll("input[data-instant]")) {
   const pad = (n) => String(n).padStart(2, "0");
   input.value = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
 }
+
+// a new part in the catalogue, stocked at one site (planners, /parts)
+onSubmit("part-form", async ({ elements }) => {
+  await post("/api/v1/parts", {
+    sku: elements.sku.value,
+    name: elements.name.value,
+    unit: elements.unit.value || "pcs",
+    unit_cost: Number(elements.unit_cost.value || 0),
+    stock: elements.site.value
+      ? [{
+        site: elements.site.value,
+        on_hand: Number(elements.on_hand.value || 0),
+        reorder_point: Number(elements.reorder_point.value || 0),
+      }]
+      : [],
+  });
+  return tr("js.part_added");
+});

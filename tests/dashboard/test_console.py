@@ -172,6 +172,16 @@ def test_a_dispatchers_day_in_the_console(
     assert "-1" in page.locator('#ledger tr[data-action="adjust"]').inner_text()
     assert page.locator('#ledger tr[data-action="consume"]').count() == 1
     shoot(page, "02b-ledger")
+    page.goto(f"{url}/parts")
+    settled(page)
+    page.click("#new-part summary")
+    page.fill("#part-form input[name=sku]", "FLOAT-1")
+    page.fill("#part-form input[name=name]", "Float switch")
+    page.fill("#part-form input[name=on_hand]", "4")
+    page.fill("#part-form input[name=reorder_point]", "1")
+    page.click("#create-part")
+    toast(page, "Part added")
+    page.locator('tr[data-sku="FLOAT-1"]').wait_for()  # the live table shows it
     below = api.post(
         f"/api/v1/parts/{seal['id']}/adjust", json={"site": site, "on_hand": -1, "reason": "x"}
     )
