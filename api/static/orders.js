@@ -23,6 +23,13 @@ Object.assign(handlers, {
   resolve(button) {
     return ask("resolve", button);
   },
+  reading(button) {
+    const form = document.getElementById("reading-form");
+    if (form) form.elements.item.value = button.dataset.item;
+    const shown = ask("reading", button);
+    document.getElementById("reading-number").textContent = button.dataset.step || "";
+    return shown;
+  },
   "close-reason"(button) {
     return ask("reason", button);
   },
@@ -32,7 +39,9 @@ function ask(name, button) {
   const dialog = document.getElementById(`${name}-dialog`);
   const form = document.getElementById(`${name}-form`);
   if (!dialog || !form) return null;
+  const item = form.elements.item?.value;
   form.reset();
+  if (form.elements.item) form.elements.item.value = item;
   form.elements.order.value = button.dataset.order;
   if (form.elements.to) form.elements.to.value = button.dataset.to;
   document.getElementById(`${name}-number`).textContent = button.dataset.number || "";
@@ -64,6 +73,18 @@ onConfirm("resolve", async ({ order, cause, action }) => {
     action: action.value,
   });
   return moved && tr("js.transition_done", { number: moved.number, status: tr(`wo_status.${moved.status}`) });
+});
+
+// a meter or gauge read off: a number when it is one, else the text as written
+onConfirm("reading", async ({ order, item, value, note }) => {
+  const text = value.value.trim();
+  const number = Number(text.replace(",", "."));
+  await post(`${orders(order.value)}/checklist/${item.value}`, {
+    result: "reading",
+    value: text !== "" && Number.isFinite(number) ? number : text,
+    ...(note.value ? { note: note.value } : {}),
+  });
+  return tr("js.ticked");
 });
 
 onConfirm("reason", async ({ order, to, note }) => {

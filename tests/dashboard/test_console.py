@@ -249,6 +249,14 @@ def test_a_dispatchers_day_in_the_console(
     first = page.locator(".checklist li").first
     first.locator('button[data-result="done"]').click()
     page.locator(".checklist li").first.and_(page.locator('[data-result="done"]')).wait_for()
+    second = page.locator(".checklist li").nth(1)
+    second.locator('button[data-action="reading"]').click()
+    page.fill("#reading-form input[name=value]", "3,5")
+    page.click("#reading-confirm")
+    page.locator(".checklist li").nth(1).and_(page.locator('[data-result="reading"]')).wait_for()
+    assert "= 3.5" in page.locator(".checklist li").nth(1).inner_text()
+    item = created(api.get(f"/api/v1/work-orders/{p1['id']}"))["checklist"][1]
+    assert (item["result"], item["value"]) == ("reading", 3.5)
     for to in ("acknowledged", "in_progress", "resolved"):
         body = {"to": to, "cause": "Door lock fault", "action": "Released, lock replaced"}
         created(api.post(f"/api/v1/work-orders/{p1['id']}/transition", json=body))
