@@ -298,6 +298,16 @@ class RuleEngine:
 
     # -- time ------------------------------------------------------------------------------
 
+    def resume(self, reached_ms: int, clock_ms: int) -> None:
+        """After a restart: the estate's readings had reached ``reached_ms`` when the service
+        stopped, and the engine starts judging at ``clock_ms``. The time the service was away
+        is its own, not the devices': their readings of that time wait in the broker and come
+        in now, so silence runs on from where the data stopped, not from the stop to now
+        (which made every camera silent after a restart longer than its ``silent_for``)."""
+        if reached_ms > self._watermark_ms:
+            self._watermark_ms = min(reached_ms, clock_ms)
+            self._arrival_ms = clock_ms
+
     def data_now(self, clock_ms: int) -> int:
         """The data time the estate has reached when the caller's clock reads ``clock_ms``."""
         if self._watermark_ms < 0:

@@ -183,9 +183,13 @@ class RuleRunner:
                 except Exception:
                     # the telemetry store is away: start anyway, windows and rates warm anew
                     log.warning("stored readings not replayed (telemetry store unavailable)")
+            newest = -1
             for record in known:
                 seen = int(record.last_seen.timestamp() * 1000) if record.last_seen else None
                 self.engine.know(record.site, record.asset, record.kind, seen)
+                newest = max(newest, seen or -1)
+            if newest >= 0:
+                self.engine.resume(newest, now_ms)  # our downtime is not the devices' silence
             changes = self.engine.reconcile(now_ms)
         self._alarms.apply(changes)
         log.info(

@@ -288,6 +288,24 @@ def test_when_nothing_arrives_at_all_silence_runs_on_the_clock() -> None:
     assert kinds(changes) == ["Fired"] and changes[0].at_ms == T0 + 120_000
 
 
+def test_a_restart_after_downtime_is_not_the_devices_silence() -> None:
+    """The service was away ten minutes; the cameras' readings of that time wait in the broker.
+    Silence runs on from where the data stopped, so nothing fires at the restart, and a camera
+    that stays quiet is found once its silent_for has passed after it."""
+    machine = engine(SILENT)
+    machine.know("estate-1", "cam-1", "cctv", T0)
+    machine.know("estate-1", "cam-2", "cctv", T0 + 30_000)
+    restart = T0 + 600_000
+    machine.resume(T0 + 30_000, restart)
+    assert machine.reconcile(restart) == []
+    assert machine.tick(restart + 60_000) == []  # the backlog is coming in
+    machine.evaluate(reading(40, kind="cctv", asset="cam-2", fps=25), heard_ms=restart + 60_000)
+    assert machine.tick(restart + 100_000) == []  # the data have reached T0 + 80 s
+    changes = machine.tick(restart + 141_000)
+    assert kinds(changes) == ["Fired"]  # cam-1 alone: quiet 2 minutes of the estate's data
+    assert changes[0].asset == "cam-1" and changes[0].at_ms == T0 + 120_000
+
+
 def test_a_gap_between_an_assets_readings_is_a_silence_even_without_a_tick() -> None:
     machine = engine(SILENT)
     machine.evaluate(reading(0, kind="cctv", asset="cam-1", fps=25))
