@@ -120,7 +120,7 @@ onSubmit("note-form", async (form) => {
 onSubmit("parts-form", async (form) => {
   const lines = await post(`${orders(form.dataset.order)}/parts`, {
     part_id: Number(form.elements.part_id.value),
-    action: "consume",
+    action: form.elements.action.value,
     quantity: Number(form.elements.quantity.value),
   });
   return lines && tr("js.parts_done");

@@ -150,6 +150,12 @@ def test_a_dispatchers_day_in_the_console(
     page.fill("#parts-form input[name=quantity]", "1")
     page.click("#parts-form button[type=submit]")
     page.locator('tr[data-part="SEAL-50"] td.consumed', has_text="1").wait_for()
+    page.select_option("#parts-form select[name=action]", "reserve")  # one held for later
+    page.click("#parts-form button[type=submit]")
+    wait_until(lambda: created(api.get(f"/api/v1/parts/{seal['id']}"))["sites"][0]["reserved"] == 1)
+    page.select_option("#parts-form select[name=action]", "release")
+    page.click("#parts-form button[type=submit]")
+    wait_until(lambda: created(api.get(f"/api/v1/parts/{seal['id']}"))["sites"][0]["reserved"] == 0)
     shoot(page, "02-order-worked")
 
     # the store: a delivery received, a count corrected with its reason, the ledger
