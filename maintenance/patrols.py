@@ -51,6 +51,10 @@ MAX_PHOTO_BYTES: Final = 1024 * 1024
 """The phone scales a photo down before sending it (the API's body limit is 1 MiB)."""
 
 
+class _OpenedAlreadyError(Exception):
+    """A finding's order was opened by another worker between the read and the write."""
+
+
 class Patrols:
     def __init__(
         self,
@@ -409,23 +413,30 @@ class Patrols:
                 visit = session.get(VisitRow, visit_id, with_for_update=True)
                 assert visit is not None
                 results = [dict(r) for r in visit.results]
+                if results[index].get("work_order_id") is not None:
+                    raise _OpenedAlreadyError  # another worker won: this order is rolled back
                 results[index]["work_order_id"] = order_id
                 visit.results = results
 
-            self._work_orders.create(
-                actor,
-                within=link,
-                site=route.site,
-                title=f"{point.name}: {result['text']}"[:300],
-                description=(f"{route.name}, round {round_id}. {result.get('note') or ''}")[:5000],
-                priority="P3",
-                skill=point.skill,
-                source="manual",
-                channel="walk_round",
-                reporter=actor.name,
-                asset=point.asset,
-                building=point.building,
-            )
+            try:
+                self._work_orders.create(
+                    actor,
+                    within=link,
+                    site=route.site,
+                    title=f"{point.name}: {result['text']}"[:300],
+                    description=(f"{route.name}, round {round_id}. {result.get('note') or ''}")[
+                        :5000
+                    ],
+                    priority="P3",
+                    skill=point.skill,
+                    source="manual",
+                    channel="walk_round",
+                    reporter=actor.name,
+                    asset=point.asset,
+                    building=point.building,
+                )
+            except _OpenedAlreadyError:
+                continue
             opened += 1
         return opened
 

@@ -4,8 +4,10 @@ handover is acknowledged or flagged, an absence leaves a gap that a rested subst
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -208,3 +210,46 @@ def test_a_repairs_roster_puts_its_people_on_shift_for_dispatch(estate: Estate) 
     proposal = estate.rosters.substitutes(desk.id, date(2026, 11, 28), "day")
     (candidate,) = proposal.candidates
     assert candidate.technician_id == plumber and candidate.week_hours == 48
+
+
+def test_two_workers_opening_a_findings_order_at_once_open_one(estate: Estate) -> None:
+    """The visit's own step and the leader's sweep can both find a finding without its order
+    (after a crash between the visit and its order): the second link finds it taken and its
+    order is rolled back, so a failed check opens exactly one order."""
+    route = estate.patrols.from_template("north", "plant_room", "en", "planner", "Block 3")
+    estate.technician("Wu Lei", "plumbing", seniority="senior")
+    patroller = Actor("Chen Jie", None, Rank.TECHNICIAN)
+    round_ = estate.patrols.start(route.id, patroller)
+    pumps = route.checkpoints[0]
+    answers = [{"key": i["key"], "ok": True} for i in pumps.items]
+    answers[0] = {"key": "pumps", "ok": False, "note": "pump 2 leaks at the gland"}
+    open_findings = estate.patrols._open_findings
+    estate.patrols._open_findings = lambda *_args: 0  # type: ignore[method-assign]
+    estate.patrols.visit(round_.id, pumps.token, answers, patroller)  # "crashed" before its order
+    estate.patrols._open_findings = open_findings  # type: ignore[method-assign]
+
+    create = estate.orders.create
+    both_read = threading.Barrier(2, timeout=10)
+
+    def racing_create(*args: Any, **kwargs: Any) -> Any:
+        both_read.wait()  # both workers have read the finding as still without an order
+        return create(*args, **kwargs)
+
+    estate.orders.create = racing_create  # type: ignore[method-assign]
+    opened: list[int] = []
+    workers = [
+        threading.Thread(target=lambda: opened.append(open_findings(round_.id, patroller)))
+        for _ in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    estate.orders.create = create  # type: ignore[method-assign]
+
+    assert sorted(opened) == [0, 1]
+    orders, total = estate.orders.query(site="north")
+    assert total == 1
+    visit = estate.patrols.round(round_.id).visits[0]  # type: ignore[union-attr]
+    (finding,) = [r for r in visit.results if not r["ok"]]
+    assert finding["work_order_id"] == orders[0].id
