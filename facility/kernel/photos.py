@@ -24,6 +24,9 @@ MAX_PHOTO_BYTES: Final = 5 * 1024 * 1024
 """SPEC section 5: at most 5 MB a photo."""
 MAX_PIXELS: Final = 40_000_000
 """A 40-megapixel phone camera is the largest honest photo; more is a decompression bomb."""
+MAX_PNG_PIXELS: Final = 16_000_000
+"""PNG cannot be decoded at a reduced scale (JPEG can, see ``draft``): a 115 KB all-black
+6000 x 6600 PNG took 360 MB to check. Phones take photos as JPEG; a PNG is a screenshot."""
 LONGEST_SIDE: Final = 2048
 """Kept photos are scaled down to this: enough to see a crack or a meter."""
 KINDS: Final = frozenset({"JPEG", "PNG"})
@@ -47,11 +50,16 @@ def accept_photo(
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=sorted(KINDS)) as probe:
-                if probe.width * probe.height > MAX_PIXELS:
+                limit = MAX_PNG_PIXELS if probe.format == "PNG" else MAX_PIXELS
+                if probe.width * probe.height > limit:
                     raise PhotoRefusedError("the photo has too many pixels")
                 probe.verify()  # the whole file's structure (PNG checksums), before decoding
             with Image.open(io.BytesIO(data), formats=sorted(KINDS)) as image:
+                # a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale still larger than
+                # what is kept: a 40 MP photo costs a few MB, not 120
+                image.draft("RGB", (longest_side, longest_side))
                 image.load()
+                image.thumbnail((longest_side, longest_side))
                 upright = ImageOps.exif_transpose(image)
                 pixels = upright.convert("RGB")
     except PhotoRefusedError:

@@ -70,6 +70,26 @@ def test_a_decompression_bomb_is_refused() -> None:
         accept_photo(bomb.getvalue())
 
 
+def test_a_png_under_the_general_limit_but_huge_to_decode_is_refused() -> None:
+    """6000 x 6600 black pixels are 115 KB as a PNG and 360 MB to decode: PNG, which cannot
+    be decoded at a reduced scale, has a lower limit than JPEG."""
+    small = io.BytesIO()
+    Image.new("L", (6000, 6600)).save(small, "PNG")
+    assert len(small.getvalue()) < 200_000
+    with pytest.raises(PhotoRefusedError, match="too many pixels"):
+        accept_photo(small.getvalue())
+
+
+def test_a_big_jpeg_is_decoded_small_and_kept_upright() -> None:
+    tags = Image.Exif()
+    tags[0x0112] = 6  # the phone was held on its side: turn 90 degrees to show it
+    big = io.BytesIO()
+    Image.new("RGB", (6000, 4000), (10, 120, 10)).save(big, "JPEG", exif=tags, quality=50)
+    kept = accept_photo(big.getvalue(), longest_side=2048)
+    with Image.open(io.BytesIO(kept)) as image:
+        assert image.size == (1365, 2048)  # upright, longest side 2048
+
+
 def test_the_store_saves_opens_deletes_and_refuses_foreign_keys(tmp_path: Path) -> None:
     store = PhotoStore(tmp_path)
     key = store.save(b"jpeg bytes")
