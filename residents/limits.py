@@ -8,6 +8,7 @@ one balancer (an in-process dict would give each worker, and each restart, a fre
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,6 +51,20 @@ def take(bucket: Bucket | None, allowance: Allowance, now: datetime) -> tuple[Bu
         return Bucket(tokens - 1.0, now), 0.0
     wait = (1.0 - tokens) * allowance.every.total_seconds()
     return Bucket(tokens, now), wait
+
+
+def client_of(address: str) -> str:
+    """The client a rate limit counts: an IPv4 address, or an IPv6 address's /64 (one home or
+    phone is given a whole /64 and can take a new address from it for each request)."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def key_of(kind: str, value: str) -> str:

@@ -69,14 +69,20 @@ def order_statuses(status: str) -> tuple[str, tuple[str, ...] | None]:
 
 def normalize_phone(raw: str) -> str:
     """Digits only (a leading + kept), or :class:`RequestRefusedError`: the rate limit and the
-    repeat count key on it, so ``138 0000 5678`` and ``138-0000-5678`` are one phone."""
+    repeat count key on it, so ``138 0000 5678``, ``138-0000-5678``, ``+86 138 0000 5678`` and
+    ``0086 13800005678`` are one phone (a prefix must not multiply the per-phone limit)."""
     text = raw.strip()
     if not _PHONE.match(text):
         raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
     digits = re.sub(r"[^0-9]", "", text)
+    international = text.startswith("+")
+    if not international and digits.startswith("00"):  # 0086...: the same as +86...
+        digits, international = digits[2:], True
+    if international and digits.startswith("86") and len(digits) > 2:
+        digits, international = digits[2:], False  # a Chinese number, written as at home
     if not 7 <= len(digits) <= 15:
         raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
-    return ("+" if text.startswith("+") else "") + digits
+    return ("+" if international else "") + digits
 
 
 def mask_phone(phone: str) -> str:

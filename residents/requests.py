@@ -34,6 +34,7 @@ from facility_dispatch.residents.limits import (
     REPORTS_PER_ADDRESS,
     REPORTS_PER_PHONE,
     SqlRateLimiter,
+    client_of,
     key_of,
 )
 from facility_dispatch.residents.model import (
@@ -90,7 +91,7 @@ class ResidentRequests(RequestBook):
         """0 if this client address may send a request now, else the seconds to wait. Charged
         before the body is read, so a flood of bad requests is slowed as much as good ones."""
         return self._limiter.take(
-            [(key_of("report-address", address), REPORTS_PER_ADDRESS)], self._clock.now()
+            [(key_of("report-address", client_of(address)), REPORTS_PER_ADDRESS)], self._clock.now()
         )
 
     def admit_phone(self, phone: str) -> int:
@@ -106,7 +107,7 @@ class ResidentRequests(RequestBook):
     def admit_read(self, address: str) -> int:
         """Tracking pages and ratings: 0, or the seconds to wait."""
         return self._limiter.take(
-            [(key_of("read-address", address), READS_PER_ADDRESS)], self._clock.now()
+            [(key_of("read-address", client_of(address)), READS_PER_ADDRESS)], self._clock.now()
         )
 
     def submit(

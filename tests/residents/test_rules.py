@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from facility_dispatch.residents import kpis
-from facility_dispatch.residents.limits import Allowance, Bucket, take
+from facility_dispatch.residents.limits import Allowance, Bucket, client_of, take
 from facility_dispatch.residents.model import (
     RequestRefusedError,
     bounded,
@@ -52,7 +52,9 @@ def test_a_request_shows_its_decision_then_its_orders_progress(
         ("13800005678", "13800005678", "138****5678"),
         ("138 0000 5678", "13800005678", "138****5678"),
         ("138-0000-5678", "13800005678", "138****5678"),
-        ("+86 138 0000 5678", "+8613800005678", "861******5678"),
+        ("+86 138 0000 5678", "13800005678", "138****5678"),
+        ("0086 13800005678", "13800005678", "138****5678"),
+        ("+852 9123 4567", "+85291234567", "852****4567"),
         ("0571-8888888", "05718888888", "057****8888"),
     ],
 )
@@ -183,3 +185,17 @@ def test_kpis_of_nothing_are_empty_not_zero() -> None:
     report = kpis.compute([], T0, T0 + timedelta(days=1))
     assert report["satisfaction"]["mean"] is None and report["feedback_rate"] is None
     assert report["first_response_s"]["mean"] is None
+
+
+@pytest.mark.parametrize(
+    ("address", "client"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:1:2:3", "2001:db8:1:2::/64"),  # another address of the same home
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_a_rate_limit_counts_an_ipv6_home_as_one_client(address: str, client: str) -> None:
+    assert client_of(address) == client
