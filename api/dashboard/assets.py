@@ -86,6 +86,9 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
         site=site, asset=asset, status=list(present.FINISHED), limit=20
     )
     names = {t.id: t.name for t in service.people.technicians()[0]}
+    known = service.people.site(site)
+    params = known.parameters if known is not None else None
+    lines = limits(service.alarms.rules(), record.kind, site, params)
     return page.render(
         "asset.html",
         "_asset.html",
@@ -104,9 +107,7 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
             "site": site,
             "asset": asset,
             "zone": page.zone(site).key,
-            "metrics": chart_metrics(
-                record.kind, latest, page.t, limits(service.alarms.rules(), record.kind, site)
-            ),
+            "metrics": chart_metrics(record.kind, latest, page.t, lines),
             "range": first_range(record.first_seen, page.now),
             "since": to_ms(record.first_seen) if record.first_seen else None,
         },

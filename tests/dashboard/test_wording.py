@@ -126,6 +126,18 @@ def test_the_charts_draw_the_limits_of_the_rules_that_watch_the_asset() -> None:
     assert limits(load_default().rules, "cctv", "north")["fps"][0]["value"] == 10.0
 
 
+def test_a_limit_that_follows_the_site_is_drawn_at_the_sites_voltage() -> None:
+    from facility_dispatch.api.dashboard.limits import limits
+    from facility_dispatch.rules.loader import load_default
+
+    rules = load_default().rules
+    drawn = [x["value"] for x in limits(rules, "power", "north")["voltage_v"]]
+    assert 198.0 in drawn and 242.0 in drawn  # sag and swell at China's 220 V
+    site_230 = {"nominal_voltage_v": 230.0, "nominal_frequency_hz": 50.0}
+    drawn = [x["value"] for x in limits(rules, "power", "north", site_230)["voltage_v"]]
+    assert 207.0 in drawn and 253.0 in drawn and 242.0 not in drawn
+
+
 @pytest.mark.parametrize(
     ("age", "opens"),
     [(timedelta(minutes=2), "1h"), (timedelta(hours=3), "6h"), (timedelta(days=9), "24h")],
