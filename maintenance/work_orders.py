@@ -884,13 +884,23 @@ class WorkOrderService(OrderBook):
         self.announce(pending)
         return self._get(order_id)
 
-    def note(self, order_id: int, actor: Actor, note: str) -> WorkOrder:
+    def note(
+        self,
+        order_id: int,
+        actor: Actor,
+        note: str,
+        within: Callable[[Session], None] | None = None,
+    ) -> WorkOrder:
+        """A note on the timeline. ``within`` lets the caller change its own aggregate in the
+        same transaction (a resident's request joined to this order): both or neither."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             row = self.row(session, order_id)
             self._may(session, row, actor, Act.NOTE)
             row.updated_at = now
             self.log_entry(session, row, now, actor, "note", None, None, note)
+            if within is not None:
+                within(session)
         self.announce(Pending({order_id}))
         return self._get(order_id)
 

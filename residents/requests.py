@@ -257,14 +257,19 @@ class ResidentRequests(RequestBook):
         if order.status in ("closed", "cancelled"):
             raise ConflictError(f"{order.number} is {order.status}: join an open order")
         now = self._clock.now()
-        with self._sessions.begin() as session:
+
+        def link(session: Session) -> None:
             self._decide(session, request, actor, now, decision="accepted", order=order.id)
+
+        # one transaction: the note on the order and the request's answer, both or neither
         self._work_orders.note(
             order.id,
             actor,
             f"resident request {request.id} ({request.building}-{request.unit}) joined: "
             f"{request.description[:200]}",
+            within=link,
         )
+        self._events.notify()
         return self._require(request.id)
 
     def reject(self, request_id: int, actor: Actor, reason: str) -> Request:

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from facility_dispatch.kernel.photos import PhotoStore
-from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
+from facility_dispatch.maintenance.authority import Rank
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError, NotYoursError
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.residents.model import RequestRefusedError
 from facility_dispatch.residents.requests import ResidentRequests
@@ -72,3 +73,34 @@ def test_a_refused_request_keeps_no_photo(world: tuple[Harness, ResidentRequests
     assert list(photos.rglob("*.jpg")) == []
     residents.submit("north", "repair", "3", "1", "leak", "13800005678", [good, good])
     assert len(list(photos.rglob("*.jpg"))) == 2
+
+
+def test_joining_an_open_order_notes_it_and_answers_the_request_together(
+    world: tuple[Harness, ResidentRequests, Path],
+) -> None:
+    harness, residents, _ = world
+    order = harness.orders.create(
+        Actor("Wu"),
+        auto_assign=False,
+        site="north",
+        title="burst pipe, building 3",
+        priority="P2",
+        skill="general",
+        source="manual",
+    )
+    request = residents.submit("north", "repair", "3", "1202", "leak", "13800005678").request
+    # a technician not on the order may not note it: the join fails as a whole
+    outsider = Actor("Zhou", technician_id=999, rank=Rank.TECHNICIAN)
+    with pytest.raises(NotYoursError):
+        residents.accept(request.id, outsider, work_order_id=order.id)
+    unchanged = residents.get(request.id)
+    assert unchanged is not None and unchanged.decision == "new"
+    assert unchanged.work_order_id is None
+    assert "request.accepted" not in [e.type for e in harness.events.since(0)]
+    joined = residents.accept(request.id, Actor("Wu"), work_order_id=order.id)
+    assert joined.decision == "accepted" and joined.work_order_id == order.id
+    full = harness.orders.get(order.id)
+    assert full is not None
+    notes = [e.note for e in full.timeline if e.event == "note"]
+    assert notes == [f"resident request {request.id} (3-1202) joined: leak"]
+    assert [e.type for e in harness.events.since(0)].count("request.accepted") == 1
