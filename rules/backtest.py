@@ -6,12 +6,16 @@ the service drives it (each reading, then a tick whenever the data has moved on 
 a backtest raises the alarms a replay through the running service raises. Deterministic: the
 same readings give the same alarms, in the same order.
 
-Scoring (the issue's and SKAB's convention): an alarm detects a labelled episode of its asset
-when the alarm's span (fired to resolved, or to the end of the data) meets the episode widened
-by ``tolerance`` on each side: an alarm that overlaps the fault, or ends or begins within 60 s
-of it. Recall is detected episodes over episodes; precision is alarms that detect some episode
-over all alarms; the delay of a detected episode runs from its start to the first detecting
-alarm's firing (0 for an alarm already on).
+Scoring (issue 17: "an alarm that overlaps a labelled fault or ends within 60 s of it counts
+as a detection"): an alarm detects a labelled episode of its asset when its span (fired to
+resolved, or to the end of the data while still open) overlaps the episode, or when it
+resolved no more than ``tolerance`` (60 s) before the episode began or after it ended. What
+is measured against the tolerance is the alarm's end, never its firing: an alarm that fires
+after the fault is over counts only if it is also over within 60 s of the fault, and one still
+open at the end of the data has not ended, so only an overlap counts for it. Recall is
+detected episodes over episodes; precision is alarms that detect some episode over all alarms;
+the delay of a detected episode runs from its start to the first detecting alarm's firing (0
+for an alarm already on).
 """
 
 from __future__ import annotations
@@ -155,6 +159,18 @@ def run(
     return alarms
 
 
+def detects(alarm: BacktestAlarm, episode: Episode, end_ms: int, tolerance_ms: int) -> bool:
+    """Whether this alarm (of the episode's asset) counts as a detection of the episode: its
+    span overlaps the fault, or it ended within ``tolerance_ms`` of the fault (see the module's
+    docstring for why the tolerance is on the alarm's end only)."""
+    fired, resolved = alarm.span(end_ms)
+    if fired <= episode.end_ms and resolved >= episode.start_ms:
+        return True
+    if alarm.resolved_ms is None:
+        return False
+    return episode.start_ms - tolerance_ms <= resolved <= episode.end_ms + tolerance_ms
+
+
 def score(
     alarms: Sequence[BacktestAlarm],
     episodes: Sequence[Episode],
@@ -165,13 +181,12 @@ def score(
     detecting: set[int] = set()
     delays: list[float] = []
     for episode in episodes:
-        low, high = episode.start_ms - tolerance_ms, episode.end_ms + tolerance_ms
         first: int | None = None
         for index, alarm in enumerate(alarms):
             if (alarm.site, alarm.asset) != (episode.site, episode.asset):
                 continue
-            fired, resolved = alarm.span(end_ms)
-            if fired <= high and resolved >= low:
+            if detects(alarm, episode, end_ms, tolerance_ms):
+                fired = alarm.fired_ms
                 detecting.add(index)
                 first = fired if first is None else min(first, fired)
         if first is not None:
