@@ -345,7 +345,10 @@ class Notifier(NotificationBook):
         session.flush()
 
     def _ack_link(self, order: WorkOrder | None, address: Address, now: datetime) -> str | None:
-        if order is None or acknowledged(order):
+        """A link that acknowledges as the person the message is addressed to. A shared
+        receiver (a duty desk's webhook, a group chat, a contractor) gets none: whoever reads
+        it there is nobody in particular, and opens the order with a login instead."""
+        if order is None or acknowledged(order) or address.technician_id is None:
             return None
         token = links.sign(self._secret(), order.id, address.technician_id, now, ACK_TTL)
         return f"{self._public_url}/n/ack/{token}"

@@ -148,14 +148,15 @@ def ack_by_link(request: Request, service: ServiceDep, token: str) -> HTMLRespon
     except LinkError:
         return _ack_page(request, service, token, done=False)
     technician = service.people.technician(grant.technician_id) if grant.technician_id else None
-    actor = (
-        Actor(
-            technician.name,
-            technician.id,
-            Rank.PLANNER if technician.role == "supervisor" else Rank.TECHNICIAN,
-        )
-        if technician is not None
-        else Actor("acknowledgement link")
+    if technician is None or not technician.active:
+        # a link is made only for a person (older links for a group said nobody): without one
+        # there is nobody to act as
+        request.state.ack_message = "this link is not for a person: open the order and log in"
+        return _ack_page(request, service, token, done=False, status_code=403)
+    actor = Actor(
+        technician.name,
+        technician.id,
+        Rank.PLANNER if technician.role == "supervisor" else Rank.TECHNICIAN,
     )
     try:
         service.work_orders.transition(

@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facility_dispatch.kernel.clock import to_ms
+from facility_dispatch.notify import links
+from facility_dispatch.notify.outbox import ACK_TTL
 from tests.api.conftest import client, site  # noqa: F401  (fixtures)
-from tests.api.test_work_orders_api import technician
+from tests.api.test_work_orders_api import manual, technician
 from tests.builders import publisher, wait_until
 from tests.notify.receivers import SmtpInbox, Webhook
 from tests.services import Broker
@@ -106,3 +108,17 @@ def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
     assert after["timeline"][-1]["actor"] == "Wang Wei"
     forged = link.group(1)[:-4] + "0000"
     assert client.get(forged, headers=anonymous).status_code == 403
+
+    # the duty desk's webhook is read by whoever is there: it gets the order's page (a login),
+    # no link that acknowledges; and a link signed for nobody acknowledges nothing
+    desk = hook.received[0]["message"]
+    assert "/n/ack/" not in desk and f"/work-orders/{order['id']}" in desk, desk
+    notifier = client.app.state.service.notifier  # type: ignore[attr-defined]
+    secret = bytes.fromhex(notifier.kept_secret("link_secret"))
+    second = client.post("/api/v1/work-orders", json=manual(site)).json()
+    for nobody in (None, 999_999):
+        token = links.sign(secret, second["id"], nobody, datetime.now(UTC), ACK_TTL)
+        refused = client.post(f"/n/ack/{token}", headers=anonymous)
+        assert refused.status_code == 403 and 'id="ack-done"' not in refused.text
+    after_refusal = client.get(f"/api/v1/work-orders/{second['id']}").json()
+    assert after_refusal["status"] == second["status"]
