@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from facility_dispatch.ingest import topics
 from facility_dispatch.kernel.clock import Clock, rfc3339
@@ -237,9 +239,12 @@ class Notices:
         work_order_id: int | None = None,
         plan_id: int | None = None,
         publish_at: datetime | None = None,
+        within: Session | None = None,
     ) -> Notice:
         """Record a notice; residents see it from ``publish_at`` (planned works: their
-        ``notice_before`` ahead of the start; default and emergencies: now)."""
+        ``notice_before`` ahead of the start; default and emergencies: now). ``within``
+        writes it in the caller's transaction (the occurrence of the works it announces):
+        the caller then calls :meth:`shown` once that commits."""
         if service not in SERVICES:
             raise ValueError(f"service {service!r} is not one of {', '.join(SERVICES)}")
         name, zone = self._site(site)
@@ -255,7 +260,7 @@ class Notices:
         )
         now = self._clock.now()
         shown_now = publish_at is None or publish_at <= now
-        with self._sessions.begin() as session:
+        with nullcontext(within) if within is not None else self._sessions.begin() as session:
             row = NoticeRow(
                 site=site,
                 building=building,
@@ -279,10 +284,16 @@ class Notices:
             notice = _notice(row)
             if shown_now:
                 self._events.record(session, "notice.published", now, notice.public(), site)
-        self._events.notify()
-        if shown_now:
-            self.publish(site)
+        if within is None:
+            self.shown(notice)
         return notice
+
+    def shown(self, notice: Notice) -> None:
+        """After the notice's transaction commits: the live views woken, and the signage's
+        list republished if residents see it already."""
+        self._events.notify()
+        if notice.publish_at is None or notice.publish_at <= notice.created_at:
+            self.publish(notice.site)
 
     def publish_due(self) -> int:
         """The scheduler's sweep: notices whose time to be shown has come are published

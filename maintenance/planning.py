@@ -137,6 +137,15 @@ class Occurrence:
     reason: str | None
 
 
+def ahead(plan: Plan) -> timedelta:
+    """How long before its due time an occurrence is made: the plan's ``lead_time``, and for
+    works that cut a service at least its ``notice_before``, since the notice is written with
+    the occurrence (with a lead of 0 residents would learn of the works as they start)."""
+    if plan.interrupts:
+        return max(plan.lead_time, plan.notice_before)
+    return plan.lead_time
+
+
 class Planner:
     def __init__(
         self,
@@ -304,9 +313,9 @@ class Planner:
         return ZoneInfo(name) if name else self._zone
 
     def due(self, plan: Plan, now: datetime) -> list[datetime]:
-        """Due times whose orders should exist by ``now`` (generated ``lead_time`` ahead)."""
+        """Due times whose orders should exist by ``now`` (generated :func:`ahead`)."""
         after = max(plan.starts_at - timedelta(microseconds=1), now - CATCH_UP)
-        until = now + plan.lead_time
+        until = now + ahead(plan)
         zone = self.zone(plan.site)
         if plan.every:
             return list(due_times(plan.starts_at, Every.parse(plan.every), zone, after, until))
@@ -316,8 +325,8 @@ class Planner:
 
     def next_run(self, plan: Plan, now: datetime) -> datetime | None:
         """When the next order of a calendar plan is to be made (its due time less the lead)."""
-        horizon = now + plan.lead_time + timedelta(days=800)
-        after = now + plan.lead_time
+        horizon = now + ahead(plan) + timedelta(days=800)
+        after = now + ahead(plan)
         zone = self.zone(plan.site)
         if plan.every:
             upcoming = due_times(plan.starts_at, Every.parse(plan.every), zone, after, horizon)
@@ -326,7 +335,7 @@ class Planner:
         else:
             return None
         following = next(iter(upcoming), None)
-        return following - plan.lead_time if following else None
+        return following - ahead(plan) if following else None
 
     def run(self, plan_id: int) -> int:
         """Make the orders of every occurrence due by now; what exists is left alone."""
@@ -446,21 +455,25 @@ class Planner:
                     },
                     plan.site,
                 )
+            notice = None
+            if plan.interrupts:  # with the occurrence: a crash leaves both or neither
+                notice = self._notices.announce(
+                    plan.site,
+                    plan.interrupts,
+                    due,
+                    due + plan.duration,
+                    plan.name if plan.asset else f"{plan.name}: {asset}",
+                    asset=asset,
+                    planned=True,
+                    work_order_id=order.id,
+                    plan_id=plan.id,
+                    publish_at=due - plan.notice_before,  # residents told notice_before ahead
+                    within=session,
+                )
         if self._events is not None:
             self._events.notify()
-        if plan.interrupts:
-            self._notices.announce(
-                plan.site,
-                plan.interrupts,
-                due,
-                due + plan.duration,
-                plan.name if plan.asset else f"{plan.name}: {asset}",
-                asset=asset,
-                planned=True,
-                work_order_id=order.id,
-                plan_id=plan.id,
-                publish_at=due - plan.notice_before,  # residents told notice_before ahead
-            )
+        if notice is not None:
+            self._notices.shown(notice)
 
     def _window(self, plan: Plan) -> timedelta:
         if plan.every:
@@ -495,7 +508,7 @@ class Planner:
             if plan.meter_metric:
                 continue
             # an edited plan is another key: its next run is worked out afresh
-            key = (plan.id, plan.every, plan.cron, plan.starts_at, plan.lead_time, plan.site)
+            key = (plan.id, plan.every, plan.cron, plan.starts_at, ahead(plan), plan.site)
             if key not in self._next_runs or _due(self._next_runs[key], now):
                 made += self.run(plan.id)
                 known[key] = self.next_run(plan, now)

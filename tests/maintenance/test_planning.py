@@ -178,6 +178,36 @@ def test_works_that_cut_a_service_make_a_notice(h: PlanningHarness) -> None:
     assert h.published[-1][0] == "facility/north/notices"
 
 
+def test_works_with_no_lead_time_are_still_announced_notice_before_ahead(
+    h: PlanningHarness,
+) -> None:
+    """The API's defaults (lead_time 0, notice_before 24 h): the occurrence, its order and its
+    notice are made 24 h ahead of the works, not as they start."""
+    starts = h.clock.now() + timedelta(days=2)
+    plan = h.plan(
+        name="水箱清洗 Tank cleaning",
+        kind=None,
+        asset="pump-1",
+        every="6mo",
+        starts_at=starts,
+        lead_time_s=0.0,
+        notice_before_s=timedelta(hours=24).total_seconds(),
+        skill="plumbing",
+        interrupts="water",
+        duration_s=4 * 3600.0,
+    )
+    assert h.notices.query("north") == [] and h.orders.query(plan_id=plan.id)[1] == 0
+    assert h.planner.next_run(plan, h.clock.now()) == starts - timedelta(hours=24)
+    h.clock.set(starts - timedelta(hours=24))
+    assert h.planner.sweep() == 1
+    (notice,) = h.notices.query("north", h.clock.now())
+    assert notice.starts_at == starts and notice.publish_at == starts - timedelta(hours=24)
+    assert h.published[-1][0] == "facility/north/notices"
+    # a plan that cuts nothing keeps its lead of 0
+    quiet = h.plan(asset="lift-1", kind=None, starts_at=starts + timedelta(days=1), lead_time_s=0.0)
+    assert h.planner.next_run(quiet, h.clock.now()) == starts + timedelta(days=1)
+
+
 def test_plans_are_checked(h: PlanningHarness) -> None:
     from facility_dispatch.maintenance.errors import InvalidRequestError
 
