@@ -65,6 +65,7 @@ def _post(row: PostRow) -> Post:
                 time.fromisoformat(s["ends"]),
                 int(s["headcount"]),
                 s.get("holiday_headcount"),
+                frozenset(s.get("weekdays") or rosters.EVERY_DAY),
             )
             for s in row.shifts
         ),
@@ -129,6 +130,7 @@ class Rosters:
                 time.fromisoformat(s["ends"]),
                 int(s["headcount"]),
                 s.get("holiday_headcount"),
+                frozenset(int(d) for d in s.get("weekdays", rosters.EVERY_DAY)),
             )
             for s in shifts
         ]
@@ -141,7 +143,10 @@ class Rosters:
                 site=site,
                 name=name,
                 skill=skill,
-                shifts=[dict(s) for s in shifts],
+                shifts=[
+                    {**s, "weekdays": sorted(d.weekdays)}
+                    for s, d in zip(shifts, definitions, strict=True)
+                ],
                 active=True,
                 created_at=self._clock.now(),
             )
@@ -336,7 +341,9 @@ class Rosters:
         rostered = rosters.expand(
             posts, self.lines(ids), covers, first, last, zone, holidays, workdays
         )
-        return rosters.coverage(posts, rostered, self._leaves(), first, last, zone, holidays)
+        return rosters.coverage(
+            posts, rostered, self._leaves(), first, last, zone, holidays, workdays
+        )
 
     def _duties(self, site: str, start: datetime, end: datetime) -> list[Duty]:
         """Everyone's shifts at the site between two times: rostered and entered by hand."""

@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 from facility_dispatch.maintenance.assignment import Duty, Leave, Person
 
 REST: Final = "rest"
+EVERY_DAY: Final = frozenset(range(1, 8))
+"""ISO weekdays, Monday 1 to Sunday 7: a shift needed every day (the guards)."""
 MIN_REST: Final = timedelta(hours=11)
 """Rest between two shifts of one person, at least: the EU working-time directive's daily rest
 (China's Labour Law sets no daily figure); a night guard is not sent back at 08:00."""
@@ -42,15 +44,22 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class ShiftDefinition:
-    """One shift of a post's day: local wall-clock times (``ends`` <= ``starts``: next day)."""
+    """One shift of a post's day: local wall-clock times (``ends`` <= ``starts``: next day),
+    needed on ``weekdays`` (ISO, Monday 1): the office cleaning is Monday to Friday, and its
+    weekend is no gap. A make-up working day (调休) needs it whatever its weekday."""
 
     name: str
     starts: time
     ends: time
     headcount: int
     holiday_headcount: int | None = None
+    weekdays: frozenset[int] = EVERY_DAY
 
-    def needed(self, holiday: bool) -> int:
+    def needed(self, day: date, holiday: bool, workday: bool = False) -> int:
+        """The headcount on ``day``: none on the shift's days off, unless a make-up working
+        day; the holiday headcount on a public holiday where one is given."""
+        if day.isoweekday() not in self.weekdays and not workday:
+            return 0
         if holiday and self.holiday_headcount is not None:
             return self.holiday_headcount
         return self.headcount
@@ -157,6 +166,8 @@ def check_post(shifts: Iterable[ShiftDefinition]) -> None:
             raise RosterError(f"shift {shift.name!r} is given twice")
         if shift.starts == shift.ends:
             raise RosterError(f"shift {shift.name!r} starts and ends at {shift.starts}")
+        if not shift.weekdays or not shift.weekdays <= EVERY_DAY:
+            raise RosterError(f"shift {shift.name!r}: weekdays are 1 (Monday) to 7 (Sunday)")
         names.add(shift.name)
     if not names:
         raise RosterError("a post needs at least one shift")
@@ -245,8 +256,10 @@ def coverage(
     last: date,
     zone: ZoneInfo,
     holidays: Collection[date] = frozenset(),
+    workdays: Collection[date] = frozenset(),
 ) -> list[Coverage]:
-    """Each slot's headcount needed, who is present and who is rostered but absent."""
+    """Each slot's headcount needed (none on the shift's days off), who is present and who is
+    rostered but absent. ``workdays`` are the calendar's make-up working days (调休)."""
     posts = list(posts)
     leaves = list(leaves)
     on_slot: dict[tuple[int, date, str], list[int]] = {}
@@ -266,7 +279,7 @@ def coverage(
         result.append(
             Coverage(
                 slot,
-                shift.needed(holiday),
+                shift.needed(slot.day, holiday, slot.day in workdays),
                 tuple(p for p in people if p not in away),
                 tuple(p for p in people if p in away),
                 holiday,

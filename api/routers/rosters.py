@@ -43,6 +43,7 @@ def _whole(value: object) -> object:
 
 
 Headcount = Annotated[int, Field(ge=0, le=1000), BeforeValidator(_whole)]
+Weekday = Annotated[int, Field(ge=1, le=7), BeforeValidator(_whole)]
 
 
 class ShiftIO(BaseModel):
@@ -56,6 +57,13 @@ class ShiftIO(BaseModel):
     headcount: Headcount
     holiday_headcount: Headcount | None = Field(
         default=None, description="needed on the site's public holidays; default headcount"
+    )
+    weekdays: list[Weekday] = Field(
+        default=[1, 2, 3, 4, 5, 6, 7],
+        min_length=1,
+        max_length=7,
+        description="the ISO weekdays it is needed (Monday 1 to Sunday 7); none on the others, "
+        "unless a make-up working day; default every day",
     )
 
 
@@ -92,6 +100,7 @@ def _post_out(post: Post) -> PostOut:
                 ends=s.ends.strftime("%H:%M"),
                 headcount=s.headcount,
                 holiday_headcount=s.holiday_headcount,
+                weekdays=sorted(s.weekdays),
             )
             for s in post.shifts
         ],

@@ -200,6 +200,9 @@ onSubmit("post-form", (f, form) => {
         ends: f[`shift-ends-${n}`].value,
         headcount: number(f[`shift-headcount-${n}`].value) ?? 1,
         holiday_headcount: number(f[`shift-holiday-${n}`].value),
+        weekdays: [...row.querySelectorAll(`input[name="shift-weekdays-${n}"]:checked`)].map((box) =>
+          Number(box.value),
+        ),
       };
     })
     .filter((shift) => shift.name);

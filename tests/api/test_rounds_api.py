@@ -54,11 +54,21 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
         "skill": "security",
         "shifts": [
             {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
-            {"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1},
+            {
+                "name": "night",
+                "starts": "20:00",
+                "ends": "08:00",
+                "headcount": 1,
+                "weekdays": [5, 1, 2, 3, 4],
+            },
         ],
     }
     assert client.post("/api/v1/posts", json=post, headers=technician).status_code == 403
+    sunday_eight = {**post, "shifts": [{**post["shifts"][0], "weekdays": [8]}]}  # type: ignore[dict-item]
+    refused = client.post("/api/v1/posts", json=sunday_eight)
+    assert refused.status_code == 422 and "weekdays" in refused.text
     created = _ok(client.post("/api/v1/posts", json=post), 201)
+    assert [s["weekdays"] for s in created["shifts"]] == [[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5]]
     bad = client.post(
         f"/api/v1/posts/{created['id']}/roster-lines",
         json={"technician_id": guard["id"], "pattern": ["day", "late"], "anchor": "2026-11-30"},
@@ -77,7 +87,8 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
             headers=viewer,
         )
     )
-    assert report["gaps"] == 7 and report["coverage"] == 0.5  # the nights are empty
+    # the nights, Monday to Friday, are empty; the weekend's nights are not needed
+    assert report["gaps"] == 5 and report["coverage"] == 7 / 12
     too_long = client.get(
         f"/api/v1/sites/{site}/coverage", params={"start": "2026-01-01", "end": "2026-12-31"}
     )

@@ -125,6 +125,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     setup.locator('input[name="shift-starts-0"]').fill("08:00")
     setup.locator('input[name="shift-ends-0"]').fill("20:00")
     setup.locator('input[name="shift-headcount-0"]').fill("1")
+    setup.locator('input[name="shift-weekdays-0"][value="7"]').uncheck()  # not on Sundays
     _fits(page)
     shoot(page, "19-roster-setup-phone")
     setup.locator("button[type=submit]").click()
@@ -135,6 +136,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     page.locator("#line-form").wait_for()
     (post,) = _ok(api.get("/api/v1/posts", params={"site": site}), 200)["items"]
     assert post["shifts"][0]["starts"] == "08:00" and post["skill"] == "security"
+    assert post["shifts"][0]["weekdays"] == [1, 2, 3, 4, 5, 6]
     lines = page.locator("#line-form")
     lines.locator('select[name="technician"]').select_option(str(people["Gao Feng"]))
     lines.locator('input[name="pattern"]').fill("day")

@@ -14,6 +14,7 @@ from facility_dispatch.maintenance.rosters import (
     RosterLine,
     ShiftDefinition,
     check_line,
+    check_post,
     coverage,
     coverage_ratio,
     expand,
@@ -34,8 +35,13 @@ GATE = Post(
         ShiftDefinition("night", time(20), time(8), 1),
     ),
 )
+MONDAY_TO_FRIDAY = frozenset(range(1, 6))
 CLEANING = Post(
-    2, "north", "Cleaning, block 3", "cleaning", (ShiftDefinition("day", time(8), time(17), 2, 1),)
+    2,
+    "north",
+    "Cleaning, block 3",
+    "cleaning",
+    (ShiftDefinition("day", time(8), time(17), 2, 1, MONDAY_TO_FRIDAY),),
 )
 WEEKDAYS = ("day", "day", "day", "day", "day", "rest", "rest")
 ROTATION = ("day", "day", "night", "night", "rest", "rest")
@@ -80,7 +86,24 @@ def test_a_month_across_national_day_in_the_sites_zone() -> None:
     working = next(c for c in cells if c.slot.post_id == 2 and c.slot.day == date(2026, 10, 8))
     assert (working.needed, working.present, working.gap) == (2, (21, 22), 0)
     weekend = next(c for c in cells if c.slot.post_id == 2 and c.slot.day == date(2026, 10, 10))
-    assert weekend.gap == 2
+    assert (weekend.needed, weekend.gap) == (0, 0)  # Monday to Friday: the weekend is no gap
+    guards = next(c for c in cells if c.slot.post_id == 1 and c.slot.day == date(2026, 10, 10))
+    assert guards.needed == 1  # the gate is needed every day
+    assert not [g for g in gaps(cells) if g.slot.post_id == 2 and g.slot.day.isoweekday() > 5]
+
+    # a make-up working day (调休) on Saturday 10 October needs the cleaners, who come
+    makeup = frozenset({date(2026, 10, 10)})
+    worked = expand([CLEANING], lines[1:], [], first, last, SHANGHAI, NATIONAL_DAY, makeup)
+    cells = coverage([CLEANING], worked, [], first, last, SHANGHAI, NATIONAL_DAY, makeup)
+    saturday = next(c for c in cells if c.slot.day == date(2026, 10, 10))
+    assert (saturday.needed, saturday.present, saturday.gap) == (2, (21, 22), 0)
+
+
+def test_a_shift_needs_a_weekday() -> None:
+    with pytest.raises(RosterError, match="weekdays"):
+        check_post([ShiftDefinition("day", time(8), time(17), 1, None, frozenset())])
+    with pytest.raises(RosterError, match="weekdays"):
+        check_post([ShiftDefinition("day", time(8), time(17), 1, None, frozenset({0, 1}))])
 
 
 def test_wall_clock_shifts_across_a_daylight_saving_change() -> None:
