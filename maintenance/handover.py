@@ -23,7 +23,7 @@ from facility_dispatch.maintenance.errors import ConflictError, NotFoundError, N
 from facility_dispatch.maintenance.lifecycle import ACTIVE
 from facility_dispatch.maintenance.orders import Actor, OrderBook
 from facility_dispatch.maintenance.people import People
-from facility_dispatch.maintenance.roster_sql import HandoverRow
+from facility_dispatch.maintenance.roster_sql import HandoverRow, PostRow
 
 ACKNOWLEDGE_WITHIN: Final = timedelta(minutes=30)
 """The incoming shift reads the log at the start of its shift; half an hour is generous."""
@@ -209,6 +209,7 @@ class Handovers:
                     continue
                 row.flagged_at = now
                 site = self._people.site(row.site)
+                post = session.get(PostRow, row.post_id) if row.post_id is not None else None
                 self._events.record(
                     session,
                     FLAGGED,
@@ -217,6 +218,8 @@ class Handovers:
                         "handover_id": row.id,
                         "site": row.site,
                         "outgoing": row.outgoing,
+                        "post_id": row.post_id,
+                        "post": post.name if post else None,
                         "incoming_technician_id": row.incoming_technician_id,
                         "supervisor": site.supervisor if site else None,
                         "acknowledge_by": rfc3339(row.acknowledge_by),

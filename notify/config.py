@@ -29,6 +29,9 @@ ROUTABLE_EVENTS: Final = (
     "request.feedback_low",
     "part.low_stock",
     "plan.due",
+    "handover.flagged",
+    "round.missed",
+    "roster.gap",
 )
 """The events a route may match, by their SPEC names."""
 

@@ -3,6 +3,7 @@ and links to the order and to acknowledge it. Pure: facts and links in, text out
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -22,7 +23,30 @@ _EVENTS: Final[dict[str, dict[Lang, str]]] = {
     "request.feedback_low": {"zh": "住户差评", "en": "Low resident rating"},
     "part.low_stock": {"zh": "备件不足", "en": "Part low on stock"},
     "plan.due": {"zh": "计划保养到期", "en": "Planned maintenance due"},
+    "handover.flagged": {"zh": "交接班未确认", "en": "Handover not acknowledged"},
+    "round.missed": {"zh": "巡检漏巡", "en": "Round missed"},
+    "roster.gap": {"zh": "排班缺岗", "en": "Roster gap"},
 }
+
+_SUPERVISION: Final[dict[str, dict[Lang, str]]] = {
+    "handover.flagged": {
+        "zh": "{site}{post}的交接班记录（交班人 {outgoing}）应于 {acknowledge_by} 前确认，"
+        "至今无人确认",
+        "en": "The handover at {site}{post} (from {outgoing}) was due to be acknowledged by "
+        "{acknowledge_by} and nobody has",
+    },
+    "round.missed": {
+        "zh": "{site}巡检路线「{route}」应于 {due_by} 前走完，未完成",
+        "en": "The round of route {route} at {site} was due by {due_by} and is not finished",
+    },
+    "roster.gap": {
+        "zh": "{site}岗位「{post}」{day} {shift} 班（{starts_at} 开始）需 {needed} 人，"
+        "仅排 {present_count} 人",
+        "en": "{site}, post {post}: the {shift} shift on {day} (starts {starts_at}) needs "
+        "{needed}, {present_count} rostered",
+    },
+}
+"""Wording of the events a supervisor is told of (no order behind them): where, what, by when."""
 
 _LABELS: Final[dict[Lang, dict[str, str]]] = {
     "zh": {
@@ -124,9 +148,11 @@ def render(
     order_link: str | None = None,
     ack_link: str | None = None,
     ack_hours: int = 24,
+    site_name: str | None = None,
 ) -> Message:
     """The title and body of one message. ``reminder`` > 0 says it is a repeat;
-    ``escalated_after`` (a duration as written) says it is the escalation."""
+    ``escalated_after`` (a duration as written) says it is the escalation; ``site_name`` is
+    the site as people know it, for an event without an order."""
     words = _LABELS[lang]
     what = _EVENTS.get(event, {"zh": event, "en": event})[lang]
     lines: list[str] = []
@@ -149,6 +175,9 @@ def render(
         lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {status}")
         lines.append(f"{words['respond_by']}: {_local(order.respond_by, zone)}")
         lines.append(f"{words['resolve_by']}: {_local(order.resolve_by, zone)}")
+    elif event in _SUPERVISION:
+        title, said = _supervision(event, lang, zone, payload, site_name)
+        lines.append(said)
     else:
         about = " ".join(
             str(payload[k]) for k in ("site", "asset", "fault", "sku", "category") if payload.get(k)
@@ -166,6 +195,42 @@ def render(
     if ack_link:
         lines.append(f"{words['ack'].format(hours=ack_hours)}: {ack_link}")
     return Message(title, "\n".join(lines))
+
+
+def _supervision(
+    event: str, lang: Lang, zone: ZoneInfo, payload: dict[str, Any], site_name: str | None
+) -> tuple[str, str]:
+    """Title and sentence for a flag to a supervisor, times in the site's zone."""
+    facts = {k: v for k, v in payload.items() if isinstance(v, str | int | float)}
+    site = site_name or str(payload.get("site") or "")
+    for key in ("acknowledge_by", "due_by", "starts_at"):
+        if isinstance(payload.get(key), str):
+            with contextlib.suppress(ValueError):
+                facts[key] = _local(datetime.fromisoformat(payload[key]), zone)
+    post = payload.get("post")
+    facts["post"] = (f"（{post}）" if lang == "zh" else f" ({post})") if post else ""
+    if event == "roster.gap":
+        facts["post"] = str(post or payload.get("post_id") or "")
+        present = payload.get("present")
+        facts["present_count"] = len(present) if isinstance(present, list) else 0
+    facts["site"] = site
+    facts.setdefault("outgoing", "?")
+    facts.setdefault("route", "?")
+    said = _SUPERVISION[event][lang].format_map(_Missing(facts))
+    where = site + (f" {facts['post']}" if event == "roster.gap" else "")
+    if event == "round.missed":
+        where = f"{site} {payload.get('route') or ''}".strip()
+    elif event == "handover.flagged" and post:
+        where = f"{site} {post}"
+    what = _EVENTS[event][lang]
+    return f"[{what}] {where}".strip(), said
+
+
+class _Missing(dict[str, Any]):
+    """Formats a fact an older event lacks as ``?`` rather than failing the message."""
+
+    def __missing__(self, key: str) -> str:
+        return "?"
 
 
 def _private(key: str) -> bool:

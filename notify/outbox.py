@@ -322,6 +322,7 @@ class Notifier(NotificationBook):
                     order_link=f"{self._public_url}/work-orders/{order.id}" if order else None,
                     ack_link=self._ack_link(order, address, now),
                     ack_hours=int(ACK_TTL.total_seconds() // 3600),
+                    site_name=site.name if site else None,
                 )
                 session.add(
                     OutboxRow(

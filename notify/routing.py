@@ -26,6 +26,9 @@ EVENT_NAMES: Final = {
     "request.feedback_low": "request.feedback_low",
     "part.low_stock": "part.low_stock",
     "plan.due": "plan.due",
+    "handover.flagged": "handover.flagged",
+    "round.missed": "round.missed",
+    "roster.gap": "roster.gap",
 }
 """The event log's types (kernel/events.py) that can be routed, and their SPEC names: the log
 says ``work_order.created`` where SPEC section 6 says ``work_order.opened``."""
