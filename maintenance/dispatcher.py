@@ -160,7 +160,7 @@ class Dispatcher:
                 service,
                 alarm.fired_at or alarm.started_at,
                 None,
-                rule.description or alarm.fault,
+                "",  # the residents' words for the service's fault, not the rule's text
                 asset=alarm.asset,
                 planned=False,
                 work_order_id=order.id,

@@ -11,6 +11,7 @@ list of notices in force or coming, so a screen that connects sees them all.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ SERVICES: Final = ("water", "elevator", "power")
 
 _WORDS: Final[dict[str, dict[str, str]]] = {
     "water": {
+        "fault_zh": "供水管道故障",
+        "fault_en": "a fault in the water supply",
         "title_zh": "停水通知",
         "title_en": "Water supply interruption",
         "what_zh": "供水",
@@ -46,6 +49,8 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "now_en": "Please turn your taps off, so that nothing overflows when the water returns.",
     },
     "elevator": {
+        "fault_zh": "电梯故障",
+        "fault_en": "a lift fault",
         "title_zh": "电梯停运通知",
         "title_en": "Lift out of service",
         "what_zh": "电梯运行",
@@ -57,6 +62,8 @@ _WORDS: Final[dict[str, dict[str, str]]] = {
         "the alarm button and wait for help: do not force the doors.",
     },
     "power": {
+        "fault_zh": "供电故障",
+        "fault_en": "a fault in the power supply",
         "title_zh": "停电通知",
         "title_en": "Power cut",
         "what_zh": "供电",
@@ -135,6 +142,22 @@ def _when(moment: datetime) -> tuple[str, str]:
     return f"{moment.month}月{moment.day}日 {moment:%H:%M}", f"{moment.day} {moment:%b %H:%M}"
 
 
+def lift_zh(name: str) -> str:
+    """A lift as residents say it: "2号" is "2号电梯"; "2号梯", "客梯" stay as they are."""
+    return name if name.endswith("梯") else f"{name}电梯"
+
+
+def lift_en(name: str) -> str:
+    """In English: "2号电梯" is "lift 2", an ASCII name ("L2") is "lift L2"; a Chinese name
+    with no number is "the lift" (its Chinese would be out of place in English)."""
+    if name.isascii():
+        return f"lift {name}"
+    number = re.search(r"([A-Za-z]?\d+)\s*号", name) or re.fullmatch(
+        r"([A-Za-z]?\d+)\s*电?梯?", name
+    )
+    return f"lift {number.group(1)}" if number else "the lift"
+
+
 def wording(
     service: str,
     site_name: str,
@@ -153,12 +176,15 @@ def wording(
     they start and end; an emergency says the service is off now and is being repaired, with
     advice for now (not "please store water", too late when the pipe has burst)."""
     words = _WORDS[service]
+    reason_zh = reason_en = reason
+    if not reason:  # an emergency from an alarm: the residents' words, not the rule's
+        reason_zh, reason_en = words["fault_zh"], words["fault_en"]
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone) if ends_at else None
     where_zh = f"{building}栋" if building else "全小区"
     where_en = f"building {building}" if building else "the whole estate"
     what_zh, what_en = words["what_zh"], words["what_en"]
     if service == "elevator" and lift:
-        what_zh, what_en = f"{lift}电梯运行" if lift.isascii() else f"{lift}运行", f"lift {lift}"
+        what_zh, what_en = f"{lift_zh(lift)}运行", lift_en(lift)
     title_zh = f"{where_zh}{words['title_zh']}" if building else words["title_zh"]
     title_en = words["title_en"] + (f": {where_en}" if building else "")
     office_zh, office_en = f"{site_name}物业服务中心", f"{site_name} property management office"
@@ -168,11 +194,11 @@ def wording(
             back_zh = f"预计{_when(end)[0]}恢复"
             back_en = f"we expect it back by {_when(end)[1]}"
         body_zh = (
-            f"尊敬的业主、住户：因{reason}，{where_zh}{what_zh}目前已暂停，物业正在抢修，"
+            f"尊敬的业主、住户：因{reason_zh}，{where_zh}{what_zh}目前已暂停，物业正在抢修，"
             f"{back_zh}。{words['now_zh']}给您带来不便，敬请谅解。{office_zh}"
         )
         body_en = (
-            f"Dear residents: because of {reason}, {what_en} of {where_en} is off now. We are "
+            f"Dear residents: because of {reason_en}, {what_en} of {where_en} is off now. We are "
             f"repairing it and {back_en}. {words['now_en']} We apologise for the "
             f"inconvenience. {office_en}"
         )
@@ -185,11 +211,11 @@ def wording(
     else:
         until_zh, until_en = (f"至{_when(end)[0]}", f"to {_when(end)[1]}")
     body_zh = (
-        f"尊敬的业主、住户：因{reason}，{where_zh}将于{start_zh}{until_zh}暂停{what_zh}。"
+        f"尊敬的业主、住户：因{reason_zh}，{where_zh}将于{start_zh}{until_zh}暂停{what_zh}。"
         f"{words['advice_zh']}给您带来不便，敬请谅解。{office_zh}"
     )
     body_en = (
-        f"Dear residents: because of {reason}, {what_en} of {where_en} will be off "
+        f"Dear residents: because of {reason_en}, {what_en} of {where_en} will be off "
         f"from {start_en} {until_en}. {words['advice_en']} We apologise for the "
         f"inconvenience. {office_en}"
     )

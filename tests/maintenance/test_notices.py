@@ -3,6 +3,7 @@ emergencies worded as happening now, urgent first, in Chinese and English."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -32,7 +33,7 @@ T = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
         (
             "elevator", "1", "2号电梯", False,
             ("紧急：1栋电梯停运通知", "1栋2号电梯运行目前已暂停"),
-            ("Urgent: Lift out of service: building 1", "lift 2号电梯 of building 1 is off now"),
+            ("Urgent: Lift out of service: building 1", "lift 2 of building 1 is off now"),
         ),
         (
             "elevator", "1", "lift-2", True,
@@ -66,6 +67,32 @@ def test_notices_name_where_and_say_now_or_when(
     assert body_en.endswith("绿园 property management office")
     if not planned:  # happening now: no advice to prepare for what has already happened
         assert "提前" not in body_zh and "beforehand" not in body_en
+
+
+@pytest.mark.parametrize(
+    ("service", "lift", "zh", "en"),
+    [
+        ("elevator", "2号", "因电梯故障，5栋2号电梯运行目前已暂停",
+         "because of a lift fault, lift 2 of building 5 is off now"),
+        ("elevator", "2号梯", "5栋2号梯运行", "lift 2 of building 5"),
+        ("elevator", "客梯", "5栋客梯运行", "the lift of building 5"),
+        ("water", None, "因供水管道故障，5栋供水目前已暂停",
+         "because of a fault in the water supply, the water supply of building 5"),
+        ("power", None, "因供电故障，5栋供电目前已暂停",
+         "because of a fault in the power supply, the power supply of building 5"),
+    ],
+)  # fmt: skip
+def test_an_emergency_from_an_alarm_is_worded_for_residents_in_each_language(
+    service: str, lift: str | None, zh: str, en: str
+) -> None:
+    """The dispatcher gives no reason: each language gets its own plain words for the fault,
+    never the rule's engineering text, and a lift named "2号" reads "2号电梯" / "lift 2"."""
+    _, body_zh, _, body_en = wording(service, "绿园", "5", T, None, "", False, SHANGHAI, lift)
+    assert zh in body_zh and en in body_en
+    assert not re.search(r"[A-Za-z]", body_zh)  # no English in the Chinese notice
+    assert not re.search(
+        r"[\u4e00-\u9fff]", body_en.removesuffix("绿园 property management office")
+    )
 
 
 def test_an_emergency_with_a_known_end_says_when_it_is_expected_back() -> None:
@@ -117,3 +144,24 @@ def test_planned_works_are_shown_notice_before_ahead_and_urgent_notices_first(
     assert '"urgent":true' in published[-1] and "tank cleaning" in published[-1]
     types = [e.type for e in harness.events.since(0) if e.type.startswith("notice.")]
     assert types == ["notice.published", "notice.published"]
+
+
+def test_a_trapped_passenger_alarm_tells_residents_in_their_words(
+    notices: tuple[Harness, Notices, list[str]],
+) -> None:
+    """Through the dispatcher: the rule's English description stays out of the notice."""
+    from facility_dispatch.maintenance.dispatcher import Dispatcher
+    from facility_dispatch.rules.loader import load_default
+
+    harness, service, _ = notices
+    harness.technician("Wang Lei", "elevator")
+    dispatcher = Dispatcher(harness.orders, load_default, notices=service, alarms=harness.alarms)
+    record = harness.alarms.get(
+        harness.fire("lift-2", "elevator", "entrapment", "elevator-entrapment")
+    )
+    assert record is not None
+    dispatcher.handle("fired", record)
+    (notice,) = service.query("north")
+    assert "因电梯故障，5栋2号电梯运行目前已暂停" in notice.body_zh
+    assert "because of a lift fault, lift 2 of building 5 is off now" in notice.body_en
+    assert not re.search(r"[A-Za-z]", notice.body_zh.removesuffix("north物业服务中心"))
