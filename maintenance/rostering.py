@@ -345,19 +345,32 @@ class Rosters:
             posts, rostered, self._leaves(), first, last, zone, holidays, workdays
         )
 
-    def _duties(self, site: str, start: datetime, end: datetime) -> list[Duty]:
-        """Everyone's shifts at the site between two times: rostered and entered by hand."""
-        zone = self.zone(site)
-        first = start.astimezone(zone).date() - timedelta(days=1)
-        last = end.astimezone(zone).date()
-        duties = rosters.duties_of(self.expanded(site, first, last), site)
+    def _duties(self, people: Sequence[Person], start: datetime, end: datetime) -> list[Duty]:
+        """The shifts of ``people`` between two times at every site they work, not only the
+        post's: a guard of two sites is on duty, or resting after a night, at the other one
+        too, and all of it counts to the week's hours. Each site's roster is expanded in that
+        site's zone; shifts entered by hand (or published) are read per person, any site."""
+        wanted = {p.id for p in people}
+        duties: list[Duty] = []
+        for site in sorted({s for p in people for s in p.sites}):
+            zone = self.zone(site)
+            first = start.astimezone(zone).date() - timedelta(days=1)
+            last = end.astimezone(zone).date()
+            duties += [
+                d
+                for d in rosters.duties_of(self.expanded(site, first, last), site)
+                if d.technician_id in wanted
+            ]
         rostered = {(d.technician_id, d.starts_at, d.ends_at) for d in duties}
-        shifts, _ = self._people.shifts(site=site, start=start, end=end, limit=10_000)
-        duties += [
-            Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site)
-            for s in shifts
-            if (s.technician_id, s.starts_at, s.ends_at) not in rostered  # published: once
-        ]
+        for person in sorted(wanted):
+            shifts, _ = self._people.shifts(
+                technician_id=person, start=start, end=end, limit=10_000
+            )
+            duties += [
+                Duty(s.technician_id, s.starts_at, s.ends_at, s.on_call, s.site)
+                for s in shifts
+                if (s.technician_id, s.starts_at, s.ends_at) not in rostered  # published: once
+            ]
         return duties
 
     def substitutes(self, post_id: int, day: date, shift: str) -> Proposal:
@@ -371,9 +384,14 @@ class Rosters:
             raise InvalidRequestError(f"post {post.name!r} has no shift {shift!r}; it has {names}")
         zone = self.zone(post.site)
         slot = rosters.slot_of(post, definition, day, zone)
-        duties = self._duties(post.site, slot.starts_at - AROUND, slot.ends_at + AROUND)
+        people = [
+            p
+            for p in self._people_at(post.site)
+            if p.active and (post.skill is None or post.skill in p.skills)
+        ]
+        duties = self._duties(people, slot.starts_at - AROUND, slot.ends_at + AROUND)
         candidates, refused = rosters.substitutes(
-            slot, post.skill, post.site, self._people_at(post.site), duties, self._leaves(), zone
+            slot, post.skill, post.site, people, duties, self._leaves(), zone
         )
         return Proposal(slot, post, tuple(candidates), tuple(refused))
 

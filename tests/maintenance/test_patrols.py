@@ -253,3 +253,39 @@ def test_two_workers_opening_a_findings_order_at_once_open_one(estate: Estate) -
     visit = estate.patrols.round(round_.id).visits[0]  # type: ignore[union-attr]
     (finding,) = [r for r in visit.results if not r["ok"]]
     assert finding["work_order_id"] == orders[0].id
+
+
+def test_substitutes_see_shifts_at_the_other_sites(estate: Estate) -> None:
+    """A guard of two sites is on duty, or tired, or has worked hours at the other one: the
+    proposal reads every site they work at, each roster in its own zone."""
+    estate.people.put_site("south", name="South Estate", timezone="Asia/Urumqi")  # UTC+6
+    shifts = [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}]
+    north = estate.rosters.add_post("north", "North gate", "security", shifts)
+    nights = [{"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1}]
+    south = estate.rosters.add_post("south", "South gate", "security", [*shifts, *nights])
+    monday, wednesday = date(2026, 11, 30), date(2026, 12, 2)
+    night_south = estate.technician("Night at south", "security", sites="north,south", shift=False)
+    busy_south = estate.technician("Busy at south", "security", sites="north,south", shift=False)
+    days_south = estate.technician("Days at south", "security", sites="north,south", shift=False)
+    fresh = estate.technician("Fresh", "security", shift=False)
+    # Tuesday's night at south ends 08:00 Urumqi, 10:00 in Shanghai: into north's day shift
+    estate.rosters.add_line(south.id, night_south, ["rest", "night", "rest"], monday)
+    # Monday and Friday's days at south: 24 h that week, rested on Wednesday
+    estate.rosters.add_line(
+        south.id, days_south, ["day", *["rest"] * 3, "day", "rest", "rest"], monday
+    )
+    # a shift entered by hand at south on Wednesday morning
+    estate.people.add_shift(
+        busy_south,
+        datetime(2026, 12, 2, 3, tzinfo=UTC),
+        datetime(2026, 12, 2, 7, tzinfo=UTC),
+        False,
+        "south",
+    )
+    proposal = estate.rosters.substitutes(north.id, wednesday, "day")
+    refused = {r.technician_id: r.reason for r in proposal.refused}
+    assert refused == {night_south: "on duty then", busy_south: "on duty then"}
+    assert [(c.technician_id, c.week_hours) for c in proposal.candidates] == [
+        (fresh, 0),
+        (days_south, 24),
+    ]
