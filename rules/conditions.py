@@ -220,12 +220,12 @@ class Baseline:
     ``baseline`` before it, as (count, sum, sum of squares) per time bucket of window/6.
 
     A bucket enters the baseline when it leaves the window, while learning; while the rule's
-    alarm is open (pending or firing) learning pauses and the baseline stays as it was, so a
-    fault does not become the new normal. The pause lasts at most one ``baseline``
-    (:attr:`patience_ms`): a change that holds longer than that (a pump replaced, a valve set
-    anew) is learned as the new normal and the alarm then ends, where a pause without end would
-    hold it for ever. The baseline holds the newest ``baseline`` of learned buckets; it is
-    judged only once it holds them all (the warm-up)."""
+    alarm is open (pending or firing) learning pauses and the baseline stays as it was, for as
+    long as the alarm stays open (SPEC section 2), so a fault does not become the new normal: a
+    valve left half closed keeps its alarm until someone opens it. A change meant to last (a
+    pump replaced, a valve set anew) keeps the alarm too, until the rules are reloaded (which
+    starts learning afresh) or the level comes back. The baseline holds the newest
+    ``baseline`` of learned buckets; it is judged only once it holds them all (the warm-up)."""
 
     __slots__ = (
         "base",
@@ -238,7 +238,6 @@ class Baseline:
         "mean",
         "min_change",
         "origin_ms",
-        "patience_ms",
         "ready",
         "recent",
         "ref",
@@ -249,7 +248,6 @@ class Baseline:
     )
 
     def __init__(self, window_ms: int, baseline_ms: int, min_change: float = 0.0) -> None:
-        self.patience_ms = baseline_ms
         self.min_change = min_change
         self.bucket_ms = max(window_ms // 6, 1)
         self.window_buckets = max(window_ms // self.bucket_ms, 1)

@@ -280,11 +280,10 @@ class RuleEngine:
                 if owner < 0:
                     tracker.add(ts_ms, number)  # type: ignore[call-arg]
                     values[slot] = leaf.measure(tracker)
-                else:  # a deviation learns while its rule is quiet on the asset (see Baseline)
+                else:  # a deviation learns only while its rule is quiet on the asset; after a
+                    # restart the stored readings from before its open alarm began are learned
                     opened = state.rules.get(owner) if state.rules else None
-                    learning = opened is None or (
-                        ts_ms - opened.since_ms >= tracker.patience_ms  # type: ignore[union-attr]
-                    )
+                    learning = opened is None or ts_ms < opened.since_ms
                     values[slot] = tracker.add(ts_ms, number, learning)  # type: ignore[call-arg]
 
     def _rules_at(self, kind_rules: KindRules, site: str) -> tuple[CompiledRule, ...]:
