@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -289,11 +290,27 @@ class People:
             session.flush()
             return Absence(row.id, technician_id, starts_at, ends_at, reason, False)
 
-    def absences(self, at: datetime | None = None, unhandled: bool = False) -> list[Absence]:
+    def absences(
+        self,
+        at: datetime | None = None,
+        unhandled: bool = False,
+        *,
+        technicians: Collection[int] | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Absence]:
+        """Absences at ``at``, or overlapping ``start`` to ``end``, of ``technicians`` (all
+        when None): a roster reads its people's few, not every absence ever recorded."""
         with self._sessions() as session:
             stmt = select(AbsenceRow)
             if at is not None:
                 stmt = stmt.where(AbsenceRow.starts_at <= at, AbsenceRow.ends_at > at)
+            if technicians is not None:
+                stmt = stmt.where(AbsenceRow.technician_id.in_(list(technicians)))
+            if start is not None:
+                stmt = stmt.where(AbsenceRow.ends_at > start)
+            if end is not None:
+                stmt = stmt.where(AbsenceRow.starts_at < end)
             if unhandled:
                 stmt = stmt.where(AbsenceRow.handled.is_(False))
             return [

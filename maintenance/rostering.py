@@ -309,8 +309,12 @@ class Rosters:
         technicians, _ = self._people.technicians(site)
         return [t.person() for t in technicians]
 
-    def _leaves(self) -> list[Leave]:
-        return [Leave(a.technician_id, a.starts_at, a.ends_at) for a in self._people.absences()]
+    def _leaves(self, people: Iterable[int], start: datetime, end: datetime) -> list[Leave]:
+        """The absences of ``people`` overlapping ``start`` to ``end`` (filtered in SQL)."""
+        return [
+            Leave(a.technician_id, a.starts_at, a.ends_at)
+            for a in self._people.absences(technicians=set(people), start=start, end=end)
+        ]
 
     def expanded(self, site: str, first: date, last: date) -> list[rosters.Rostered]:
         posts = self.posts(site)
@@ -341,9 +345,16 @@ class Rosters:
         rostered = rosters.expand(
             posts, self.lines(ids), covers, first, last, zone, holidays, workdays
         )
-        return rosters.coverage(
-            posts, rostered, self._leaves(), first, last, zone, holidays, workdays
+        leaves = (
+            self._leaves(
+                {r.technician_id for r in rostered},
+                min(r.slot.starts_at for r in rostered),
+                max(r.slot.ends_at for r in rostered),
+            )
+            if rostered
+            else []
         )
+        return rosters.coverage(posts, rostered, leaves, first, last, zone, holidays, workdays)
 
     def _duties(self, people: Sequence[Person], start: datetime, end: datetime) -> list[Duty]:
         """The shifts of ``people`` between two times at every site they work, not only the
@@ -391,7 +402,13 @@ class Rosters:
         ]
         duties = self._duties(people, slot.starts_at - AROUND, slot.ends_at + AROUND)
         candidates, refused = rosters.substitutes(
-            slot, post.skill, post.site, people, duties, self._leaves(), zone
+            slot,
+            post.skill,
+            post.site,
+            people,
+            duties,
+            self._leaves((p.id for p in people), slot.starts_at, slot.ends_at),
+            zone,
         )
         return Proposal(slot, post, tuple(candidates), tuple(refused))
 

@@ -289,3 +289,17 @@ def test_substitutes_see_shifts_at_the_other_sites(estate: Estate) -> None:
         (fresh, 0),
         (days_south, 24),
     ]
+
+
+def test_a_roster_reads_only_its_peoples_absences_in_its_time(estate: Estate) -> None:
+    guard = estate.technician("Guard", "security", shift=False)
+    other = estate.technician("Other", "security", shift=False)
+    december = datetime(2026, 12, 1, tzinfo=UTC)
+    for who, starts in ((guard, december), (guard, december.replace(year=2025)), (other, december)):
+        estate.people.add_absence(who, starts, starts + timedelta(days=2), "leave", "planner")
+    found = estate.people.absences(
+        technicians={guard}, start=december + timedelta(days=1), end=december + timedelta(days=5)
+    )
+    assert [(a.technician_id, a.starts_at) for a in found] == [(guard, december)]
+    assert estate.people.absences(technicians=set()) == []
+    assert len(estate.people.absences()) == 3
