@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -74,6 +75,12 @@ SENDERS = 4
 CLAIM = timedelta(seconds=30)
 """How long one attempt holds a message: longer than Apprise's own timeouts (15 s for mail)."""
 
+SEND_TIMEOUT = 20.0
+"""Seconds one send may take before it counts as a failed attempt (tried again with backoff):
+below :data:`CLAIM`, so a hung receiver (one that accepts and never answers, or drips its
+answer past every socket timeout) never holds a message past its claim nor the next routing
+of events behind it."""
+
 ACK_TTL = timedelta(hours=24)
 """How long an acknowledgement link in a message works."""
 
@@ -94,8 +101,15 @@ class Notifier(NotificationBook):
         config_file: Path | None = None,
         registry: CollectorRegistry | None = None,
         interval: float = 1.0,
+        send_timeout: float = SEND_TIMEOUT,
     ) -> None:
         super().__init__(sessions, clock, sender, config_file)
+        if not 0 < send_timeout < CLAIM.total_seconds():
+            raise ValueError(f"send_timeout must be within (0, {CLAIM.total_seconds():g}) s")
+        self._send_timeout = send_timeout
+        # the sends themselves run here: a hung one keeps a worker, never the caller; more
+        # workers than SENDERS, so a few hung ones leave room for the others
+        self._sending = ThreadPoolExecutor(SENDERS * 2, "notify-apprise")
         self.inbox: Inbox | None = None
         """The demo's mail catcher (``facility demo`` sets it): see notify/inbox.py."""
         self._events = events
@@ -147,6 +161,7 @@ class Notifier(NotificationBook):
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        self._sending.shutdown(wait=False, cancel_futures=True)
 
     def lead(self) -> None:
         """This worker sends (it leads the scheduler)."""
@@ -407,12 +422,21 @@ class Notifier(NotificationBook):
                 queues.setdefault(message.url, []).append(message)
         if not queues:
             return 0
+        # a pass ends once it has taken a send's time limit: a slow receiver's long queue waits
+        # for the next pass rather than hold up the routing of new events
+        deadline = time.monotonic() + self._send_timeout
         with ThreadPoolExecutor(min(SENDERS, len(queues)), "notify-send") as pool:
-            return sum(pool.map(lambda queue: self._send_in_order(queue, config), queues.values()))
+            return sum(
+                pool.map(
+                    lambda queue: self._send_in_order(queue, config, deadline), queues.values()
+                )
+            )
 
-    def _send_in_order(self, queue: list[OutboxRow], config: NotifyConfig) -> int:
+    def _send_in_order(self, queue: list[OutboxRow], config: NotifyConfig, deadline: float) -> int:
         sent = 0
         for message in queue:
+            if time.monotonic() > deadline:
+                break  # the rest next pass, in order
             if not self._attempt(message, config):
                 break  # this URL rests; the rest of its queue waits behind the failed one
             sent += 1
@@ -422,8 +446,12 @@ class Notifier(NotificationBook):
         if not self._claim(message):
             return False  # another sender has it (two leaders for a moment): not twice
         error: str | None = None
+        sending = self._sending.submit(self._sender.send, message.url, message.title, message.body)
         try:
-            self._sender.send(message.url, message.title, message.body)
+            sending.result(timeout=self._send_timeout)
+        except TimeoutError:
+            sending.cancel()  # if it is still waiting for a worker; a hung one runs out alone
+            error = f"no answer within {self._send_timeout:g} s"
         except DeliveryFailedError as failure:
             error = str(failure) or "failed"
         except Exception as failure:  # a bug in a plugin must not stop the others

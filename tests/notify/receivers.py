@@ -73,12 +73,16 @@ class Webhook:
     port: int = field(default_factory=free_port)
     received: list[dict[str, Any]] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    hold: threading.Event | None = None
+    """When given, each post waits for it before an answer: a receiver that hangs."""
 
     def start(self) -> None:
-        received = self.received
+        received, hold = self.received, self.hold
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                if hold is not None:
+                    hold.wait(20)
                 length = int(self.headers.get("content-length") or 0)
                 received.append(json.loads(self.rfile.read(length) or b"{}"))
                 self.send_response(200)

@@ -4,6 +4,7 @@ database (SQLite and PostgreSQL), and a clock the test moves instead of waiting 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +13,10 @@ import pytest
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.book import NotificationBook
 from facility_dispatch.notify.config import NotifyConfigError
+from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.notify.sql import OutboxRow
 from tests.notify.conftest import CONFIG, NotifyHarness
+from tests.notify.receivers import Webhook
 
 
 def test_a_p1_reaches_mail_and_webhook_repeats_escalates_and_stops_when_acknowledged(
@@ -163,3 +166,37 @@ def test_two_senders_for_a_moment_take_a_message_once(n: NotifyHarness) -> None:
     n.hook.start()
     assert n.later(seconds=10) == 0, "claimed: not tried again before the claim runs out"
     assert n.later(seconds=25) == 1 and len(n.hook.received) == 1
+
+
+def test_a_receiver_that_hangs_costs_one_failed_attempt_and_holds_up_nobody(
+    n: NotifyHarness,
+) -> None:
+    hung = Webhook(hold=threading.Event())
+    hung.start()
+    try:
+        notifier = Notifier(
+            n.sessions,
+            n.events,
+            n.orders,
+            n.people,
+            n.clock,
+            AppriseSender(),
+            secret=b"test-secret",
+            public_url="http://dispatch.example",
+            timezone="Asia/Shanghai",
+            send_timeout=0.5,
+        )
+        # Apprise's own read timeout raised past the test's: only the send's limit can end it
+        notifier.configure(CONFIG.format(hook=hung.url + "?rto=20"))
+        notifier.step()
+        n.person("Wang Wei", "wang@example.com")
+        order_id = n.p1()
+        assert notifier.step() == 1, "the mail goes; the desk's webhook does not answer"
+        assert len(n.smtp.to("wang@example.com")) == 1
+        (desk,) = [r for r in notifier.query(None, order_id)[0] if r.receiver == "duty-desk"]
+        assert desk.status == "pending" and desk.attempts == 1
+        assert desk.last_error == "no answer within 0.5 s"
+        assert desk.next_attempt_at > n.clock.now(), "tried again later, with backoff"
+    finally:
+        hung.hold.set()  # type: ignore[union-attr]
+        hung.stop()
