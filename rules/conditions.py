@@ -150,6 +150,41 @@ class Tracker:
         return max(self.squares / n - mean * mean, 0.0)
 
 
+class Extreme(Tracker):
+    """Samples of one metric over a window, for a ``min`` or ``max`` window leaf: with the
+    sliding-window extreme kept as a monotonic deque, O(1) amortised a sample where a scan of
+    the window (up to :data:`MAX_SAMPLES`) ran on every reading.
+
+    ``kept`` holds (serial, sign x value) of the samples that may still become the extreme,
+    strictly decreasing from the front; ``sign`` is 1 for max and -1 for min, so both are a
+    max. Samples leave ``samples`` oldest first, so the front of ``kept`` leaves with its own."""
+
+    __slots__ = ("added", "gone", "kept", "sign")
+
+    def __init__(self, span_ms: int, sign: float) -> None:
+        super().__init__(span_ms)
+        self.sign = sign
+        self.kept: deque[tuple[int, float]] = deque()
+        self.added = 0  # serial of the next sample
+        self.gone = 0  # samples that have left the window: their serials are below this
+
+    def add(self, ts_ms: int, value: float) -> None:
+        kept = self.kept
+        signed = self.sign * value
+        while kept and kept[-1][1] <= signed:
+            kept.pop()  # never the extreme again: a newer sample is at least as far out
+        kept.append((self.added, signed))
+        self.added += 1
+        held = len(self.samples) + 1
+        super().add(ts_ms, value)
+        self.gone += held - len(self.samples)
+        while kept[0][0] < self.gone:
+            kept.popleft()
+
+    def extreme(self) -> float:
+        return self.sign * self.kept[0][1]
+
+
 class Line(Tracker):
     """Samples of one metric over a span, for one rate leaf: with the sums a least-squares
     slope needs, times in seconds since a reference time (re-based with the re-summing)."""
@@ -376,19 +411,24 @@ def _rate(over_ms: int, min_change: float) -> Callable[[Line], float | None]:
     return measure
 
 
+def _warm(tracker: Tracker, window_ms: int) -> bool:
+    """Whether the tracker has seen a whole window yet (judged only then)."""
+    samples = tracker.samples
+    return bool(samples) and samples[-1][0] - tracker.first_ms >= window_ms
+
+
+def _extreme(window_ms: int) -> Callable[[Extreme], float | None]:
+    return lambda t: t.extreme() if _warm(t, window_ms) else None
+
+
 def _aggregate(agg: str, window_ms: int) -> Callable[[Tracker], float | None]:
     def warm(tracker: Tracker) -> bool:
-        samples = tracker.samples
-        return bool(samples) and samples[-1][0] - tracker.first_ms >= window_ms
+        return _warm(tracker, window_ms)
 
     if agg == "count":
         return lambda t: float(len(t.samples)) if warm(t) else None
     if agg == "mean":
         return lambda t: t.total / len(t.samples) if warm(t) else None
-    if agg == "min":
-        return lambda t: min(v for _, v in t.samples) if warm(t) else None
-    if agg == "max":
-        return lambda t: max(v for _, v in t.samples) if warm(t) else None
 
     def stddev(tracker: Tracker) -> float | None:
         if not warm(tracker):
@@ -494,11 +534,13 @@ class Compiler:
             )
             return leaf
         window = int(condition.window.total_seconds() * 1000)
+        sign = {"max": 1.0, "min": -1.0}.get(condition.agg)
         return self._leaf(
             ("window", condition.metric, window, condition.agg),
             condition.metric,
             window,
-            _aggregate(condition.agg, window),
+            _aggregate(condition.agg, window) if sign is None else _extreme(window),
+            make=None if sign is None else (lambda: Extreme(window, sign)),
         )
 
     def _compile(self, condition: Condition) -> Evaluator:
