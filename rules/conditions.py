@@ -258,9 +258,10 @@ class Baseline:
     alarm is open (pending or firing) learning pauses and the baseline stays as it was, for as
     long as the alarm stays open (SPEC section 2), so a fault does not become the new normal: a
     valve left half closed keeps its alarm until someone opens it. A change meant to last (a
-    pump replaced, a valve set anew) keeps the alarm too, until the rules are reloaded (which
-    starts learning afresh) or the level comes back. The baseline holds the newest
-    ``baseline`` of learned buckets; it is judged only once it holds them all (the warm-up)."""
+    pump replaced, a valve set anew) keeps the alarm too, until the level comes back or the
+    rule's window, baseline or min_change is changed (a new leaf, which learns afresh). The
+    baseline holds the newest ``baseline`` of learned buckets; it is judged only once it holds
+    them all (the warm-up)."""
 
     __slots__ = (
         "base",
