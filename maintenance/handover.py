@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
@@ -191,23 +191,43 @@ class Handovers:
             rows = session.scalars(stmt.order_by(HandoverRow.written_at.desc()).limit(limit))
             return [_view(r) for r in rows]
 
-    def flag_overdue(self) -> int:
-        """Flag each handover past its time and not acknowledged, once: an event for the
-        site's supervisor. Run by the leader's scheduler."""
-        now = self._clock.now()
-        flagged = 0
-        with self._sessions.begin() as session:
-            rows = session.scalars(
-                select(HandoverRow).where(
+    def _overdue(self, now: datetime) -> list[int]:
+        """The handovers past their time, neither acknowledged nor flagged (a plain read)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(
+                    HandoverRow.id, HandoverRow.acknowledge_by, HandoverRow.acknowledged_at
+                ).where(
                     HandoverRow.acknowledged_at.is_(None),
                     HandoverRow.flagged_at.is_(None),
                     HandoverRow.acknowledge_by < now,
                 )
             ).all()
-            for row in rows:
-                if not overdue(row.acknowledge_by, row.acknowledged_at, now):
-                    continue
-                row.flagged_at = now
+        return [r.id for r in rows if overdue(r.acknowledge_by, r.acknowledged_at, now)]
+
+    def flag_overdue(self) -> int:
+        """Flag each handover past its time and not acknowledged, once: an event for the
+        site's supervisor. Run by the leader's scheduler; two leaders overlapping for a moment
+        may both read a handover as unflagged: each marks it by a conditional update, and only
+        the one that changed the row tells the supervisor."""
+        now = self._clock.now()
+        flagged = 0
+        for handover_id in self._overdue(now):
+            with self._sessions.begin() as session:
+                won = session.execute(
+                    update(HandoverRow)
+                    .where(
+                        HandoverRow.id == handover_id,
+                        HandoverRow.acknowledged_at.is_(None),
+                        HandoverRow.flagged_at.is_(None),
+                    )
+                    .values(flagged_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(won, "rowcount", 0) != 1:
+                    continue  # flagged by another worker, or acknowledged meanwhile
+                row = session.get(HandoverRow, handover_id)
+                assert row is not None
                 site = self._people.site(row.site)
                 post = session.get(PostRow, row.post_id) if row.post_id is not None else None
                 self._events.record(
@@ -226,7 +246,7 @@ class Handovers:
                     },
                     row.site,
                 )
-                flagged += 1
+            flagged += 1
         if flagged:
             self._events.notify()
         return flagged

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -487,24 +487,42 @@ class Patrols:
         except KeyError:
             raise NotFoundError(f"no photo {key} on round {round_id}") from None
 
-    def flag_missed(self) -> int:
-        """Flag each round past its deadline and not finished, once (``round.missed``)."""
-        now = self._clock.now()
-        flagged = 0
-        with self._sessions.begin() as session:
-            rows = session.scalars(
-                select(RoundRow).where(
+    def _missed(self, now: datetime) -> list[int]:
+        """The rounds past their deadline and neither finished nor flagged (a plain read)."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(RoundRow.id, RoundRow.due_by, RoundRow.finished_at).where(
                     RoundRow.finished_at.is_(None),
                     RoundRow.missed_at.is_(None),
                     RoundRow.due_by < now,
                 )
             ).all()
-            for row in rows:
-                if not rounds.missed(row.due_by, row.finished_at, now):
-                    continue
+        return [r.id for r in rows if rounds.missed(r.due_by, r.finished_at, now)]
+
+    def flag_missed(self) -> int:
+        """Flag each round past its deadline and not finished, once (``round.missed``). Two
+        leaders overlapping for a moment may both read a round as unflagged: each marks it by a
+        conditional update, and only the one that changed the row tells it."""
+        now = self._clock.now()
+        flagged = 0
+        for round_id in self._missed(now):
+            with self._sessions.begin() as session:
+                won = session.execute(
+                    update(RoundRow)
+                    .where(
+                        RoundRow.id == round_id,
+                        RoundRow.missed_at.is_(None),
+                        RoundRow.finished_at.is_(None),
+                    )
+                    .values(missed_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+                if getattr(won, "rowcount", 0) != 1:
+                    continue  # flagged by another worker, or finished meanwhile
+                row = session.get(RoundRow, round_id)
+                assert row is not None
                 route = session.get(RouteRow, row.route_id)
                 assert route is not None
-                row.missed_at = now
                 self._events.record(
                     session,
                     MISSED,
@@ -518,7 +536,7 @@ class Patrols:
                     },
                     route.site,
                 )
-                flagged += 1
+            flagged += 1
         if flagged:
             self._events.notify()
         return flagged

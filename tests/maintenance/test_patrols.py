@@ -303,3 +303,39 @@ def test_a_roster_reads_only_its_peoples_absences_in_its_time(estate: Estate) ->
     assert [(a.technician_id, a.starts_at) for a in found] == [(guard, december)]
     assert estate.people.absences(technicians=set()) == []
     assert len(estate.people.absences()) == 3
+
+
+def _race(read: Any) -> Any:
+    """``read`` made to wait until two workers have both done it, so both act on what they
+    read before either wrote: two leaders overlapping for a moment."""
+    both_read = threading.Barrier(2, timeout=10)
+
+    def racing(*args: Any) -> Any:
+        found = read(*args)
+        both_read.wait()
+        return found
+
+    return racing
+
+
+def _twice(flag: Any) -> list[int]:
+    told: list[int] = []
+    workers = [threading.Thread(target=lambda: told.append(flag())) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    return sorted(told)
+
+
+def test_two_leaders_flag_a_missed_round_and_an_overdue_handover_once(estate: Estate) -> None:
+    estate.patrols.from_template("north", "fire_patrol", "zh", "planner", None)
+    estate.patrols.schedule()
+    estate.handovers.write("north", Actor("Ma Qiang", None, Rank.TECHNICIAN))
+    estate.clock.advance(timedelta(hours=14))  # past the 21:00 round's deadline and the handover's
+    estate.patrols._missed = _race(estate.patrols._missed)  # type: ignore[method-assign]
+    estate.handovers._overdue = _race(estate.handovers._overdue)  # type: ignore[method-assign]
+    assert _twice(estate.patrols.flag_missed) == [0, 1]
+    assert _twice(estate.handovers.flag_overdue) == [0, 1]
+    assert len(estate.events_of("round.missed")) == 1
+    assert len(estate.events_of("handover.flagged")) == 1
