@@ -507,6 +507,7 @@ def test_a_dispatchers_day_in_the_console(
     mobile.locator('.order-head[data-status="resolved"]').wait_for()
     mobile.locator(".timeline li", has_text="排水泵浮球卡住").wait_for()
     shoot(mobile, "08i-phone-resolved-zh")
+    chinese_day(mobile, api, url, site, broker)
     phone.close()
 
     # a technician: notes and steps on their own order only, never the choice of technician
@@ -548,3 +549,115 @@ def test_a_dispatchers_day_in_the_console(
     answer = look.goto(f"{url}/work-orders/new")
     assert answer is not None and answer.status == 403
     watcher.close()
+
+
+def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Broker) -> None:
+    """The store, a plan, people and silences again, in Chinese on the phone (the English pass
+    did them at the desk): each form is sent and its answer worded in Chinese."""
+    errors: list[str] = []
+    mobile.on("pageerror", lambda error: errors.append(str(error)))
+    mobile.on("dialog", lambda dialog: dialog.accept())
+    # the store: a delivery, a count corrected with its reason, the ledger
+    mobile.goto(f"{url}/parts")
+    settled(mobile)
+    row = mobile.locator('tr[data-sku="SEAL-50"]')
+    row.locator('button[data-mode="receive"]').click()
+    mobile.fill("#stock-form input[name=quantity]", "2")
+    mobile.fill("#stock-form input[name=note]", "送货单 5520")
+    mobile.click("#stock-confirm")
+    toast(mobile, "入库已登记")
+    row.locator('button[data-mode="adjust"]').click()
+    assert mobile.input_value("#stock-form input[name=on_hand]") == "8"  # 6 + 2
+    mobile.fill("#stock-form input[name=on_hand]", "7")
+    mobile.fill("#stock-form input[name=note]", "盘点少一个")
+    mobile.click("#stock-confirm")
+    toast(mobile, "库存已调整")
+    row.locator("a.part-link").click()
+    mobile.locator('#ledger tr[data-action="adjust"]', has_text="盘点少一个").wait_for()
+    shoot(mobile, "10a-phone-ledger-zh")
+
+    # a plan: created, edited, paused and resumed
+    first = datetime.now(UTC) + timedelta(days=4)
+    mobile.goto(f"{url}/plans")
+    mobile.click("#new-plan summary")
+    mobile.fill("#plan-form input[name=name]", "水泵季度保养")
+    mobile.select_option("#plan-form select[name=site]", site)
+    mobile.select_option("#plan-form select[name=kind]", "water")
+    mobile.select_option("#plan-form select[name=every]", "1mo")
+    mobile.fill("#plan-form input[name=starts_at]", first.strftime("%Y-%m-%dT09:00"))
+    mobile.select_option("#plan-form select[name=skill]", "plumbing")
+    mobile.click("#create-plan")
+    mobile.wait_for_url(re.compile(r"/plans/\d+$"))
+    assert mobile.locator("#plan .schedule").inner_text() == "每 1 个月"
+    settled(mobile)
+    mobile.click("#edit-plan summary")
+    mobile.select_option("#edit-plan select[name=every]", "3mo")
+    mobile.click("#save-plan")
+    mobile.locator("#plan .schedule", has_text="每 3 个月").wait_for()
+    mobile.click('button[data-action="pause-plan"]')
+    mobile.locator('#plan[data-active="no"]').wait_for()
+    mobile.click('button[data-action="resume-plan"]')
+    mobile.locator('#plan[data-active="yes"]').wait_for()
+    shoot(mobile, "10b-phone-plan-zh")
+
+    # people: a technician added and edited, a shift, an absence
+    mobile.goto(f"{url}/people")
+    mobile.fill("#technician-form input[name=name]", "周敏")
+    mobile.check('#technician-form input[name=skills][value="plumbing"]')
+    mobile.click("#save-technician")
+    mobile.locator("tr[data-technician]", has_text="周敏").wait_for()
+    people = created(api.get("/api/v1/technicians"))["items"]
+    zhou = next(p["id"] for p in people if p["name"] == "周敏")
+    mobile.click(f'button[data-action="edit-technician"][data-technician="{zhou}"]')
+    mobile.fill("#technician-form input[name=phone]", "138 0000 5678")
+    mobile.click("#save-technician")
+    mobile.locator(f'tr[data-technician="{zhou}"]', has_text="138 0000 5678").wait_for()
+    now = datetime.now(UTC)
+    mobile.select_option("#shift-form select[name=technician_id]", str(zhou))
+    mobile.fill("#shift-form input[name=starts_at]", now.strftime("%Y-%m-%dT%H:%M"))
+    mobile.fill(
+        "#shift-form input[name=ends_at]", (now + timedelta(hours=8)).strftime("%Y-%m-%dT%H:%M")
+    )
+    mobile.click("#save-shift")
+    mobile.locator(f'tr[data-technician="{zhou}"] .badge.duty-on_shift').wait_for()
+    mobile.select_option("#absence-form select[name=technician_id]", str(zhou))
+    mobile.fill(
+        "#absence-form input[name=starts_at]", (now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    )
+    mobile.fill(
+        "#absence-form input[name=ends_at]", (now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+    )
+    mobile.fill("#absence-form input[name=reason]", "年假")
+    mobile.click("#save-absence")
+    toast(mobile, "请假已登记")
+    mobile.locator("#absences .absence", has_text="年假").wait_for()
+    shoot(mobile, "10c-phone-people-zh")
+
+    # silences: the fault, then the whole asset, each listed in Chinese and lifted
+    with publisher(broker.url) as device:
+        topic = f"facility/{site}/water/tank-9/telemetry"
+        device.publish(topic, orjson.dumps({"metrics": {"leak_detected": True}}))
+    mobile.goto(f"{url}/alarms")
+    settled(mobile)
+    for scope, reason in (("fault", "更换传感器线缆"), ("asset", "水箱整体检修")):
+        mobile.locator("li.alarm", has_text="tank-9").locator(
+            'button[data-action="silence"]'
+        ).click()
+        mobile.locator("#silence-dialog[open] #silence-scope:not([hidden])").wait_for()
+        mobile.check(f'#silence-form input[name=scope][value="{scope}"]')
+        mobile.fill("#silence-form input[name=reason]", reason)
+        mobile.click("#silence-confirm")
+        silence = mobile.locator("#silences tr[data-silence]", has_text=reason)
+        silence.wait_for()
+        active = created(api.get("/api/v1/silences", params={"site": site, "active": True}))
+        expected = "leak" if scope == "fault" else None
+        assert [(s["asset"], s["fault"]) for s in active["items"]] == [("tank-9", expected)]
+        if scope == "fault":
+            assert "漏水" in silence.inner_text() and "Leak" not in silence.inner_text()
+        shoot(mobile, f"10d-phone-silenced-{scope}-zh")
+        silence.locator('button[data-action="lift-silence"]').click()
+        toast(mobile, "屏蔽已解除")
+        wait_until(lambda: mobile.locator("#silences tr[data-silence]").count() == 0)
+
+    assert mobile.evaluate("document.documentElement.scrollWidth") <= 391
+    assert not errors, errors
