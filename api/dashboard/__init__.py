@@ -25,13 +25,14 @@ from facility_dispatch.api.dashboard import (
     requests,
     rosters,
     rounds,
+    sites,
 )
 
 STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
 """Mounted at ``/static`` by the app: the dashboard's CSS and scripts, and the vendored ones."""
 
 router = APIRouter(include_in_schema=False)
-for module in (login, estate, orders, assets, plans, people, parts, kpis, notify):
+for module in (login, estate, orders, assets, plans, people, parts, kpis, notify, sites):
     router.include_router(module.router)
 for module in (public, requests):  # residents' pages (SPEC section 5)
     router.include_router(module.router)

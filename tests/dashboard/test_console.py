@@ -445,6 +445,27 @@ def test_a_dispatchers_day_in_the_console(
     row.locator('button[data-action="lift-silence"]').click()
     toast(page, "Silence lifted")
     wait_until(lambda: page.locator("#silences tr[data-silence]").count() == 0)
+
+    # the site's settings: its supply and buildings saved; a bad time zone refused under the form
+    page.goto(f"{url}/sites")
+    form = page.locator(f'form.site-form[data-site="{site}"]')
+    form.locator("input[name=supervisor]").fill("Ms Zhou")
+    form.locator("input[name=nominal_voltage_v]").fill("230")
+    form.locator("textarea[name=buildings]").fill("Building 1\nBuilding 3")
+    form.locator('button[data-action="save-site"]').click()
+    toast(page, "Site Green Garden saved")
+    saved = created(api.get("/api/v1/sites"))["items"][0]
+    assert (saved["supervisor"], saved["nominal_voltage_v"], saved["buildings"]) == (
+        "Ms Zhou",
+        230.0,
+        ["Building 1", "Building 3"],
+    )
+    assert (saved["timezone"], saved["locale"]) == ("Asia/Shanghai", "en")  # the rest kept
+    form.locator("input[name=timezone]").fill("Mars/Olympus")
+    form.locator('button[data-action="save-site"]').click()
+    form.locator(".refusal", has_text="Mars/Olympus").wait_for()
+    assert created(api.get("/api/v1/sites"))["items"][0]["timezone"] == "Asia/Shanghai"
+    shoot(page, "06c-site-refused")
     assert not errors, errors
     context.close()
 
@@ -546,6 +567,9 @@ def test_a_dispatchers_day_in_the_console(
     look.goto(f"{url}/plans")
     look.locator("#calendar").wait_for()
     assert look.locator("#new-plan").count() == 0
+    look.goto(f"{url}/sites")
+    look.locator(f"#site-{site} .site-facts", has_text="230").wait_for()
+    assert look.locator("form.site-form").count() == 0
     answer = look.goto(f"{url}/work-orders/new")
     assert answer is not None and answer.status == 403
     watcher.close()
@@ -659,5 +683,16 @@ def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Br
         toast(mobile, "屏蔽已解除")
         wait_until(lambda: mobile.locator("#silences tr[data-silence]").count() == 0)
 
+    # the site's settings in Chinese: saved, then a frequency out of range refused under the form
+    mobile.goto(f"{url}/sites")
+    form = mobile.locator(f'form.site-form[data-site="{site}"]')
+    form.locator("textarea[name=buildings]").fill("1 栋\n3 栋\n5 栋")
+    form.locator('button[data-action="save-site"]').click()
+    toast(mobile, "站点 Green Garden 已保存")
+    assert created(api.get("/api/v1/sites"))["items"][0]["buildings"] == ["1 栋", "3 栋", "5 栋"]
+    form.locator("input[name=nominal_frequency_hz]").fill("99")
+    form.locator('button[data-action="save-site"]').click()
+    form.locator(".refusal", has_text="操作被拒绝：标称频率（赫兹）").wait_for()
+    shoot(mobile, "10e-phone-site-refused-zh")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 391
     assert not errors, errors
