@@ -73,6 +73,13 @@ class RequestOut(BaseModel):
     follow_up_note: str | None
 
 
+class TakenOut(RequestOut):
+    tracking_url: str = Field(
+        description="the resident's tracking and rating page (/r/t/{token}, on "
+        "FACILITY_PUBLIC_URL when set); shown only now: send it to the resident by SMS"
+    )
+
+
 class AcceptIn(Input):
     priority: Literal["P1", "P2", "P3", "P4"] = "P3"
     skill: str = Field(default="general", pattern=r"^[a-z][a-z0-9_-]{0,31}$")
@@ -157,9 +164,13 @@ def list_requests(
     )
 
 
-@router.post("/requests", response_model=RequestOut, status_code=status.HTTP_201_CREATED)
-def take_request(body: StaffRequestIn, service: ServiceDep, who: Planner) -> RequestOut:
-    """A request taken by phone, in person or on WeChat (no rate limit: staff enter it)."""
+@router.post("/requests", response_model=TakenOut, status_code=status.HTTP_201_CREATED)
+def take_request(
+    body: StaffRequestIn, request: Request, service: ServiceDep, who: Planner
+) -> TakenOut:
+    """A request taken by phone, in person or on WeChat (no rate limit: staff enter it). The
+    answer carries the resident's tracking link, once (only its hash is kept): the dispatcher
+    sends it by SMS so the resident can follow and rate the work like a QR request."""
     try:
         submitted = service.residents.submit(
             body.site,
@@ -173,7 +184,11 @@ def take_request(body: StaffRequestIn, service: ServiceDep, who: Planner) -> Req
         )
     except MaintenanceError as error:
         raise_for(error)
-    return request_out(submitted.request, who)
+    base = service.settings.public_url or str(request.base_url)
+    return TakenOut(
+        **request_out(submitted.request, who).model_dump(),
+        tracking_url=base.rstrip("/") + f"/r/t/{submitted.token}",
+    )
 
 
 @router.get("/requests/follow-ups", response_model=Page[RequestOut])

@@ -47,6 +47,16 @@ document.addEventListener("submit", async (event) => {
     }
     const body = await response.json().catch(() => null);
     if (!response.ok) throw new Error(reason(response.status, body));
+    // a request taken by phone: its tracking link is shown once, for the dispatcher to text
+    const taken = form.parentElement.querySelector("#taken-link");
+    if (body?.tracking_url && taken) {
+      const link = taken.querySelector("[data-tracking-url]");
+      link.href = body.tracking_url;
+      link.textContent = body.tracking_url;
+      taken.hidden = false;
+      form.reset();
+      return;
+    }
     window.location.reload();
   } catch (failure) {
     if (error) error.textContent = failure.message || tr("js.network");

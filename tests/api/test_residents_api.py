@@ -240,6 +240,11 @@ def test_reject_join_phone_requests_follow_ups_and_repeats(estate: Estate) -> No
     taken = client.post("/api/v1/requests", json=by_phone, headers=estate.planner)
     assert taken.status_code == 201 and taken.json()["channel"] == "phone"
     second = taken.json()
+    # the resident who phoned gets the tracking link by SMS: the same page as a QR request
+    by_sms = second["tracking_url"].removeprefix("http://testserver")
+    assert by_sms.startswith("/r/t/") and len(by_sms) - len("/r/t/") >= 22
+    phoned = estate.resident("10.0.0.9").get(f"/api/v1/public/requests/{by_sms[5:]}")
+    assert phoned.status_code == 200 and phoned.json()["status"] == "new"
     opened = client.post(f"/api/v1/requests/{second['id']}/accept", json={"skill": "plumbing"})
     order_id = opened.json()["work_order_id"]
     third = estate.report(
@@ -252,6 +257,10 @@ def test_reject_join_phone_requests_follow_ups_and_repeats(estate: Estate) -> No
 
     statuses = client.get("/api/v1/requests", params={"site": site, "status": "accepted"}).json()
     assert {r["id"] for r in statuses["items"]} == {second["id"], third["id"]}
+    early = estate.resident("10.0.0.9").post(
+        f"/api/v1/public/requests/{by_sms[5:]}/feedback", json={"rating": 4}
+    )
+    assert early.status_code == 409 and "once the work is resolved" in early.json()["detail"]
     move(estate, order_id, "acknowledged", "in_progress", "resolved", note="fixed")
     assert client.get("/api/v1/requests/follow-ups", params={"site": site}).json()["total"] == 0
     estate.clock.advance(timedelta(days=3, minutes=1))
@@ -263,6 +272,8 @@ def test_reject_join_phone_requests_follow_ups_and_repeats(estate: Estate) -> No
         headers=estate.planner,
     )
     assert called.status_code == 200 and called.json()["feedback"]["rating"] == 5
+    seen = estate.resident("10.0.0.9").get(f"/api/v1/public/requests/{by_sms[5:]}").json()
+    assert seen["status"] == "done" and seen["feedback"]["rating"] == 5
     due = client.get("/api/v1/requests/follow-ups", params={"site": site}).json()
     assert [r["id"] for r in due["items"]] == [third["id"]]
 

@@ -183,6 +183,22 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     assert "周敏" in review.inner_text() and review.locator(".req-text").inner_text() == HTML
     assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     shoot(desk, "residents-07-review")
+
+    # a request taken by phone: the console shows its tracking link once, to send by SMS
+    take = desk.locator("#take-request form")
+    take.locator('input[name="building"]').fill("3")
+    take.locator('input[name="unit"]').fill("801")
+    take.locator('input[name="phone"]').fill("139 1111 2222")
+    take.locator('textarea[name="description"]').fill("门禁坏了 the door entry is broken")
+    take.locator("button[type=submit]").click()
+    link = desk.locator("#taken-link [data-tracking-url]")
+    link.wait_for()
+    assert "短信" in desk.locator("#taken-link").inner_text()
+    sent = link.get_attribute("href") or ""
+    assert sent.startswith(f"{url}/r/t/") and link.inner_text() == sent
+    assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    resident.goto(sent)
+    assert resident.locator("#request-status").get_attribute("data-status") == "new"
     assert errors == []
     for context in (desk_context, resident_context, tech_context):
         context.close()
