@@ -457,6 +457,8 @@ class Notifier(NotificationBook):
         except Exception as failure:  # a bug in a plugin must not stop the others
             log.exception("sending notification %s raised", message.id)
             error = f"{type(failure).__name__}: {failure}"[:500]
+        if error is not None:
+            error = self._sender.scrub(error, message.url)
         after = self._clock.now()
         with self._sessions.begin() as session:
             row = session.get(OutboxRow, message.id)

@@ -75,9 +75,10 @@ class Webhook:
     _server: ThreadingHTTPServer | None = None
     hold: threading.Event | None = None
     """When given, each post waits for it before an answer: a receiver that hangs."""
+    status: int = 200
 
     def start(self) -> None:
-        received, hold = self.received, self.hold
+        received, hold, status = self.received, self.hold, self.status
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -85,7 +86,7 @@ class Webhook:
                     hold.wait(20)
                 length = int(self.headers.get("content-length") or 0)
                 received.append(json.loads(self.rfile.read(length) or b"{}"))
-                self.send_response(200)
+                self.send_response(status)
                 self.end_headers()
 
             def log_message(self, *args: Any) -> None:
