@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from facility_dispatch.api.auth import Role
-from facility_dispatch.api.dashboard import i18n
+from facility_dispatch.api.dashboard import i18n, wording
 from facility_dispatch.api.dashboard.pages import STATIC_VERSION, PageDep, environment
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.maintenance.authority import Rank
@@ -120,6 +120,8 @@ def _ack_page(
         html_lang=i18n.HTML_LANG[lang],
         static_version=STATIC_VERSION,
         order=order,
+        title=wording.order_title(order, t) if order is not None else "",
+        fault=wording.fault_name(order.fault, t) if order is not None and order.fault else "",
         token=token,
         done=done,
         error=t(error) if error else message,

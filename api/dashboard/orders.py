@@ -17,7 +17,7 @@ from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
 from facility_dispatch.maintenance.errors import MaintenanceError
-from facility_dispatch.maintenance.orders import WorkOrder
+from facility_dispatch.maintenance.orders import SOURCES, WorkOrder
 from facility_dispatch.maintenance.playbooks import builtin
 
 router = APIRouter(include_in_schema=False)
@@ -68,7 +68,7 @@ def board(
     service = page.service
     priority = present.choice(priority, present.PRIORITIES)
     status = present.choice(status, (*present.BOARD_COLUMNS, *present.FINISHED))
-    source = present.choice(source, ("alarm", "manual", "preventive"))
+    source = present.choice(source, SOURCES)
     technician_id = int(technician) if technician.isdigit() else None
     assignee = technician_id
     if mine:
@@ -116,7 +116,7 @@ def board(
         view=view,
         priorities=present.PRIORITIES,
         statuses=present.BOARD_COLUMNS,
-        sources=("alarm", "manual", "preventive"),
+        sources=SOURCES,
         is_technician=page.user.technician_id is not None,
     )
 

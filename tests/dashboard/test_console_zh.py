@@ -5,12 +5,14 @@ the playbooks, no note the service wrote for the API, and no Python ``True``, ``
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from html import unescape
 
 import pytest
 
 from facility_dispatch.api.dashboard.present import natural
 from facility_dispatch.maintenance.playbooks import builtin
+from facility_dispatch.notify import links
 from facility_dispatch.rules.loader import load_default
 from tests.dashboard.conftest import Estate
 
@@ -63,6 +65,29 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
         json={"result": "done"},
     )
     assert ticked.status_code == 200, ticked.text
+    # residents' requests: one waiting (the page offers the open orders to join), one accepted
+    # (an order whose source is "resident")
+    requests = []
+    for unit, description in (("1202", "楼道灯不亮"), ("0301", "水龙头滴水")):
+        body = {
+            "site": estate.site,
+            "category": "repair",
+            "building": "3",
+            "unit": unit,
+            "description": description,
+            "phone": "13900001111",
+            "channel": "walk_in",
+        }
+        answer = admin.post("/api/v1/requests", json=body)
+        assert answer.status_code == 201, answer.text
+        requests.append(answer.json())
+    accepted = admin.post(f"/api/v1/requests/{requests[1]['id']}/accept", json={})
+    assert accepted.status_code == 200, accepted.text
+    resident = accepted.json()["work_order_id"]
+    # the link a message carries to acknowledge the alarm's order
+    leak = estate.orders["leak"]
+    notifier = estate.app.state.service.notifier
+    ack = links.sign(notifier._secret(), leak["id"], None, datetime.now(UTC), timedelta(hours=1))
     browser = estate.as_role("planner")
     browser.cookies.set("facility_lang", "zh")
     orders = [p1, *estate.orders.values()]
@@ -79,6 +104,10 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
         "/people",
         "/parts",
         "/kpis",
+        "/requests",
+        "/work-orders?source=resident",
+        f"/n/ack/{ack}",
+        "/sites",
     ]
     sentences = english_sentences()
     assert len(sentences) > 40  # the pack and the playbooks, not an empty set
@@ -98,6 +127,16 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
     order_page = visible_text(browser.get(f"/work-orders/{p1['id']}").text)
     assert "电梯困人" in order_page and "通过轿厢对讲与被困乘客通话" in order_page
     assert "漏水传感器检测到水" in visible_text(browser.get("/alarms?view=all").text)
+    # the alarm's order is worded in Chinese where it is named: the link's page, the requests
+    # it may join
+    worded = f"{leak['asset']}：漏水"
+    assert worded in visible_text(browser.get(f"/n/ack/{ack}").text)
+    assert worded in visible_text(browser.get("/requests").text)
+    # the board filters by every source, the residents' one among them
+    board = browser.get("/work-orders?source=resident").text
+    assert '<option value="resident" selected>住户报事</option>' in board
+    shown = re.findall(r'<tr[^>]*data-order-id="(\d+)"', board)
+    assert shown == [str(resident)], shown
 
 
 def test_the_browsers_favicon_request_is_answered(estate: Estate) -> None:
