@@ -18,6 +18,7 @@ from facility_dispatch.settings import Settings
 from facility_dispatch.simulators.cli import simulate
 
 if TYPE_CHECKING:
+    import uvicorn
     from fastapi import FastAPI
 
     from facility_dispatch.service import Service
@@ -38,8 +39,34 @@ def _exit_zero_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, lambda _signo, _frame: sys.exit(0))
 
 
+def http_config(
+    app: FastAPI, host: str, port: int, trusted_proxies: str = "127.0.0.1"
+) -> uvicorn.Config:
+    """uvicorn's configuration. ``trusted_proxies`` (``FACILITY_TRUSTED_PROXIES``: addresses or
+    CIDRs, comma-separated) are the peers whose ``X-Forwarded-For`` is believed: behind a
+    reverse proxy the client's address is then the resident's, not the proxy's (else every
+    resident shares one rate-limit bucket); from any other peer the header is ignored, so a
+    client cannot choose its own address. Empty: no proxy is trusted."""
+    import uvicorn
+
+    trusted = ",".join(part.strip() for part in trusted_proxies.split(",") if part.strip())
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted or None,
+    )
+
+
 def _serve(
-    app: FastAPI, host: str, port: int, stopped_workers: Callable[[], list[str]] | None = None
+    app: FastAPI,
+    host: str,
+    port: int,
+    stopped_workers: Callable[[], list[str]] | None = None,
+    trusted_proxies: str = "127.0.0.1",
 ) -> bool:
     """uvicorn, until SIGINT or SIGTERM: then a graceful shutdown in which the lifespan stops
     the service (it stores what is buffered and disconnects) and the process exits 0. The
@@ -68,8 +95,7 @@ def _serve(
                     self.should_exit = True
             return await super().on_tick(counter)
 
-    config = uvicorn.Config(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=5)
-    Server(config).run()
+    Server(http_config(app, host, port, trusted_proxies)).run()
     return not died
 
 
@@ -97,7 +123,13 @@ def run() -> None:
     # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
     signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
     _exit_zero_on_sigterm()
-    if not _serve(app, settings.http_host, settings.http_port, service.stopped_workers):
+    if not _serve(
+        app,
+        settings.http_host,
+        settings.http_port,
+        service.stopped_workers,
+        settings.trusted_proxies,
+    ):
         sys.exit(1)
 
 
@@ -363,7 +395,13 @@ def demo() -> None:
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )
     try:
-        healthy = _serve(app, settings.http_host, settings.http_port, service.stopped_workers)
+        healthy = _serve(
+            app,
+            settings.http_host,
+            settings.http_port,
+            service.stopped_workers,
+            settings.trusted_proxies,
+        )
     finally:
         if broker is not None:
             broker.stop()

@@ -98,6 +98,11 @@ class Settings(BaseSettings):
     # HTTP
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="reverse proxies (addresses or CIDRs, comma-separated) whose "
+        "X-Forwarded-For gives the client's address; empty: none",
+    )
     admin_token: SecretStr | None = None
     max_request_bytes: int = Field(
         default=1_048_576,
