@@ -8,13 +8,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
+import orjson
 import pytest
 
 from facility_dispatch.api.dashboard.present import natural
 from facility_dispatch.maintenance.playbooks import builtin
 from facility_dispatch.notify import links
 from facility_dispatch.rules.loader import load_default
+from tests.builders import publisher, wait_until
 from tests.dashboard.conftest import Estate
+from tests.services import Broker
 
 pytestmark = pytest.mark.broker
 
@@ -158,3 +161,24 @@ def test_the_assets_failing_most_are_named_with_their_site(estate: Estate) -> No
     assert {"site": estate.site, "asset": "tank-2"}.items() <= report["most_failing"][0].items()
     # the assets were first seen seconds ago: MTBF is not a month
     assert report["observed_s"] < 3600 and report["mtbf_s"] < 3600 * 3
+
+
+def test_a_voltage_chart_draws_sag_and_swell_at_the_sites_voltage(
+    estate: Estate, broker: Broker
+) -> None:
+    """The sag and swell rules name the site's nominal voltage: a 230 V site's chart draws them
+    at 207 V and 253 V (the page once skipped such limits and drew none)."""
+    admin, site = estate.admin, estate.site
+    body = {"name": "Green Garden", "timezone": "Asia/Shanghai", "locale": "en"}
+    answer = admin.put(f"/api/v1/sites/{site}", json={**body, "nominal_voltage_v": 230})
+    assert answer.status_code == 200, answer.text
+    with publisher(broker.url) as device:
+        topic = f"facility/{site}/power/meter-7/telemetry"
+        device.publish(topic, orjson.dumps({"metrics": {"voltage_v": 231.0}}))
+    wait_until(lambda: admin.get(f"/api/v1/assets/{site}/meter-7").status_code == 200)
+    page = estate.as_role("viewer").get(f"/assets/{site}/meter-7").text
+    config = re.search(r'<script type="application/json" id="chart-config">(.*?)</script>', page)
+    assert config is not None
+    metrics = {m["name"]: m for m in orjson.loads(unescape(config.group(1)))["metrics"]}
+    drawn = [line["value"] for line in metrics["voltage_v"]["limits"]]
+    assert 207.0 in drawn and 253.0 in drawn, drawn
