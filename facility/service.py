@@ -366,7 +366,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
     rosters = Rosters(sessions, people, clock, settings.timezone, events)
     scheduler.every(timedelta(minutes=5), rosters.flag_gaps, "roster-gaps")
     scheduler.every(timedelta(minutes=5), rosters.publish, "roster-publish")
-    handovers = Handovers(sessions, events, work_orders, people, clock)
+    handovers = Handovers(sessions, events, work_orders, people, clock, rosters)
     scheduler.every(timedelta(seconds=60), handovers.flag_overdue, "handovers")
     patrols = Patrols(
         sessions,

@@ -2,13 +2,16 @@
 
 The outgoing person writes what the next shift must know: the site's open work orders (taken
 from the order book as the log is written), incidents, keys handed over, notes. The incoming
-person (or a planner for them) acknowledges it; one not acknowledged within
-:data:`ACKNOWLEDGE_WITHIN` is flagged to the site's supervisor, once, as an event
-(``handover.flagged``) the console shows and notifications may route.
+person (or a planner for them) acknowledges it; one not acknowledged
+:data:`ACKNOWLEDGE_WITHIN` into the incoming shift (its start: the named technician's shift,
+else the post's; a log written an hour before the change waits for it) is flagged to the
+site's supervisor, once, as an event (``handover.flagged``) the console shows and
+notifications may route.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -24,9 +27,12 @@ from facility_dispatch.maintenance.lifecycle import ACTIVE
 from facility_dispatch.maintenance.orders import Actor, OrderBook
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.roster_sql import HandoverRow, PostRow
+from facility_dispatch.maintenance.rostering import Rosters
 
 ACKNOWLEDGE_WITHIN: Final = timedelta(minutes=30)
 """The incoming shift reads the log at the start of its shift; half an hour is generous."""
+CHANGE_WITHIN: Final = (timedelta(hours=12), timedelta(hours=24))
+"""A shift start taken for the change: begun up to 12 h before the log, or within a day."""
 FLAGGED: Final = "handover.flagged"
 ACKNOWLEDGED: Final = "handover.acknowledged"
 
@@ -59,6 +65,19 @@ class Handover:
 def overdue(acknowledge_by: datetime, acknowledged_at: datetime | None, now: datetime) -> bool:
     """To be flagged: not acknowledged and past its time."""
     return acknowledged_at is None and now > acknowledge_by
+
+
+def acknowledge_by(now: datetime, starts: Iterable[datetime]) -> datetime:
+    """When the incoming shift should have read a log written at ``now``: half an hour into
+    that shift, whose start is the one nearest ``now`` among ``starts`` (a log is written an
+    hour before the change, or just after it), never before the log is written; half an hour
+    after writing when no shift is known."""
+    before, after = CHANGE_WITHIN
+    near = [s for s in starts if now - before <= s <= now + after]
+    if not near:
+        return now + ACKNOWLEDGE_WITHIN
+    start = min(near, key=lambda s: (abs(s - now), s))
+    return max(now, start) + ACKNOWLEDGE_WITHIN
 
 
 def may_acknowledge(actor: Actor, incoming_technician_id: int | None) -> bool:
@@ -98,12 +117,14 @@ class Handovers:
         orders: OrderBook,
         people: People,
         clock: Clock,
+        rosters: Rosters | None = None,
     ) -> None:
         self._sessions = sessions
         self._events = events
         self._orders = orders
         self._people = people
         self._clock = clock
+        self._rosters = rosters
 
     def write(
         self,
@@ -130,7 +151,9 @@ class Handovers:
                 outgoing=outgoing.name,
                 incoming_technician_id=incoming_technician_id,
                 written_at=now,
-                acknowledge_by=now + ACKNOWLEDGE_WITHIN,
+                acknowledge_by=acknowledge_by(
+                    now, self._incoming_starts(now, post_id, incoming_technician_id)
+                ),
                 open_orders=[o.number for o in orders],
                 incidents=incidents,
                 keys=keys,
@@ -139,6 +162,23 @@ class Handovers:
             session.add(row)
             session.flush()
             return _view(row)
+
+    def _incoming_starts(
+        self, now: datetime, post_id: int | None, technician_id: int | None
+    ) -> list[datetime]:
+        """Starts of the incoming shift around ``now``: the incoming technician's own shifts
+        (rostered shifts are published to them), else the post's shifts in its site's zone."""
+        before, after = CHANGE_WITHIN
+        if technician_id is not None:
+            shifts, _ = self._people.shifts(
+                technician_id=technician_id, start=now - before, end=now + after
+            )
+            starts = [s.starts_at for s in shifts if not s.on_call]
+            if starts:
+                return starts
+        if post_id is not None and self._rosters is not None:
+            return self._rosters.shift_starts(post_id, now - before, now + after)
+        return []
 
     def acknowledge(self, handover_id: int, actor: Actor) -> Handover:
         now = self._clock.now()

@@ -412,6 +412,20 @@ class Rosters:
         )
         return Proposal(slot, post, tuple(candidates), tuple(refused))
 
+    def shift_starts(self, post_id: int, start: datetime, end: datetime) -> list[datetime]:
+        """When the post's shifts begin between two times (its site's zone)."""
+        post = self.post(post_id)
+        if post is None:
+            return []
+        zone = self.zone(post.site)
+        first = start.astimezone(zone).date() - timedelta(days=1)
+        found = [
+            slot.starts_at
+            for slot in rosters.slots([post], first, end.astimezone(zone).date(), zone)
+            if start <= slot.starts_at <= end
+        ]
+        return sorted(found)
+
     def flag_gaps(self) -> int:
         """Tell each gap of today and the next :data:`AHEAD` days once (``roster.gap``), so a
         notification can reach the supervisor while there is time to find a substitute. An

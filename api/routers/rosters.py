@@ -485,7 +485,8 @@ def list_handovers(
 
 @router.post("/handovers", response_model=HandoverOut, status_code=status.HTTP_201_CREATED)
 def write_handover(body: HandoverIn, service: ServiceDep, who: Technician) -> HandoverOut:
-    """The outgoing shift's log; to be acknowledged within 30 minutes, else flagged."""
+    """The outgoing shift's log; to be acknowledged within 30 minutes of the incoming shift's
+    start (the named technician's shift, else the post's), else flagged."""
     if body.post_id is not None:
         post = service.rosters.post(body.post_id)
         if post is None or post.site != body.site:

@@ -13,7 +13,7 @@ import pytest
 
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.errors import ConflictError, NotPermittedError
-from facility_dispatch.maintenance.handover import Handovers
+from facility_dispatch.maintenance.handover import Handovers, acknowledge_by
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.patrols import Patrols
 from facility_dispatch.maintenance.rostering import Rosters
@@ -27,8 +27,10 @@ class Estate(Harness):
         super().__init__(url)
         self.people.put_site("north", name="North Estate", timezone=TZ, supervisor="Zhao Min")
         self.patrols = Patrols(self.sessions, self.events, self.orders, self.people, self.clock, TZ)
-        self.handovers = Handovers(self.sessions, self.events, self.orders, self.people, self.clock)
         self.rosters = Rosters(self.sessions, self.people, self.clock, TZ, self.events)
+        self.handovers = Handovers(
+            self.sessions, self.events, self.orders, self.people, self.clock, self.rosters
+        )
 
     def events_of(self, type_: str) -> list[dict[str, object]]:
         return [e.payload for e in self.events.since(0, 1000) if e.type == type_]
@@ -339,3 +341,53 @@ def test_two_leaders_flag_a_missed_round_and_an_overdue_handover_once(estate: Es
     assert _twice(estate.handovers.flag_overdue) == [0, 1]
     assert len(estate.events_of("round.missed")) == 1
     assert len(estate.events_of("handover.flagged")) == 1
+
+
+@pytest.mark.parametrize(
+    ("written", "starts", "due"),
+    [
+        (19, [20], 20.5),  # an hour before the change: half an hour into the next shift
+        (20.25, [8, 20], 20.75),  # just after it: the shift begun, half an hour to read it
+        (7, [-4, 8], 8.5),  # the night's log for the day shift
+        (19, [], 19.5),  # no shift known: half an hour after writing
+        (19, [48], 19.5),  # none near
+        (20.75, [20], 21.25),  # written late: never due before it is written
+    ],
+)
+def test_a_handover_is_due_half_an_hour_into_the_incoming_shift(
+    written: float, starts: list[float], due: float
+) -> None:
+    day = datetime(2026, 11, 27, tzinfo=UTC)
+    at = [day + timedelta(hours=h) for h in starts]
+    assert acknowledge_by(day + timedelta(hours=written), at) == day + timedelta(hours=due)
+
+
+def test_a_log_written_before_the_change_waits_for_the_next_shift(estate: Estate) -> None:
+    # Friday 19:00 in Shanghai; the night guard comes at 20:00
+    estate.clock.set(datetime(2026, 11, 27, 11, tzinfo=UTC))
+    night_guard = estate.technician("Night guard", "security", shift=False)
+    estate.people.add_shift(
+        night_guard,
+        datetime(2026, 11, 27, 12, tzinfo=UTC),
+        datetime(2026, 11, 28, 0, tzinfo=UTC),
+        False,
+        "north",
+    )
+    post = estate.rosters.add_post(
+        "north",
+        "North gate",
+        "security",
+        [
+            {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
+            {"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1},
+        ],
+    )
+    outgoing = Actor("Day guard", None, Rank.TECHNICIAN)
+    named = estate.handovers.write("north", outgoing, incoming_technician_id=night_guard)
+    by_post = estate.handovers.write("north", outgoing, post_id=post.id)
+    half_past_eight = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
+    assert named.acknowledge_by == by_post.acknowledge_by == half_past_eight
+    estate.clock.advance(timedelta(minutes=31))  # 19:31: not due before the shift is in
+    assert estate.handovers.flag_overdue() == 0
+    estate.clock.set(half_past_eight + timedelta(seconds=1))
+    assert estate.handovers.flag_overdue() == 2
