@@ -10,9 +10,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
+
+from facility_dispatch.notify.config import secrets_in
 
 
 class DeliveryFailedError(Exception):
@@ -85,15 +86,8 @@ class AppriseSender:
     def scrub(self, text: str, url: str) -> str:
         """``text`` with the URL's secrets cut down as :meth:`redact` shows them: its password,
         long path segments and query values (a webhook's key), any ``user:password@``."""
-        parts = urlsplit(url)
-        secrets = {parts.password or ""}
-        secrets.update(p for p in parts.path.split("/") if len(p) >= 16)
-        secrets.update(v for _, v in parse_qsl(parts.query) if len(v) >= 16)
-        if parts.hostname and len(parts.hostname) >= 16 and "." not in parts.hostname:
-            secrets.add(parts.hostname)  # wecombot://<key>, tgram://<token>/...
-        for secret in sorted(secrets | {unquote(s) for s in secrets}, key=len, reverse=True):
-            if len(secret) >= 4:
-                text = text.replace(secret, f"{secret[:2]}...{secret[-2:]}")
+        for secret in sorted(secrets_in(url), key=len, reverse=True):
+            text = text.replace(secret, f"{secret[:2]}...{secret[-2:]}")
         return _CREDENTIALS.sub(r"\1...@", text)
 
     def send(self, url: str, title: str, body: str) -> None:

@@ -81,8 +81,10 @@ class NotificationBook:
 
     def configure(self, text: str) -> NotifyConfig:
         """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
-        the database, which every worker and the next leader read."""
-        config = self.parse(text)
+        the database, which every worker and the next leader read. A URL as GET shows it
+        (secrets masked) stands for the one in force: a file read and sent back keeps them."""
+        config = self.parse(notify_config.unmasked_text(text, self.config()))
+        notify_config.refuse_masked(config)
         self._store_config(config)
         return config
 

@@ -9,10 +9,12 @@ the field, and the caller keeps the config it had.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -244,3 +246,79 @@ def _explain(error: ValidationError, document: dict[str, Any]) -> str:
         location = location[2:]
     field = ".".join(str(part) for part in location) or "(whole entry)"
     return f"{where}, field {field}: {first['msg']}"
+
+
+# -- secrets in what is shown --------------------------------------------------------------
+
+MASK: Final = "*****"
+"""What stands for a secret in the file as the API and the console show it."""
+
+_SECRET_WORDS: Final = ("pass", "token", "key", "secret", "sig", "auth")
+
+
+def secrets_in(url: str) -> set[str]:
+    """The parts of a receiver's URL that are secrets: its password, long path segments and
+    long or secret-named query values (a webhook's key), a host that is no host name
+    (``wecombot://<key>``)."""
+    parts = urlsplit(url)
+    found = {parts.password or ""}
+    found.update(p for p in parts.path.split("/") if len(p) >= 16)
+    found.update(
+        value
+        for name, value in parse_qsl(parts.query)
+        if len(value) >= 16 or any(word in name.lower() for word in _SECRET_WORDS)
+    )
+    host = parts.hostname or ""
+    if len(host) >= 16 and "." not in host:
+        found.add(host)
+    return {s for s in found | {unquote(s) for s in found} if len(s) >= 4}
+
+
+def masked(url: str) -> str:
+    """``url`` with each secret as :data:`MASK` (a long one keeps its ends, so that two keys
+    of one webhook can be told apart)."""
+    for secret in sorted(secrets_in(url), key=len, reverse=True):
+        url = url.replace(secret, f"{secret[:2]}{MASK}{secret[-2:]}" if len(secret) >= 16 else MASK)
+    return url
+
+
+def masked_text(config: NotifyConfig) -> str:
+    """The file as shown: every receiver's URL masked; a secret the file holds in another
+    form (escaped, split) is masked wherever it appears."""
+    text = config.text
+    urls = [url for urls in config.receivers.values() for url in urls]
+    for url in sorted(set(urls), key=len, reverse=True):
+        text = text.replace(url, masked(url))
+    for secret in sorted({s for url in urls for s in secrets_in(url)}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def unmasked_text(text: str, stored: NotifyConfig) -> str:
+    """A file sent back with masked URLs: each masked URL of the file in force stands for the
+    stored one (in order, when two mask alike); anything else is left for :func:`parse`."""
+    by_mask: dict[str, list[str]] = {}
+    for urls in stored.receivers.values():
+        for url in urls:
+            if masked(url) != url:
+                by_mask.setdefault(masked(url), []).append(url)
+    for mask, alike in sorted(by_mask.items(), key=lambda item: len(item[0]), reverse=True):
+        text = re.sub(re.escape(mask), _in_turn(alike), text)
+    return text
+
+
+def _in_turn(urls: list[str]) -> Callable[[re.Match[str]], str]:
+    """The stored URLs one after another (the last again if the file has more)."""
+    taken = iter(urls)
+    return lambda _: next(taken, urls[-1])
+
+
+def refuse_masked(config: NotifyConfig) -> None:
+    """A URL still holding :data:`MASK` is a secret nobody wrote back: refused, named."""
+    for name, urls in config.receivers.items():
+        for position, url in enumerate(urls):
+            if MASK in url:
+                raise NotifyConfigError(
+                    f"receiver {name!r}, field urls[{position}]: a hidden secret ({MASK}) that "
+                    "matches no URL in force: write the secret out"
+                )

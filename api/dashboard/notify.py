@@ -22,6 +22,7 @@ from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.errors import IllegalTransitionError, MaintenanceError
 from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.notify.config import masked_text
 from facility_dispatch.notify.inbox import Delivered
 from facility_dispatch.notify.links import LinkError
 from facility_dispatch.notify.sql import OutboxRow
@@ -52,7 +53,7 @@ def notifications_page(
         status=status or "",
         order=order,
         pending=service.notifier.pending(),
-        config=service.notifier.config().text if is_admin else None,
+        config=masked_text(service.notifier.config()) if is_admin else None,
         numbers=_numbers(page, rows),
         compact=False,
         inbox=service.notifier.inbox is not None,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from facility_dispatch.api.deps import Admin, ServiceDep, Viewer
 from facility_dispatch.api.pagination import IdQuery, Limit, Offset, Page, page
 from facility_dispatch.api.types import Input
 from facility_dispatch.notify.apprise_sender import Sender
-from facility_dispatch.notify.config import NotifyConfig, NotifyConfigError
+from facility_dispatch.notify.config import NotifyConfig, NotifyConfigError, masked_text
 from facility_dispatch.notify.sql import OutboxRow
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
@@ -86,7 +86,7 @@ class NotifyConfigIn(Input):
 def config_out(config: NotifyConfig, sender: Sender) -> NotifyConfigOut:
     hide = sender.redact
     return NotifyConfigOut(
-        text=config.text,
+        text=masked_text(config),
         receivers=[
             ReceiverOut(name=name, urls_redacted=[hide(u) for u in urls])
             for name, urls in config.receivers.items()
@@ -106,15 +106,21 @@ def config_out(config: NotifyConfig, sender: Sender) -> NotifyConfigOut:
 
 
 @router.get("/notify-config", response_model=NotifyConfigOut, response_model_by_alias=True)
-def get_notify_config(service: ServiceDep, _who: Admin) -> NotifyConfigOut:
-    """The notifications file in force, with what it was read as."""
+def get_notify_config(service: ServiceDep, _who: Admin, response: Response) -> NotifyConfigOut:
+    """The notifications file in force, with what it was read as; receivers' secrets masked
+    (``*****``), which a PUT of the same text keeps."""
+    response.headers["Cache-Control"] = "no-store"
     return config_out(service.notifier.config(), service.notifier.sender)
 
 
 @router.put("/notify-config", response_model=NotifyConfigOut, response_model_by_alias=True)
-def put_notify_config(body: NotifyConfigIn, service: ServiceDep, _who: Admin) -> NotifyConfigOut:
+def put_notify_config(
+    body: NotifyConfigIn, service: ServiceDep, _who: Admin, response: Response
+) -> NotifyConfigOut:
     """Replace the notifications file, checked as a whole first: a refusal (422) names the
-    route or receiver and the field, and the file in force stays."""
+    route or receiver and the field, and the file in force stays. A URL with secrets masked
+    as GET shows it keeps the secrets in force."""
+    response.headers["Cache-Control"] = "no-store"
     try:
         config = service.notifier.configure(body.text)
     except NotifyConfigError as error:

@@ -122,3 +122,47 @@ def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
         assert refused.status_code == 403 and 'id="ack-done"' not in refused.text
     after_refusal = client.get(f"/api/v1/work-orders/{second['id']}").json()
     assert after_refusal["status"] == second["status"]
+
+
+SECRETS = """
+receivers:
+  - name: duty-desk
+    urls: ["json://hooks.example.com/desk/693a91f67b2c4d9ea1c30f5e8d7b6a42"]
+  - name: mail
+    urls:
+      - "mailtos://ops:Pa55-w0rd-9@mail.example.com/?to=a@example.com"
+      - "mailtos://ops:Other-pa55@mail.example.com/?to=b@example.com"
+routes:
+  - match: {priority: [P1]}
+    to: [duty-desk, mail]
+"""
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_file_is_shown_with_secrets_masked_and_a_masked_url_keeps_its_secret(
+    client: TestClient,  # noqa: F811
+) -> None:
+    secrets = ("693a91f67b2c4d9ea1c30f5e8d7b6a42", "Pa55-w0rd-9", "Other-pa55")
+    assert client.put("/api/v1/notify-config", json={"text": SECRETS}).status_code == 200
+    shown = client.get("/api/v1/notify-config")
+    assert shown.headers["cache-control"] == "no-store"
+    text = shown.json()["text"]
+    assert "*****" in text and not any(s in text for s in secrets), text
+    page = client.get("/notifications").text
+    assert "*****" in page and not any(s in page for s in secrets)
+
+    # sent back as shown, with a route changed: the secrets in force stay
+    again = client.put("/api/v1/notify-config", json={"text": text.replace("P1]", "P1, P2]")})
+    assert again.status_code == 200, again.text
+    assert again.headers["cache-control"] == "no-store"
+    kept = client.app.state.service.notifier.config()  # type: ignore[attr-defined]
+    assert kept.receivers == {
+        "duty-desk": ("json://hooks.example.com/desk/693a91f67b2c4d9ea1c30f5e8d7b6a42",),
+        "mail": (
+            "mailtos://ops:Pa55-w0rd-9@mail.example.com/?to=a@example.com",
+            "mailtos://ops:Other-pa55@mail.example.com/?to=b@example.com",
+        ),
+    }
+    moved = text.replace("hooks.example.com", "hooks.example.org")
+    refused = client.put("/api/v1/notify-config", json={"text": moved})
+    assert refused.status_code == 422 and "receiver 'duty-desk', field urls[0]" in refused.text
