@@ -217,6 +217,7 @@ def seed_rosters(service: Service, today: date) -> None:
                 "ends": "16:30",
                 "headcount": 2,
                 "holiday_headcount": 1,
+                "weekdays": [1, 2, 3, 4, 5],
             }
         ],
     )
