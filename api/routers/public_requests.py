@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Final, Literal
 
 import orjson
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
@@ -48,6 +48,8 @@ TokenPath = Annotated[
 ]
 UPLOAD_BYTES: Final = MAX_PHOTOS * MAX_PHOTO_BYTES + 1024 * 1024
 """The largest body of a new request: three photos of 5 MB and the form around them."""
+JSON_BYTES: Final = 64 * 1024
+"""The largest JSON request: the form alone has no need of the photos' allowance."""
 
 
 class RequestIn(Input):
@@ -153,6 +155,21 @@ def multipart_schema() -> dict[str, Any]:
     }
 
 
+async def json_body(request: Request) -> bytes:
+    """The body of a JSON request, refused with 413 past :data:`JSON_BYTES`: the path's
+    16 MiB is for photos (a declared length is refused before anything is read)."""
+    too_large = HTTPException(413, f"a request without photos is at most {JSON_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > JSON_BYTES:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > JSON_BYTES:
+            raise too_large
+    return bytes(body)
+
+
 async def read_submission(request: Request) -> tuple[RequestIn, list[bytes]]:
     """The form as JSON, or as multipart with photos (each read no further than its limit)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -170,7 +187,7 @@ async def read_submission(request: Request) -> tuple[RequestIn, list[bytes]]:
             body = RequestIn.model_validate(fields)
         else:
             try:
-                raw = orjson.loads(await request.body())
+                raw = orjson.loads(await json_body(request))
             except orjson.JSONDecodeError:
                 raise HTTPException(400, "the body is not JSON") from None
             body = RequestIn.model_validate(raw)
@@ -201,9 +218,10 @@ async def read_submission(request: Request) -> tuple[RequestIn, list[bytes]]:
         }
     },
 )
-async def submit_request(request: Request, service: ServiceDep) -> Submitted:
+async def submit_request(request: Request, response: Response, service: ServiceDep) -> Submitted:
     """A resident's request, no token needed: JSON, or multipart with up to three photos.
     Rate limited per client address and per phone (429 with Retry-After)."""
+    response.headers["Cache-Control"] = "no-store"  # the answer holds the tracking token
     too_many(await run_in_threadpool(service.residents.admit_address, client_address(request)))
     body, photos = await read_submission(request)
     too_many(await run_in_threadpool(service.residents.admit_phone, body.phone))
@@ -235,17 +253,22 @@ def tracked(service: Backend, token: str) -> Tracking:
 
 
 @router.get("/requests/{token}", response_model=TrackingOut)
-def track_request(token: TokenPath, request: Request, service: ServiceDep) -> TrackingOut:
-    """The resident's view of their request, by its tracking token."""
+def track_request(
+    token: TokenPath, request: Request, response: Response, service: ServiceDep
+) -> TrackingOut:
+    """The resident's view of their request, by its tracking token (never kept by a cache:
+    the address is the secret, and the answer names the technician)."""
+    response.headers["Cache-Control"] = "no-store"
     too_many(service.residents.admit_read(client_address(request)))
     return tracking_out(tracked(service, token))
 
 
 @router.post("/requests/{token}/feedback", response_model=TrackingOut)
 def give_feedback(
-    token: TokenPath, body: FeedbackIn, request: Request, service: ServiceDep
+    token: TokenPath, body: FeedbackIn, request: Request, response: Response, service: ServiceDep
 ) -> TrackingOut:
     """A rating of 1 to 5 with a comment, once the work is resolved (409 before, 409 again)."""
+    response.headers["Cache-Control"] = "no-store"
     too_many(service.residents.admit_read(client_address(request)))
     try:
         service.residents.feedback(token, body.rating, body.comment)

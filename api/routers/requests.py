@@ -250,9 +250,24 @@ def request_photo(
     request_id: Id,
     position: Annotated[int, Path(ge=0, lt=MAX_PHOTOS)],
     service: ServiceDep,
-    _who: Technician,
+    who: Technician,
 ) -> Response:
-    """A photo of the request (re-encoded when it came, without its metadata)."""
+    """A photo of the request (re-encoded when it came, without its metadata): for planners
+    and up, and for the technicians assigned to the request's order (a photo shows a
+    resident's home; a technician of another estate has no business with it)."""
+    if who.role < Role.PLANNER:
+        request = service.residents.get(request_id)
+        order = (
+            service.work_orders.get(request.work_order_id)
+            if request is not None and request.work_order_id is not None
+            else None
+        )
+        if request is not None and (order is None or who.technician_id not in order.assignees):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"request {request_id}'s photos are for the technicians of its order and "
+                "for planners",
+            )
     try:
         photo = service.residents.photo(request_id, position)
     except MaintenanceError as error:

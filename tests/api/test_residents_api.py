@@ -121,7 +121,10 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     token_ = tracking.removeprefix("/r/t/")
     public = f"/api/v1/public/requests/{token_}"
 
-    seen = estate.resident().get(public).json()
+    looked = estate.resident().get(public)
+    assert looked.headers["cache-control"] == "no-store"  # the address is the secret
+    assert answer.headers["cache-control"] == "no-store"
+    seen = looked.json()
     assert (seen["status"], seen["may_rate"], seen["photos"]) == ("new", False, 1)
     assert "phone" not in seen and "138" not in str(seen)
     assert [e["request_id"] for e in events(estate, "request.received")] == [created["id"]]
@@ -131,7 +134,9 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     assert queue["total"] == 1 and queue["items"][0]["phone"] == "138****5678"
     assert client.get(f"/api/v1/requests/{created['id']}").json()["phone"] == "13800005678"
     photo_url = queue["items"][0]["photos"][0]
-    kept = client.get(photo_url, headers=estate.technician)
+    # a photo shows a resident's home: planners, and the technicians of its order only
+    assert client.get(photo_url, headers=estate.technician).status_code == 403
+    kept = client.get(photo_url, headers=estate.planner)
     assert kept.status_code == 200 and kept.headers["content-type"] == "image/jpeg"
     assert b"PhoneMaker" not in kept.content and b"GPS" not in kept.content
     with Image.open(io.BytesIO(kept.content)) as image:
@@ -148,6 +153,7 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
     order = client.get(f"/api/v1/work-orders/{order_id}").json()
     assert (order["source"], order["channel"], order["building"]) == ("resident", "qr", "3")
     assert order["assignees"] == [estate.plumber]
+    assert client.get(photo_url, headers=estate.technician).status_code == 200  # now theirs
     assert "138" not in str(order)  # the technician's order names the unit, not the phone
     assert order["description"].endswith(f"photo: {photo_url}")  # which they may open
     assert client.post(accept, json={}, headers=estate.planner).status_code == 409  # once
@@ -326,6 +332,8 @@ def test_uploads_scripts_html_and_guessed_tokens_are_refused_or_harmless(estate:
         files=[("photos", ("big.jpg", b"\xff\xd8" + b"0" * (20 * 1024 * 1024), "image/jpeg"))],
     )
     assert huge.status_code == 413
+    padded = resident.post("/api/v1/public/requests", json={**form, "pad": "x" * 70_000})
+    assert padded.status_code == 413  # JSON has no photos: not their 16 MiB either
     script = resident.post(
         "/api/v1/public/requests",
         data=form,
