@@ -249,6 +249,8 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     page.locator("td.gap").first.wait_for()
     _fits(page)  # the week's grid scrolls inside its panel, not the page
     assert page.locator("#gap-count").inner_text() == "1"
+    sunday = (monday + timedelta(days=6)).isoformat()  # the post is not needed on Sundays
+    assert page.locator("td.cell.off").evaluate_all("cs => cs.map(c => c.dataset.day)") == [sunday]
     handover = page.locator("#handover-form")
     handover.locator('input[name="keys"]').fill("Pump room key 2")
     handover.locator('button[type="submit"]').click()
