@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -254,43 +254,90 @@ MASK: Final = "*****"
 """What stands for a secret in the file as the API and the console show it."""
 
 _SECRET_WORDS: Final = ("pass", "token", "key", "secret", "sig", "auth")
+_TOKEN: Final = re.compile(r"[A-Za-z0-9_\-]{16,}")
+"""A long query value that looks like a key (an address, ``a@b.com``, does not)."""
 
 
 def secrets_in(url: str) -> set[str]:
     """The parts of a receiver's URL that are secrets: its password, long path segments and
     long or secret-named query values (a webhook's key), a host that is no host name
     (``wecombot://<key>``)."""
-    parts = urlsplit(url)
-    found = {parts.password or ""}
-    found.update(p for p in parts.path.split("/") if len(p) >= 16)
-    found.update(
-        value
-        for name, value in parse_qsl(parts.query)
-        if len(value) >= 16 or any(word in name.lower() for word in _SECRET_WORDS)
-    )
-    host = parts.hostname or ""
-    if len(host) >= 16 and "." not in host:
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return set()
+    found = {password or ""}
+    found.update(p for p in parts.path.split("/") if _secret_segment(p))
+    found.update(value for name, value in _query(parts.query) if _secret_value(name, value))
+    host = parts.netloc.rpartition("@")[2]
+    if _secret_host(host):
         found.add(host)
     return {s for s in found | {unquote(s) for s in found} if len(s) >= 4}
 
 
+def _secret_segment(part: str) -> bool:
+    return len(part) >= 16
+
+
+def _secret_value(name: str, value: str) -> bool:
+    return bool(value) and (
+        _TOKEN.fullmatch(value) is not None or any(w in name.lower() for w in _SECRET_WORDS)
+    )
+
+
+def _secret_host(host: str) -> bool:
+    return len(host) >= 16 and "." not in host and ":" not in host
+
+
+def _query(query: str) -> list[tuple[str, str]]:
+    return [(pair.partition("=")[0], pair.partition("=")[2]) for pair in query.split("&")]
+
+
+def _hide(secret: str) -> str:
+    """A long key keeps its ends, so that two keys of one webhook can be told apart."""
+    return f"{secret[:2]}{MASK}{secret[-2:]}" if len(secret) >= 16 else MASK
+
+
 def masked(url: str) -> str:
-    """``url`` with each secret as :data:`MASK` (a long one keeps its ends, so that two keys
-    of one webhook can be told apart)."""
-    for secret in sorted(secrets_in(url), key=len, reverse=True):
-        url = url.replace(secret, f"{secret[:2]}{MASK}{secret[-2:]}" if len(secret) >= 16 else MASK)
-    return url
+    """``url`` with each secret as :data:`MASK`, piece by piece (a short password that is also
+    part of the host name leaves the host alone)."""
+    scheme, sep, rest = url.partition("://")
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return f"{scheme}{sep}{MASK}"
+    if not sep:
+        return url
+    rest, hash_, fragment = rest.partition("#")
+    rest, mark, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    user, at, host = netloc.rpartition("@")
+    if password:
+        name, _, _ = user.partition(":")
+        user = f"{name}:{MASK}"
+    if _secret_host(host):
+        host = _hide(host)
+    path = "/".join(_hide(p) if _secret_segment(p) else p for p in path.split("/"))
+    if query:
+        query = "&".join(
+            f"{name}={_hide(value)}" if _secret_value(name, value) else f"{name}{eq}{value}"
+            for name, eq, value in (pair.partition("=") for pair in query.split("&"))
+        )
+    return f"{scheme}{sep}{user}{at}{host}{slash}{path}{mark}{query}{hash_}{fragment}"
 
 
 def masked_text(config: NotifyConfig) -> str:
-    """The file as shown: every receiver's URL masked; a secret the file holds in another
-    form (escaped, split) is masked wherever it appears."""
+    """The file as shown: every receiver's URL masked; a long secret the file holds in
+    another form (escaped, split) is masked wherever it appears."""
     text = config.text
     urls = [url for urls in config.receivers.values() for url in urls]
     for url in sorted(set(urls), key=len, reverse=True):
         text = text.replace(url, masked(url))
     for secret in sorted({s for url in urls for s in secrets_in(url)}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
+        if len(secret) >= 8:
+            text = text.replace(secret, MASK)
     return text
 
 

@@ -11,7 +11,13 @@ from click.testing import CliRunner
 
 from facility_dispatch.cli import _build_or_refuse, main
 from facility_dispatch.notify.apprise_sender import AppriseSender
-from facility_dispatch.notify.config import NotifyConfigError, parse
+from facility_dispatch.notify.config import (
+    NotifyConfigError,
+    masked,
+    masked_text,
+    parse,
+    unmasked_text,
+)
 from tests.builders import make_settings
 
 GOOD = """
@@ -132,3 +138,29 @@ def test_urls_are_shown_with_their_secrets_hidden(url: str, shown: str, hidden: 
     redacted = AppriseSender().redact(url)
     assert redacted.startswith(shown)
     assert hidden is None or hidden not in redacted
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        (
+            "mailtos://ops:mail@mail.example.com/?to=a@example.com",
+            "mailtos://ops:*****@mail.example.com/?to=a@example.com",
+        ),
+        (
+            "json://hooks.example.com/desk/693a91f67b2c4d9ea1c30f5e8d7b6a42?token=abc123",
+            "json://hooks.example.com/desk/69*****42?token=*****",
+        ),
+        ("wecombot://693a91f67b2c4d9ea1c30f5e8d7b6a42", "wecombot://69*****42"),
+        (
+            "mailto://localhost:1025/?from=dispatch@example.com&mode=insecure",
+            "mailto://localhost:1025/?from=dispatch@example.com&mode=insecure",
+        ),
+    ],
+)
+def test_a_url_is_shown_with_its_secrets_masked_and_read_back_whole(url: str, shown: str) -> None:
+    text = f'receivers:\n  - name: desk\n    urls: ["{url}"]\n'
+    config = parse(text, lambda _: True)
+    assert masked(url) == shown
+    assert masked_text(config) == text.replace(url, shown)
+    assert unmasked_text(masked_text(config), config) == text
