@@ -1,7 +1,9 @@
 """Preventive maintenance: the plans, their calendar by month or week (what comes next, what
-happened, at which site), one plan with its occurrences, and the planner's form for a new one.
+happened, at which site), one plan with its occurrences, and the planner's form for a new one
+or an edit (a plan keeps its kind of schedule: interval, crontab or meter).
 
-Actions post to the JSON API (``POST /api/v1/maintenance-plans``, ``DELETE`` to pause)."""
+Actions post to the JSON API (``POST /api/v1/maintenance-plans``, ``PUT`` to edit, ``DELETE``
+to pause)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
+from facility_dispatch.kernel.durations import format_duration
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.planning import Occurrence, Plan, templates
 
@@ -175,4 +178,16 @@ def plan_page(plan_id: int, page: PageDep) -> HTMLResponse:
         coming=upcoming(service, plan, page.now)[:20] if plan.active else [],
         templates=sorted(templates()),
         site=plan.site,
+        durations=kept_durations(plan),
+        cron_words=wording.cron_text(plan.cron, page.t) if plan.cron else "",
     )
+
+
+def kept_durations(plan: Plan) -> dict[str, str]:
+    """The plan's lead time, works' duration and notice as the form sends them back, so that an
+    edit keeps what the form does not offer (a 2-day lead, a 48-hour notice)."""
+    return {
+        "lead_time": format_duration(plan.lead_time) if plan.lead_time else "0s",
+        "duration": format_duration(plan.duration),
+        "notice_before": format_duration(plan.notice_before),
+    }

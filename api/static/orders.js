@@ -196,18 +196,42 @@ Object.assign(handlers, {
   },
 });
 
-document.getElementById("plan-form")?.addEventListener("submit", async (event) => {
+// the plan form shows the fields of its kind of schedule: interval, crontab or counter
+const planForm = document.getElementById("plan-form");
+const showSchedule = (kind) => {
+  for (const name of ["every", "cron", "meter"]) {
+    for (const field of planForm.querySelectorAll(`.schedule-${name}`)) field.hidden = name !== kind;
+  }
+};
+planForm?.elements.schedule_kind.addEventListener("change", (event) => showSchedule(event.target.value));
+planForm?.elements.cron.addEventListener("input", () => {
+  // the words beside the field are the saved rule's: an edited one is read back on saving
+  planForm.querySelector(".cron-words").textContent = "";
+});
+
+planForm?.addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.target;
+  const { elements } = form;
   const body = {};
+  const own = ["schedule_kind", "every", "cron", "meter_metric", "meter_every", "checklist"];
   for (const [name, value] of new FormData(form)) {
-    if (value !== "") body[name] = value;
+    if (!own.includes(name) && value !== "") body[name] = value;
   }
   // the browser's local time, as an instant; an asset named makes it that asset's plan
   body.starts_at = new Date(body.starts_at).toISOString();
   if (body.asset) delete body.kind;
+  // exactly one kind of schedule goes: the one chosen, as it is written
+  const kind = elements.schedule_kind.value;
+  if (kind === "every") body.every = elements.every.value.trim();
+  if (kind === "cron") body.cron = elements.cron.value.trim().replace(/\s+/g, " ");
+  if (kind === "meter") {
+    body.meter = { metric: elements.meter_metric.value.trim(), every: Number(elements.meter_every.value) };
+  }
+  body.description = elements.description.value;
+  body.checklist = elements.checklist.value.split("\n").map((line) => line.trim()).filter(Boolean);
   const edited = form.dataset.plan;
-  if (edited) body.checklist = JSON.parse(form.dataset.checklist || "[]");
+  if (edited && form.dataset.noticeBefore) body.notice_before = form.dataset.noticeBefore;
   try {
     const plan = edited
       ? await post(`/api/v1/maintenance-plans/${edited}`, body, "PUT")
