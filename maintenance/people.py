@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.maintenance.assignment import Certificate, Duty, Leave, Person
-from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.sla import DEFAULT_LEVELS, Level
 from facility_dispatch.maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
 
@@ -237,6 +237,56 @@ class People:
             session.flush()
             return Shift(row.id, technician_id, starts_at, ends_at, on_call, site)
 
+    def update_shift(
+        self,
+        shift_id: int,
+        now: datetime,
+        technician_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        on_call: bool,
+        site: str | None,
+    ) -> Shift:
+        """Change a shift that has not ended: an ended one is what happened (who was on when an
+        order was assigned), so it stays as it was."""
+        if ends_at <= starts_at:
+            raise InvalidRequestError("a shift must end after it starts")
+        with self._sessions.begin() as session:
+            row = self._open_shift(session, shift_id, now, "edited")
+            self._require_technician(session, technician_id)
+            row.technician_id, row.starts_at, row.ends_at = technician_id, starts_at, ends_at
+            row.on_call, row.site = on_call, site
+            self._changed()
+            return Shift(row.id, technician_id, starts_at, ends_at, on_call, site)
+
+    def cancel_shift(self, shift_id: int, now: datetime) -> Shift:
+        """Remove a shift that has not ended (a rostered one is changed in its roster)."""
+        from facility_dispatch.maintenance.roster_sql import PublishedRow
+
+        with self._sessions.begin() as session:
+            row = self._open_shift(session, shift_id, now, "cancelled")
+            if session.scalar(
+                select(PublishedRow.post_id).where(PublishedRow.shift_id == shift_id)
+            ):
+                raise ConflictError(
+                    f"shift {shift_id} comes from a roster: change it in the roster"
+                )
+            shift = Shift(
+                row.id, row.technician_id, row.starts_at, row.ends_at, row.on_call, row.site
+            )
+            session.delete(row)
+            self._changed()
+            return shift
+
+    @staticmethod
+    def _open_shift(session: Session, shift_id: int, now: datetime, verb: str) -> ShiftRow:
+        row = session.get(ShiftRow, shift_id)
+        if row is None:
+            raise NotFoundError(f"no shift {shift_id}")
+        if row.ends_at <= now:
+            raise ConflictError(f"shift {shift_id} has ended: it is kept as it was, not {verb}")
+        return row
+
     def shifts(
         self,
         technician_id: int | None = None,
@@ -317,6 +367,50 @@ class People:
                 Absence(r.id, r.technician_id, r.starts_at, r.ends_at, r.reason, r.handled)
                 for r in session.scalars(stmt.order_by(AbsenceRow.starts_at))
             ]
+
+    def update_absence(
+        self,
+        absence_id: int,
+        now: datetime,
+        technician_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str,
+    ) -> Absence:
+        """Change an absence that has not ended. Orders it moved already stay where they went;
+        if it now begins by ``now`` and had not begun, the escalation moves them as usual."""
+        if ends_at <= starts_at:
+            raise InvalidRequestError("an absence must end after it starts")
+        with self._sessions.begin() as session:
+            row = self._open_absence(session, absence_id, now, "edited")
+            self._require_technician(session, technician_id)
+            if technician_id != row.technician_id:
+                row.handled = False  # another person's orders: theirs move when it begins
+            row.technician_id, row.starts_at, row.ends_at = technician_id, starts_at, ends_at
+            row.reason = reason
+            self._changed()
+            return Absence(row.id, technician_id, starts_at, ends_at, reason, row.handled)
+
+    def cancel_absence(self, absence_id: int, now: datetime) -> Absence:
+        """Remove an absence that has not ended; orders it moved stay with their substitutes
+        (they may be under way: a planner reassigns them on their pages if need be)."""
+        with self._sessions.begin() as session:
+            row = self._open_absence(session, absence_id, now, "cancelled")
+            absence = Absence(
+                row.id, row.technician_id, row.starts_at, row.ends_at, row.reason, row.handled
+            )
+            session.delete(row)
+            self._changed()
+            return absence
+
+    @staticmethod
+    def _open_absence(session: Session, absence_id: int, now: datetime, verb: str) -> AbsenceRow:
+        row = session.get(AbsenceRow, absence_id)
+        if row is None:
+            raise NotFoundError(f"no absence {absence_id}")
+        if row.ends_at <= now:
+            raise ConflictError(f"absence {absence_id} has ended: it is kept as it was, not {verb}")
+        return row
 
     def mark_absence_handled(self, absence_id: int) -> None:
         with self._sessions.begin() as session:

@@ -73,6 +73,8 @@ def people_page(page: PageDep, site: str | None = None) -> HTMLResponse:
     names = {t.id: t.name for t in technicians}
     recent = [a for a in absences if aware(a.ends_at) > page.now - timedelta(days=7)]
     handovers = service.work_orders.handovers(page.now - timedelta(days=14))
+    # shifts not ended yet may be edited or cancelled; ended ones are what happened
+    coming = sorted((s for s in shifts if aware(s.ends_at) > page.now), key=lambda s: s.starts_at)
     return page.render(
         "people.html",
         names=names,
@@ -86,6 +88,9 @@ def people_page(page: PageDep, site: str | None = None) -> HTMLResponse:
             for a in recent
         },
         editable={t.id: _editable(t) for t in technicians},
+        open_shifts=coming,
+        shift_bodies={s.id: _shift_body(s) for s in coming},
+        open_absences={a.id: _absence_body(a) for a in recent if aware(a.ends_at) > page.now},
         skills=("elevator", "electrical", "plumbing", "cctv", "general"),
         technicians=technicians,
         loads=loads,
@@ -115,4 +120,25 @@ def _editable(technician: Technician) -> dict[str, Any]:
         "active": technician.active,
         "contacts": list(technician.contacts),
         "role": technician.role,
+    }
+
+
+def _shift_body(shift: Shift) -> dict[str, Any]:
+    """A shift as its edit form sends it back (PUT /api/v1/shifts/{id})."""
+    return {
+        "technician_id": shift.technician_id,
+        "starts_at": aware(shift.starts_at).isoformat(),
+        "ends_at": aware(shift.ends_at).isoformat(),
+        "on_call": shift.on_call,
+        "site": shift.site,
+    }
+
+
+def _absence_body(absence: Absence) -> dict[str, Any]:
+    """An absence as its edit form sends it back (PUT /api/v1/absences/{id})."""
+    return {
+        "technician_id": absence.technician_id,
+        "starts_at": aware(absence.starts_at).isoformat(),
+        "ends_at": aware(absence.ends_at).isoformat(),
+        "reason": absence.reason,
     }

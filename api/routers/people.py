@@ -186,6 +186,36 @@ def add_shift(body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
     return _shift_out(shift)
 
 
+@router.put("/shifts/{shift_id}", response_model=ShiftOut)
+def update_shift(shift_id: Id, body: ShiftIn, service: ServiceDep, _who: Planner) -> ShiftOut:
+    """Change a shift as a whole (the body of a new one). A shift that has ended is what
+    happened and is refused (409)."""
+    try:
+        shift = service.people.update_shift(
+            shift_id,
+            service.clock.now(),
+            body.technician_id,
+            body.starts_at,
+            body.ends_at,
+            body.on_call,
+            body.site,
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    return _shift_out(shift)
+
+
+@router.delete("/shifts/{shift_id}", response_model=ShiftOut)
+def cancel_shift(shift_id: Id, service: ServiceDep, _who: Planner) -> ShiftOut:
+    """Cancel a shift that has not ended (409 for an ended one, or one a roster wrote: change
+    the roster). Orders already assigned stay with their technician."""
+    try:
+        shift = service.people.cancel_shift(shift_id, service.clock.now())
+    except MaintenanceError as error:
+        raise_for(error)
+    return _shift_out(shift)
+
+
 class AbsenceIn(Input):
     technician_id: RowId
     starts_at: UtcDateTime
@@ -220,6 +250,71 @@ def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOu
         ends_at=absence.ends_at,
         reason=absence.reason,
         reassigned=moved,
+    )
+
+
+@router.put("/absences/{absence_id}", response_model=AbsenceOut)
+def update_absence(
+    absence_id: Id, body: AbsenceIn, service: ServiceDep, _who: Planner
+) -> AbsenceOut:
+    """Change an absence that has not ended (409 for an ended one). Orders it moved stay where
+    they went; if it has begun now, the technician's open orders go to substitutes."""
+    try:
+        absence = service.people.update_absence(
+            absence_id,
+            service.clock.now(),
+            body.technician_id,
+            body.starts_at,
+            body.ends_at,
+            body.reason,
+        )
+    except MaintenanceError as error:
+        raise_for(error)
+    moved = service.escalation.handle_absences()
+    return AbsenceOut(
+        id=absence.id,
+        technician_id=absence.technician_id,
+        starts_at=absence.starts_at,
+        ends_at=absence.ends_at,
+        reason=absence.reason,
+        reassigned=moved,
+    )
+
+
+class AbsenceCancelled(BaseModel):
+    id: int
+    technician_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    orders_stay: bool = Field(
+        description="true: the absence had begun and its orders went to substitutes; they "
+        "stay with them (reassign them on their pages if need be)"
+    )
+    note: str
+
+
+@router.delete("/absences/{absence_id}", response_model=AbsenceCancelled)
+def cancel_absence(absence_id: Id, service: ServiceDep, _who: Planner) -> AbsenceCancelled:
+    """Cancel an absence that has not ended (409 for an ended one). The orders it moved stay
+    where they went: the response says so."""
+    try:
+        absence = service.people.cancel_absence(absence_id, service.clock.now())
+    except MaintenanceError as error:
+        raise_for(error)
+    note = (
+        "the orders this absence moved to substitutes stay with them; reassign them if need be"
+        if absence.handled
+        else "no order had been moved"
+    )
+    return AbsenceCancelled(
+        id=absence.id,
+        technician_id=absence.technician_id,
+        starts_at=absence.starts_at,
+        ends_at=absence.ends_at,
+        reason=absence.reason,
+        orders_stay=absence.handled,
+        note=note,
     )
 
 

@@ -298,24 +298,77 @@ onSubmit("technician-form", async (form) => {
   return tr("js.saved");
 });
 
-onSubmit("shift-form", async ({ elements }) => {
-  await post("/api/v1/shifts", {
+// a shift or an absence not ended yet: edited in its form (PUT), or cancelled (DELETE)
+const localInput = (iso) => {
+  const at = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+};
+
+const editIn = (formId, button, fill) => {
+  const form = document.getElementById(formId);
+  if (!form) return null;
+  const body = JSON.parse(button.dataset.body);
+  form.elements.id.value = button.dataset.shift || button.dataset.absence;
+  form.dataset.body = button.dataset.body;
+  form.elements.technician_id.value = String(body.technician_id);
+  form.elements.starts_at.value = localInput(body.starts_at);
+  form.elements.ends_at.value = localInput(body.ends_at);
+  fill(form.elements, body);
+  form.querySelector("h2").textContent = `${tr("js.editing")} #${form.elements.id.value}`;
+  form.scrollIntoView({ block: "start" });
+  return null;
+};
+
+Object.assign(handlers, {
+  "edit-shift": (button) => editIn("shift-form", button, (elements, body) => {
+    elements.on_call.checked = body.on_call;
+  }),
+  "edit-absence": (button) => editIn("absence-form", button, (elements, body) => {
+    elements.reason.value = body.reason;
+  }),
+  async "cancel-shift"(button) {
+    await post(`/api/v1/shifts/${button.dataset.shift}`, {}, "DELETE");
+    sessionStorage.setItem("fd-toast", tr("js.shift_cancelled"));
+    window.location.reload();
+    return null;
+  },
+  async "cancel-absence"(button) {
+    const done = await post(`/api/v1/absences/${button.dataset.absence}`, {}, "DELETE");
+    sessionStorage.setItem("fd-toast", tr(done?.orders_stay ? "js.absence_cancelled_moved" : "js.absence_cancelled"));
+    window.location.reload();
+    return null;
+  },
+});
+
+onSubmit("shift-form", async ({ elements, dataset }) => {
+  const id = elements.id.value;
+  const kept = id ? JSON.parse(dataset.body || "{}") : {};
+  const body = {
+    ...kept,
     technician_id: Number(elements.technician_id.value),
     starts_at: instant(elements.starts_at.value),
     ends_at: instant(elements.ends_at.value),
     on_call: elements.on_call.checked,
-  });
+  };
+  if (id) await post(`/api/v1/shifts/${id}`, body, "PUT");
+  else await post("/api/v1/shifts", body);
+  sessionStorage.setItem("fd-toast", tr("js.saved"));
   window.location.reload();
-  return tr("js.saved");
+  return null;
 });
 
 onSubmit("absence-form", async ({ elements }) => {
-  const absence = await post("/api/v1/absences", {
+  const id = elements.id.value;
+  const body = {
     technician_id: Number(elements.technician_id.value),
     starts_at: instant(elements.starts_at.value),
     ends_at: instant(elements.ends_at.value),
     reason: elements.reason.value,
-  });
+  };
+  const absence = id
+    ? await post(`/api/v1/absences/${id}`, body, "PUT")
+    : await post("/api/v1/absences", body);
   sessionStorage.setItem("fd-toast", tr("js.absence_done", { n: absence?.reassigned ?? 0 }));
   window.location.reload();
   return null;

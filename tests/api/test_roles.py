@@ -39,6 +39,10 @@ NEEDS = {
     ("PUT", "/api/v1/technicians/{technician_id}"): "planner",
     ("POST", "/api/v1/shifts"): "planner",
     ("POST", "/api/v1/absences"): "planner",
+    ("PUT", "/api/v1/shifts/{shift_id}"): "planner",
+    ("DELETE", "/api/v1/shifts/{shift_id}"): "planner",
+    ("PUT", "/api/v1/absences/{absence_id}"): "planner",
+    ("DELETE", "/api/v1/absences/{absence_id}"): "planner",
     ("PUT", "/api/v1/sites/{site}"): "planner",
     ("POST", "/api/v1/maintenance-plans"): "planner",
     ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): "planner",
@@ -83,12 +87,12 @@ OWNED = {
     ("POST", "/api/v1/work-orders/{order_id}/notes"),
     ("POST", "/api/v1/work-orders/{order_id}/parts"),
 }
+# the reading endpoints a technician may call only for an order assigned to them
+OWNED_READS = {("GET", "/api/v1/requests/{request_id}/photos/{position}")}
 # the reading endpoints (GET) -> the least role that may call them ("none": no token needed)
 READS = {
     "/api/v1/health": "none",
     "/api/v1/health/live": "none",
-# the reading endpoints a technician may call only for an order assigned to them
-OWNED_READS = {("GET", "/api/v1/requests/{request_id}/photos/{position}")}
     "/api/v1/health/ready": "none",
     "/api/v1/assets": "viewer",
     "/api/v1/assets/{site}/{asset}": "viewer",
@@ -346,7 +350,11 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         },
     )
     spare = client.post("/api/v1/tokens", json={"name": "spare", "role": "viewer"})
-    for answer in (part, asset, silence, plan, spare):
+    ahead = {"technician_id": wang, "starts_at": later.isoformat()}
+    ahead["ends_at"] = (later + timedelta(hours=8)).isoformat()
+    shift = client.post("/api/v1/shifts", json=ahead)
+    absence = client.post("/api/v1/absences", json=ahead)
+    for answer in (part, asset, silence, plan, spare, shift, absence):
         assert answer.status_code in (200, 201), answer.text
     with publisher(broker.url) as device:
         reading = {"ts": to_ms(datetime.now(UTC)), "metrics": {"leak_detected": True}}
@@ -361,6 +369,8 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "silence_id": silence.json()["id"],
         "plan_id": plan.json()["id"],
         "token_id": spare.json()["id"],
+        "shift_id": shift.json()["id"],
+        "absence_id": absence.json()["id"],
         "technician_id": wang,
         **resident_request(client, site, li),
         **roster_and_round(client, site, li),
@@ -466,6 +476,20 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "starts_at": soon.isoformat(),
             "ends_at": later,
         },
+        ("PUT", "/api/v1/shifts/{shift_id}"): {
+            "technician_id": world.wang,
+            "starts_at": soon.isoformat(),
+            "ends_at": later,
+            "on_call": True,
+        },
+        ("DELETE", "/api/v1/shifts/{shift_id}"): {},
+        ("PUT", "/api/v1/absences/{absence_id}"): {
+            "technician_id": world.wang,
+            "starts_at": soon.isoformat(),
+            "ends_at": later,
+            "reason": "training",
+        },
+        ("DELETE", "/api/v1/absences/{absence_id}"): {},
         ("PUT", "/api/v1/sites/{site}"): {"name": "Green Garden"},
         ("POST", "/api/v1/maintenance-plans"): {
             "name": "Tank check",
