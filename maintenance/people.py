@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.maintenance.assignment import Certificate, Duty, Leave, Person
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.roster_sql import PublishedRow
 from facility_dispatch.maintenance.sla import DEFAULT_LEVELS, Level
 from facility_dispatch.maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
 
@@ -261,8 +262,6 @@ class People:
 
     def cancel_shift(self, shift_id: int, now: datetime) -> Shift:
         """Remove a shift that has not ended (a rostered one is changed in its roster)."""
-        from facility_dispatch.maintenance.roster_sql import PublishedRow
-
         with self._sessions.begin() as session:
             row = self._open_shift(session, shift_id, now, "cancelled")
             if session.scalar(
