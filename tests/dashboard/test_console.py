@@ -167,8 +167,10 @@ def test_a_dispatchers_day_in_the_console(
     page.fill("#stock-form input[name=note]", "delivery note 4411")
     page.click("#stock-confirm")
     toast(page, "Delivery recorded")
+    # the table is swapped in by the live refresh that follows the delivery: wait for it
+    row.locator('button[data-mode="adjust"][data-on-hand="7"]').wait_for()  # 5 + 3 - 1 used
     row.locator('button[data-mode="adjust"]').click()
-    assert page.input_value("#stock-form input[name=on_hand]") == "7"  # 5 + 3 - 1 used
+    assert page.input_value("#stock-form input[name=on_hand]") == "7"
     page.fill("#stock-form input[name=on_hand]", "6")
     page.fill("#stock-form input[name=note]", "one seal cracked in the store")
     page.click("#stock-confirm")
@@ -590,8 +592,9 @@ def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Br
     mobile.fill("#stock-form input[name=note]", "送货单 5520")
     mobile.click("#stock-confirm")
     toast(mobile, "入库已登记")
+    row.locator('button[data-mode="adjust"][data-on-hand="8"]').wait_for()  # 6 + 2, refreshed
     row.locator('button[data-mode="adjust"]').click()
-    assert mobile.input_value("#stock-form input[name=on_hand]") == "8"  # 6 + 2
+    assert mobile.input_value("#stock-form input[name=on_hand]") == "8"
     mobile.fill("#stock-form input[name=on_hand]", "7")
     mobile.fill("#stock-form input[name=note]", "盘点少一个")
     mobile.click("#stock-confirm")
