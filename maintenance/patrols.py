@@ -75,11 +75,8 @@ class Patrols:
         self._default_zone = timezone
 
     def zone(self, site: str) -> ZoneInfo:
-        known = self._people.site(site)
-        try:
-            return ZoneInfo(known.timezone if known else self._default_zone)
-        except (KeyError, ValueError):
-            return ZoneInfo(self._default_zone)
+        """The site's own zone, else the service's (``FACILITY_TIMEZONE``)."""
+        return self._people.zone(site, self._default_zone)
 
     # -- routes ----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -455,6 +456,15 @@ class People:
         with self._sessions() as session:
             row = session.scalars(select(SiteRow).where(SiteRow.site == site)).first()
             return site_of(row) if row else None
+
+    def zone(self, site: str, default: str) -> ZoneInfo:
+        """The site's own time zone (its calendar and its shifts), else ``default``, the
+        service's; a zone name this machine does not know also falls back to ``default``."""
+        known = self.site(site)
+        try:
+            return ZoneInfo(known.timezone if known else default)
+        except (KeyError, ValueError):
+            return ZoneInfo(default)
 
     def sites(self) -> list[Site]:
         with self._sessions() as session:

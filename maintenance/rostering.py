@@ -112,11 +112,7 @@ class Rosters:
 
     def zone(self, site: str) -> ZoneInfo:
         """The site's own zone, else the service's (``FACILITY_TIMEZONE``)."""
-        known = self._people.site(site)
-        try:
-            return ZoneInfo(known.timezone if known else self._default_zone)
-        except (KeyError, ValueError):
-            return ZoneInfo(self._default_zone)
+        return self._people.zone(site, self._default_zone)
 
     # -- posts and lines -------------------------------------------------------------------
 
