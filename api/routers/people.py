@@ -231,6 +231,17 @@ class AbsenceOut(BaseModel):
     reason: str
     reassigned: int = Field(default=0, description="open orders handed to a substitute now")
 
+    @classmethod
+    def of(cls, absence: Absence, reassigned: int) -> AbsenceOut:
+        return cls(
+            id=absence.id,
+            technician_id=absence.technician_id,
+            starts_at=absence.starts_at,
+            ends_at=absence.ends_at,
+            reason=absence.reason,
+            reassigned=reassigned,
+        )
+
 
 @router.post("/absences", response_model=AbsenceOut, status_code=status.HTTP_201_CREATED)
 def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOut:
@@ -243,14 +254,7 @@ def add_absence(body: AbsenceIn, service: ServiceDep, who: Planner) -> AbsenceOu
     except MaintenanceError as error:
         raise_for(error)
     moved = service.escalation.handle_absences()
-    return AbsenceOut(
-        id=absence.id,
-        technician_id=absence.technician_id,
-        starts_at=absence.starts_at,
-        ends_at=absence.ends_at,
-        reason=absence.reason,
-        reassigned=moved,
-    )
+    return AbsenceOut.of(absence, moved)
 
 
 @router.put("/absences/{absence_id}", response_model=AbsenceOut)
@@ -271,14 +275,7 @@ def update_absence(
     except MaintenanceError as error:
         raise_for(error)
     moved = service.escalation.handle_absences()
-    return AbsenceOut(
-        id=absence.id,
-        technician_id=absence.technician_id,
-        starts_at=absence.starts_at,
-        ends_at=absence.ends_at,
-        reason=absence.reason,
-        reassigned=moved,
-    )
+    return AbsenceOut.of(absence, moved)
 
 
 class AbsenceCancelled(BaseModel):
