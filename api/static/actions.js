@@ -17,7 +17,7 @@ export function toast(text, kind = "ok") {
   setTimeout(() => item.remove(), kind === "error" ? 15_000 : 5_000);
 }
 
-function reason(status, body) {
+export function reason(status, body) {
   const detail = body?.detail;
   if (typeof detail === "string") return detail;
   if (detail?.message) return detail.message;
@@ -41,7 +41,7 @@ export async function post(url, payload, method = "POST") {
     window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
     return null;
   }
-  const body = await response.json().catch(() => null);
+  const body = response.status === 204 ? {} : await response.json().catch(() => null);
   if (!response.ok) throw new Error(reason(response.status, body));
   return body;
 }

@@ -1,36 +1,8 @@
 // Rosters, handovers and rounds: buttons and forms post to the JSON API (the session cookie
 // authenticates them), so the API's rules on roles and on the order of checkpoints apply as
 // they are; a refusal shows the API's own message (e.g. which checkpoint comes next).
-import { toast } from "./actions.js";
+import { post, reason, toast } from "./actions.js";
 import { tr } from "./strings.js";
-
-function reason(status, body) {
-  const detail = body?.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((e) => e.msg).join("; ");
-  return `${tr("js.failed")} (HTTP ${status})`;
-}
-
-async function post(url, payload, method = "POST") {
-  let response;
-  try {
-    response = await fetch(url, {
-      method,
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(payload ?? {}),
-    });
-  } catch {
-    throw new Error(tr("js.network"));
-  }
-  if (response.status === 401) {
-    window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
-    return null;
-  }
-  const body = response.status === 204 ? {} : await response.json().catch(() => null);
-  if (!response.ok) throw new Error(reason(response.status, body));
-  return body;
-}
 
 function later(action) {
   // the toast stays readable for a moment before the page shows the new state
