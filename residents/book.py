@@ -49,6 +49,13 @@ class RequestBook:
             found = session.execute(self._joined().where(RequestRow.id == request_id)).first()
             return self._request(found[0], found[1]) if found else None
 
+    def for_order(self, work_order_id: int) -> list[Request]:
+        """The residents' requests an order answers (one opened it, others may have joined)."""
+        stmt = self._joined().where(RequestRow.work_order_id == work_order_id)
+        with self._sessions() as session:
+            rows = session.execute(stmt.order_by(RequestRow.id)).all()
+            return [self._request(row, order) for row, order in rows]
+
     def queue(
         self,
         site: str | None = None,

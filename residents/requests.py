@@ -229,15 +229,12 @@ class ResidentRequests(RequestBook):
             self._decide(session, request, actor, now, decision="accepted", order=order_id)
 
         words = _WORDS.get(request.category, request.category)
-        photos = "".join(  # technicians open them from the order (GET, technician and up)
-            f"\nphoto: /api/v1/requests/{request.id}/photos/{n}" for n in range(request.photos)
-        )
         self._work_orders.create(
             actor,
             within=link,
             site=request.site,
             title=f"{words} {request.building}-{request.unit}: {request.description[:120]}",
-            description=request.description + photos,
+            description=request.description,  # photos: the order page shows the request's
             priority=priority,
             skill=skill,
             source="resident",

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
+from facility_dispatch.api.auth import Role
 from facility_dispatch.api.dashboard import present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
@@ -181,6 +182,9 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
         may_note=page.may(order, Act.NOTE),
         may_tick=page.may(order, Act.CHECKLIST) and order.status not in ("closed", "cancelled"),
         playbook_contacts=_contacts(order, page.lang),
+        requests=service.residents.for_order(order.id) if order.source == "resident" else [],
+        see_photos=page.user.role >= Role.TECHNICIAN,  # the photo route's own floor
+        see_requests=page.user.role >= Role.PLANNER,  # the queue is the dispatcher's
     )
 
 

@@ -149,6 +149,10 @@ def test_scan_report_with_a_photo_accept_resolve_rate_low_and_review(
     # the technician works it from their phone
     tech_context, tech = phone(browser, errors)
     log_in(tech, url, tokens["technician"], f"/work-orders/{order_id}")
+    # the resident's photo is on the order itself, drawn (not its address in the description)
+    photo = tech.locator(f'.request-of-order[data-request="{request_id}"] img.thumb')
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 640
+    assert "/photos/" not in order["description"]
     for to in ("acknowledged", "in_progress", "resolved"):
         tech.locator(f'button[data-to="{to}"]').first.click()
         if to == "resolved":  # the console asks the cause and the action taken
