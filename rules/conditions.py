@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -271,6 +271,7 @@ class Baseline:
         "baseline_buckets",
         "bucket_ms",
         "dropped",
+        "last_ms",
         "mean",
         "min_change",
         "origin_ms",
@@ -298,6 +299,7 @@ class Baseline:
         self.dropped = 0
         self.ref: float | None = None  # values are summed relative to the first one
         self.origin_ms = 0
+        self.last_ms = -1  # the newest sample taken: a restart's replay skips what it saw
         # the baseline's mean and spread change only when a bucket is learned: kept, not
         # worked out for every reading; ready once the baseline is full (the warm-up)
         self.ready = False
@@ -305,7 +307,12 @@ class Baseline:
         self.spread = 0.0
 
     def add(self, ts_ms: int, value: float, learning: bool) -> float | None:
-        """Take a sample; the score (see :meth:`score`) after it."""
+        """Take a sample; the score (see :meth:`score`) after it. A sample no newer than the
+        last one taken (the stored readings replayed after a restart that the saved baseline
+        had already seen) is not taken again."""
+        if ts_ms <= self.last_ms:
+            return self.score()
+        self.last_ms = ts_ms
         if self.ref is None:
             self.ref = value
             self.origin_ms = ts_ms
@@ -338,6 +345,51 @@ class Baseline:
             return math.copysign(math.inf, difference)  # a flat normal: any change is news
         return difference / self.spread
 
+    def snapshot(self) -> dict[str, Any]:
+        """Everything it has learned and holds, as plain JSON data (stored across restarts:
+        a baseline frozen for hours under an open alarm cannot be rebuilt from an hour of
+        stored readings). Bounded: ``window`` + ``baseline`` buckets of three numbers."""
+        return {
+            "ref": self.ref,
+            "origin_ms": self.origin_ms,
+            "last_ms": self.last_ms,
+            "dropped": self.dropped,
+            "recent": [list(bucket) for bucket in self.recent],
+            "base": [list(bucket) for bucket in self.base],
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> bool:
+        """Take back a :meth:`snapshot` of the same leaf; False (and nothing taken) when it
+        does not fit this leaf's bucket counts or is not well formed."""
+        try:
+            recent = [[float(x) for x in bucket] for bucket in saved["recent"]]
+            base = [tuple(float(x) for x in bucket) for bucket in saved["base"]]
+            ref = saved["ref"]
+            ref = None if ref is None else float(ref)
+            origin_ms, last_ms = int(saved["origin_ms"]), int(saved["last_ms"])
+            dropped = int(saved["dropped"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        if (
+            len(recent) > self.window_buckets + 1
+            or len(base) > self.baseline_buckets
+            or any(len(b) != 4 for b in recent)
+            or any(len(b) != 3 for b in base)
+            or not all(math.isfinite(x) for b in [*recent, *base] for x in b)
+        ):
+            return False
+        self.ref, self.origin_ms, self.last_ms = ref, origin_ms, last_ms
+        self.recent = deque(recent)
+        self.win_n = sum(b[1] for b in recent)
+        self.win_s = sum(b[2] for b in recent)
+        self.base = deque((b[0], b[1], b[2]) for b in base)
+        self.base_n = sum(b[0] for b in base)
+        self.base_s = sum(b[1] for b in base)
+        self.base_ss = sum(b[2] for b in base)
+        self.dropped = dropped
+        self._judge_baseline()
+        return True
+
     def _learn(self, n: float, total: float, squares: float) -> None:
         base = self.base
         base.append((n, total, squares))
@@ -355,6 +407,10 @@ class Baseline:
                 self.base_n = sum(b[0] for b in base)
                 self.base_s = sum(b[1] for b in base)
                 self.base_ss = sum(b[2] for b in base)
+        self._judge_baseline()
+
+    def _judge_baseline(self) -> None:
+        base = self.base
         self.ready = len(base) >= self.baseline_buckets and self.base_n >= 2
         if self.ready:
             self.mean = self.base_s / self.base_n
