@@ -6,8 +6,9 @@ The root joins two stages that do not know each other: the simulators' dataset m
 (:mod:`facility_dispatch.rules.backtest`).
 
 Lines, all deterministic: one ``alarm ...`` line per alarm, series by series in the dataset's
-order, each in firing order; a line per part of the data (``group=valve1 ...`` for SKAB's folders and NAB's series, with the label score, or
-``part=anomaly-free ...`` for a recording without faults: alarms per hour and work orders);
+order, each in firing order; a line per part of the data (``group=valve1 ...`` for SKAB's
+folders and NAB's series, with the label score, or ``part=anomaly-free ...`` for a recording
+without faults: alarms per hour and work orders);
 then ``work_orders=N hours=H``; the last line is the summary of SPEC section 3.
 """
 

@@ -11,9 +11,10 @@ to the service.
 Datasets (``--replay NAME`` or ``NAME:PART``):
 
 * ``skab`` -> water pumps, one a recording (``valve1/3.csv`` is ``pump-valve1-3``, the
-  fault-free one ``pump-anomaly-free``): ``Pressure`` (relative, around 0) + 3.0 bar -> ``pressure_bar``
-  (so it sits in a booster station's 3-4.5 bar band); ``Volume Flow RateRMS`` L/min x 0.06 ->
-  ``flow_m3h``; ``Current`` -> ``pump_current_a``, and ``pump_running`` when it is >= 0.3 A;
+  fault-free one ``pump-anomaly-free``): ``Pressure`` (relative, around 0) + 3.0 bar ->
+  ``pressure_bar`` (so it sits in a booster station's 3-4.5 bar band); ``Volume Flow
+  RateRMS`` L/min x 0.06 -> ``flow_m3h``; ``Current`` -> ``pump_current_a``, and
+  ``pump_running`` when it is >= 0.3 A;
   kept as extra metrics: ``motor_temp_c``, ``water_temp_c``, ``vibration1_g``, ``vibration2_g``,
   ``motor_voltage_v``. Each of the 35 files is its own pump, all played side by side: every
   recording starts healthy (SKAB's authors train on the first 400 rows of each), so each
@@ -320,9 +321,7 @@ def _uci(folder: Path) -> ReplaySeries:
         )
         if metrics is not None:
             rows.append((t - first, metrics))
-    return ReplaySeries(
-        "uci", "power", "board-1", path.name, tuple(rows), (), first or 0.0, "uci"
-    )
+    return ReplaySeries("uci", "power", "board-1", path.name, tuple(rows), (), first or 0.0, "uci")
 
 
 class Replay:
