@@ -149,7 +149,7 @@ class Service:
         self.mqtt.stop()
         self.pipeline.stop()  # anything later is stored; the broker delivers it again, a duplicate
         self.planner.flush_meters()
-        self.rules.flush_baselines()  # what the deviation rules learned outlives the restart
+        self.rules.stop()  # stores what the deviation rules learned: it outlives the restart
         self.alarms.flush_backlog()
         self.dispatcher.stop()
         self.store.close()

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -74,6 +75,8 @@ class RuleRunner:
         self._baseline_flush_s = baseline_flush_s
         self._last_baseline_flush = time.monotonic()
         self._saved: dict[tuple[str, str, str], int] = {}  # (site, asset, leaf) -> last_ms kept
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending_write: Future[None] | None = None
         self._alarms = alarms
         self._metrics = metrics
         self._clock = clock
@@ -148,13 +151,23 @@ class RuleRunner:
         if now - self._last_baseline_flush >= self._baseline_flush_s:
             self.flush_baselines()
 
-    def flush_baselines(self) -> int:
+    def flush_baselines(self, wait: bool = False) -> int:
         """Store the deviation baselines that learned something since they were last stored
-        (every ``baseline_flush_s`` from the ticks, and at a clean stop), in batches. A
-        database that is away costs nothing learned: they are stored at the next flush."""
+        (every ``baseline_flush_s`` from the ticks, and at stop). The snapshot is taken here,
+        on the engine's thread; the writing (in transactions of a few hundred rows) runs on a
+        writer thread of its own, so ingest does not wait for the database: with thousands
+        of pumps it takes seconds. While the last batch is still being written the flush
+        waits for the next tick (``wait``: finish it, then write this one here). A database
+        that is away costs nothing learned: they are stored at the next flush. Returns how
+        many were handed over."""
         self._last_baseline_flush = time.monotonic()
         if self._baselines is None:
             return 0
+        pending = self._pending_write
+        if pending is not None and not pending.done():
+            if not wait:
+                return 0
+            pending.result()
         with self._lock:
             changed = [
                 b
@@ -163,14 +176,30 @@ class RuleRunner:
             ]
         if not changed:
             return 0
+        if wait:
+            self._write_baselines(changed)
+        else:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="baselines")
+            self._pending_write = self._writer.submit(self._write_baselines, changed)
+        return len(changed)
+
+    def _write_baselines(self, changed: list[SavedBaseline]) -> None:
+        assert self._baselines is not None
         try:
             self._baselines.save(changed)
         except Exception:
             log.warning("learned baselines not stored (database unavailable?); kept for later")
-            return 0
-        for b in changed:
+            return
+        for b in changed:  # the engine's thread reads this only once the write is done
             self._saved[(b.site, b.asset, b.leaf)] = b.last_ms
-        return len(changed)
+
+    def stop(self) -> None:
+        """At a clean stop: store what the baselines learned, and end the writer thread."""
+        self.flush_baselines(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
 
     def _load_baselines(self) -> int:
         """The baselines stored before the restart (the engine's lock is held)."""

@@ -14,6 +14,7 @@ import pytest
 from facility_dispatch.rules.conditions import Baseline
 from facility_dispatch.rules.engine import RuleEngine, SavedBaseline
 from facility_dispatch.rules.loader import parse
+from facility_dispatch.rules.sql import SqlBaselines
 from facility_dispatch.simulators.telemetry import Telemetry
 from tests.builders import make_settings, publisher, running_service, wait_until
 from tests.services import Broker
@@ -65,13 +66,21 @@ def test_a_changed_rule_does_not_take_the_old_rules_baseline() -> None:
 
 
 @pytest.mark.broker
+@pytest.mark.parametrize("flush_s", [1.0, 3600.0])
 def test_the_learned_baselines_survive_a_restart_of_the_service(
-    broker: Broker, tmp_path: Path, database_url: str
+    broker: Broker, tmp_path: Path, database_url: str, flush_s: float
 ) -> None:
+    """Stored while running (every second, on the writer thread), or at the clean stop alone
+    (every hour: the interval never comes)."""
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
     settings = make_settings(
-        tmp_path, broker.url, database_url, sites=[SITE], rules=rules, baseline_flush_seconds=3600
+        tmp_path,
+        broker.url,
+        database_url,
+        sites=[SITE],
+        rules=rules,
+        baseline_flush_seconds=flush_s,
     )
     # ten minutes of a healthy pump, three hours ago: older than the hour of stored readings
     # a restart replays, so nothing but the stored baseline can bring back what it learned
@@ -86,8 +95,12 @@ def test_the_learned_baselines_survive_a_restart_of_the_service(
             lambda: any(b.last_ms == readings[-1].ts_ms for b in service.rules.engine.baselines())
         )
         before = baselines(service.rules.engine)
+        stored = SqlBaselines(service.sessions)
+        if flush_s < 60:
+            wait_until(lambda: [b.last_ms for b in stored.load()] == [readings[-1].ts_ms])
+        else:
+            assert stored.load() == []  # not yet: the stop stores them
     assert before[("pump-1", "flow-deviation")]["base"], "it had learned something"
-    # the stop stored them (the flush interval of an hour never came)
 
     with running_service(settings) as service:
         # the readings were too old for the restart's replay of stored readings: what the
