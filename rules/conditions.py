@@ -313,29 +313,33 @@ class Baseline:
         if ts_ms <= self.last_ms:
             return self.score()
         self.last_ms = ts_ms
-        if self.ref is None:
-            self.ref = value
+        ref = self.ref
+        if ref is None:
+            ref = self.ref = value
             self.origin_ms = ts_ms
-        v = value - self.ref
+        v = value - ref
         # buckets start at the first sample, not at epoch multiples: the same readings give
         # the same buckets however far in time a replay shifts them
         index = (ts_ms - self.origin_ms) // self.bucket_ms
         recent = self.recent
-        if not recent or recent[-1][0] != index:
-            recent.append([float(index), 0.0, 0.0, 0.0])
-        bucket = recent[-1]
-        bucket[1] += 1.0
-        bucket[2] += v
-        bucket[3] += v * v
-        self.win_n += 1.0
-        self.win_s += v
-        oldest = index - self.window_buckets
-        while recent[0][0] <= oldest:
-            _, n, total, squares = recent.popleft()
-            self.win_n -= n
-            self.win_s -= total
-            if learning:
-                self._learn(n, total, squares)
+        if recent and recent[-1][0] == index:  # most samples: the bucket is still open
+            bucket = recent[-1]
+            bucket[1] += 1.0
+            bucket[2] += v
+            bucket[3] += v * v
+            self.win_n += 1.0
+            self.win_s += v
+        else:  # a new bucket: only now can the oldest leave the window
+            recent.append([float(index), 1.0, v, v * v])
+            self.win_n += 1.0
+            self.win_s += v
+            oldest = index - self.window_buckets
+            while recent[0][0] <= oldest:
+                _, n, total, squares = recent.popleft()
+                self.win_n -= n
+                self.win_s -= total
+                if learning:
+                    self._learn(n, total, squares)
         if not self.ready:
             return None
         difference = self.win_s / self.win_n - self.mean
