@@ -199,7 +199,7 @@ class BaselineRow(Base):
 class SqlBaselines:
     """The learned baselines across restarts: written in batches, read once at start."""
 
-    BATCH = 500
+    BATCH = 300  # x 3 key columns: under the 999 variables of an old SQLite
 
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
