@@ -51,7 +51,7 @@ from facility_dispatch.retention import Retention
 from facility_dispatch.rules.alarms import AlarmService
 from facility_dispatch.rules.engine import RuleEngine
 from facility_dispatch.rules.runner import RuleRunner, RulesMetrics, load_rules
-from facility_dispatch.rules.sql import SqlSilences
+from facility_dispatch.rules.sql import SqlBaselines, SqlSilences
 from facility_dispatch.scheduler import Scheduler
 from facility_dispatch.schema import migrate
 from facility_dispatch.settings import Settings
@@ -149,6 +149,7 @@ class Service:
         self.mqtt.stop()
         self.pipeline.stop()  # anything later is stored; the broker delivers it again, a duplicate
         self.planner.flush_meters()
+        self.rules.stop()  # stores what the deviation rules learned: it outlives the restart
         self.alarms.flush_backlog()
         self.dispatcher.stop()
         self.store.close()
@@ -264,7 +265,15 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         lambda: engine.ruleset,
         publish=lambda topic, payload, retain: mqtt.publish(topic, payload, 1, retain),
     )
-    runner = RuleRunner(engine, alarms, RulesMetrics(registry), clock, settings.rules)
+    runner = RuleRunner(
+        engine,
+        alarms,
+        RulesMetrics(registry),
+        clock,
+        settings.rules,
+        SqlBaselines(sessions),
+        settings.baseline_flush_seconds,
+    )
     pipeline.on_readings(runner.on_readings)
     pipeline.on_tick(runner.on_tick)
     Gauge("facility_alarms_firing", "Alarms firing now", registry=registry).set_function(

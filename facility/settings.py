@@ -84,6 +84,12 @@ class Settings(BaseSettings):
 
     # Rules
     rules: Path | None = None
+    baseline_flush_seconds: float = Field(
+        default=60.0,
+        ge=1.0,
+        le=3600.0,
+        description="how often the deviation rules' learned baselines are stored (and at stop)",
+    )
 
     # Notifications (SPEC section 6)
     notify: Path | None = Field(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import operator
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -271,6 +271,7 @@ class Baseline:
         "baseline_buckets",
         "bucket_ms",
         "dropped",
+        "last_ms",
         "mean",
         "min_change",
         "origin_ms",
@@ -298,6 +299,7 @@ class Baseline:
         self.dropped = 0
         self.ref: float | None = None  # values are summed relative to the first one
         self.origin_ms = 0
+        self.last_ms = -1  # the newest sample taken: a restart's replay skips what it saw
         # the baseline's mean and spread change only when a bucket is learned: kept, not
         # worked out for every reading; ready once the baseline is full (the warm-up)
         self.ready = False
@@ -305,30 +307,39 @@ class Baseline:
         self.spread = 0.0
 
     def add(self, ts_ms: int, value: float, learning: bool) -> float | None:
-        """Take a sample; the score (see :meth:`score`) after it."""
-        if self.ref is None:
-            self.ref = value
+        """Take a sample; the score (see :meth:`score`) after it. A sample no newer than the
+        last one taken (the stored readings replayed after a restart that the saved baseline
+        had already seen) is not taken again."""
+        if ts_ms <= self.last_ms:
+            return self.score()
+        self.last_ms = ts_ms
+        ref = self.ref
+        if ref is None:
+            ref = self.ref = value
             self.origin_ms = ts_ms
-        v = value - self.ref
+        v = value - ref
         # buckets start at the first sample, not at epoch multiples: the same readings give
         # the same buckets however far in time a replay shifts them
         index = (ts_ms - self.origin_ms) // self.bucket_ms
         recent = self.recent
-        if not recent or recent[-1][0] != index:
-            recent.append([float(index), 0.0, 0.0, 0.0])
-        bucket = recent[-1]
-        bucket[1] += 1.0
-        bucket[2] += v
-        bucket[3] += v * v
-        self.win_n += 1.0
-        self.win_s += v
-        oldest = index - self.window_buckets
-        while recent[0][0] <= oldest:
-            _, n, total, squares = recent.popleft()
-            self.win_n -= n
-            self.win_s -= total
-            if learning:
-                self._learn(n, total, squares)
+        if recent and recent[-1][0] == index:  # most samples: the bucket is still open
+            bucket = recent[-1]
+            bucket[1] += 1.0
+            bucket[2] += v
+            bucket[3] += v * v
+            self.win_n += 1.0
+            self.win_s += v
+        else:  # a new bucket: only now can the oldest leave the window
+            recent.append([float(index), 1.0, v, v * v])
+            self.win_n += 1.0
+            self.win_s += v
+            oldest = index - self.window_buckets
+            while recent[0][0] <= oldest:
+                _, n, total, squares = recent.popleft()
+                self.win_n -= n
+                self.win_s -= total
+                if learning:
+                    self._learn(n, total, squares)
         if not self.ready:
             return None
         difference = self.win_s / self.win_n - self.mean
@@ -337,6 +348,51 @@ class Baseline:
         if self.spread == 0.0:
             return math.copysign(math.inf, difference)  # a flat normal: any change is news
         return difference / self.spread
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything it has learned and holds, as plain JSON data (stored across restarts:
+        a baseline frozen for hours under an open alarm cannot be rebuilt from an hour of
+        stored readings). Bounded: ``window`` + ``baseline`` buckets of three numbers."""
+        return {
+            "ref": self.ref,
+            "origin_ms": self.origin_ms,
+            "last_ms": self.last_ms,
+            "dropped": self.dropped,
+            "recent": [list(bucket) for bucket in self.recent],
+            "base": [list(bucket) for bucket in self.base],
+        }
+
+    def restore(self, saved: Mapping[str, Any]) -> bool:
+        """Take back a :meth:`snapshot` of the same leaf; False (and nothing taken) when it
+        does not fit this leaf's bucket counts or is not well formed."""
+        try:
+            recent = [[float(x) for x in bucket] for bucket in saved["recent"]]
+            base = [tuple(float(x) for x in bucket) for bucket in saved["base"]]
+            ref = saved["ref"]
+            ref = None if ref is None else float(ref)
+            origin_ms, last_ms = int(saved["origin_ms"]), int(saved["last_ms"])
+            dropped = int(saved["dropped"])
+        except (KeyError, TypeError, ValueError):
+            return False
+        if (
+            len(recent) > self.window_buckets + 1
+            or len(base) > self.baseline_buckets
+            or any(len(b) != 4 for b in recent)
+            or any(len(b) != 3 for b in base)
+            or not all(math.isfinite(x) for b in [*recent, *base] for x in b)
+        ):
+            return False
+        self.ref, self.origin_ms, self.last_ms = ref, origin_ms, last_ms
+        self.recent = deque(recent)
+        self.win_n = sum(b[1] for b in recent)
+        self.win_s = sum(b[2] for b in recent)
+        self.base = deque((b[0], b[1], b[2]) for b in base)
+        self.base_n = sum(b[0] for b in base)
+        self.base_s = sum(b[1] for b in base)
+        self.base_ss = sum(b[2] for b in base)
+        self.dropped = dropped
+        self._judge_baseline()
+        return True
 
     def _learn(self, n: float, total: float, squares: float) -> None:
         base = self.base
@@ -355,6 +411,10 @@ class Baseline:
                 self.base_n = sum(b[0] for b in base)
                 self.base_s = sum(b[1] for b in base)
                 self.base_ss = sum(b[2] for b in base)
+        self._judge_baseline()
+
+    def _judge_baseline(self) -> None:
+        base = self.base
         self.ready = len(base) >= self.baseline_buckets and self.base_n >= 2
         if self.ready:
             self.mean = self.base_s / self.base_n

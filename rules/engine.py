@@ -20,8 +20,9 @@ evaluated: rules see each asset's history in order. An episode never resolves be
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -78,6 +79,18 @@ def _quiet_ms(condition: Condition | None) -> int:
         parts = [condition.not_]
     spans = [q for q in (_quiet_ms(c) for c in parts) if q > 0]
     return min(spans, default=0)
+
+
+@dataclass(frozen=True, slots=True)
+class SavedBaseline:
+    """One asset's learned baseline of one deviation leaf, as stored between runs."""
+
+    site: str
+    asset: str
+    kind: str
+    leaf: str  # the leaf's identity (JSON): metric, window, baseline, min_change, rule
+    last_ms: int  # its newest sample
+    state: dict[str, Any]  # Baseline.snapshot()
 
 
 @dataclass(frozen=True, slots=True)
@@ -629,6 +642,49 @@ class RuleEngine:
             key for key, s in self._assets.items() if any(not r.firing for r in s.rules.values())
         }
         return self.reconcile(now_ms)
+
+    # -- learned baselines across restarts ---------------------------------------------------
+
+    def baselines(self) -> Iterator[SavedBaseline]:
+        """What every asset's deviation leaves have learned, to be stored (see
+        :meth:`load_baselines`); ``last_ms`` says whether it changed since it was last kept."""
+        for state in self._assets.values():
+            kind_rules = self._kinds.get(state.kind)
+            if kind_rules is None:
+                continue
+            for key, slot in kind_rules.leaf_keys.items():
+                tracker = state.trackers.get(slot)
+                if isinstance(tracker, Baseline) and tracker.last_ms >= 0:
+                    yield SavedBaseline(
+                        state.site,
+                        state.asset,
+                        state.kind,
+                        json.dumps(list(key)),
+                        tracker.last_ms,
+                        tracker.snapshot(),
+                    )
+
+    def load_baselines(self, saved: Iterable[SavedBaseline]) -> list[SavedBaseline]:
+        """Take back stored baselines (after a restart, before the stored readings are
+        replayed: those it had seen are skipped). A baseline of a rule that changed meanwhile
+        (another leaf key), or one not well formed, is left out: that rule learns afresh, as
+        on a reload. Returns those left out."""
+        left: list[SavedBaseline] = []
+        for one in saved:
+            kind_rules = self._kinds.get(one.kind)
+            slot = None
+            if kind_rules is not None:
+                try:
+                    slot = kind_rules.leaf_keys.get(tuple(json.loads(one.leaf)))
+                except (ValueError, TypeError):
+                    slot = None
+            leaf = kind_rules.leaves[slot] if kind_rules is not None and slot is not None else None
+            tracker = leaf.tracker() if leaf is not None and leaf.owner >= 0 else None
+            if isinstance(tracker, Baseline) and tracker.restore(one.state):
+                self._state(one.site, one.asset, one.kind).trackers[slot] = tracker  # type: ignore[index]
+            else:
+                left.append(one)
+        return left
 
     # -- inspection ------------------------------------------------------------------------
 

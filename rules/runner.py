@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -20,9 +21,10 @@ from facility_dispatch.ingest.store import TelemetryStore
 from facility_dispatch.kernel.clock import Clock
 from facility_dispatch.kernel.readings import Reading
 from facility_dispatch.rules.alarms import AlarmService
-from facility_dispatch.rules.engine import RuleEngine
+from facility_dispatch.rules.engine import RuleEngine, SavedBaseline
 from facility_dispatch.rules.errors import RulesFileError
 from facility_dispatch.rules.loader import RuleSet, load_default, load_file
+from facility_dispatch.rules.sql import SqlBaselines
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +67,16 @@ class RuleRunner:
         metrics: RulesMetrics,
         clock: Clock,
         rules_path: Path | None,
+        baselines: SqlBaselines | None = None,
+        baseline_flush_s: float = 60.0,
     ) -> None:
         self.engine = engine
+        self._baselines = baselines
+        self._baseline_flush_s = baseline_flush_s
+        self._last_baseline_flush = time.monotonic()
+        self._saved: dict[tuple[str, str, str], int] = {}  # (site, asset, leaf) -> last_ms kept
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending_write: Future[None] | None = None
         self._alarms = alarms
         self._metrics = metrics
         self._clock = clock
@@ -138,6 +148,79 @@ class RuleRunner:
         if self._reload_requested.is_set():
             self._reload_requested.clear()
             self.reload()
+        if now - self._last_baseline_flush >= self._baseline_flush_s:
+            self.flush_baselines()
+
+    def flush_baselines(self, wait: bool = False) -> int:
+        """Store the deviation baselines that learned something since they were last stored
+        (every ``baseline_flush_s`` from the ticks, and at stop). The snapshot is taken here,
+        on the engine's thread; the writing (in transactions of a few hundred rows) runs on a
+        writer thread of its own, so ingest does not wait for the database: with thousands
+        of pumps it takes seconds. While the last batch is still being written the flush
+        waits for the next tick (``wait``: finish it, then write this one here). A database
+        that is away costs nothing learned: they are stored at the next flush. Returns how
+        many were handed over."""
+        self._last_baseline_flush = time.monotonic()
+        if self._baselines is None:
+            return 0
+        pending = self._pending_write
+        if pending is not None and not pending.done():
+            if not wait:
+                return 0
+            pending.result()
+        with self._lock:
+            changed = [
+                b
+                for b in self.engine.baselines()
+                if self._saved.get((b.site, b.asset, b.leaf)) != b.last_ms
+            ]
+        if not changed:
+            return 0
+        if wait:
+            self._write_baselines(changed)
+        else:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="baselines")
+            self._pending_write = self._writer.submit(self._write_baselines, changed)
+        return len(changed)
+
+    def _write_baselines(self, changed: list[SavedBaseline]) -> None:
+        assert self._baselines is not None
+        try:
+            self._baselines.save(changed)
+        except Exception:
+            log.warning("learned baselines not stored (database unavailable?); kept for later")
+            return
+        for b in changed:  # the engine's thread reads this only once the write is done
+            self._saved[(b.site, b.asset, b.leaf)] = b.last_ms
+
+    def stop(self) -> None:
+        """At a clean stop: store what the baselines learned, and end the writer thread."""
+        self.flush_baselines(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown()
+            self._writer = None
+
+    def _load_baselines(self) -> int:
+        """The baselines stored before the restart (the engine's lock is held)."""
+        if self._baselines is None:
+            return 0
+        try:
+            saved = self._baselines.load()
+        except Exception:
+            log.warning("learned baselines not read (database unavailable?): they learn anew")
+            return 0
+        left: list[SavedBaseline] = self.engine.load_baselines(saved)
+        gone = {(b.site, b.asset, b.leaf) for b in left}
+        for b in saved:
+            if (b.site, b.asset, b.leaf) not in gone:
+                self._saved[(b.site, b.asset, b.leaf)] = b.last_ms
+        if gone:
+            try:
+                self._baselines.forget(sorted(gone))
+            except Exception:
+                log.warning("baselines of changed rules not dropped (database unavailable?)")
+        return len(saved) - len(left)
 
     def request_reload(self) -> None:
         """From a signal handler: the next tick reloads (on the engine's own thread)."""
@@ -173,6 +256,7 @@ class RuleRunner:
             self.engine.restore(self._alarms.open_alarms())
             for record in known:
                 self.engine.seed(record.site, record.asset, record.kind, record.metrics)
+            learned = self._load_baselines()  # before the replay: it skips what they saw
             replayed = 0
             horizon = min(self.engine.horizon_ms(), MAX_REPLAY_MS)
             if horizon:
@@ -193,8 +277,10 @@ class RuleRunner:
             changes = self.engine.reconcile(now_ms)
         self._alarms.apply(changes)
         log.info(
-            "rules recovered: %d open alarms, %d readings replayed, %d changes on reconcile",
+            "rules recovered: %d open alarms, %d learned baselines, %d readings replayed, "
+            "%d changes on reconcile",
             len(self.engine.open_alarms()),
+            learned,
             replayed,
             len(changes),
         )

@@ -1,4 +1,4 @@
-"""Alarms and silences in the relational database.
+"""Alarms, silences and the learned baselines of deviation rules in the relational database.
 
 One open alarm per (site, asset, fault) is a database constraint (a partial unique index),
 not only a rule of the code: two workers, or a retry after a crash, cannot open it twice.
@@ -9,10 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, func, select, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facility_dispatch.kernel.db import Base, Sessions
+from facility_dispatch.rules.engine import SavedBaseline
 from facility_dispatch.rules.silences import Silence
 
 OPEN_STATES = ("pending", "firing")
@@ -165,3 +180,69 @@ class SqlSilences:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
             rows = session.scalars(stmt.order_by(SilenceRow.id.desc()).limit(limit).offset(offset))
             return [silence_of(r) for r in rows], total
+
+
+class BaselineRow(Base):
+    """What one asset's deviation leaf has learned (Baseline.snapshot): one row per asset and
+    leaf, so bounded by assets x deviation rules; rewritten in place."""
+
+    __tablename__ = "rule_baselines"
+
+    site: Mapped[str] = mapped_column(String(64), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    leaf: Mapped[str] = mapped_column(String(400), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    last_ms: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[Any] = mapped_column(JSON)
+
+
+class SqlBaselines:
+    """The learned baselines across restarts: written in batches, read once at start."""
+
+    BATCH = 300  # x 3 key columns: under the 999 variables of an old SQLite
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    def save(self, baselines: list[SavedBaseline]) -> None:
+        """Store these (each replaces the row of its asset and leaf), ``BATCH`` rows a
+        transaction: portable across SQLite and PostgreSQL without a dialect's upsert."""
+        for start in range(0, len(baselines), self.BATCH):
+            batch = baselines[start : start + self.BATCH]
+            keys = [(b.site, b.asset, b.leaf) for b in batch]
+            with self._sessions.begin() as session:
+                session.execute(
+                    delete(BaselineRow).where(
+                        tuple_(BaselineRow.site, BaselineRow.asset, BaselineRow.leaf).in_(keys)
+                    )
+                )
+                session.add_all(
+                    BaselineRow(
+                        site=b.site,
+                        asset=b.asset,
+                        leaf=b.leaf,
+                        kind=b.kind,
+                        last_ms=b.last_ms,
+                        state=b.state,
+                    )
+                    for b in batch
+                )
+
+    def load(self) -> list[SavedBaseline]:
+        with self._sessions() as session:
+            rows = session.scalars(select(BaselineRow))
+            return [
+                SavedBaseline(r.site, r.asset, r.kind, r.leaf, r.last_ms, dict(r.state or {}))
+                for r in rows
+            ]
+
+    def forget(self, keys: list[tuple[str, str, str]]) -> None:
+        """Drop the rows of leaves no rule has any more (site, asset, leaf)."""
+        for start in range(0, len(keys), self.BATCH):
+            batch = keys[start : start + self.BATCH]
+            with self._sessions.begin() as session:
+                session.execute(
+                    delete(BaselineRow).where(
+                        tuple_(BaselineRow.site, BaselineRow.asset, BaselineRow.leaf).in_(batch)
+                    )
+                )

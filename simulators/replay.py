@@ -10,12 +10,17 @@ to the service.
 
 Datasets (``--replay NAME`` or ``NAME:PART``):
 
-* ``skab`` -> water ``pump-1``: ``Pressure`` (relative, around 0) + 3.0 bar -> ``pressure_bar``
-  (so it sits in a booster station's 3-4.5 bar band); ``Volume Flow RateRMS`` L/min x 0.06 ->
-  ``flow_m3h``; ``Current`` -> ``pump_current_a``, and ``pump_running`` when it is >= 0.3 A;
+* ``skab`` -> water pumps, one a recording (``valve1/3.csv`` is ``pump-valve1-3``, the
+  fault-free one ``pump-anomaly-free``): ``Pressure`` (relative, around 0) + 3.0 bar ->
+  ``pressure_bar`` (so it sits in a booster station's 3-4.5 bar band); ``Volume Flow
+  RateRMS`` L/min x 0.06 -> ``flow_m3h``; ``Current`` -> ``pump_current_a``, and
+  ``pump_running`` when it is >= 0.3 A;
   kept as extra metrics: ``motor_temp_c``, ``water_temp_c``, ``vibration1_g``, ``vibration2_g``,
-  ``motor_voltage_v``. All 35 files play back to back (anomaly-free first); ``skab:valve1/0.csv``
-  plays one file.
+  ``motor_voltage_v``. Each of the 35 files is its own pump, all played side by side: every
+  recording starts healthy (SKAB's authors train on the first 400 rows of each), so each
+  asset's learned normals warm up on its own start and nothing one recording taught the rules
+  carries over to the next (played back to back on one pump, the step from one file's level
+  to the next raised alarms that stayed open for hours). ``skab:valve1/0.csv`` plays one file.
 * ``nab`` -> every series of the subset, each as its own asset: machine temperature (°F -> °C)
   as elevator ``lift-1`` ``motor_temp_c``; office ambient temperature as elevator ``lift-2``
   ``machine_room_temp_c``; EC2 NetworkIn (bytes per 5 min -> kbit/s) as cctv ``cam-1..3``
@@ -102,7 +107,7 @@ class ReplaySeries:
     rows: tuple[tuple[float, dict[str, MetricValue]], ...]
     episodes: tuple[LabelledEpisode, ...] = ()
     origin: float = 0.0  # epoch seconds of the first row
-    parts: tuple[tuple[float, str], ...] = ()  # (offset, file) where each recording begins
+    group: str = ""  # the part of the dataset it belongs to, for the backtest's lines
 
     @property
     def span(self) -> float:
@@ -131,7 +136,7 @@ def load_dataset(spec: str, root: str | Path | None = None) -> list[ReplaySeries
         )
     try:
         if key == "skab":
-            return [_skab(folder, part or None)]
+            return _skab(folder, part or None)
         if key == "nab":
             return _nab(folder, part or None)
         if part:
@@ -178,63 +183,68 @@ def _skab_files(folder: Path, part: str | None) -> list[Path]:
     return files
 
 
-def _skab(folder: Path, part: str | None) -> ReplaySeries:
+def skab_asset(relative: str) -> str:
+    """The asset one SKAB recording plays as: ``valve1/3.csv`` -> ``pump-valve1-3``."""
+    return "pump-" + relative.removesuffix(".csv").replace("/", "-").replace("anomaly-free-", "")
+
+
+def _skab(folder: Path, part: str | None) -> list[ReplaySeries]:
+    return [_skab_file(folder, path) for path in _skab_files(folder, part)]
+
+
+def _skab_file(folder: Path, path: Path) -> ReplaySeries:
+    """One SKAB recording as its own pump: each starts healthy (the authors train on its first
+    400 rows), so a learned normal warms up on its own start and nothing carries over from the
+    recording before (they were made on different days, at different levels)."""
     rows: list[tuple[float, dict[str, MetricValue]]] = []
-    episodes: list[LabelledEpisode] = []
-    parts: list[tuple[float, str]] = []
-    files = _skab_files(folder, part)
-    offset = 0.0
-    origin: float | None = None
-    for path in files:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        header = lines[0].split(";")
-        col = {name: i for i, name in enumerate(header)}
-        labelled = col.get("anomaly")
-        first: float | None = None
-        last = 0.0
-        fault: tuple[float, float] | None = None  # the labelled run of this file
-        parts.append((offset, str(path.relative_to(folder))))
-        for line in lines[1:]:
-            cells = line.split(";")
-            if len(cells) < len(header):
-                continue
-            t = _naive_utc(cells[col["datetime"]])
-            first = t if first is None else first
-            origin = t if origin is None else origin
-            last = t - first
-            if labelled is not None and float(cells[labelled]) >= 0.5:
-                at = offset + last
-                fault = (fault[0] if fault else at, at)
-            current = float(cells[col["Current"]])
-            metrics = clip(
-                "water",
-                {
-                    "pressure_bar": float(cells[col["Pressure"]]) + SKAB_PRESSURE_OFFSET_BAR,
-                    "flow_m3h": float(cells[col["Volume Flow RateRMS"]]) * LPM_TO_M3H,
-                    "pump_current_a": current,
-                    "pump_running": current >= SKAB_RUNNING_A,
-                    "motor_temp_c": float(cells[col["Temperature"]]),
-                    "water_temp_c": float(cells[col["Thermocouple"]]),
-                    "vibration1_g": float(cells[col["Accelerometer1RMS"]]),
-                    "vibration2_g": float(cells[col["Accelerometer2RMS"]]),
-                    "motor_voltage_v": float(cells[col["Voltage"]]),
-                },
-            )
-            if metrics is not None:
-                rows.append((offset + last, metrics))
-        if fault is not None:
-            episodes.append(LabelledEpisode(fault[0], fault[1], path.parent.name))
-        offset += last + 1.0  # the next experiment follows a second after this one ends
-    source = ", ".join(str(p.relative_to(folder)) for p in files[:3])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(";")
+    col = {name: i for i, name in enumerate(header)}
+    labelled = col.get("anomaly")
+    first: float | None = None
+    last = -math.inf
+    fault: tuple[float, float] | None = None  # the labelled run of this file
+    for line in lines[1:]:
+        cells = line.split(";")
+        if len(cells) < len(header):
+            continue
+        t = _naive_utc(cells[col["datetime"]])
+        if t <= last:
+            continue  # a repeated time: a duplicate to the service
+        last = t
+        first = t if first is None else first
+        at = t - first
+        if labelled is not None and float(cells[labelled]) >= 0.5:
+            fault = (fault[0] if fault else at, at)
+        current = float(cells[col["Current"]])
+        metrics = clip(
+            "water",
+            {
+                "pressure_bar": float(cells[col["Pressure"]]) + SKAB_PRESSURE_OFFSET_BAR,
+                "flow_m3h": float(cells[col["Volume Flow RateRMS"]]) * LPM_TO_M3H,
+                "pump_current_a": current,
+                "pump_running": current >= SKAB_RUNNING_A,
+                "motor_temp_c": float(cells[col["Temperature"]]),
+                "water_temp_c": float(cells[col["Thermocouple"]]),
+                "vibration1_g": float(cells[col["Accelerometer1RMS"]]),
+                "vibration2_g": float(cells[col["Accelerometer2RMS"]]),
+                "motor_voltage_v": float(cells[col["Voltage"]]),
+            },
+        )
+        if metrics is not None:
+            rows.append((at, metrics))
+    group = path.parent.name
+    episodes = (LabelledEpisode(fault[0], fault[1], group),) if fault is not None else ()
+    relative = str(path.relative_to(folder))
     return ReplaySeries(
         "skab",
         "water",
-        "pump-1",
-        source,
+        skab_asset(relative),
+        relative,
         tuple(rows),
-        tuple(episodes),
-        origin or 0.0,
-        tuple(parts),
+        episodes,
+        first or 0.0,
+        group,
     )
 
 
@@ -276,7 +286,7 @@ def _nab_series(folder: Path, name: str) -> ReplaySeries:
         for start, end in windows.get(f"{group}/{name}.csv", [])
     )
     return ReplaySeries(
-        "nab", kind, asset, str(path.relative_to(folder)), tuple(rows), episodes, first or 0.0
+        "nab", kind, asset, str(path.relative_to(folder)), tuple(rows), episodes, first or 0.0, name
     )
 
 
@@ -311,7 +321,7 @@ def _uci(folder: Path) -> ReplaySeries:
         )
         if metrics is not None:
             rows.append((t - first, metrics))
-    return ReplaySeries("uci", "power", "board-1", path.name, tuple(rows), (), first or 0.0)
+    return ReplaySeries("uci", "power", "board-1", path.name, tuple(rows), (), first or 0.0, "uci")
 
 
 class Replay:
@@ -440,7 +450,9 @@ def load_csv(
         episodes.append(LabelledEpisode(fault[0], fault[1], label_column or ""))
     if not rows:
         raise DatasetError(f"{file}: no row with a time and a number")
-    return ReplaySeries("csv", kind, asset, file.name, tuple(rows), tuple(episodes), first or 0.0)
+    return ReplaySeries(
+        "csv", kind, asset, file.name, tuple(rows), tuple(episodes), first or 0.0, file.stem
+    )
 
 
 def _csv_time(text: str, file: Path, line: int) -> float:

@@ -43,13 +43,14 @@ def test_skab_backtest_is_deterministic_and_scores_all_34_episodes(datasets: Pat
     }
     (fault_free,) = [figures(line) for line in lines if line.startswith("part=anomaly-free")]
     assert fault_free["work_orders"] == "0"
-    # the pack's figures (README): a change of the pack that loses them fails here. Learning
-    # pauses for as long as an alarm is open (SPEC 2), and SKAB's recordings, played back to
-    # back, sit at different levels: an alarm raised by the step from one recording to the
-    # next stays open for hours, so recall is high and precision low (README, short of the
-    # issue's 0.8 / 0.9 goal)
-    assert float(summary["recall"]) >= 0.7 and float(summary["precision"]) >= 0.7
-    assert float(groups["valve1"]["recall"]) >= 0.7
+    # the pack's figures (README), each recording its own run, chosen on valve1 and the
+    # fault-free recording only: a change of the pack that loses them fails here. valve2 and
+    # other are held out; all 34 stay short of the 0.8 / 0.9 goal
+    assert (groups["valve1"]["detected"], groups["valve1"]["false_alarms"]) == ("13", "0")
+    assert (groups["valve2"]["detected"], groups["valve2"]["false_alarms"]) == ("3", "0")
+    assert (groups["other"]["detected"], groups["other"]["false_alarms"]) == ("9", "4")
+    assert (summary["detected"], summary["alarms"]) == ("25", "36")
+    assert fault_free["alarms"] == "3"
     alarms = [line for line in lines if line.startswith("alarm ")]
     assert len(alarms) == int(summary["alarms"])
     assert all("work_order=no" in line for line in alarms)

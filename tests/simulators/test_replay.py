@@ -16,7 +16,44 @@ from tests.simulators.helpers import decode_tick
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 EXPECTED = {
-    "skab": {("water", "pump-1"): 46_806},
+    # each recording its own pump (46,806 rows in all, as when they played back to back)
+    "skab": {
+        ("water", "pump-anomaly-free"): 9_405,
+        ("water", "pump-valve1-0"): 1_147,
+        ("water", "pump-valve1-1"): 1_145,
+        ("water", "pump-valve1-2"): 1_075,
+        ("water", "pump-valve1-3"): 1_148,
+        ("water", "pump-valve1-4"): 1_095,
+        ("water", "pump-valve1-5"): 1_154,
+        ("water", "pump-valve1-6"): 1_154,
+        ("water", "pump-valve1-7"): 1_094,
+        ("water", "pump-valve1-8"): 1_144,
+        ("water", "pump-valve1-9"): 1_148,
+        ("water", "pump-valve1-10"): 1_146,
+        ("water", "pump-valve1-11"): 1_141,
+        ("water", "pump-valve1-12"): 1_140,
+        ("water", "pump-valve1-13"): 1_140,
+        ("water", "pump-valve1-14"): 1_139,
+        ("water", "pump-valve1-15"): 1_150,
+        ("water", "pump-valve2-0"): 1_125,
+        ("water", "pump-valve2-1"): 1_063,
+        ("water", "pump-valve2-2"): 1_129,
+        ("water", "pump-valve2-3"): 995,
+        ("water", "pump-other-1"): 745,
+        ("water", "pump-other-2"): 780,
+        ("water", "pump-other-3"): 1_137,
+        ("water", "pump-other-4"): 1_191,
+        ("water", "pump-other-5"): 1_155,
+        ("water", "pump-other-6"): 1_147,
+        ("water", "pump-other-7"): 1_090,
+        ("water", "pump-other-8"): 1_147,
+        ("water", "pump-other-9"): 1_144,
+        ("water", "pump-other-10"): 1_327,
+        ("water", "pump-other-11"): 1_190,
+        ("water", "pump-other-12"): 1_048,
+        ("water", "pump-other-13"): 923,
+        ("water", "pump-other-14"): 905,
+    },
     "uci": {("power", "board-1"): 15_920},
     "nab": {
         ("elevator", "lift-1"): 22_695 - 12,  # an hour that repeats
@@ -61,10 +98,28 @@ def test_skab_mapping_converts_units_and_clips_to_the_spec(datasets: Path) -> No
     assert first["flow_m3h"] == pytest.approx(76.0197 * 0.06, abs=1e-3) or first["flow_m3h"] > 0
     pressures = [float(m["pressure_bar"]) for _, m in series.rows]
     assert min(pressures) >= 0.0
-    everything = load_dataset("skab", datasets)[0]
-    assert min(float(m["pressure_bar"]) for _, m in everything.rows) >= 0.0
-    assert max(float(m["flow_m3h"]) for _, m in everything.rows) < 10  # 133.7 L/min = 8 m³/h
-    assert {m["pump_running"] for _, m in everything.rows} == {True, False}
+    everything = [m for one in load_dataset("skab", datasets) for _, m in one.rows]
+    assert min(float(m["pressure_bar"]) for m in everything) >= 0.0
+    assert max(float(m["flow_m3h"]) for m in everything) < 10  # 133.7 L/min = 8 m³/h
+    assert {m["pump_running"] for m in everything} == {True, False}
+
+
+def test_each_skab_recording_is_its_own_pump_from_its_own_start(datasets: Path) -> None:
+    """State must not carry from one recording to the next: each is its own asset, its times
+    its own, with its one labelled fault in its own offsets."""
+    series = load_dataset("skab", datasets)
+    assert len(series) == 35 and len({s.asset for s in series}) == 35
+    assert [s.group for s in series].count("valve1") == 16
+    for one in series:
+        assert one.rows[0][0] == 0.0
+        assert len(one.episodes) == (0 if one.group == "anomaly-free" else 1)
+        for episode in one.episodes:
+            assert 0 < episode.start < episode.end <= one.span
+    (valve, free) = (
+        load_dataset(f"skab:{p}", datasets)[0]
+        for p in ("valve1/3.csv", "anomaly-free/anomaly-free.csv")
+    )
+    assert (valve.asset, free.asset) == ("pump-valve1-3", "pump-anomaly-free")
 
 
 def test_nab_temperatures_are_celsius_and_bytes_become_kbps(datasets: Path) -> None:
