@@ -247,7 +247,7 @@ class OccurrenceRow(Base):
     # works that stop the asset: its out-of-service slot (due_at to ends_at) and its group
     ends_at: Mapped[datetime | None]
     site: Mapped[str | None] = mapped_column(String(64))
-    building: Mapped[str | None] = mapped_column(String(64))
+    building: Mapped[str | None] = mapped_column(String(100))  # as the asset registry's
     level: Mapped[str | None] = mapped_column(String(16))  # of a levels plan: yearly ...
 
     __table_args__ = (

@@ -33,7 +33,7 @@ def upgrade() -> None:
             )
         )
         batch.add_column(sa.Column("site", sa.String(length=64), nullable=True))
-        batch.add_column(sa.Column("building", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("building", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("level", sa.String(length=16), nullable=True))
     op.create_index("ix_plan_occurrences_slots", "plan_occurrences", ["site", "building", "due_at"])
 
