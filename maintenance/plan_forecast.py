@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from facility_dispatch.maintenance.planning import Plan, Planner
+from facility_dispatch.maintenance.plan_values import Plan
+from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.schedule import Every, cron_times, due_times
 
 

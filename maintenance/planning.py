@@ -15,14 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +31,15 @@ from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundEr
 from facility_dispatch.maintenance.levels import Level, LevelsError, checklist, ladder, visit_number
 from facility_dispatch.maintenance.notices import Notices
 from facility_dispatch.maintenance.orders import SCHEDULER, Actor
+from facility_dispatch.maintenance.plan_values import (
+    PLAN_FIELDS,
+    Occurrence,
+    Plan,
+    ahead,
+    templates,
+)
+from facility_dispatch.maintenance.plan_values import occurrence_of as _occurrence
+from facility_dispatch.maintenance.plan_values import plan_of as _plan
 from facility_dispatch.maintenance.schedule import (
     Every,
     MeterState,
@@ -44,121 +49,15 @@ from facility_dispatch.maintenance.schedule import (
     due_times,
     window,
 )
-from facility_dispatch.maintenance.slots import Slot, place
+from facility_dispatch.maintenance.slots import place
 from facility_dispatch.maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
+from facility_dispatch.maintenance.stagger import stagger
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 
 log = logging.getLogger(__name__)
 
 CATCH_UP: Final = timedelta(days=400)
 """How far back a plan looks for occurrences it missed (while the service was down)."""
-
-
-@cache
-def templates() -> dict[str, dict[str, Any]]:
-    text = (
-        resources.files("facility_dispatch.maintenance")
-        .joinpath("templates.yaml")
-        .read_text(encoding="utf-8")
-    )
-    loaded: dict[str, dict[str, Any]] = yaml.safe_load(text)["templates"]
-    return loaded
-
-
-PLAN_FIELDS: Final = (
-    "name", "description", "site", "asset", "kind", "every", "cron", "meter_metric",
-    "meter_every", "starts_at", "lead_time_s", "priority", "skill", "checklist", "template",
-    "interrupts", "duration_s", "notice_before_s", "levels",
-)  # fmt: skip
-"""What an edit of a plan sets (all of them, as a new plan gives them)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    id: int
-    name: str
-    description: str
-    site: str
-    asset: str | None
-    kind: str | None
-    every: str | None
-    cron: str | None
-    meter_metric: str | None
-    meter_every: float | None
-    starts_at: datetime
-    lead_time: timedelta
-    priority: str
-    skill: str
-    checklist: tuple[str, ...]
-    template: str | None
-    interrupts: str | None
-    duration: timedelta
-    notice_before: timedelta
-    active: bool
-    levels: str | None = None
-
-    @property
-    def meter(self) -> dict[str, Any] | None:
-        if self.meter_metric is None:
-            return None
-        return {"metric": self.meter_metric, "every": self.meter_every}
-
-
-def _plan(row: PlanRow) -> Plan:
-    return Plan(
-        row.id,
-        row.name,
-        row.description,
-        row.site,
-        row.asset,
-        row.kind,
-        row.every,
-        row.cron,
-        row.meter_metric,
-        row.meter_every,
-        row.starts_at,
-        timedelta(seconds=row.lead_time_s),
-        row.priority,
-        row.skill,
-        tuple(row.checklist or ()),
-        row.template,
-        row.interrupts,
-        timedelta(seconds=row.duration_s),
-        timedelta(seconds=row.notice_before_s),
-        row.active,
-        row.levels,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    plan_id: int
-    asset: str
-    key: str
-    due_at: datetime
-    status: str
-    work_order_id: int | None
-    reason: str | None
-    id: int = 0
-    ends_at: datetime | None = None
-    building: str | None = None
-    level: str | None = None
-
-
-def _occurrence(r: OccurrenceRow) -> Occurrence:
-    return Occurrence(
-        r.plan_id, r.asset, r.key, r.due_at, r.status, r.work_order_id, r.reason,
-        r.id, r.ends_at, r.building, r.level,
-    )  # fmt: skip
-
-
-def ahead(plan: Plan) -> timedelta:
-    """How long before its due time an occurrence is made: the plan's ``lead_time``, and for
-    works that cut a service at least its ``notice_before``, since the notice is written with
-    the occurrence (with a lead of 0 residents would learn of the works as they start)."""
-    if plan.interrupts:
-        return max(plan.lead_time, plan.notice_before)
-    return plan.lead_time
 
 
 class Planner:
@@ -187,6 +86,7 @@ class Planner:
         self._meter_plans: dict[str, list[Plan]] = {}
         self._meters_dirty: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
+        self._placing = threading.RLock()
         self._next_runs: dict[tuple[Any, ...], datetime | None] = {}
 
     # -- plans -----------------------------------------------------------------------------
@@ -388,30 +288,35 @@ class Planner:
             return 0
         made = 0
         now = self._clock.now()
-        for due in self.due(plan, now):
-            level = self.level_at(plan, due)
-            for asset, starts in self.starts(plan, due, booked=True).items():
-                made += self._occur(plan, asset, due.isoformat(), starts, level)
+        with self._placing:  # slots placed and stored one plan at a time (in this process)
+            for due in self.due(plan, now):
+                level = self.level_at(plan, due)
+                for asset, starts in self.starts(plan, due, booked=True).items():
+                    made += self._occur(plan, asset, due.isoformat(), starts, level)
         return made
 
-    def starts(self, plan: Plan, due: datetime, booked: bool = False) -> dict[str, datetime]:
+    def starts(
+        self,
+        plan: Plan,
+        due: datetime,
+        booked: bool = False,
+        targets: Sequence[str] | None = None,
+    ) -> dict[str, datetime]:
         """When the works on each target begin. Works that stop their asset (lifts, pumps)
         never overlap another such slot in the asset's group (its building or booster
         station), from this plan or, when ``booked``, any stored one (:mod:`.slots`)."""
-        targets = self._targets(plan)
+        targets = self._targets(plan) if targets is None else targets
         if not plan.interrupts:
             return {asset: due for asset in targets}
+        if not booked:
+            return stagger(targets, lambda a: self._building_of(plan.site, a), due, plan.duration)
         groups: dict[str | None, list[str]] = {}
         for asset in targets:
             groups.setdefault(self._building_of(plan.site, asset), []).append(asset)
         starts: dict[str, datetime] = {}
         for building, assets in groups.items():
-            held: list[Slot] = []
-            if booked:
-                with self._sessions() as session:
-                    held = plan_slots.held(
-                        session, plan.site, building, due, due + plan_slots.REACH
-                    )
+            with self._sessions() as session:
+                held = plan_slots.held(session, plan.site, building, due, due + plan_slots.REACH)
             starts |= place(assets, due, plan.duration, held)
         return starts
 
@@ -552,7 +457,7 @@ class Planner:
             raise NotFoundError(f"no plan {plan_id}")
         zone = self.zone(plan.site)
         now = self._clock.now()
-        with self._sessions.begin() as session:
+        with self._placing, self._sessions.begin() as session:
             row = plan_slots.occurrence(session, plan_id, occurrence_id)
             ends_at = plan_slots.check_move(session, row, starts_at, zone)
             row.due_at = starts_at
@@ -664,7 +569,10 @@ class Planner:
                         crossed.extend((plan, reading.asset, c, reading.ts_ms) for c in cycles)
         for plan, asset, cycle, ts_ms in crossed:
             self.flush_meters()  # the count that made it is on disk before the order exists
-            self._occur(plan, asset, f"meter:{cycle}", from_ms(ts_ms))
+            due = from_ms(ts_ms)
+            with self._placing:  # works that stop the asset wait for its group's free slot
+                starts = self.starts(plan, due, booked=True, targets=[asset])[asset]
+                self._occur(plan, asset, f"meter:{cycle}", starts)
 
     @staticmethod
     def _concerns(plan: Plan, reading: Reading) -> bool:

@@ -23,7 +23,7 @@ from facility_dispatch.kernel.durations import format_duration
 from facility_dispatch.maintenance.levels import ladder
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.plan_forecast import Visit, forecast
-from facility_dispatch.maintenance.planning import Occurrence, Plan, templates
+from facility_dispatch.maintenance.plan_values import Occurrence, Plan, templates
 
 router = APIRouter(include_in_schema=False)
 HORIZON: Final = timedelta(days=62)

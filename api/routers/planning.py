@@ -16,7 +16,7 @@ from facility_dispatch.kernel.durations import DurationError, format_duration, p
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.levels import LADDERS
 from facility_dispatch.maintenance.plan_forecast import forecast
-from facility_dispatch.maintenance.planning import Occurrence, Plan, templates
+from facility_dispatch.maintenance.plan_values import Occurrence, Plan, templates
 
 router = APIRouter(prefix="/api/v1/maintenance-plans", tags=["planning"])
 DurationText = Annotated[str, Field(examples=["15d", "7d", "4h"])]

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from facility_dispatch.maintenance.levels import TSG_T5002, checklist, visit_number
-from facility_dispatch.maintenance.planning import templates
+from facility_dispatch.maintenance.plan_values import templates
 from facility_dispatch.maintenance.schedule import Every, due_times
 from facility_dispatch.maintenance.slots import Slot, place
 
