@@ -11,12 +11,16 @@ from typing import Any
 
 import pytest
 
+from facility_dispatch.kernel.clock import to_ms
+from facility_dispatch.kernel.readings import Reading
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.planning import Planner
 from tests.maintenance.harness import PlanningHarness
 
-BUILDINGS = {"lift-1": "T1", "lift-2": "T1", "lift-3": "T2", "pump-1": "Station A"}
+BUILDINGS = {
+    "lift-1": "T1", "lift-2": "T1", "lift-3": "T2", "pump-1": "Station A", "pump-2": "Station A"
+}  # fmt: skip
 PLANNER = Actor("planner")
 
 
@@ -174,3 +178,42 @@ def test_a_slot_moves_unless_it_would_overlap_its_neighbour(h: PlanningHarness) 
     with pytest.raises(ConflictError, match="only the slot of an open order"):
         finish_all(h)
         h.planner.move(one.id, first.id, first.due_at, PLANNER)
+
+
+def test_pumps_of_one_station_never_stop_together_across_plans(h: PlanningHarness) -> None:
+    """A tank cleaning on pump-1 and a counter-driven pump service on pump-2 of the same
+    booster station (the registry's building) on one morning: the second waits."""
+    h.technician("Li Na", "plumbing")
+    cleaning = h.plan(
+        name="Tank cleaning",
+        kind="water",
+        asset="pump-1",
+        every="6mo",
+        template="water-tank-cleaning",
+        skill="plumbing",
+        interrupts="water",
+        duration_s=4 * 3600.0,
+        lead_time_s=timedelta(days=3).total_seconds(),
+    )
+    (held,) = h.planner.occurrences(cleaning.id)
+    assert held.building == "Station A" and held.ends_at == held.due_at + timedelta(hours=4)
+    service = h.plan(
+        name="Pump service",
+        kind="water",
+        asset="pump-2",
+        every=None,
+        meter_metric="pump_run_hours",
+        meter_every=500.0,
+        template=None,
+        skill="plumbing",
+        interrupts="water",
+        duration_s=2 * 3600.0,
+    )
+    at = held.due_at + timedelta(hours=1)  # the counter crosses 500 during the cleaning
+    for value in (100.0, 700.0):
+        h.planner.on_readings(
+            [Reading("north", "water", "pump-2", to_ms(at), {"pump_run_hours": value})]
+        )
+    (made,) = h.planner.occurrences(service.id)
+    assert made.due_at == held.ends_at  # after the cleaning, not during it
+    assert made.ends_at == held.ends_at + timedelta(hours=2)
