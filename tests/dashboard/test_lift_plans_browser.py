@@ -141,5 +141,27 @@ def test_the_years_levels_and_moving_a_slot_on_a_phone(served: Served, browser: 
         assert row.locator("button[type=submit]").inner_text() == "Move slot"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         shoot(page, "lift-plan-year-en-390")
+
+        # a new lift's plan by level, from the planner's form
+        page.goto(f"{served.url}/plans")
+        page.locator("#new-plan summary").click()
+        form = page.locator("#plan-form")
+        form.locator("input[name=name]").fill("Lift 3 maintenance")
+        form.locator("input[name=asset]").fill("lift-1")
+        form.locator("input[name=every]").fill("15d")
+        form.locator("input[name=starts_at]").fill(local(starts + timedelta(days=5)))
+        form.locator("select[name=skill]").select_option("elevator")
+        form.locator("select[name=template]").select_option("")
+        form.locator("select[name=levels]").select_option("tsg-t5002")
+        form.locator("select[name=interrupts]").select_option("elevator")
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        form.locator("#create-plan").click()
+        page.locator("dd.levels").wait_for()
+        created = [p for p in served.api.get("/api/v1/maintenance-plans").json()["items"]
+                   if p["name"] == "Lift 3 maintenance"]  # fmt: skip
+        assert [(p["levels"], p["every"], p["asset"]) for p in created] == [
+            ("tsg-t5002", "15d", "lift-1")
+        ]
+        assert page.locator("#year .level-counts .badge").count() == 4
     finally:
         page.context.close()
