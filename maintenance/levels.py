@@ -12,7 +12,8 @@ Counting visits keeps the ladder exact whatever the time zone or daylight-saving
 n-th visit is the n-th, wall clock or not), and every level comes at least as often as the
 regulation asks: quarterly every 90 days, half-yearly every 180, yearly every 360 (a calendar
 rule would have to pick which 15-day visit is "the" quarterly one and could let it slip past
-the quarter). The price: the yearly visit moves 5 days earlier each calendar year.
+the quarter). The price: the yearly visit moves 5 days earlier each calendar year. A plan
+whose start is edited counts again from its new start (visit 0 of it is a yearly one).
 
 Pure: plain data in, decisions out.
 """
