@@ -1,12 +1,13 @@
 """Preventive maintenance: plans, their occurrences, and the orders they make.
 
 A plan is calendar based (``every`` or a ``cron`` expression, in the site's local time) or
-meter based (a counter such as ``door_cycles``: every 50,000). Each occurrence is generated
-``lead_time`` ahead of its due time as a preventive order, for the plan's asset or for every
-asset of its kind at the site. An occurrence is recorded once per (plan, asset, due time): the
-unique constraint makes a restart, a second scheduler or a catch-up unable to double one. One
-that comes due while the previous order of the plan on that asset is still open is recorded as
-skipped, so it shows, instead of stacking a second order.
+meter based (a counter such as ``door_cycles``: every 50,000). A plan with ``levels`` stacks
+maintenance levels (:mod:`.levels`: TSG T5002's half-monthly to yearly) on one 15-day visit.
+Each occurrence is generated ``lead_time`` ahead of its due time as a preventive order, for
+the plan's asset or for every asset of its kind at the site. An occurrence is recorded once per
+(plan, asset, due time): the unique constraint makes a restart, a second scheduler or a
+catch-up unable to double one. One that comes due while the previous order of the plan on that
+asset is still open is recorded as skipped, so it shows, instead of stacking a second order.
 """
 
 from __future__ import annotations
@@ -14,14 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from importlib import resources
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -29,10 +26,20 @@ from facility_dispatch.kernel.clock import Clock, from_ms
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.kernel.readings import Reading
-from facility_dispatch.maintenance import lifecycle
+from facility_dispatch.maintenance import lifecycle, plan_slots
 from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.levels import Level, LevelsError, checklist, ladder, visit_number
 from facility_dispatch.maintenance.notices import Notices
-from facility_dispatch.maintenance.orders import SCHEDULER
+from facility_dispatch.maintenance.orders import SCHEDULER, Actor
+from facility_dispatch.maintenance.plan_values import (
+    PLAN_FIELDS,
+    Occurrence,
+    Plan,
+    ahead,
+    templates,
+)
+from facility_dispatch.maintenance.plan_values import occurrence_of as _occurrence
+from facility_dispatch.maintenance.plan_values import plan_of as _plan
 from facility_dispatch.maintenance.schedule import (
     Every,
     MeterState,
@@ -42,6 +49,7 @@ from facility_dispatch.maintenance.schedule import (
     due_times,
     window,
 )
+from facility_dispatch.maintenance.slots import place
 from facility_dispatch.maintenance.sql import MeterStateRow, OccurrenceRow, PlanRow, WorkOrderRow
 from facility_dispatch.maintenance.stagger import stagger
 from facility_dispatch.maintenance.work_orders import WorkOrderService
@@ -50,100 +58,6 @@ log = logging.getLogger(__name__)
 
 CATCH_UP: Final = timedelta(days=400)
 """How far back a plan looks for occurrences it missed (while the service was down)."""
-
-
-@cache
-def templates() -> dict[str, dict[str, Any]]:
-    text = (
-        resources.files("facility_dispatch.maintenance")
-        .joinpath("templates.yaml")
-        .read_text(encoding="utf-8")
-    )
-    loaded: dict[str, dict[str, Any]] = yaml.safe_load(text)["templates"]
-    return loaded
-
-
-PLAN_FIELDS: Final = (
-    "name", "description", "site", "asset", "kind", "every", "cron", "meter_metric",
-    "meter_every", "starts_at", "lead_time_s", "priority", "skill", "checklist", "template",
-    "interrupts", "duration_s", "notice_before_s",
-)  # fmt: skip
-"""What an edit of a plan sets (all of them, as a new plan gives them)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    id: int
-    name: str
-    description: str
-    site: str
-    asset: str | None
-    kind: str | None
-    every: str | None
-    cron: str | None
-    meter_metric: str | None
-    meter_every: float | None
-    starts_at: datetime
-    lead_time: timedelta
-    priority: str
-    skill: str
-    checklist: tuple[str, ...]
-    template: str | None
-    interrupts: str | None
-    duration: timedelta
-    notice_before: timedelta
-    active: bool
-
-    @property
-    def meter(self) -> dict[str, Any] | None:
-        if self.meter_metric is None:
-            return None
-        return {"metric": self.meter_metric, "every": self.meter_every}
-
-
-def _plan(row: PlanRow) -> Plan:
-    return Plan(
-        row.id,
-        row.name,
-        row.description,
-        row.site,
-        row.asset,
-        row.kind,
-        row.every,
-        row.cron,
-        row.meter_metric,
-        row.meter_every,
-        row.starts_at,
-        timedelta(seconds=row.lead_time_s),
-        row.priority,
-        row.skill,
-        tuple(row.checklist or ()),
-        row.template,
-        row.interrupts,
-        timedelta(seconds=row.duration_s),
-        timedelta(seconds=row.notice_before_s),
-        row.active,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Occurrence:
-    plan_id: int
-    asset: str
-    key: str
-    due_at: datetime
-    status: str
-    work_order_id: int | None
-    reason: str | None
-
-
-def ahead(plan: Plan) -> timedelta:
-    """How long before its due time an occurrence is made: the plan's ``lead_time``, and for
-    works that cut a service at least its ``notice_before``, since the notice is written with
-    the occurrence (with a lead of 0 residents would learn of the works as they start)."""
-    if plan.interrupts:
-        return max(plan.lead_time, plan.notice_before)
-    return plan.lead_time
 
 
 class Planner:
@@ -172,6 +86,7 @@ class Planner:
         self._meter_plans: dict[str, list[Plan]] = {}
         self._meters_dirty: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
+        self._placing = threading.RLock()
         self._next_runs: dict[tuple[Any, ...], datetime | None] = {}
 
     # -- plans -----------------------------------------------------------------------------
@@ -213,10 +128,28 @@ class Planner:
                 )
         except ScheduleError as error:
             raise InvalidRequestError(str(error)) from None
+        if fields.get("levels"):
+            self._check_levels(fields)
         template = fields.get("template")
         if template is not None and template not in templates():
             known = ", ".join(sorted(templates()))
             raise InvalidRequestError(f"no checklist template {template!r} (known: {known})")
+
+    @staticmethod
+    def _check_levels(fields: dict[str, Any]) -> None:
+        """A levels plan counts visits of its ladder's base interval (15 days): an interval
+        schedule of exactly that, and no template of its own (the levels bring theirs)."""
+        try:
+            known = ladder(fields["levels"])
+        except LevelsError as error:
+            raise InvalidRequestError(str(error)) from None
+        every = fields.get("every")
+        if not every or Every.parse(every) != Every.parse(known.base):
+            raise InvalidRequestError(
+                f"levels {known.name}: give every={known.base} (the visits it counts)"
+            )
+        if fields.get("template"):
+            raise InvalidRequestError("levels bring their own templates: leave template empty")
 
     def update(self, plan_id: int, **fields: Any) -> Plan:
         """Change a plan (its schedule, checklist, works...), checked as a new one is; what was
@@ -277,10 +210,7 @@ class Planner:
                 .order_by(OccurrenceRow.due_at.desc(), OccurrenceRow.asset)
                 .limit(limit)
             )
-            return [
-                Occurrence(r.plan_id, r.asset, r.key, r.due_at, r.status, r.work_order_id, r.reason)
-                for r in rows
-            ]
+            return [_occurrence(r) for r in rows]
 
     def skipped_due(self, site: str | None) -> list[datetime]:
         """Due times of occurrences skipped because the previous order was still open."""
@@ -301,9 +231,23 @@ class Planner:
         assert plan.kind is not None
         return sorted(self._assets_of_kind(plan.site, plan.kind))
 
-    def checklist_of(self, plan: Plan) -> list[str]:
-        items = list(templates()[plan.template]["items"]) if plan.template else []
-        return items + list(plan.checklist)
+    def checklist_of(self, plan: Plan, level: Level | None = None) -> list[str]:
+        """The template's items (a levels plan: the union of the stacked levels'), then the
+        plan's own."""
+        if plan.levels and level is not None:
+            items_of = {name: list(t["items"]) for name, t in templates().items()}
+            items = checklist(ladder(plan.levels), level, items_of)
+        else:
+            items = list(templates()[plan.template]["items"]) if plan.template else []
+        return [*items, *(item for item in plan.checklist if item not in items)]
+
+    def level_at(self, plan: Plan, due: datetime) -> Level | None:
+        """The level of a levels plan's visit due at ``due`` (None for other plans)."""
+        if not plan.levels or not plan.every:
+            return None
+        known = ladder(plan.levels)
+        base = Every.parse(known.base).fixed
+        return known.level(visit_number(plan.starts_at, due, base, self.zone(plan.site)))
 
     # -- calendar ------------------------------------------------------------------------------
 
@@ -344,27 +288,46 @@ class Planner:
             return 0
         made = 0
         now = self._clock.now()
-        for due in self.due(plan, now):
-            for asset, starts in self.starts(plan, due).items():
-                made += self._occur(plan, asset, due.isoformat(), starts)
+        with self._placing:  # slots placed and stored one plan at a time (in this process)
+            for due in self.due(plan, now):
+                level = self.level_at(plan, due)
+                for asset, starts in self.starts(plan, due, booked=True).items():
+                    made += self._occur(plan, asset, due.isoformat(), starts, level)
         return made
 
-    def starts(self, plan: Plan, due: datetime) -> dict[str, datetime]:
-        """When the works on each target begin: works that cut a service (lifts, water) on
-        several assets of one building follow one another (:mod:`.stagger`)."""
-        targets = self._targets(plan)
-        if not plan.interrupts or plan.asset or len(targets) < 2:
+    def starts(
+        self,
+        plan: Plan,
+        due: datetime,
+        booked: bool = False,
+        targets: Sequence[str] | None = None,
+    ) -> dict[str, datetime]:
+        """When the works on each target begin. Works that stop their asset (lifts, pumps)
+        never overlap another such slot in the asset's group (its building or booster
+        station), from this plan or, when ``booked``, any stored one (:mod:`.slots`)."""
+        targets = self._targets(plan) if targets is None else targets
+        if not plan.interrupts:
             return {asset: due for asset in targets}
-        return stagger(
-            targets, lambda asset: self._building_of(plan.site, asset), due, plan.duration
-        )
+        if not booked:
+            return stagger(targets, lambda a: self._building_of(plan.site, a), due, plan.duration)
+        groups: dict[str | None, list[str]] = {}
+        for asset in targets:
+            groups.setdefault(self._building_of(plan.site, asset), []).append(asset)
+        starts: dict[str, datetime] = {}
+        for building, assets in groups.items():
+            with self._sessions() as session:
+                held = plan_slots.held(session, plan.site, building, due, due + plan_slots.REACH)
+            starts |= place(assets, due, plan.duration, held)
+        return starts
 
     def run_all(self) -> int:
         """Every active calendar plan (on start, this is the catch-up after downtime)."""
         self._finish_interrupted()
         return sum(self.run(plan.id) for plan in self.plans(active=True))
 
-    def _occur(self, plan: Plan, asset: str, key: str, due: datetime) -> int:
+    def _occur(
+        self, plan: Plan, asset: str, key: str, due: datetime, level: Level | None = None
+    ) -> int:
         """Record one occurrence and make its order (or record it as skipped). 1 if made."""
         now = self._clock.now()
         try:
@@ -398,6 +361,10 @@ class Planner:
                         if still_open
                         else None,
                         created_at=now,
+                        ends_at=due + plan.duration if plan.interrupts else None,
+                        site=plan.site if plan.interrupts else None,
+                        building=self._building_of(plan.site, asset) if plan.interrupts else None,
+                        level=level.name if level else None,
                     )
                 )
         except IntegrityError:
@@ -405,17 +372,20 @@ class Planner:
         if still_open:
             log.info("plan %s on %s due %s skipped: %s still open", plan.id, asset, due, still_open)
             return 0
-        self._make_order(plan, asset, key, due)
+        self._make_order(plan, asset, key, due, level)
         return 1
 
-    def _make_order(self, plan: Plan, asset: str, key: str, due: datetime) -> None:
+    def _make_order(
+        self, plan: Plan, asset: str, key: str, due: datetime, level: Level | None = None
+    ) -> None:
         local = due.astimezone(self.zone(plan.site))
+        named = f" {level.zh}保养 / {level.en} maintenance" if level else ""
         order = self._work_orders.create(
             SCHEDULER,
             site=plan.site,
             asset=asset,
             kind=plan.kind,
-            title=f"{plan.name}: {asset} (due {local:%Y-%m-%d %H:%M})",
+            title=f"{plan.name}: {asset}{named} (due {local:%Y-%m-%d %H:%M})",
             description=plan.description,
             priority=plan.priority,
             skill=plan.skill,
@@ -424,8 +394,9 @@ class Planner:
             plan_id=plan.id,
             due_at=due,
             resolve_by=due + self._window(plan),
+            counted_from=due,  # made ahead (lead time): its clock starts at the due time
             interrupts=plan.interrupts,
-            checklist=self.checklist_of(plan),
+            checklist=self.checklist_of(plan, level),
         )
         with self._sessions.begin() as session:
             row = session.scalars(
@@ -462,7 +433,7 @@ class Planner:
                     plan.interrupts,
                     due,
                     due + plan.duration,
-                    plan.name if plan.asset else f"{plan.name}: {asset}",
+                    (plan.name if plan.asset else f"{plan.name}: {asset}") + named,
                     asset=asset,
                     planned=True,
                     work_order_id=order.id,
@@ -474,6 +445,45 @@ class Planner:
             self._events.notify()
         if notice is not None:
             self._notices.shown(notice)
+
+    def move(
+        self, plan_id: int, occurrence_id: int, starts_at: datetime, actor: Actor
+    ) -> Occurrence:
+        """The planner moves one occurrence's slot: refused (ConflictError naming the asset and
+        its time) if it would overlap another slot of its group; the order's due time and
+        deadlines move with it, and residents get the new time (the old notice is cancelled)."""
+        plan = self.plan(plan_id)
+        if plan is None:
+            raise NotFoundError(f"no plan {plan_id}")
+        zone = self.zone(plan.site)
+        now = self._clock.now()
+        with self._placing, self._sessions.begin() as session:
+            row = plan_slots.occurrence(session, plan_id, occurrence_id)
+            ends_at = plan_slots.check_move(session, row, starts_at, zone)
+            row.due_at = starts_at
+            if row.ends_at is not None:
+                row.ends_at = ends_at
+            assert row.work_order_id is not None  # check_move: only generated ones move
+            self._work_orders.reschedule(session, row.work_order_id, starts_at, actor, now)
+            moved = _occurrence(row)
+        if plan.interrupts and moved.work_order_id is not None:
+            self._notices.cancel_for_order(moved.work_order_id)
+            level = next((x for x in _rungs(plan) if x.name == moved.level), None)
+            named = f" {level.zh}保养 / {level.en} maintenance" if level else ""
+            notice = self._notices.announce(
+                plan.site,
+                plan.interrupts,
+                starts_at,
+                starts_at + plan.duration,
+                (plan.name if plan.asset else f"{plan.name}: {moved.asset}") + named,
+                asset=moved.asset,
+                planned=True,
+                work_order_id=moved.work_order_id,
+                plan_id=plan.id,
+                publish_at=max(now, starts_at - plan.notice_before),
+            )
+            self._notices.shown(notice)
+        return moved
 
     def _window(self, plan: Plan) -> timedelta:
         if plan.every:
@@ -489,7 +499,8 @@ class Planner:
         for row in stuck:
             plan = self.plan(row.plan_id)
             if plan is not None:
-                self._make_order(plan, row.asset, row.key, row.due_at)
+                level = next((x for x in _rungs(plan) if x.name == row.level), None)
+                self._make_order(plan, row.asset, row.key, row.due_at, level)
 
     # -- the calendar ----------------------------------------------------------------------
 
@@ -558,7 +569,10 @@ class Planner:
                         crossed.extend((plan, reading.asset, c, reading.ts_ms) for c in cycles)
         for plan, asset, cycle, ts_ms in crossed:
             self.flush_meters()  # the count that made it is on disk before the order exists
-            self._occur(plan, asset, f"meter:{cycle}", from_ms(ts_ms))
+            due = from_ms(ts_ms)
+            with self._placing:  # works that stop the asset wait for its group's free slot
+                starts = self.starts(plan, due, booked=True, targets=[asset])[asset]
+                self._occur(plan, asset, f"meter:{cycle}", starts)
 
     @staticmethod
     def _concerns(plan: Plan, reading: Reading) -> bool:
@@ -589,6 +603,10 @@ class Planner:
 
     def meter(self, plan_id: int, asset: str) -> MeterState | None:
         return self._meters.get((plan_id, asset))
+
+
+def _rungs(plan: Plan) -> tuple[Level, ...]:
+    return ladder(plan.levels).levels if plan.levels else ()
 
 
 def _due(when: datetime | None, now: datetime) -> bool:

@@ -224,6 +224,7 @@ class PlanRow(Base):
     interrupts: Mapped[str | None] = mapped_column(String(16))
     duration_s: Mapped[float] = mapped_column(default=3600.0)
     notice_before_s: Mapped[float] = mapped_column(default=86400.0)
+    levels: Mapped[str | None] = mapped_column(String(32))  # a ladder: tsg-t5002
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(100))
@@ -243,10 +244,16 @@ class OccurrenceRow(Base):
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
+    # works that stop the asset: its out-of-service slot (due_at to ends_at) and its group
+    ends_at: Mapped[datetime | None]
+    site: Mapped[str | None] = mapped_column(String(64))
+    building: Mapped[str | None] = mapped_column(String(100))  # as the asset registry's
+    level: Mapped[str | None] = mapped_column(String(16))  # of a levels plan: yearly ...
 
     __table_args__ = (
         UniqueConstraint("plan_id", "asset", "key", name="uq_plan_occurrences_once"),
         Index("ix_plan_occurrences_due", "plan_id", "asset", "due_at"),
+        Index("ix_plan_occurrences_slots", "site", "building", "due_at"),
     )
 
 

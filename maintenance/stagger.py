@@ -4,19 +4,15 @@ A plan for every lift of a site, due at 10:00, would stop all six lifts of a tow
 tell the residents six times, naming none). Pure arithmetic: within a building, assets in name
 order (lift-2 before lift-10) start one works-duration after another; different buildings keep
 the plan's time. Assets whose building is unknown are taken as one building: the safe guess.
+The planner also keeps clear of the slots other plans hold (:func:`.slots.place`).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-
-def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple(
-        (0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name)
-    )
+from facility_dispatch.maintenance.slots import place
 
 
 def stagger(
@@ -32,6 +28,5 @@ def stagger(
         buildings.setdefault(building_of(asset), []).append(asset)
     starts: dict[str, datetime] = {}
     for group in buildings.values():
-        for position, asset in enumerate(sorted(group, key=_natural)):
-            starts[asset] = due + position * duration
+        starts |= place(group, due, duration)
     return starts

@@ -128,10 +128,14 @@ class WorkOrderService(OrderBook):
         interrupts: str | None = None,
         checklist: Sequence[str] = (),
         resolve_by: datetime | None = None,
+        counted_from: datetime | None = None,
     ) -> WorkOrderRow:
         if priority not in sla.PRIORITIES:
             raise InvalidRequestError(f"priority {priority!r} is not one of P1, P2, P3, P4")
-        respond_by, default_resolve_by = sla.deadlines(priority, now, self._levels(site))
+        # preventive work is made ahead of its due time: its clock starts then, not now
+        respond_by, default_resolve_by = sla.deadlines(
+            priority, counted_from or now, self._levels(site)
+        )
         resolve_by = resolve_by or default_resolve_by  # preventive work: due time plus window
         row = WorkOrderRow(
             number=self._number(session, now),
@@ -420,6 +424,31 @@ class WorkOrderService(OrderBook):
             None,
             f"priority {before} -> {priority}",
             {"before": before, "after": priority},
+        )
+
+    def reschedule(
+        self, session: Session, order_id: int, due_at: datetime, actor: Actor, now: datetime
+    ) -> None:
+        """A preventive order's works moved (the planner moved its slot): its due time and its
+        deadlines, counted from the due time, move by as much; in the caller's transaction."""
+        row = self.row(session, order_id)
+        if row.due_at is None:
+            raise InvalidRequestError(f"{row.number} has no due time to move")
+        before, shift = row.due_at, due_at - row.due_at
+        row.due_at = due_at
+        row.respond_by += shift
+        row.resolve_by += shift
+        row.updated_at = now
+        self.log_entry(
+            session,
+            row,
+            now,
+            actor,
+            "rescheduled",
+            None,
+            None,
+            f"due {rfc3339(before)} -> {rfc3339(due_at)}",
+            {"before": rfc3339(before), "after": rfc3339(due_at)},
         )
 
     # -- what time does to an order (the scheduler's escalation calls these) ---------------

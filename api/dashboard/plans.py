@@ -3,7 +3,8 @@ happened, at which site), one plan with its occurrences, and the planner's form 
 or an edit (a plan keeps its kind of schedule: interval, crontab or meter).
 
 Actions post to the JSON API (``POST /api/v1/maintenance-plans``, ``PUT`` to edit, ``DELETE``
-to pause)."""
+to pause, ``POST .../occurrences/{id}/move`` to move a slot). A plan whose works stop its asset,
+or that stacks levels, shows its coming year: each visit's slot and level."""
 
 from __future__ import annotations
 
@@ -19,13 +20,17 @@ from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.kernel.durations import format_duration
+from facility_dispatch.maintenance.levels import ladder
 from facility_dispatch.maintenance.orders import WorkOrder
-from facility_dispatch.maintenance.planning import Occurrence, Plan, templates
+from facility_dispatch.maintenance.plan_forecast import Visit, forecast
+from facility_dispatch.maintenance.plan_values import Occurrence, Plan, templates
 
 router = APIRouter(include_in_schema=False)
 HORIZON: Final = timedelta(days=62)
 """Two months ahead: two half-monthly lift cycles, and the month the calendar shows."""
 PER_PLAN: Final = 70
+YEAR: Final = timedelta(days=365)
+"""How far a plan's page shows its visits: a whole ladder of levels (the yearly one again)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +171,9 @@ def plan_page(plan_id: int, page: PageDep) -> HTMLResponse:
     orders, _ = service.work_orders.query(source="preventive", site=plan.site, limit=1000)
     by_id = {o.id: o for o in orders}
     occurrences = service.planner.occurrences(plan.id, limit=200)
+    year: list[Visit] = []
+    if plan.active and (plan.levels or plan.interrupts) and not plan.meter_metric:
+        year = forecast(service.planner, plan, page.now - timedelta(days=1), page.now + YEAR)
     return page.render(
         "plan.html",
         plan=plan,
@@ -180,6 +188,11 @@ def plan_page(plan_id: int, page: PageDep) -> HTMLResponse:
         site=plan.site,
         durations=kept_durations(plan),
         cron_words=wording.cron_text(plan.cron, page.t) if plan.cron else "",
+        year=year,
+        level_counts={
+            level.name: sum(1 for v in year if v.level == level.name)
+            for level in (ladder(plan.levels).levels if plan.levels else ())
+        },
     )
 
 

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
-from facility_dispatch.api.errors import raise_for
+from facility_dispatch.api.errors import actor_of, raise_for
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, page
 from facility_dispatch.api.types import AssetName, Input, Kind, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.kernel.durations import DurationError, format_duration, parse_duration
 from facility_dispatch.maintenance.errors import MaintenanceError
-from facility_dispatch.maintenance.planning import Plan, templates
+from facility_dispatch.maintenance.levels import LADDERS
+from facility_dispatch.maintenance.plan_forecast import forecast
+from facility_dispatch.maintenance.plan_values import Occurrence, Plan, templates
 
 router = APIRouter(prefix="/api/v1/maintenance-plans", tags=["planning"])
 DurationText = Annotated[str, Field(examples=["15d", "7d", "4h"])]
@@ -49,6 +51,11 @@ class PlanIn(Input):
     )
     duration: DurationText = Field(default="1h", description="how long the works take")
     notice_before: DurationText = Field(default="24h")
+    levels: Literal["tsg-t5002"] | None = Field(
+        default=None,
+        description="stacked maintenance levels (TSG T5002: every 15d, the 6th visit quarterly,"
+        " the 12th half-yearly, the 24th yearly; each does the items of the levels below)",
+    )
 
     @model_validator(mode="after")
     def _checks(self) -> PlanIn:
@@ -80,16 +87,50 @@ class PlanOut(BaseModel):
     duration: str
     notice_before: str
     active: bool
+    levels: str | None = None
     next_order_at: datetime | None = Field(description="when the next order will be made")
 
 
 class OccurrenceOut(BaseModel):
+    id: int
     asset: str
     key: str
-    due_at: datetime
+    due_at: datetime = Field(description="when its works start (its slot, once staggered)")
+    ends_at: datetime | None = Field(description="end of the slot of works that stop the asset")
+    building: str | None
+    level: str | None = Field(description="a levels plan's: half-monthly ... yearly")
     status: Literal["generating", "generated", "skipped"]
     work_order_id: int | None
     reason: str | None
+
+
+class MoveIn(Input):
+    starts_at: UtcDateTime = Field(description="the slot's new start")
+
+    @model_validator(mode="after")
+    def _bounded(self) -> MoveIn:
+        if (
+            not datetime(2000, 1, 1, tzinfo=UTC)
+            <= self.starts_at
+            < datetime(2100, 1, 1, tzinfo=UTC)
+        ):
+            raise ValueError("starts_at: between 2000 and 2099")
+        return self
+
+
+class VisitOut(BaseModel):
+    due_at: datetime
+    asset: str
+    starts_at: datetime
+    ends_at: datetime | None
+    level: str | None
+    occurrence_id: int | None
+    status: Literal["generating", "generated", "skipped", "upcoming"]
+
+
+class ForecastOut(BaseModel):
+    plan_id: int
+    items: list[VisitOut]
 
 
 class PlanDetail(PlanOut):
@@ -117,6 +158,7 @@ def plan_out(plan: Plan, next_at: datetime | None) -> dict[str, Any]:
         "duration": format_duration(plan.duration),
         "notice_before": format_duration(plan.notice_before),
         "active": plan.active,
+        "levels": plan.levels,
         "next_order_at": next_at,
     }
 
@@ -191,25 +233,72 @@ def _fields(body: PlanIn, service: ServiceDep) -> dict[str, Any]:
 
 
 def _detail(service: ServiceDep, plan: Plan) -> PlanDetail:
-    occurrences = [
-        OccurrenceOut.model_validate(o, from_attributes=True)
-        for o in service.planner.occurrences(plan.id)
-    ]
+    occurrences = [occurrence_out(o) for o in service.planner.occurrences(plan.id)]
     return PlanDetail(
         **plan_out(plan, service.planner.next_run(plan, service.clock.now())),
         occurrences=occurrences,
     )
 
 
+def occurrence_out(occurrence: Occurrence) -> OccurrenceOut:
+    return OccurrenceOut.model_validate(occurrence, from_attributes=True)
+
+
 @router.get("/templates")
 def list_templates(_who: Viewer) -> dict[str, Any]:
-    """Built-in checklist templates (TSG T5002 half-monthly lift items, tank cleaning, ...)."""
+    """Built-in checklist templates (TSG T5002 lift items by level, tank cleaning, ...) and
+    the level ladders that stack them."""
     return {
         "items": [
             {"name": name, "title": t["title"], "items": t["items"]}
             for name, t in templates().items()
-        ]
-    }
+        ],
+        "levels": [
+            {
+                "name": ladder.name,
+                "every": ladder.base,
+                "levels": [
+                    {"name": x.name, "every_visit": x.every, "template": x.template,
+                     "zh": x.zh, "en": x.en}
+                    for x in ladder.levels
+                ],
+            }
+            for ladder in LADDERS.values()
+        ],
+    }  # fmt: skip
+
+
+@router.get("/{plan_id}/forecast", response_model=ForecastOut)
+def plan_forecast(
+    plan_id: Id,
+    service: ServiceDep,
+    _who: Viewer,
+    days: Annotated[int, Query(ge=1, le=800, description="how far ahead")] = 365,
+) -> ForecastOut:
+    """The plan's visits from now on: each asset's slot and level (made or to come)."""
+    plan = service.planner.plan(plan_id)
+    if plan is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no plan {plan_id}")
+    now = service.clock.now()
+    visits = forecast(service.planner, plan, now - timedelta(days=1), now + timedelta(days=days))
+    return ForecastOut(
+        plan_id=plan.id,
+        items=[VisitOut.model_validate(v, from_attributes=True) for v in visits],
+    )
+
+
+@router.post("/{plan_id}/occurrences/{occurrence_id}/move", response_model=OccurrenceOut)
+def move_occurrence(
+    plan_id: Id, occurrence_id: Id, body: MoveIn, service: ServiceDep, who: Planner
+) -> OccurrenceOut:
+    """Move one occurrence's slot (its order's due time, deadlines and residents' notice move
+    with it); 409 naming the asset and time if it would overlap another slot of the same
+    building or station, or if its order is no longer open."""
+    try:
+        moved = service.planner.move(plan_id, occurrence_id, body.starts_at, actor_of(who))
+    except MaintenanceError as error:
+        raise_for(error)
+    return occurrence_out(moved)
 
 
 @router.get("/{plan_id}", response_model=PlanDetail)

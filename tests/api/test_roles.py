@@ -48,6 +48,7 @@ NEEDS = {
     ("DELETE", "/api/v1/maintenance-plans/{plan_id}"): "planner",
     ("PUT", "/api/v1/maintenance-plans/{plan_id}"): "planner",
     ("POST", "/api/v1/maintenance-plans/{plan_id}/resume"): "planner",
+    ("POST", "/api/v1/maintenance-plans/{plan_id}/occurrences/{occurrence_id}/move"): "planner",
     ("POST", "/api/v1/parts"): "planner",
     ("POST", "/api/v1/parts/{part_id}/stock"): "planner",
     ("POST", "/api/v1/parts/{part_id}/adjust"): "planner",
@@ -111,6 +112,7 @@ READS = {
     "/api/v1/maintenance-plans": "viewer",
     "/api/v1/maintenance-plans/templates": "viewer",
     "/api/v1/maintenance-plans/{plan_id}": "viewer",
+    "/api/v1/maintenance-plans/{plan_id}/forecast": "viewer",
     "/api/v1/parts": "viewer",
     "/api/v1/parts/{part_id}": "viewer",
     "/api/v1/parts/{part_id}/ledger": "viewer",
@@ -346,6 +348,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
             "asset": "pump-9",
             "every": "30d",
             "starts_at": later.isoformat(),
+            "lead_time": "31d",  # its first occurrence made at once: a slot to move
             "skill": "plumbing",
         },
     )
@@ -368,6 +371,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "part_id": part.json()["id"],
         "silence_id": silence.json()["id"],
         "plan_id": plan.json()["id"],
+        "occurrence_id": plan.json()["occurrences"][0]["id"],
         "token_id": spare.json()["id"],
         "shift_id": shift.json()["id"],
         "absence_id": absence.json()["id"],
@@ -509,6 +513,9 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "skill": "plumbing",
         },
         ("POST", "/api/v1/maintenance-plans/{plan_id}/resume"): {},
+        ("POST", "/api/v1/maintenance-plans/{plan_id}/occurrences/{occurrence_id}/move"): {
+            "starts_at": (soon + timedelta(days=40)).isoformat()
+        },
         ("POST", "/api/v1/parts"): {"sku": f"FUSE-{uuid.uuid4().hex[:6]}", "name": "Fuse"},
         ("POST", "/api/v1/parts/{part_id}/stock"): {"site": site, "quantity": 5},
         ("POST", "/api/v1/parts/{part_id}/adjust"): {
