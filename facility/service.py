@@ -42,6 +42,7 @@ from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.rostering import Rosters
+from facility_dispatch.maintenance.statutory import Compliance
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.maintenance.works import WorksFollowUp
 from facility_dispatch.notify.apprise_sender import AppriseSender
@@ -92,6 +93,7 @@ class Service:
     patrols: Patrols
     residents: ResidentRequests
     notifier: Notifier
+    compliance: Compliance
     leadership: Leadership | None = None
     started: bool = field(default=False)
 
@@ -408,6 +410,17 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         "notifications-retention",
     )
 
+    compliance = Compliance(
+        sessions,
+        events,
+        people,
+        clock,
+        settings.timezone,
+        lead_days=settings.compliance_lead_days,
+        zone_of=zone_of,
+    )
+    scheduler.every(timedelta(minutes=10), compliance.sweep, "compliance")
+
     return Service(
         settings=settings,
         clock=clock,
@@ -438,4 +451,5 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         patrols=patrols,
         residents=residents,
         notifier=notifier,
+        compliance=compliance,
     )
