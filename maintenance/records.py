@@ -79,7 +79,7 @@ class RecordLine:
 
 
 def _at(moment: datetime | None, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).isoformat() if moment else ""
+    return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
 
 
 def timeline_text(entry: TimelineEntry, zone: ZoneInfo) -> str:

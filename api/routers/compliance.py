@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
@@ -48,7 +48,17 @@ def standing_out(standing: Standing) -> ComplianceOut:
     )
 
 
-Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(9000, 12, 31))]
+Day = date
+FIRST, LAST = date(1970, 1, 1), date(9000, 12, 31)
+
+
+def _within(**days: date | None) -> None:
+    """Statutory dates fall in our era (the document says only "a date")."""
+    for name, day in days.items():
+        if day is not None and not FIRST <= day <= LAST:
+            raise HTTPException(422, f"{name}: a date from {FIRST} to {LAST}")
+
+
 OptionalAsset = Annotated[str | None, Field(default=None, pattern=ASSET_REGEX)]
 
 
@@ -105,6 +115,7 @@ def _standing(service: ServiceDep, site: str, asset: str, item: str) -> Complian
 @router.post("", response_model=ComplianceOut)
 def set_due(body: DueIn, service: ServiceDep, who: Planner) -> ComplianceOut:
     """Set when an item is due (replacing the date it had)."""
+    _within(due_on=body.due_on)
     try:
         service.compliance.set_due(
             body.site, body.asset or "", body.item, body.due_on, who.name, body.note
@@ -117,6 +128,7 @@ def set_due(body: DueIn, service: ServiceDep, who: Planner) -> ComplianceOut:
 @router.post("/done", response_model=ComplianceOut)
 def record_done(body: DoneIn, service: ServiceDep, who: Planner) -> ComplianceOut:
     """Record an item done; its next due date follows (or is the one given)."""
+    _within(done_on=body.done_on, next_due=body.next_due)
     try:
         service.compliance.record_done(
             body.site, body.asset or "", body.item, body.done_on, who.name, body.next_due, body.note

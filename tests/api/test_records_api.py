@@ -126,14 +126,16 @@ def _order_on_lift(client: TestClient, site: str, part_id: int, title: str) -> i
 
 
 def _line(entry: dict[str, Any], zone: ZoneInfo) -> str:
-    at = datetime.fromisoformat(entry["at"]).astimezone(zone).isoformat()
+    at = datetime.fromisoformat(entry["at"]).astimezone(zone).isoformat(timespec="seconds")
     move = f" {entry['from'] or ''}→{entry['to']}" if entry["to"] else ""
     note = " ".join((entry["note"] or "").split())
     return f"{at} {entry['event']}{move} ({entry['actor']})" + (f": {note}" if note else "")
 
 
 def _local(text: str | None, zone: ZoneInfo) -> str:
-    return datetime.fromisoformat(text).astimezone(zone).isoformat() if text else ""
+    return (
+        datetime.fromisoformat(text).astimezone(zone).isoformat(timespec="seconds") if text else ""
+    )
 
 
 def test_the_records_csv_matches_the_orders_timelines(client: TestClient, site: str) -> None:
