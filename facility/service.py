@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
@@ -346,6 +346,10 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         known = people.site(site)
         return known.timezone if known else None
 
+    def installed_on(site: str, asset: str) -> date | None:
+        record = assets.get(site, asset)
+        return record.install_date if record else None
+
     def building_of(site: str, asset: str) -> str | None:
         record = assets.get(site, asset)
         return record.building if record else None
@@ -418,6 +422,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         settings.timezone,
         lead_days=settings.compliance_lead_days,
         zone_of=zone_of,
+        installed_on=installed_on,
     )
     scheduler.every(timedelta(minutes=10), compliance.sweep, "compliance")
 

@@ -9,7 +9,7 @@ so a second sweep, or a second leader, finds it sent.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -30,6 +30,7 @@ SITE_ITEMS = frozenset({"drill"})
 ASSET_ITEMS = frozenset({"inspection", "certificate"})
 LABELS = {
     "inspection": "periodic inspection (定期检验)",
+    "self_test": "self-test (自行检测)",
     "drill": "emergency rescue drill (应急救援演练)",
     "certificate": "certificate expiry",
     "operator_certificate": "operator certificate (特种设备作业人员证) expiry",
@@ -101,6 +102,7 @@ class Compliance:
         *,
         lead_days: int = 30,
         zone_of: Callable[[str], str | None] = lambda site: None,
+        installed_on: Callable[[str, str], date | None] = lambda site, asset: None,
     ) -> None:
         self._sessions = sessions
         self._events = events
@@ -108,6 +110,7 @@ class Compliance:
         self._clock = clock
         self._timezone = timezone
         self._zone_of = zone_of
+        self._installed_on = installed_on
         self.lead_days = lead_days
 
     @staticmethod
@@ -187,7 +190,7 @@ class Compliance:
             stmt = select(StatutoryItemRow).order_by(StatutoryItemRow.due_on, StatutoryItemRow.id)
             if site:
                 stmt = stmt.where(StatutoryItemRow.site == site)
-            found = [_obligation(r) for r in session.scalars(stmt)]
+            found = [self._named(_obligation(r)) for r in session.scalars(stmt)]
         technicians, _ = self._people.technicians(site=site, limit=100_000)
         for technician in technicians:
             for certificate in technician.certifications:
@@ -211,6 +214,16 @@ class Compliance:
                     )
                     break  # one reminder per certificate, under the technician's first site
         return sorted(found, key=lambda o: (o.due_on, o.site, o.asset, o.item))
+
+    def _named(self, obligation: Obligation) -> Obligation:
+        """An inspection says whose it is this year: the inspection body's or a self-test, by
+        the lift's age (its register's install date)."""
+        if obligation.item != "inspection":
+            return obligation
+        kind = compliance.inspection_kind(
+            self._installed_on(obligation.site, obligation.asset), obligation.due_on
+        )
+        return replace(obligation, label=kind)
 
     def _today(self, site: str) -> date:
         return compliance.local_day(self._clock.now(), self._zone_of(site) or self._timezone)
@@ -295,7 +308,7 @@ class Compliance:
     def _message(reminder: Reminder) -> str:
         o = reminder.obligation
         who = f"{o.site}/{o.asset}" if o.asset else o.site
-        what = LABELS.get(o.item, o.item) + (
+        what = LABELS.get(o.label if o.item == "inspection" else o.item, o.item) + (
             f" {o.label}" if o.item == "operator_certificate" else ""
         )
         if reminder.stage == "overdue":

@@ -212,11 +212,16 @@ def test_statutory_items_are_listed_moved_when_done_and_reminded_once(
     lift(client, site)
     service = client.app.state.service  # type: ignore[attr-defined]
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    due = today + timedelta(days=10)
+    installed = date(due.year - 2, due.month, min(due.day, 28)).isoformat()  # year 2: self-test
+    put = client.put(f"/api/v1/assets/{site}/lift-1/register", json={"install_date": installed})
+    assert put.status_code == 200, put.text
     soon = {"site": site, "asset": "lift-1", "item": "inspection",
             "due_on": (today + timedelta(days=10)).isoformat()}  # fmt: skip
     set_ = client.post("/api/v1/compliance", json=soon)
     assert set_.status_code == 200, set_.text
     assert (set_.json()["stage"], set_.json()["days_left"]) == ("due_soon", 10)
+    assert set_.json()["label"] == "self_test"  # TSG T7001: the body inspects in years 1, 4, 7...
     late = {"site": site, "item": "drill", "due_on": (today - timedelta(days=3)).isoformat()}
     assert client.post("/api/v1/compliance", json=late).json()["stage"] == "overdue"
     assert client.post("/api/v1/compliance", json={**late, "asset": "lift-1"}).status_code == 422
