@@ -24,6 +24,7 @@ from facility_dispatch.api.openapi import document_errors
 from facility_dispatch.api.routers import (
     alarms,
     assets,
+    compliance,
     dead_letters,
     events,
     health,
@@ -120,6 +121,7 @@ def create_app(
     for router in (
         health.router,
         assets.router,
+        compliance.router,
         alarms.router,
         silences.router,
         work_orders.router,

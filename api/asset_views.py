@@ -54,6 +54,11 @@ class AssetViews:
             "name": record.name,
             "building": record.building,
             "registered": record.registered,
+            "maker": record.maker,
+            "model": record.model,
+            "install_date": record.install_date,
+            "registration_code": record.registration_code,
+            "floor": record.floor,
         }
 
     def views(self, records: list[AssetRecord]) -> list[dict[str, Any]]:

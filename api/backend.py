@@ -29,6 +29,7 @@ from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.rostering import Rosters
+from facility_dispatch.maintenance.statutory import Compliance
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.residents.requests import ResidentRequests
@@ -112,6 +113,8 @@ class Backend(Protocol):
     def notifier(self) -> Notifier: ...
     @property
     def residents(self) -> ResidentRequests: ...
+    @property
+    def compliance(self) -> Compliance: ...
     @property
     def leadership(self) -> Leading | None: ...
 

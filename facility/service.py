@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
@@ -42,6 +42,7 @@ from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.review import IncidentReviews
 from facility_dispatch.maintenance.rostering import Rosters
+from facility_dispatch.maintenance.statutory import Compliance
 from facility_dispatch.maintenance.work_orders import WorkOrderService
 from facility_dispatch.maintenance.works import WorksFollowUp
 from facility_dispatch.notify.apprise_sender import AppriseSender
@@ -92,6 +93,7 @@ class Service:
     patrols: Patrols
     residents: ResidentRequests
     notifier: Notifier
+    compliance: Compliance
     leadership: Leadership | None = None
     started: bool = field(default=False)
 
@@ -353,6 +355,10 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         known = people.site(site)
         return known.timezone if known else None
 
+    def installed_on(site: str, asset: str) -> date | None:
+        record = assets.get(site, asset)
+        return record.install_date if record else None
+
     def building_of(site: str, asset: str) -> str | None:
         record = assets.get(site, asset)
         return record.building if record else None
@@ -417,6 +423,18 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         "notifications-retention",
     )
 
+    compliance = Compliance(
+        sessions,
+        events,
+        people,
+        clock,
+        settings.timezone,
+        lead_days=settings.compliance_lead_days,
+        zone_of=zone_of,
+        installed_on=installed_on,
+    )
+    scheduler.every(timedelta(minutes=10), compliance.sweep, "compliance")
+
     return Service(
         settings=settings,
         clock=clock,
@@ -447,4 +465,5 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         patrols=patrols,
         residents=residents,
         notifier=notifier,
+        compliance=compliance,
     )

@@ -141,6 +141,14 @@ class Settings(BaseSettings):
         description="residents' requests and their photos are deleted this long after they came",
     )
 
+    # Statutory items (issue 19): the periodic inspection, the rescue drill, certificates
+    compliance_lead_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description="a statutory item is reminded of this many days before it falls due",
+    )
+
     # Sites' local time (calendars, notices)
     timezone: str = "Asia/Shanghai"
 

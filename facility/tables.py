@@ -3,7 +3,7 @@
 from facility_dispatch.api import logins, tokens
 from facility_dispatch.ingest import sql as ingest_sql
 from facility_dispatch.kernel import events
-from facility_dispatch.maintenance import roster_sql
+from facility_dispatch.maintenance import roster_sql, statutory
 from facility_dispatch.maintenance import sql as maintenance_sql
 from facility_dispatch.notify import sql as notify_sql
 from facility_dispatch.residents import sql as residents_sql
@@ -18,5 +18,6 @@ __all__ = [
     "residents_sql",
     "roster_sql",
     "rules_sql",
+    "statutory",
     "tokens",
 ]

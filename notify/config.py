@@ -34,6 +34,8 @@ ROUTABLE_EVENTS: Final = (
     "handover.flagged",
     "round.missed",
     "roster.gap",
+    "compliance.due_soon",
+    "compliance.overdue",
 )
 """The events a route may match, by their SPEC names."""
 

@@ -26,6 +26,8 @@ _EVENTS: Final[dict[str, dict[Lang, str]]] = {
     "handover.flagged": {"zh": "交接班未确认", "en": "Handover not acknowledged"},
     "round.missed": {"zh": "巡检漏巡", "en": "Round missed"},
     "roster.gap": {"zh": "排班缺岗", "en": "Roster gap"},
+    "compliance.due_soon": {"zh": "法定项目即将到期", "en": "Statutory item due soon"},
+    "compliance.overdue": {"zh": "法定项目已逾期", "en": "Statutory item overdue"},
 }
 
 _SUPERVISION: Final[dict[str, dict[Lang, str]]] = {
@@ -45,7 +47,22 @@ _SUPERVISION: Final[dict[str, dict[Lang, str]]] = {
         "en": "{site}, post {post}: the {shift} shift on {day} (starts {starts_at}) needs "
         "{needed}, {present_count} rostered",
     },
+    "compliance.due_soon": {
+        "zh": "{site}{asset}的{item}应于 {due_on} 前完成（还有 {days_left} 天）",
+        "en": "{site}{asset}: the {item} is due on {due_on} (in {days_left} days)",
+    },
+    "compliance.overdue": {
+        "zh": "{site}{asset}的{item}已于 {due_on} 到期，尚未登记完成",
+        "en": "{site}{asset}: the {item} was due on {due_on} and is not recorded done",
+    },
 }
+_ITEMS: Final[dict[str, dict[Lang, str]]] = {
+    "inspection": {"zh": "定期检验", "en": "periodic inspection"},
+    "drill": {"zh": "应急救援演练", "en": "emergency rescue drill"},
+    "certificate": {"zh": "证书", "en": "certificate renewal"},
+    "operator_certificate": {"zh": "作业人员证", "en": "operator certificate renewal"},
+}
+"""The statutory items (maintenance/compliance.py) as a reminder names them."""
 """Wording of the events a supervisor is told of (no order behind them): where, what, by when."""
 
 _LABELS: Final[dict[Lang, dict[str, str]]] = {
@@ -214,6 +231,13 @@ def _supervision(
         present = payload.get("present")
         facts["present_count"] = len(present) if isinstance(present, list) else 0
     facts["site"] = site
+    if event.startswith("compliance."):
+        item = str(payload.get("item") or "")
+        facts["item"] = _ITEMS.get(item, {"zh": item, "en": item})[lang]
+        asset = payload.get("asset")
+        facts["asset"] = f" {asset}" if asset else ""
+        if isinstance(facts.get("days_left"), int):
+            facts["days_left"] = abs(int(facts["days_left"]))
     facts.setdefault("outgoing", "?")
     facts.setdefault("route", "?")
     said = _SUPERVISION[event][lang].format_map(_Missing(facts))
@@ -222,6 +246,8 @@ def _supervision(
         where = f"{site} {payload.get('route') or ''}".strip()
     elif event == "handover.flagged" and post:
         where = f"{site} {post}"
+    elif event.startswith("compliance."):
+        where = f"{site}{facts['asset']}"
     what = _EVENTS[event][lang]
     return f"[{what}] {where}".strip(), said
 

@@ -29,6 +29,8 @@ EVENT_NAMES: Final = {
     "handover.flagged": "handover.flagged",
     "round.missed": "round.missed",
     "roster.gap": "roster.gap",
+    "compliance.due_soon": "compliance.due_soon",
+    "compliance.overdue": "compliance.overdue",
 }
 """The event log's types (kernel/events.py) that can be routed, and their SPEC names: the log
 says ``work_order.created`` where SPEC section 6 says ``work_order.opened``."""

@@ -26,6 +26,10 @@ pytestmark = pytest.mark.broker
 # (method, path) -> the least role that may call it
 NEEDS = {
     ("POST", "/api/v1/assets"): "planner",
+    ("POST", "/api/v1/assets/import"): "planner",
+    ("PUT", "/api/v1/assets/{site}/{asset}/register"): "planner",
+    ("POST", "/api/v1/compliance"): "planner",
+    ("POST", "/api/v1/compliance/done"): "planner",
     ("POST", "/api/v1/alarms/{alarm_id}/ack"): "technician",
     ("POST", "/api/v1/silences"): "planner",
     ("DELETE", "/api/v1/silences/{silence_id}"): "planner",
@@ -98,6 +102,8 @@ READS = {
     "/api/v1/assets": "viewer",
     "/api/v1/assets/{site}/{asset}": "viewer",
     "/api/v1/assets/{site}/{asset}/telemetry": "viewer",
+    "/api/v1/assets/{site}/{asset}/records": "viewer",
+    "/api/v1/compliance": "viewer",
     "/api/v1/alarms": "viewer",
     "/api/v1/alarms/{alarm_id}": "viewer",
     "/api/v1/silences": "viewer",
@@ -444,6 +450,14 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
     later = (soon + timedelta(hours=3)).isoformat()
     bodies: dict[tuple[str, str], dict[str, Any]] = {
         ("POST", "/api/v1/assets"): {"site": site, "asset": "lift-9", "kind": "elevator"},
+        ("PUT", "/api/v1/assets/{site}/{asset}/register"): {"maker": "Otis", "floor": "B1"},
+        ("POST", "/api/v1/compliance"): {"site": site, "item": "drill", "due_on": "2099-01-10"},
+        ("POST", "/api/v1/compliance/done"): {
+            "site": site,
+            "item": "drill",
+            "done_on": "2026-11-01",
+            "next_due": "2099-05-01",
+        },
         ("POST", "/api/v1/alarms/{alarm_id}/ack"): {"note": "seen"},
         ("POST", "/api/v1/silences"): {"site": site, "duration": "1h", "reason": "works"},
         ("DELETE", "/api/v1/silences/{silence_id}"): {},
@@ -589,7 +603,7 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "results": [{"key": "lights", "ok": True}],
         },
     }
-    if method == "GET" or path == PHOTO:
+    if method == "GET" or path in (PHOTO, IMPORT):
         return None
     return bodies[(method, path)]  # a new changing route needs a body here, and a decision
 
@@ -600,9 +614,12 @@ QUERIES = {
     "/api/v1/sites/{site}/coverage": {"start": "2026-11-30", "end": "2026-12-06"},
     "/api/v1/posts/{post_id}/substitutes": {"day": "2026-12-01", "shift": "day"},
     "/api/v1/rounds/{round_id}/visits/{checkpoint_id}/photos": {"item": "lights"},
+    "/api/v1/assets/{site}/{asset}/records": {"start": "2026-11-01", "end": "2026-11-30"},
 }
 PHOTO = "/api/v1/rounds/{round_id}/visits/{checkpoint_id}/photos"
 """The one changing route whose body is an image, not JSON."""
+IMPORT = "/api/v1/assets/import"
+"""The changing route whose body is a CSV file."""
 
 
 def call(world: World, method: str, path: str, caller: str) -> int:
@@ -623,6 +640,10 @@ def call(world: World, method: str, path: str, caller: str) -> int:
             method, url, headers=photo, params=params, content=image.getvalue()
         )
         return answer.status_code
+    if path == IMPORT:
+        sheet = f"site,asset,kind,maker\n{world.site},lift-8,elevator,Otis\n".encode()
+        csv_headers = {**headers, "Content-Type": "text/csv"}
+        return world.client.request(method, url, headers=csv_headers, content=sheet).status_code
     answer = world.client.request(method, url, headers=headers, params=params, json=body)
     return answer.status_code
 
