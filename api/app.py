@@ -24,6 +24,7 @@ from facility_dispatch.api.openapi import document_errors
 from facility_dispatch.api.routers import (
     alarms,
     assets,
+    contractors,
     dead_letters,
     events,
     health,
@@ -123,6 +124,7 @@ def create_app(
         alarms.router,
         silences.router,
         work_orders.router,
+        contractors.router,
         people.router,
         planning.router,
         parts.router,
