@@ -16,6 +16,7 @@ from facility_dispatch.api.dashboard import present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.contractors import needs_sign_off
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.orders import SOURCES, WorkOrder
 from facility_dispatch.maintenance.playbooks import builtin
@@ -159,7 +160,9 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
             for part in service.parts.catalogue(order.site)
             if any(s.site == order.site for s in part.stock)
         ]
-        if order.status not in ("closed", "cancelled") and page.may(order, Act.PARTS)
+        if order.status not in ("closed", "cancelled")
+        and order.sign_off is None
+        and page.may(order, Act.PARTS)
         else []
     )
     return page.render(
@@ -178,8 +181,14 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
             for e in reversed(order.timeline)
         ],
         steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
-        may_note=page.may(order, Act.NOTE),
-        may_tick=page.may(order, Act.CHECKLIST) and order.status not in ("closed", "cancelled"),
+        may_note=page.may(order, Act.NOTE) and order.sign_off is None,
+        may_tick=page.may(order, Act.CHECKLIST)
+        and order.status not in ("closed", "cancelled")
+        and order.sign_off is None,
+        sign_off_required=needs_sign_off(order.kind, order.skill),
+        contractor=service.work_orders.contractors.get(order.contractor_id)
+        if order.contractor_id
+        else None,
         playbook_contacts=_contacts(order, page.lang),
     )
 
