@@ -1050,9 +1050,12 @@ class WorkOrderService(OrderBook):
         kind = row.kind or (contractors.LIFT if row.skill == contractors.LIFT else None)
         if kind != contractors.LIFT:
             return None
-        return contractors.choose(
-            self.contractors.in_session(session), row.site, kind, self._day(row.site, now)
-        )
+        known = self.contractors.in_session(session)
+        day = self._day(row.site, now)
+        current = next((c for c in known if c.id == row.contractor_id), None)
+        if current is not None and current.covers(row.site, kind) and not current.refusal(day):
+            return contractors.Dispatch(current)  # a planner's choice stays while in force
+        return contractors.choose(known, row.site, kind, day)
 
     def _chosen_contractor(
         self, session: Session, row: WorkOrderRow, contractor_id: int, now: datetime

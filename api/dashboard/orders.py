@@ -16,7 +16,7 @@ from facility_dispatch.api.dashboard import present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
-from facility_dispatch.maintenance.contractors import needs_sign_off
+from facility_dispatch.maintenance.contractors import Contractor, needs_sign_off
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.orders import SOURCES, WorkOrder
 from facility_dispatch.maintenance.playbooks import builtin
@@ -189,8 +189,19 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
         contractor=service.work_orders.contractors.get(order.contractor_id)
         if order.contractor_id
         else None,
+        contractor_choices=_contractor_choices(page, order) if working else [],
         playbook_contacts=_contacts(order, page.lang),
     )
+
+
+def _contractor_choices(page: Page, order: WorkOrder) -> list[Contractor]:
+    """The contractors a planner may send this lift order to: those whose contract covers its
+    site and kind (one out of force is listed too: the refusal then says why)."""
+    kind = order.kind or order.skill
+    if kind != "elevator" or not page.may(order, Act.ASSIGN):
+        return []
+    known, _ = page.service.work_orders.contractors.listing(order.site, limit=1000)
+    return [c for c in known if c.covers(order.site, kind)]
 
 
 def _contacts(order: WorkOrder, lang: str) -> list[str]:

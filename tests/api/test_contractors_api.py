@@ -121,6 +121,18 @@ def test_an_expired_contract_is_refused_with_its_reason(client: TestClient, site
     )
     assert by_hand.status_code == 409
     assert "contract ended on 2025-12-31" in by_hand.json()["detail"]
+    wide = client.post(
+        "/api/v1/contractors", json=contract(site, name="Citywide Lifts", sites=[])
+    ).json()
+    chosen = client.post(
+        f"/api/v1/work-orders/{order['id']}/assign", json={"contractor_id": wide["id"]}
+    )
+    assert chosen.status_code == 200 and chosen.json()["contractor_id"] == wide["id"]
+    water = client.post("/api/v1/contractors", json=contract(site, name="W", kinds=["water"]))
+    refused = client.post(
+        f"/api/v1/work-orders/{order['id']}/assign", json={"contractor_id": water.json()["id"]}
+    )
+    assert refused.status_code == 409 and "does not cover elevator work" in refused.text
 
 
 def test_a_lift_order_closes_only_after_the_safety_managers_sign_off(

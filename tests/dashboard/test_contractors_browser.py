@@ -1,6 +1,7 @@
 """Contractors and the safety manager's sign-off in Chromium: a planner adds a contractor with
 its technician's licence on the contractors screen (English, desktop); lift work then goes to
-that contractor; a planner who is no safety manager sees no sign button and is refused closing
+that contractor; the planner sends it to another (an expired contract is refused, saying
+why); a planner who is no safety manager sees no sign button and is refused closing
 the resolved order; the safety manager, in Chinese on a phone (390 px), signs it off and sees
 the signature and its digest; then the order closes."""
 
@@ -92,9 +93,29 @@ def test_a_contractor_added_and_a_lift_order_signed_off_in_both_languages(
         )
     )
     assert order["contractor_id"] == contractor["id"] and order["assignees"] == [zhao]
+    order_page = f"{served.url}/work-orders/{order['id']}"
+    other = {"phone_24h": "400-100-2000", "kinds": ["elevator"], "sites": []}
+    old = {**other, "name": "Old Lifts", "contract_start": "2024-01-01"}
+    _ok(api.post("/api/v1/contractors", json={**old, "contract_end": "2025-12-31"}))
+    wide = {**other, "name": "Citywide Lifts", "contract_start": "2026-01-01"}
+    citywide = _ok(api.post("/api/v1/contractors", json={**wide, "contract_end": end}))
+
+    # the planner sends the lift work to another contractor: the expired one is refused
+    context, page = _open(browser, served.url, planner, locale="en-US")
+    try:
+        page.goto(order_page)
+        page.locator("#contractor-choice").select_option(label="Old Lifts")
+        page.locator('[data-action="dispatch-contractor"]').click()
+        page.locator(".toast", has_text="contract ended on 2025-12-31").wait_for()
+        page.locator("#contractor-choice").select_option(label="Citywide Lifts")
+        page.locator('[data-action="dispatch-contractor"]').click()
+        page.locator("#order-contractor", has_text="Citywide Lifts").wait_for()
+    finally:
+        context.close()
+    dispatched = _ok(api.get(f"/api/v1/work-orders/{order['id']}"), 200)
+    assert dispatched["contractor_id"] == citywide["id"]
     for step in ("acknowledged", "in_progress", "resolved"):
         _ok(api.post(f"/api/v1/work-orders/{order['id']}/transition", json={"to": step}), 200)
-    order_page = f"{served.url}/work-orders/{order['id']}"
 
     # a planner who is no safety manager: no sign button, and closing is refused
     context, page = _open(browser, served.url, planner, locale="en-US")
@@ -102,7 +123,6 @@ def test_a_contractor_added_and_a_lift_order_signed_off_in_both_languages(
         page.goto(order_page)
         page.locator("#sign-off-needed").wait_for()
         assert page.locator('[data-action="sign-off"]').count() == 0
-        page.locator("#order-contractor", has_text="Lift Care Co.").wait_for()
         page.locator('button[data-to="closed"]').first.click()
         page.locator(".toast", has_text="safety manager's sign-off").wait_for()
     finally:
