@@ -140,7 +140,11 @@ def test_a_contractor_added_and_a_lift_order_signed_off_in_both_languages(
         locale="zh-CN",
     )
     try:
-        page.goto(f"{served.url}/lang/zh?next=/work-orders/{order['id']}")
+        page.goto(f"{served.url}/lang/zh?next=/contractors")
+        page.locator("section.contractor", has_text="维保人员及证书编号").first.wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        shoot(page, "contractors-zh-390")
+        page.goto(f"{served.url}/work-orders/{order['id']}")
         assert page.locator("html").get_attribute("lang") == "zh-CN"
         page.locator("#sign-off-needed", has_text="安全管理员").wait_for()
         page.locator("#sign-off-note").fill("现场核查")
