@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from facility_dispatch.maintenance.contractors import ContractTechnician
 from facility_dispatch.maintenance.orders import Actor
+from facility_dispatch.notify.config import parse
+from facility_dispatch.notify.targets import Roster, addresses
 from tests.notify.conftest import NotifyHarness
 from tests.notify.receivers import Webhook
 
@@ -75,3 +79,31 @@ def test_the_contractor_covering_the_site_hears_of_lift_work_and_others_do_not(
         assert len(n.smtp.to("li@example.com")) == 1
     finally:
         company.stop()
+
+
+FILE = """
+receivers:
+  - {name: lift-care, urls: ["json://127.0.0.1:9/lift", "tel:4008201234"]}
+routes:
+  - match: {event: [work_order.assigned]}
+    to: [contractor]
+"""
+
+
+@pytest.mark.parametrize(
+    ("contractor", "found"),
+    [
+        (None, []),  # the order has no contractor
+        ((4, None), []),  # its contractor names no receiver
+        ((4, "gone"), []),  # the receiver it names is not in the file (any more)
+        ((4, "lift-care"), [("lift-care", "contractor:4", "json://127.0.0.1:9/lift")]),
+    ],
+)
+def test_the_contractor_target_is_the_receiver_its_contract_names(
+    contractor: tuple[int, str | None] | None, found: list[tuple[str, str, str]]
+) -> None:
+    config = parse(FILE, lambda url: url.startswith(("json://", "tel:")))
+    roster = Roster((), (), frozenset(), contractor)
+    got = addresses("contractor", "north", config, roster, lambda url: url.startswith("json://"))
+    assert [(a.receiver, a.key, a.url) for a in got] == found
+    assert all(a.technician_id is None for a in got), "a shared desk: no personal ack link"
