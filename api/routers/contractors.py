@@ -4,9 +4,10 @@ technicians with licence numbers. Planners change them; viewers read."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
@@ -21,11 +22,22 @@ PHONE = r"^\+?[0-9][0-9 ()-]{2,30}$"
 RECEIVER = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class ContractTechnicianIO(Input):
+class ContractTechnicianIO(BaseModel):
     technician_id: RowId
     licence: str = Field(
         min_length=1, max_length=64, description="the licence number the contract lists"
     )
+
+
+def _whole_ids(data: Any) -> Any:
+    """JSON types as the document states them for the nested technicians too (what
+    :class:`Input` does for a body's own fields): ``5.0`` or ``"5"`` is no technician id,
+    refused for the whole body with a sentence."""
+    if isinstance(data, dict) and isinstance(data.get("technicians"), list):
+        for position, item in enumerate(data["technicians"]):
+            if isinstance(item, dict) and type(item.get("technician_id", 0)) is not int:
+                raise ValueError(f"technicians[{position}].technician_id must be a whole number")
+    return data
 
 
 class ContractorIn(Input):
@@ -53,6 +65,8 @@ class ContractorIn(Input):
     active: bool = True
     technicians: list[ContractTechnicianIO] = Field(default_factory=list, max_length=500)
 
+    _ids = model_validator(mode="before")(_whole_ids)
+
 
 class ContractorPatch(Input):
     """Only what is given changes."""
@@ -67,6 +81,8 @@ class ContractorPatch(Input):
     receiver: str | None = Field(default=None, pattern=RECEIVER)
     active: bool | None = None
     technicians: list[ContractTechnicianIO] | None = Field(default=None, max_length=500)
+
+    _ids = model_validator(mode="before")(_whole_ids)
 
 
 class ContractorOut(BaseModel):
