@@ -32,12 +32,16 @@ class Role(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a token's name, its role, and the technician it speaks for, if any."""
+    """Who is calling: a token's name, its role, and the technician it speaks for, if any.
+
+    ``safety_manager`` is a duty, not a rung of the roles: the site's safety manager (安全管理员)
+    signs lift and electrical orders off, a legal act an admin does not get by rank."""
 
     name: str
     role: Role
     technician_id: int | None = None
     token_id: int | None = None
+    safety_manager: bool = False
 
 
 def hash_token(token: str) -> str:

@@ -47,7 +47,12 @@ def raise_for(error: Exception) -> NoReturn:
 def actor_of(principal: Principal) -> Actor:
     """The caller as the work orders see them: what each rank may do is
     :mod:`facility_dispatch.maintenance.authority`'s to say."""
-    return Actor(principal.name, principal.technician_id, RANKS[principal.role])
+    return Actor(
+        principal.name,
+        principal.technician_id,
+        RANKS[principal.role],
+        principal.safety_manager,
+    )
 
 
 def install_handlers(app: FastAPI) -> None:

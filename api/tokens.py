@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, select, update
+from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facility_dispatch.api.auth import Principal, Role, hash_token
@@ -28,6 +28,7 @@ class TokenRow(Base):
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+    safety_manager: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,7 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    safety_manager: bool = False
 
 
 def _principal(row: TokenRow | None, now: datetime) -> Principal | None:
@@ -49,7 +51,9 @@ def _principal(row: TokenRow | None, now: datetime) -> Principal | None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
-    return Principal(row.name, Role.parse(row.role), row.technician_id, row.id)
+    return Principal(
+        row.name, Role.parse(row.role), row.technician_id, row.id, bool(row.safety_manager)
+    )
 
 
 def _info(row: TokenRow) -> TokenInfo:
@@ -63,6 +67,7 @@ def _info(row: TokenRow) -> TokenInfo:
         row.expires_at,
         row.revoked_at,
         row.last_used_at,
+        bool(row.safety_manager),
     )
 
 
@@ -78,6 +83,7 @@ class Tokens:
         now: datetime,
         expires_at: datetime | None = None,
         technician_id: int | None = None,
+        safety_manager: bool = False,
     ) -> tuple[str, TokenInfo]:
         """A new token: the secret is returned here and never again."""
         secret = PREFIX + secrets.token_urlsafe(32)
@@ -90,6 +96,7 @@ class Tokens:
                 created_at=now,
                 created_by=created_by,
                 expires_at=expires_at,
+                safety_manager=safety_manager,
             )
             session.add(row)
             session.flush()

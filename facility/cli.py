@@ -297,7 +297,14 @@ def tokens() -> None:
 )
 @click.option("--technician-id", type=int, default=None, help="the technician it speaks for")
 @click.option("--days", type=int, default=None, help="expires after this many days")
-def tokens_create(name: str, role: str, technician_id: int | None, days: int | None) -> None:
+@click.option(
+    "--safety-manager",
+    is_flag=True,
+    help="the site's safety manager (安全管理员): signs lift and electrical orders off",
+)
+def tokens_create(
+    name: str, role: str, technician_id: int | None, days: int | None, safety_manager: bool
+) -> None:
     """Create a token and print it (once)."""
     from datetime import timedelta
 
@@ -313,11 +320,11 @@ def tokens_create(name: str, role: str, technician_id: int | None, days: int | N
     now = SystemClock().now()
     expires = now + timedelta(days=days) if days else None
     secret, info = Tokens(make_sessions(engine)).create(
-        name, Role.parse(role), "cli", now, expires, technician_id
+        name, Role.parse(role), "cli", now, expires, technician_id, safety_manager
     )
     click.echo(secret)
     click.echo(
-        f"token {info.id} for {name} ({role})"
+        f"token {info.id} for {name} ({role}{', safety manager' if safety_manager else ''})"
         + (f", expires {expires:%Y-%m-%d}" if expires else "")
         + ": store it now, it is not shown again",
         err=True,

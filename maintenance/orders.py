@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import OrderAccess, Rank
-from facility_dispatch.maintenance.errors import NotFoundError
+from facility_dispatch.maintenance.contractor_sql import SignOffRow
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
 from facility_dispatch.maintenance.kpis import OrderFacts
 from facility_dispatch.maintenance.lifecycle import Status
 from facility_dispatch.maintenance.sql import (
@@ -38,6 +39,8 @@ class Actor:
     name: str
     technician_id: int | None = None
     rank: Rank = Rank.PLANNER
+    safety_manager: bool = False
+    """The site's safety manager, who signs lift and electrical orders off (a duty, no rank)."""
 
 
 DISPATCHER = Actor("dispatcher")
@@ -67,6 +70,17 @@ class ChecklistItem:
     done_at: datetime | None
     done_by: str | None
     note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignOff:
+    """The safety manager's signature on the record of the work, and the record's digest."""
+
+    signed_at: datetime
+    signer: str
+    note: str | None
+    record: dict[str, Any]
+    digest: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +129,8 @@ class WorkOrder:
     cost: float
     timeline: tuple[TimelineEntry, ...] = ()
     checklist: tuple[ChecklistItem, ...] = ()
+    contractor_id: int | None = None
+    sign_off: SignOff | None = None
 
     @property
     def allowed(self) -> tuple[str, ...]:
@@ -377,6 +393,28 @@ class OrderBook:
             cost=row.cost,
             timeline=timeline,
             checklist=checklist,
+            contractor_id=row.contractor_id,
+            sign_off=self.sign_off_of(session, row.id),
+        )
+
+    @staticmethod
+    def refuse_if_signed(session: Session, row: WorkOrderRow, doing: str) -> None:
+        """After the safety manager's sign-off the record of the work (checklist results,
+        notes, parts) stays as signed: 409."""
+        signed = session.get(SignOffRow, row.id)
+        if signed is not None:
+            raise ConflictError(
+                f"{row.number} was signed off by {signed.signer} at "
+                f"{signed.signed_at.isoformat()}: its record cannot change ({doing})"
+            )
+
+    @staticmethod
+    def sign_off_of(session: Session, order_id: int) -> SignOff | None:
+        signed = session.get(SignOffRow, order_id)
+        if signed is None:
+            return None
+        return SignOff(
+            signed.signed_at, signed.signer, signed.note, dict(signed.record), signed.digest
         )
 
     def notifications(

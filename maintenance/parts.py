@@ -264,6 +264,7 @@ class Parts:
             authority.check(actor, OrderBook.access(session, order), Act.PARTS)
             if lifecycle.Status(order.status) in lifecycle.FINISHED:
                 raise ConflictError(f"{order.number} is {order.status}: no parts move on it")
+            OrderBook.refuse_if_signed(session, order, f"{action} parts")
             part = session.get(PartRow, part_id)
             if part is None:
                 raise NotFoundError(f"no part {part_id}")

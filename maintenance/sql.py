@@ -125,6 +125,8 @@ class WorkOrderRow(Base):
     due_at: Mapped[datetime | None]
     interrupts: Mapped[str | None] = mapped_column(String(32))
     cost: Mapped[float] = mapped_column(default=0.0)
+    contractor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """The maintenance contractor lift work was dispatched to (contractor_sql.ContractorRow)."""
 
     __table_args__ = (
         Index(

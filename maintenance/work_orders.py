@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
-from facility_dispatch.maintenance import authority, lifecycle, sla
+from facility_dispatch.maintenance import authority, contractors, lifecycle, sign_offs, sla
 from facility_dispatch.maintenance.assignment import (
     Assignment,
     Candidate,
@@ -31,7 +31,15 @@ from facility_dispatch.maintenance.assignment import (
     candidates,
 )
 from facility_dispatch.maintenance.authority import Act
-from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.contractor_book import Contractors
+from facility_dispatch.maintenance.contractor_sql import SignOffRow
+from facility_dispatch.maintenance.contractors import Dispatch
+from facility_dispatch.maintenance.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    NotPermittedError,
+)
 from facility_dispatch.maintenance.lifecycle import Status
 from facility_dispatch.maintenance.orders import (
     DISPATCHER,
@@ -75,8 +83,10 @@ class WorkOrderService(OrderBook):
         *,
         policy: Policy | None = None,
         timezone: str = "Asia/Shanghai",
+        contractor_register: Contractors | None = None,
     ) -> None:
         super().__init__(sessions)
+        self.contractors = contractor_register or Contractors(sessions)
         self._events = events
         self._people = people
         self._clock = clock
@@ -314,7 +324,11 @@ class WorkOrderService(OrderBook):
                     "value": alarm.value,
                 },
             )
-            if not created and row.status == Status.RESOLVED:
+            if (
+                not created
+                and row.status == Status.RESOLVED
+                and session.get(SignOffRow, row.id) is None  # a signed record stays sealed
+            ):
                 self._move(
                     session,
                     row,
@@ -622,6 +636,15 @@ class WorkOrderService(OrderBook):
             "reactive_orders": self.open_counts(session, reactive_only=True),
         }
         decision = assign(job, *inputs, now, today, **options)
+        dispatch = self._dispatch_for(session, row, now)
+        if dispatch is not None and dispatch.contractor and dispatch.contractor.technicians:
+            # lift work goes to the contractor's own technicians while one can go; else the
+            # rules' choice stands (a trapped passenger is not left waiting for a company)
+            theirs = {t.technician_id for t in dispatch.contractor.technicians}
+            others = frozenset(p.id for p in roster.people if p.id not in theirs)
+            preferred = assign(job, *inputs, now, today, **{**options, "exclude": exclude | others})
+            if preferred.assignees:
+                decision = preferred
         # the chosen ones' reasons as codes, for the console to word in each language
         why = {
             str(c.person.id): list(c.why)
@@ -633,6 +656,7 @@ class WorkOrderService(OrderBook):
             explanation = f"{reason}; {explanation}"
         before = row.status
         self._set_assignees(session, row, decision.assignees)
+        self._record_dispatch(session, row, now, actor, dispatch)
         if decision.assignees:
             if row.status == Status.OPEN:
                 row.status = Status.ASSIGNED
@@ -719,8 +743,11 @@ class WorkOrderService(OrderBook):
         actor: Actor,
         technician_ids: Sequence[int] | None = None,
         note: str | None = None,
+        contractor_id: int | None = None,
     ) -> WorkOrder:
-        """By hand (a planner's override) or, with no ids, by the dispatch rules again."""
+        """By hand (a planner's override) or, with no ids, by the dispatch rules again. Lift
+        work goes to the contractor covering its site (or to ``contractor_id``, whose contract
+        must cover the work and be in force: 409 saying why otherwise)."""
         now = self._clock.now()
         pending = Pending({order_id})
         with self._sessions.begin() as session:
@@ -728,6 +755,14 @@ class WorkOrderService(OrderBook):
             self._may(session, row, actor, Act.ASSIGN)
             if Status(row.status) in lifecycle.FINISHED | lifecycle.DONE:
                 raise ConflictError(f"{row.number} is {row.status}: nothing to assign")
+            if contractor_id is not None:
+                self._record_dispatch(
+                    session,
+                    row,
+                    now,
+                    actor,
+                    self._chosen_contractor(session, row, contractor_id, now),
+                )
             if technician_ids is None:
                 self.auto_assign(session, row, now, actor, reason=note)
             else:
@@ -741,6 +776,10 @@ class WorkOrderService(OrderBook):
                     raise NotFoundError(f"no technician {', '.join(map(str, missing))}")
                 before = self.assignees_of(session, row.id)
                 self._set_assignees(session, row, technician_ids)
+                if contractor_id is None:
+                    self._record_dispatch(
+                        session, row, now, actor, self._dispatch_for(session, row, now)
+                    )
                 moved = row.status == Status.OPEN
                 if moved:
                     row.status = Status.ASSIGNED
@@ -779,6 +818,7 @@ class WorkOrderService(OrderBook):
             row = self.row(session, order_id)
             self._may(session, row, actor, Act.MOVE, to)
             target = lifecycle.check(row.status, to)
+            self._check_sign_off(session, row, target)
             if target == Status.ASSIGNED and not self.assignees_of(session, row.id):
                 raise ConflictError(f"{row.number} has nobody assigned: use the assign endpoint")
             if target == Status.CLOSED and row.priority == "P1" and not (note and note.strip()):
@@ -855,6 +895,8 @@ class WorkOrderService(OrderBook):
         self, session: Session, row: WorkOrderRow, actor: Actor, act: Act, to: str | None = None
     ) -> None:
         authority.check(actor, self.access(session, row), act, to)
+        if act in (Act.CHECKLIST, Act.NOTE):
+            self.refuse_if_signed(session, row, f"{act.value} on it")
 
     # -- checklist and notes ------------------------------------------------------------------
 
@@ -1025,3 +1067,186 @@ class WorkOrderService(OrderBook):
                     hook(order, before, after)
                 except Exception:
                     log.exception("work-order transition hook failed for %s", order.number)
+
+    # -- contractors and the safety manager's sign-off ------------------------------------
+
+    def _day(self, site: str, now: datetime) -> date:
+        return now.astimezone(self._people.zone(site, self._zone.key)).date()
+
+    def _dispatch_for(self, session: Session, row: WorkOrderRow, now: datetime) -> Dispatch | None:
+        """For lift work: the contractor whose contract covers the site today (or why none).
+        None for other work."""
+        kind = row.kind or (contractors.LIFT if row.skill == contractors.LIFT else None)
+        if kind != contractors.LIFT:
+            return None
+        known = self.contractors.in_session(session)
+        day = self._day(row.site, now)
+        current = next((c for c in known if c.id == row.contractor_id), None)
+        if current is not None and current.covers(row.site, kind) and not current.refusal(day):
+            return contractors.Dispatch(current)  # a planner's choice stays while in force
+        return contractors.choose(known, row.site, kind, day)
+
+    def _chosen_contractor(
+        self, session: Session, row: WorkOrderRow, contractor_id: int, now: datetime
+    ) -> Dispatch:
+        chosen = next(
+            (c for c in self.contractors.in_session(session) if c.id == contractor_id), None
+        )
+        if chosen is None:
+            raise NotFoundError(f"no contractor {contractor_id}")
+        kind = row.kind or row.skill
+        if not chosen.covers(row.site, kind):
+            raise ConflictError(
+                f"contractor {chosen.name}'s contract does not cover {kind} work at {row.site}"
+            )
+        refusal = chosen.refusal(self._day(row.site, now))
+        if refusal is not None:
+            raise ConflictError(f"{row.number} cannot be dispatched: {refusal}")
+        return Dispatch(chosen)
+
+    def _record_dispatch(
+        self,
+        session: Session,
+        row: WorkOrderRow,
+        now: datetime,
+        actor: Actor,
+        dispatch: Dispatch | None,
+    ) -> None:
+        """The order names its contractor, holds the contract's response time when stricter,
+        and says so in its timeline (the notifier tells the contractor's receiver, target
+        ``contractor``). Covering contractors that cannot take it are said once, and the
+        supervisor told."""
+        if dispatch is None:
+            return
+        chosen = dispatch.contractor
+        if chosen is None:
+            if dispatch.refused and row.contractor_id is None:
+                message = f"{row.number} not dispatched to a contractor: " + "; ".join(
+                    dispatch.refused
+                )
+                already = session.scalar(
+                    select(func.count())
+                    .select_from(TimelineRow)
+                    .where(
+                        TimelineRow.work_order_id == row.id,
+                        TimelineRow.event == "contractor_refused",
+                    )
+                )
+                if not already:
+                    self.log_entry(
+                        session,
+                        row,
+                        now,
+                        actor,
+                        "contractor_refused",
+                        None,
+                        None,
+                        message,
+                        {"refused": list(dispatch.refused)},
+                    )
+                    self.notify_supervisor(session, row, now, "contractor_refused", message)
+            return
+        if row.contractor_id == chosen.id:
+            return
+        before = row.respond_by
+        row.contractor_id = chosen.id
+        row.respond_by = contractors.response_deadline(
+            row.created_at, row.respond_by, chosen.response_minutes
+        )
+        note = f"dispatched to contractor {chosen.name}, 24-hour phone {chosen.phone_24h}"
+        if row.respond_by != before:
+            note += (
+                f"; respond by {rfc3339(row.respond_by)} "
+                f"(the contract's {chosen.response_minutes} min)"
+            )
+        self.log_entry(
+            session,
+            row,
+            now,
+            actor,
+            "contractor",
+            None,
+            None,
+            note,
+            {
+                "contractor_id": chosen.id,
+                "name": chosen.name,
+                "phone_24h": chosen.phone_24h,
+                "response_minutes": chosen.response_minutes,
+                "respond_by": rfc3339(row.respond_by),
+            },
+        )
+
+    @staticmethod
+    def _check_sign_off(session: Session, row: WorkOrderRow, target: Status) -> None:
+        """Lift and electrical orders close only once signed off; a signed order is not
+        reopened (its record is sealed: close it, a new alarm opens a new order)."""
+        if not contractors.needs_sign_off(row.kind, row.skill):
+            return
+        signed = session.get(SignOffRow, row.id)
+        if target == Status.CLOSED and signed is None:
+            raise NotPermittedError(
+                f"closing {row.number}: closing a lift order needs the safety manager's "
+                f"sign-off ({row.skill} work): a {contractors.SAFETY_MANAGER} signs it first "
+                "(POST /api/v1/work-orders/{id}/sign-off)"
+            )
+        if target == Status.IN_PROGRESS and signed is not None:
+            raise ConflictError(
+                f"{row.number} was signed off by {signed.signer}: its record is sealed; "
+                "close it, and open a new order for more work"
+            )
+
+    def sign_off(self, order_id: int, actor: Actor, note: str | None = None) -> WorkOrder:
+        """The safety manager signs a resolved lift or electrical order off: the record of the
+        work (who, their licences, the checklist results, the notes and parts) is stored with
+        its SHA-256 digest and changes no more; the order may then be closed."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = self.row(session, order_id)
+            if not actor.safety_manager:
+                raise NotPermittedError(
+                    f"signing {row.number} off needs the {contractors.SAFETY_MANAGER} "
+                    f"(安全管理员): {actor.name} is not one (a token made with --safety-manager)"
+                )
+            if not contractors.needs_sign_off(row.kind, row.skill):
+                raise ConflictError(
+                    f"{row.number} is {row.skill} work: only lift and electrical orders are "
+                    "signed off"
+                )
+            signed = session.get(SignOffRow, row.id)
+            if signed is not None:
+                raise ConflictError(
+                    f"{row.number} was signed off by {signed.signer} at {rfc3339(signed.signed_at)}"
+                )
+            if row.status != Status.RESOLVED:
+                raise ConflictError(
+                    f"{row.number} is {row.status}: an order is signed off once resolved"
+                )
+            record = sign_offs.record_of(
+                session, row, self.assignees_of(session, row.id), actor.name, now, note
+            )
+            digest = contractors.digest(record)
+            session.add(
+                SignOffRow(
+                    work_order_id=row.id,
+                    signed_at=now,
+                    signer=actor.name,
+                    note=note,
+                    record=record,
+                    digest=digest,
+                )
+            )
+            row.updated_at = now
+            self.log_entry(
+                session,
+                row,
+                now,
+                actor,
+                "signed_off",
+                None,
+                None,
+                f"signed off by {actor.name}" + (f" ({note})" if note else ""),
+                {"digest": digest, "signer": actor.name},
+            )
+        self.announce(Pending({order_id}))
+        return self._get(order_id)

@@ -39,8 +39,9 @@ ROUTABLE_EVENTS: Final = (
 )
 """The events a route may match, by their SPEC names."""
 
-ROSTER_TARGETS: Final = ("assignees", "supervisor", "on_call")
-"""Targets resolved at send time from the roster rather than named in the file."""
+ROSTER_TARGETS: Final = ("assignees", "supervisor", "on_call", "contractor")
+"""Targets resolved at send time from the roster rather than named in the file (``contractor``:
+the receiver named by the maintenance contractor the order was dispatched to)."""
 
 PRIORITIES: Final = ("P1", "P2", "P3", "P4")
 

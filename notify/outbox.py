@@ -386,7 +386,11 @@ class Notifier(NotificationBook):
         on_call = frozenset(
             d.technician_id for d in today.duties if d.on_call and d.technician_id not in absent
         )
-        return Roster(people, order.assignees if order else (), on_call)
+        contractor = None
+        if order is not None and order.contractor_id is not None:
+            found = self._work_orders.contractors.get(order.contractor_id)
+            contractor = (found.id, found.receiver) if found else None
+        return Roster(people, order.assignees if order else (), on_call, contractor)
 
     # -- sending -----------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ class Roster:
     people: tuple[Technician, ...]
     assignees: tuple[int, ...]
     on_call: frozenset[int]
+    contractor: tuple[int, str | None] | None = None
+    """The order's contractor: its id and the receiver its register entry names."""
 
 
 def addresses(
@@ -43,6 +45,16 @@ def addresses(
     notifications then shows nobody was reached, and the order's timeline still stands)."""
     if target in config.receivers:
         return [Address(target, target, url) for url in config.receivers[target]]
+    if target == "contractor":
+        # a company's duty desk is a shared receiver: no person, so no acknowledgement link
+        contractor_id, receiver = roster.contractor or (0, None)
+        if receiver is None or receiver not in config.receivers:
+            return []
+        return [
+            Address(receiver, f"contractor:{contractor_id}", url)
+            for url in config.receivers[receiver]
+            if usable(url)
+        ]
     by_id = {p.id: p for p in roster.people}
     people: Iterable[Technician]
     if target == "assignees":

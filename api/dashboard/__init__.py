@@ -13,6 +13,7 @@ from fastapi import APIRouter
 
 from facility_dispatch.api.dashboard import (
     assets,
+    contractors,
     estate,
     kpis,
     login,
@@ -39,5 +40,6 @@ for module in (public, requests):  # residents' pages (SPEC section 5)
     router.include_router(module.router)
 for module in (rosters, rounds):  # posts, handovers and patrol rounds
     router.include_router(module.router)
+router.include_router(contractors.router)  # maintenance contractors
 
 __all__ = ["STATIC_DIRECTORY", "router"]

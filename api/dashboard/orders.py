@@ -17,6 +17,7 @@ from facility_dispatch.api.dashboard import present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
+from facility_dispatch.maintenance.contractors import Contractor, needs_sign_off
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.orders import SOURCES, WorkOrder
 from facility_dispatch.maintenance.playbooks import builtin
@@ -160,7 +161,9 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
             for part in service.parts.catalogue(order.site)
             if any(s.site == order.site for s in part.stock)
         ]
-        if order.status not in ("closed", "cancelled") and page.may(order, Act.PARTS)
+        if order.status not in ("closed", "cancelled")
+        and order.sign_off is None
+        and page.may(order, Act.PARTS)
         else []
     )
     return page.render(
@@ -179,13 +182,30 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
             for e in reversed(order.timeline)
         ],
         steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
-        may_note=page.may(order, Act.NOTE),
-        may_tick=page.may(order, Act.CHECKLIST) and order.status not in ("closed", "cancelled"),
+        may_note=page.may(order, Act.NOTE) and order.sign_off is None,
+        may_tick=page.may(order, Act.CHECKLIST)
+        and order.status not in ("closed", "cancelled")
+        and order.sign_off is None,
+        sign_off_required=needs_sign_off(order.kind, order.skill),
+        contractor=service.work_orders.contractors.get(order.contractor_id)
+        if order.contractor_id
+        else None,
+        contractor_choices=_contractor_choices(page, order) if working else [],
         playbook_contacts=_contacts(order, page.lang),
         requests=service.residents.for_order(order.id) if order.source == "resident" else [],
         see_photos=page.user.role >= Role.TECHNICIAN,  # the photo route's own floor
         see_requests=page.user.role >= Role.PLANNER,  # the queue is the dispatcher's
     )
+
+
+def _contractor_choices(page: Page, order: WorkOrder) -> list[Contractor]:
+    """The contractors a planner may send this lift order to: those whose contract covers its
+    site and kind (one out of force is listed too: the refusal then says why)."""
+    kind = order.kind or order.skill
+    if kind != "elevator" or not page.may(order, Act.ASSIGN):
+        return []
+    known, _ = page.service.work_orders.contractors.listing(order.site, limit=1000)
+    return [c for c in known if c.covers(order.site, kind)]
 
 
 def _contacts(order: WorkOrder, lang: str) -> list[str]:

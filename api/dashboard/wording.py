@@ -175,6 +175,12 @@ def timeline_line(
             typed = None
     elif event == "note":
         text = ""
+    elif event == "contractor" and "name" in data:
+        text = t("tl.contractor", name=data["name"], phone=data.get("phone_24h", ""))
+    elif event == "contractor_refused" and "refused" in data:
+        text = t("tl.contractor_refused", reasons="; ".join(map(str, data["refused"])))
+    elif event == "signed_off" and "signer" in data:
+        text = t("tl.signed_off", signer=data["signer"])
     else:
         text = _fallback(entry, t)
     return Line(label, text, typed)

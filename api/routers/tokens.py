@@ -22,6 +22,11 @@ class TokenIn(Input):
     role: Literal["viewer", "technician", "planner", "admin"]
     technician_id: RowId | None = Field(default=None, description="the technician it speaks for")
     expires_at: UtcDateTime | None = None
+    safety_manager: bool = Field(
+        default=False,
+        description="the site's safety manager: signs lift and electrical orders off (a duty, "
+        "not a role: an admin is not one by rank)",
+    )
 
 
 class TokenOut(BaseModel):
@@ -34,6 +39,7 @@ class TokenOut(BaseModel):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    safety_manager: bool
 
 
 class NewTokenOut(TokenOut):
@@ -55,6 +61,7 @@ def create_token(body: TokenIn, service: ServiceDep, who: Admin) -> NewTokenOut:
         service.clock.now(),
         body.expires_at,
         body.technician_id,
+        body.safety_manager,
     )
     return NewTokenOut(**_out(info).model_dump(), token=secret)
 

@@ -20,6 +20,7 @@ from facility_dispatch.api.types import (
     SiteQuery,
     UtcDateTime,
 )
+from facility_dispatch.maintenance.contractors import needs_sign_off
 from facility_dispatch.maintenance.errors import MaintenanceError
 from facility_dispatch.maintenance.orders import WorkOrder
 
@@ -61,6 +62,17 @@ class ChecklistOut(BaseModel):
     note: str | None
 
 
+class SignOffOut(BaseModel):
+    signed_at: datetime
+    signer: str
+    note: str | None
+    record: dict[str, Any] = Field(
+        description="what was signed: technicians and their licence numbers, checklist "
+        "results, notes and parts of the work"
+    )
+    digest: str = Field(description="SHA-256 of the record as canonical JSON (sorted keys)")
+
+
 class WorkOrderOut(BaseModel):
     id: int
     number: str
@@ -96,6 +108,11 @@ class WorkOrderOut(BaseModel):
     updated_at: datetime
     timeline: list[TimelineOut]
     checklist: list[ChecklistOut]
+    contractor_id: int | None = Field(description="the contractor lift work was dispatched to")
+    sign_off_required: bool = Field(
+        description="lift and electrical work: closed only after the safety manager signs off"
+    )
+    sign_off: SignOffOut | None
 
 
 def order_out(order: WorkOrder) -> WorkOrderOut:
@@ -104,8 +121,21 @@ def order_out(order: WorkOrder) -> WorkOrderOut:
             name: getattr(order, name)
             for name in WorkOrderOut.model_fields
             if name
-            not in ("allowed", "sla_breached", "timeline", "checklist", "assignees", "alarm_ids")
+            not in (
+                "allowed",
+                "sla_breached",
+                "timeline",
+                "checklist",
+                "assignees",
+                "alarm_ids",
+                "sign_off_required",
+                "sign_off",
+            )
         },
+        sign_off_required=needs_sign_off(order.kind, order.skill),
+        sign_off=SignOffOut.model_validate(order.sign_off, from_attributes=True)
+        if order.sign_off
+        else None,
         allowed=list(order.allowed),
         sla_breached=order.breached,
         assignees=list(order.assignees),
@@ -167,6 +197,15 @@ class AssignIn(Input):
     technician_ids: list[RowId] | None = Field(
         default=None, description="by hand, lead first; omit to let the dispatch rules choose"
     )
+    note: str | None = Field(default=None, max_length=2000)
+    contractor_id: RowId | None = Field(
+        default=None,
+        description="lift work: dispatch to this contractor (its contract must cover the work "
+        "and be in force: 409 saying why otherwise); omit for the contractor covering the site",
+    )
+
+
+class SignOffIn(Input):
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -273,8 +312,22 @@ def assign(order_id: Id, body: AssignIn, service: ServiceDep, who: Planner) -> W
     """A planner's override, or the dispatch rules again (no ids)."""
     try:
         return order_out(
-            service.work_orders.assign(order_id, actor_of(who), body.technician_ids, body.note)
+            service.work_orders.assign(
+                order_id, actor_of(who), body.technician_ids, body.note, body.contractor_id
+            )
         )
+    except MaintenanceError as error:
+        raise_for(error)
+
+
+@router.post("/{order_id}/sign-off", response_model=WorkOrderOut, response_model_by_alias=True)
+def sign_off(order_id: Id, body: SignOffIn, service: ServiceDep, who: Technician) -> WorkOrderOut:
+    """The site's safety manager (a token with ``safety_manager``; a viewer changes nothing, so
+    at least the technician role) signs a resolved lift or electrical order off: the record is
+    stored with its SHA-256 digest and cannot change after (409); only then may the order be
+    closed. Others get 403."""
+    try:
+        return order_out(service.work_orders.sign_off(order_id, actor_of(who), body.note))
     except MaintenanceError as error:
         raise_for(error)
 

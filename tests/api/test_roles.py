@@ -39,6 +39,9 @@ NEEDS = {
     ("POST", "/api/v1/work-orders/{order_id}/checklist/{item_id}"): "technician",
     ("POST", "/api/v1/work-orders/{order_id}/notes"): "technician",
     ("POST", "/api/v1/work-orders/{order_id}/parts"): "technician",
+    ("POST", "/api/v1/work-orders/{order_id}/sign-off"): "technician",
+    ("POST", "/api/v1/contractors"): "planner",
+    ("PATCH", "/api/v1/contractors/{contractor_id}"): "planner",
     ("POST", "/api/v1/technicians"): "planner",
     ("PUT", "/api/v1/technicians/{technician_id}"): "planner",
     ("POST", "/api/v1/shifts"): "planner",
@@ -92,6 +95,9 @@ OWNED = {
     ("POST", "/api/v1/work-orders/{order_id}/notes"),
     ("POST", "/api/v1/work-orders/{order_id}/parts"),
 }
+# the changing endpoints that need a duty a token carries besides its role: only the site's
+# safety manager signs an order off, whatever the rank of anyone else
+SAFETY_MANAGER_ONLY = {("POST", "/api/v1/work-orders/{order_id}/sign-off")}
 # the reading endpoints a technician may call only for an order assigned to them
 OWNED_READS = {("GET", "/api/v1/requests/{request_id}/photos/{position}")}
 # the reading endpoints (GET) -> the least role that may call them ("none": no token needed)
@@ -151,6 +157,8 @@ READS = {
     "/api/v1/rounds/{round_id}/photos/{key}": "viewer",
     "/api/v1/checkpoints/{token}": "technician",
     "/api/v1/patrol-kpis": "viewer",
+    "/api/v1/contractors": "viewer",
+    "/api/v1/contractors/{contractor_id}": "viewer",
 }
 BELOW = {"technician": "viewer", "planner": "technician", "admin": "planner"}
 OPEN = {path for path, least in READS.items() if least == "none"}
@@ -236,6 +244,7 @@ CALLERS = {
     "technician-owner": "technician",
     "planner": "planner",
     "admin": "admin",
+    "safety-manager": "planner",
 }
 RANK = {"none": 0, "viewer": 1, "technician": 2, "planner": 3, "admin": 4}
 # what may change while refused requests are sent: liveness, the event log, a token's last use
@@ -265,6 +274,8 @@ def least(method: str, path: str) -> str:
 def allowed(method: str, path: str, caller: str) -> bool:
     if RANK[CALLERS[caller]] < RANK[least(method, path)]:
         return False
+    if (method, path) in SAFETY_MANAGER_ONLY:
+        return caller == "safety-manager"
     return not (caller == "technician-not-owner" and (method, path) in OWNED | OWNED_READS)
 
 
@@ -335,6 +346,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "technician-owner": as_(token(client, "technician", li)),
         "planner": as_(token(client, "planner")),
         "admin": {},  # the client's own admin token
+        "safety-manager": as_(token(client, "planner", safety_manager=True)),
     }
     later = datetime.now(UTC) + timedelta(days=30)
     part = client.post(
@@ -363,7 +375,18 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
     ahead["ends_at"] = (later + timedelta(hours=8)).isoformat()
     shift = client.post("/api/v1/shifts", json=ahead)
     absence = client.post("/api/v1/absences", json=ahead)
-    for answer in (part, asset, silence, plan, spare, shift, absence):
+    contractor = client.post(
+        "/api/v1/contractors",
+        json={
+            "name": "Lift Care",
+            "phone_24h": "400-820-1234",
+            "contract_start": "2026-01-01",
+            "contract_end": "2027-12-31",
+            "sites": [site],
+            "kinds": ["elevator"],
+        },
+    )
+    for answer in (part, asset, silence, plan, spare, shift, absence, contractor):
         assert answer.status_code in (200, 201), answer.text
     with publisher(broker.url) as device:
         reading = {"ts": to_ms(datetime.now(UTC)), "metrics": {"leak_detected": True}}
@@ -382,6 +405,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "shift_id": shift.json()["id"],
         "absence_id": absence.json()["id"],
         "technician_id": wang,
+        "contractor_id": contractor.json()["id"],
         **resident_request(client, site, li),
         **roster_and_round(client, site, li),
     }
@@ -471,6 +495,16 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
             "action": "consume",
             "quantity": 1,
         },
+        # a plumbing order: the safety manager's sign-off is refused (409), not forbidden
+        ("POST", "/api/v1/work-orders/{order_id}/sign-off"): {"note": "seen"},
+        ("POST", "/api/v1/contractors"): {
+            "name": f"Lift Care {uuid.uuid4().hex[:6]}",
+            "phone_24h": "400-820-1234",
+            "contract_start": "2026-01-01",
+            "contract_end": "2027-12-31",
+            "kinds": ["elevator"],
+        },
+        ("PATCH", "/api/v1/contractors/{contractor_id}"): {"response_minutes": 30},
         ("POST", "/api/v1/technicians"): {
             "name": "Zhou Min",
             "skills": ["cctv"],

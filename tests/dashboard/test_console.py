@@ -271,6 +271,15 @@ def test_a_dispatchers_day_in_the_console(
     steps = created(api.get(f"/api/v1/work-orders/{p1['id']}"))["timeline"]
     kept = [("cause" in e["data"]) for e in steps if e["event"] == "transition"]
     assert kept == [False, False, True]  # the cause belongs to the resolution only
+    # lift work closes once the safety manager has signed the record off
+    manager = {"name": "An Quan", "role": "technician", "safety_manager": True}
+    secret = created(api.post("/api/v1/tokens", json=manager))["token"]
+    signed = api.post(
+        f"/api/v1/work-orders/{p1['id']}/sign-off",
+        json={},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert signed.status_code == 200, signed.text
     page.reload()
     settled(page)
     page.click('.order-head button[data-to="closed"]')

@@ -15,6 +15,8 @@ from facility_dispatch.maintenance.planning import Planner
 from facility_dispatch.maintenance.sql import OccurrenceRow, WorkOrderRow
 from tests.maintenance.harness import PlanningHarness
 
+SAFETY_MANAGER = Actor("An Quan", safety_manager=True)
+
 
 @pytest.fixture
 def h(database_url: str) -> Iterator[PlanningHarness]:
@@ -59,8 +61,10 @@ def test_the_next_run_is_the_next_due_time_less_the_lead(h: PlanningHarness) -> 
         days=15
     ) - timedelta(days=3)
     for order in h.orders.query(plan_id=plan.id)[0]:
-        for step in ("acknowledged", "in_progress", "resolved", "closed"):
+        for step in ("acknowledged", "in_progress", "resolved"):
             h.orders.transition(order.id, step, Actor("planner"))
+        h.orders.sign_off(order.id, SAFETY_MANAGER)  # lift work closes once signed off
+        h.orders.transition(order.id, "closed", Actor("planner"))
     h.clock.advance(timedelta(days=14))
     assert h.planner.run(plan.id) == 2  # the second occurrence's orders
 
@@ -256,8 +260,10 @@ def test_the_calendar_sweep_makes_each_occurrence_once_and_survives_a_restart(
     plan = h.plan()  # its first orders are made on creation
     assert h.planner.sweep() == 0
     for order in h.orders.query(plan_id=plan.id)[0]:
-        for step in ("acknowledged", "in_progress", "resolved", "closed"):
+        for step in ("acknowledged", "in_progress", "resolved"):
             h.orders.transition(order.id, step, Actor("planner"))
+        h.orders.sign_off(order.id, SAFETY_MANAGER)  # lift work closes once signed off
+        h.orders.transition(order.id, "closed", Actor("planner"))
     h.clock.advance(timedelta(days=13, hours=23))  # just short of the next run (day 14)
     assert h.planner.sweep() == 0
     h.clock.advance(timedelta(hours=2))
