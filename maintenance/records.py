@@ -42,6 +42,7 @@ COLUMNS: Final = (
     "parts",
     "signed_off_by",
     "signed_off_at",
+    "sign_off_digest",
     "timeline",
 )
 HEADINGS_ZH: Final = {
@@ -62,13 +63,9 @@ HEADINGS_ZH: Final = {
     "parts": "更换配件",
     "signed_off_by": "安全管理员签字",
     "signed_off_at": "签字时间",
+    "sign_off_digest": "记录摘要(SHA-256)",
     "timeline": "过程记录",
 }
-
-SIGN_OFF_EVENT: Final = "signed_off"
-"""The timeline event of the safety manager's sign-off (安全管理员签字). The sign-off itself is
-another change's (issue 19, part "sign-off"); the record shows it from the timeline entry of this
-name, whose actor signed and whose time is the signature's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +108,6 @@ def line(
     resolved = [t for t in order.timeline if t.event == "transition" and t.to == "resolved"]
     found = resolved[-1].data if resolved else {}
     result = "; ".join(f"{name}: {found[name]}" for name in ("cause", "action") if found.get(name))
-    signed = [t for t in order.timeline if t.event == SIGN_OFF_EVENT]
     items = []
     for item in order.checklist:
         outcome = item.result or "open"
@@ -136,8 +132,11 @@ def line(
         "parts": "; ".join(
             f"{p.sku} {p.name} x {p.consumed:g} {p.unit}" for p in parts if p.consumed
         ),
-        "signed_off_by": signed[-1].actor if signed else "",
-        "signed_off_at": _at(signed[-1].at, zone) if signed else "",
+        # the sealed sign-off, not a timeline line: its digest lets an inspector check the
+        # record was not altered after the safety manager signed it
+        "signed_off_by": order.sign_off.signer if order.sign_off else "",
+        "signed_off_at": _at(order.sign_off.signed_at, zone) if order.sign_off else "",
+        "sign_off_digest": order.sign_off.digest if order.sign_off else "",
         "timeline": "\n".join(timeline_text(t, zone) for t in order.timeline),
     }
     return RecordLine(values)

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from facility_dispatch.maintenance.sql import NotificationRow
-from tests.api.test_work_orders_api import technician
+from tests.api.test_work_orders_api import as_, technician, token
 
 pytestmark = pytest.mark.broker
 
@@ -121,6 +121,8 @@ def _order_on_lift(client: TestClient, site: str, part_id: int, title: str) -> i
     assert client.post(f"/api/v1/work-orders/{oid}/parts", json=used).status_code in (200, 201)
     resolved = {"to": "resolved", "cause": "worn pads", "action": "=pads replaced"}
     assert client.post(f"/api/v1/work-orders/{oid}/transition", json=resolved).is_success
+    manager = as_(token(client, "technician", safety_manager=True, name=f"An Quan {oid}"))
+    assert client.post(f"/api/v1/work-orders/{oid}/sign-off", json={}, headers=manager).is_success
     assert client.post(f"/api/v1/work-orders/{oid}/transition", json={"to": "closed"}).is_success
     return int(oid)
 
@@ -185,7 +187,13 @@ def test_the_records_csv_matches_the_orders_timelines(client: TestClient, site: 
         assert row["items"] == "Door sill cleaned: done\nBrake checked: not_done (pads worn)"
         assert row["result"] == "cause: worn pads; action: =pads replaced"
         assert row["parts"] == f"PAD-{site} Brake pad x 2 pcs"
-        assert (row["signed_off_by"], row["signed_off_at"]) == ("", "")
+        signed = order["sign_off"]
+        assert (row["signed_off_by"], row["signed_off_at"], row["sign_off_digest"]) == (
+            signed["signer"],
+            _local(signed["signed_at"], zone),
+            signed["digest"],
+        )
+        assert row["signed_off_by"] == f"An Quan {order_id}"
     assert order["assignees"] == [tech]
     zh = client.get(
         f"/api/v1/assets/{site}/lift-1/records",

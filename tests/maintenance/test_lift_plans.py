@@ -22,6 +22,7 @@ BUILDINGS = {
     "lift-1": "T1", "lift-2": "T1", "lift-3": "T2", "pump-1": "Station A", "pump-2": "Station A"
 }  # fmt: skip
 PLANNER = Actor("planner")
+SAFETY_MANAGER = Actor("An Quan", safety_manager=True)
 
 
 @pytest.fixture
@@ -64,8 +65,10 @@ def finish_all(h: PlanningHarness) -> None:
         if order.status == "open":  # no one on shift at that hour: the planner assigns it
             h.orders.assign(order.id, PLANNER, [h.wang])  # type: ignore[attr-defined]
         if order.status in ("open", "assigned"):
-            for step in ("acknowledged", "in_progress", "resolved", "closed"):
+            for step in ("acknowledged", "in_progress", "resolved"):
                 h.orders.transition(order.id, step, PLANNER)
+            h.orders.sign_off(order.id, SAFETY_MANAGER)  # lift work closes once signed off
+            h.orders.transition(order.id, "closed", PLANNER)
 
 
 def test_a_year_of_a_lifts_visits_has_the_right_level_and_items(h: PlanningHarness) -> None:
