@@ -71,6 +71,35 @@ function tick() {
   }
 }
 
+// A live region is not redrawn under someone who is filling in a field in it: a note, a
+// sign-off remark or a chosen contractor would be lost to another user's change (or to the
+// refresh that follows the page's own connection). A field changed by hand holds the region
+// until the visitor acts (a button, a submit) or for a minute at most; the region's next event
+// or poll then brings it up to date.
+const TYPED = "textarea, select, input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([type=submit]):not([type=button])";
+const HOLD_MS = 60_000;
+
+function edited(event) {
+  const region = event.target.closest?.(".live");
+  if (region && event.target.matches(TYPED)) region.dataset.editedAt = String(Date.now());
+}
+function acted() {
+  for (const region of document.querySelectorAll(".live[data-edited-at]")) delete region.dataset.editedAt;
+}
+document.addEventListener("input", edited, true);
+document.addEventListener("change", edited, true);
+document.addEventListener("submit", acted, true);
+document.addEventListener("click", (event) => {
+  if (event.target.closest?.("button, [data-action], a")) acted();
+}, true);
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const region = event.detail.target;
+  if (!region?.classList?.contains("live")) return;
+  const typing = document.activeElement;
+  const held = Date.now() - Number(region.dataset.editedAt || 0) < HOLD_MS;
+  if (held || (typing?.matches?.(TYPED) && region.contains(typing))) event.detail.shouldSwap = false;
+});
+
 document.addEventListener("htmx:afterSwap", tick);
 setInterval(tick, 10_000);
 connect();

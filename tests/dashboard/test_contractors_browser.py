@@ -104,7 +104,19 @@ def test_a_contractor_added_and_a_lift_order_signed_off_in_both_languages(
     context, page = _open(browser, served.url, planner, locale="en-US")
     try:
         page.goto(order_page)
+        page.wait_for_load_state("networkidle")  # the refresh on the stream's connection
+        page.evaluate(
+            """() => { window.swapsOffered = 0;
+              document.addEventListener("htmx:beforeSwap", () => { window.swapsOffered += 1; }); }"""
+        )
         page.locator("#contractor-choice").select_option(label="Old Lifts")
+        # another user's note arrives meanwhile: the region is offered a redraw and keeps the
+        # choice being made instead of taking it away
+        note = {"note": "tenant called again"}
+        _ok(api.post(f"/api/v1/work-orders/{order['id']}/notes", json=note), 200)
+        page.wait_for_function("() => window.swapsOffered > 0")
+        chosen = page.locator("#contractor-choice option:checked").inner_text()
+        assert chosen.strip() == "Old Lifts"
         page.locator('[data-action="dispatch-contractor"]').click()
         page.locator(".toast", has_text="contract ended on 2025-12-31").wait_for()
         page.locator("#contractor-choice").select_option(label="Citywide Lifts")
