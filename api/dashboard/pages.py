@@ -29,6 +29,7 @@ from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
 from facility_dispatch.kernel.durations import parse_duration
 from facility_dispatch.maintenance import authority
+from facility_dispatch.maintenance.contractors import needs_sign_off
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.rules.alarms import AlarmRecord
@@ -161,6 +162,7 @@ class Page:
             if authority.verdict(actor, access, authority.Act.MOVE, step)
             is authority.Verdict.ALLOWED
             and (step != "assigned" or self.user.role >= Role.PLANNER)
+            and _sealing_allows(order, step)
         ]
 
     # -- time -----------------------------------------------------------------------------
@@ -259,3 +261,11 @@ def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+def _sealing_allows(order: WorkOrder, step: str) -> bool:
+    """Lift and electrical work: no "close" before the safety manager's sign-off (the page says
+    it is awaited instead), and nothing but "close" after it (the signed record is sealed)."""
+    if not needs_sign_off(order.kind, order.skill):
+        return True
+    return step == "closed" if order.sign_off is not None else step != "closed"
