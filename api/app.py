@@ -25,6 +25,7 @@ from facility_dispatch.api.routers import (
     alarms,
     assets,
     dead_letters,
+    estates,
     events,
     health,
     metrics,
@@ -42,6 +43,7 @@ from facility_dispatch.api.routers import (
     tokens,
     work_orders,
 )
+from facility_dispatch.api.scope import ScopeFilter
 from facility_dispatch.api.validation import validation_failed
 
 
@@ -117,6 +119,7 @@ def create_app(
     app.add_middleware(
         BodyLimit, limit=service.settings.max_request_bytes, larger=public_requests.upload_limit
     )
+    app.add_middleware(ScopeFilter)  # answers to callers limited to sites: theirs only
     for router in (
         health.router,
         assets.router,
@@ -136,6 +139,7 @@ def create_app(
         tokens.router,
         events.router,
         dead_letters.router,
+        estates.router,
         metrics.router,
     ):
         app.include_router(router)

@@ -203,7 +203,7 @@ class Page:
     def site_options(self) -> list[str]:
         """Every site with a record or an asset: the choices of a page's site filter."""
         records, _ = self.service.assets.query()
-        return sorted(set(self.sites) | {r.site for r in records})
+        return sorted(s for s in set(self.sites) | {r.site for r in records} if self.user.sees(s))
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -247,7 +247,7 @@ def _here(request: Request) -> str:
 
 
 def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
-    sites = {s.site: s for s in service.people.sites()}
+    sites = {s.site: s for s in service.people.sites() if user.sees(s.site)}
     focus = request.path_params.get("site") or request.query_params.get("site")
     shown = list(sites.values()) if not focus else [sites[focus]] if focus in sites else []
     lang = i18n.choose(

@@ -16,9 +16,11 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.deps import SESSION_COOKIE, ServiceDep, principal_of
+from facility_dispatch.api.scope import check_request
 
 
 def safe_next(target: str | None) -> str:
@@ -46,10 +48,12 @@ def _page_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def page_user(request: Request, service: ServiceDep) -> Principal:
-    """The visitor, or a redirect to the login page (never a 401 page)."""
-    principal = principal_of(request, service)
+async def page_user(request: Request, service: ServiceDep) -> Principal:
+    """The visitor, or a redirect to the login page (never a 401 page). A visitor limited to
+    sites sees theirs only (:mod:`facility_dispatch.api.scope`)."""
+    principal = await run_in_threadpool(principal_of, request, service)
     if principal is not None:
+        await check_request(request, service, principal, dashboard=True)
         return principal
     target = login_url(_page_path(request))
     if request.headers.get("HX-Request") == "true":
