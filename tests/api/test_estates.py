@@ -334,3 +334,82 @@ def test_the_event_stream_of_a_limited_token_carries_its_sites_events_only(
         wait_until(lambda: f"tank cleaning at {a}".encode() in everyone.received, timeout=10)
         assert b.encode() not in limited.received
         assert f"tank cleaning at {b}".encode() in everyone.received  # B's event was there
+
+
+def test_the_command_line_makes_a_token_limited_to_sites(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import select
+
+    from facility_dispatch.api.tokens import TokenRow, Tokens
+    from facility_dispatch.cli import main
+    from facility_dispatch.kernel.clock import SystemClock
+    from facility_dispatch.kernel.db import make_engine, make_sessions
+    from facility_dispatch.maintenance.sql import SiteRow
+    from facility_dispatch.schema import migrate
+
+    monkeypatch.chdir(tmp_path)  # no .env of this checkout
+    monkeypatch.setenv("FACILITY_DATABASE_URL", database_url)
+    engine = make_engine(database_url)
+    migrate(engine)
+    sessions = make_sessions(engine)
+    with sessions.begin() as session:
+        session.add_all([SiteRow(site="east", name="East"), SiteRow(site="west", name="West")])
+    made = CliRunner().invoke(
+        main, ["tokens", "create", "--role", "planner", "--name", "Li Na", "--sites", "east, west"]
+    )
+    assert made.exit_code == 0, made.output
+    secret = made.stdout.strip().splitlines()[0]
+    assert "sites east,west" in made.stderr
+    principal = Tokens(sessions).verify(secret, SystemClock().now())
+    assert principal is not None and principal.sites == frozenset({"east", "west"})
+
+    refused = CliRunner().invoke(
+        main, ["tokens", "create", "--role", "viewer", "--name", "typo", "--sites", "esat"]
+    )
+    assert refused.exit_code == 2
+    assert (
+        "--sites" in refused.output and "unknown site(s) esat; known: east, west" in refused.output
+    )
+    with sessions() as session:
+        assert session.scalars(select(TokenRow.name)).all() == ["Li Na"]
+    unlimited = CliRunner().invoke(main, ["tokens", "create", "--role", "viewer", "--name", "all"])
+    assert unlimited.exit_code == 0
+    everyone = Tokens(sessions).verify(unlimited.stdout.strip(), SystemClock().now())
+    assert everyone is not None and everyone.sites is None
+    engine.dispose()
+
+
+def test_the_roll_up_lists_every_site_for_the_company_and_a_limited_token_its_own(
+    estates: Estates,
+) -> None:
+    a, b = estates.a, estates.b
+    company = estates.client.get("/api/v1/estates")
+    assert company.status_code == 200, company.text
+    by_site = {e["site"]: e for e in company.json()["items"]}
+    assert {a.site, b.site, estates.spare} <= set(by_site)
+    for world in (a, b):
+        figures = by_site[world.site]
+        alarms = estates.client.get(
+            "/api/v1/alarms", params={"site": world.site, "state": "firing"}
+        )
+        assert sum(figures["firing"].values()) == alarms.json()["total"] == 1
+        assets = estates.client.get("/api/v1/assets", params={"site": world.site}).json()
+        assert sum(figures["assets"].values()) == assets["total"]
+        open_orders = [
+            o
+            for o in estates.client.get("/api/v1/work-orders", params={"site": world.site}).json()[
+                "items"
+            ]
+            if o["status"] not in ("closed", "cancelled")  # resolved: awaits closing, as on "/"
+        ]
+        assert sum(figures["open_orders"].values()) == len(open_orders) >= 1
+    assert by_site[estates.spare]["assets"] == dict.fromkeys(
+        ("ok", "alarm", "offline", "maintenance"), 0
+    )
+    limited = estates.client.get("/api/v1/estates", headers=estates.token("viewer", [a.site]))
+    assert limited.status_code == 200
+    assert [e["site"] for e in limited.json()["items"]] == [a.site]
+    assert limited.json()["items"][0] == by_site[a.site]
+    assert b.site not in limited.text
