@@ -41,11 +41,13 @@ class EstateFigures:
 
     @property
     def attention(self) -> int:
-        """How urgently the office should look: critical alarms, then overdue orders, then P1s."""
+        """How urgently the office should look: critical alarms, then overdue orders, then P1
+        orders, then any firing alarm."""
         return (
-            self.firing.get("critical", 0) * 10_000
-            + self.overdue * 100
-            + self.open_orders.get("P1", 0)
+            self.firing.get("critical", 0) * 1_000_000
+            + min(self.overdue, 99) * 10_000
+            + min(self.open_orders.get("P1", 0), 99) * 100
+            + min(sum(self.firing.values()), 99)
         )
 
 
