@@ -40,7 +40,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.pagination import Page
-from facility_dispatch.maintenance.roster_sql import HandoverRow, PostRow, RoundRow, RouteRow
+from facility_dispatch.maintenance.roster_sql import (
+    CheckpointRow,
+    HandoverRow,
+    PostRow,
+    RoundRow,
+    RouteRow,
+)
 from facility_dispatch.maintenance.sql import (
     AbsenceRow,
     PlanRow,
@@ -91,11 +97,13 @@ def _round(session: Session, round_id: int) -> set[str] | None:
 SITE_OF: Final[dict[str, Callable[[Session, int], set[str] | None]]] = {
     "alarm_id": lambda s, i: _one(s, AlarmRow.site, AlarmRow.id, i),
     "order_id": lambda s, i: _one(s, WorkOrderRow.site, WorkOrderRow.id, i),
+    "work_order_id": lambda s, i: _one(s, WorkOrderRow.site, WorkOrderRow.id, i),
     "plan_id": lambda s, i: _one(s, PlanRow.site, PlanRow.id, i),
     "request_id": lambda s, i: _one(s, RequestRow.site, RequestRow.id, i),
     "review_id": lambda s, i: _one(s, ReviewRow.site, ReviewRow.id, i),
     "silence_id": lambda s, i: _one(s, SilenceRow.site, SilenceRow.id, i),
     "post_id": lambda s, i: _one(s, PostRow.site, PostRow.id, i),
+    "post": lambda s, i: _one(s, PostRow.site, PostRow.id, i),  # ?post= of /rosters/substitutes
     "handover_id": lambda s, i: _one(s, HandoverRow.site, HandoverRow.id, i),
     "route_id": lambda s, i: _one(s, RouteRow.site, RouteRow.id, i),
     "round_id": _round,
@@ -103,9 +111,26 @@ SITE_OF: Final[dict[str, Callable[[Session, int], set[str] | None]]] = {
     "shift_id": _shift,
     "absence_id": _absence,
 }
-"""Path parameters that name a resource of a site: the site(s) of the one with that id (None
-when there is none; the route answers its own 404). A technician belongs to the sites they
+"""Path and query parameters that name a resource of a site: the site(s) of the one with that
+id (None when there is none; the route answers its own 404). A technician belongs to the sites they
 work at (none listed: every site)."""
+
+
+def _checkpoint(session: Session, token: str) -> set[str] | None:
+    site = session.scalar(
+        select(RouteRow.site)
+        .join(CheckpointRow, CheckpointRow.route_id == RouteRow.id)
+        .where(CheckpointRow.token == token)
+    )
+    return None if site is None else {site}
+
+
+SITE_OF_KEY: Final[dict[str, Callable[[Session, str], set[str] | None]]] = {
+    "token": _checkpoint,
+}
+"""Path parameters that name a resource of a site by a key, not an id: a checkpoint's code
+(``/p/{token}``). The residents' tracking and the acknowledgement links also take a
+``{token}``, but no login: they are never checked here."""
 
 NOT_SITE_BOUND: Final = frozenset(
     {"part_id", "token_id", "item_id", "checkpoint_id", "position", "key", "year", "asset"}
@@ -147,11 +172,17 @@ def _visible(principal: Principal, sites: set[str]) -> bool:
 
 
 def check_path(principal: Principal, service: Backend, path_params: dict[str, Any]) -> None:
-    """404 unless every site and resource the path names is the caller's."""
+    """404 unless every site and resource the path (or the query: ``?work_order_id=``)
+    names is the caller's."""
     site = path_params.get("site")
     if isinstance(site, str) and not principal.sees(site):
         raise not_found(f"site {site}")
     for param, value in path_params.items():
+        if param in SITE_OF_KEY and isinstance(value, str) and len(value) <= 64:
+            with service.sessions() as session:
+                sites = SITE_OF_KEY[param](session, value)
+            if sites is not None and not _visible(principal, sites):
+                raise not_found(f"checkpoint {value}")
         if param not in SITE_OF:
             continue
         try:
@@ -213,7 +244,8 @@ async def check_request(
     request.scope.setdefault("state", {})[STATE_KEY] = principal.sites
     from starlette.concurrency import run_in_threadpool
 
-    await run_in_threadpool(check_path, principal, service, dict(request.path_params))
+    named = {k: v for k, v in request.query_params.items() if k in SITE_OF}
+    await run_in_threadpool(check_path, principal, service, {**named, **request.path_params})
     site = request.query_params.get("site")
     if site:
         if not principal.sees(site):
@@ -225,9 +257,9 @@ async def check_request(
             body = orjson.loads(await request.body())
         except orjson.JSONDecodeError:
             return  # the route's validation answers 422
-        for named in _names(body):
-            if not principal.sees(named):
-                raise not_found(f"site {named}")
+        for given in _names(body):
+            if not principal.sees(given):
+                raise not_found(f"site {given}")
 
 
 class _ForeignError(Exception):

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facility_dispatch.api.app import create_app
-from facility_dispatch.api.scope import NOT_SITE_BOUND, SITE_OF
+from facility_dispatch.api.scope import NOT_SITE_BOUND, SITE_OF, SITE_OF_KEY
 from facility_dispatch.service import build_service
 from tests.api.test_roles import (
     NEEDS,
@@ -81,7 +81,7 @@ def test_every_path_parameter_is_checked_or_declared_not_site_bound(estates: Est
     to NOT_SITE_BOUND): otherwise a limited token could reach another site through it."""
     spec = estates.client.get("/openapi.json").json()
     params = {p for path in spec["paths"] for p in re.findall(r"\{([^}]+)\}", path)}
-    unknown = params - set(SITE_OF) - NOT_SITE_BOUND - {"site", "token"}
+    unknown = params - set(SITE_OF) - set(SITE_OF_KEY) - NOT_SITE_BOUND - {"site"}
     assert not unknown, f"add to facility_dispatch.api.scope.SITE_OF: {unknown}"
 
 
@@ -105,7 +105,7 @@ def test_a_token_for_site_a_learns_nothing_of_site_b_through_any_route(
         body = body_for(b, method, path) if method != "GET" else None
         answer = client.request(method, url, headers=planner, json=body)
         named = set(re.findall(r"\{([^}]+)\}", path))
-        bound = named & (set(SITE_OF) | {"site"})
+        bound = named & (set(SITE_OF) | set(SITE_OF_KEY) | {"site"})
         names_b = body is not None and b.site in str(body)
         where = (method, path, answer.status_code, answer.text[:300])
         if bound or names_b:
@@ -413,3 +413,70 @@ def test_the_roll_up_lists_every_site_for_the_company_and_a_limited_token_its_ow
     assert [e["site"] for e in limited.json()["items"]] == [a.site]
     assert limited.json()["items"][0] == by_site[a.site]
     assert b.site not in limited.text
+
+
+def _console_routes() -> list[Any]:
+    """Every route of every module of the console (a new page module is walked too)."""
+    import importlib
+    import pkgutil
+
+    from fastapi.routing import APIRoute
+
+    import facility_dispatch.api.dashboard as console
+
+    routes = []
+    for module in pkgutil.iter_modules(console.__path__):
+        router = getattr(
+            importlib.import_module(f"{console.__name__}.{module.name}"), "router", None
+        )
+        routes += [r for r in getattr(router, "routes", []) if isinstance(r, APIRoute)]
+    return routes
+
+
+PUBLIC_PAGES = {"/r/{site}", "/r/t/{token}", "/n/ack/{token}", "/login", "/lang/{lang}"}
+"""Pages anyone may open by design (a resident's QR page, a tracking or acknowledgement link
+whose unguessable token is the permission), and the login itself."""
+
+
+def test_no_console_page_shows_a_limited_login_anything_of_another_site(estates: Estates) -> None:
+    """Every page of the console, walked with B's names and ids by a login limited to A."""
+    a, b = estates.a, estates.b
+    client = estates.client
+    secret = client.post(
+        "/api/v1/tokens", json={"name": "east desk", "role": "planner", "sites": [a.site]}
+    ).json()["token"]
+    login = client.post(
+        "/login",
+        data={"token": secret},
+        headers={"Authorization": "", "Origin": "http://testserver"},
+        follow_redirects=False,
+    )
+    cookie = {"Authorization": "", "Cookie": f"facility_token={login.cookies['facility_token']}"}
+    client.cookies.clear()
+    ids = {**b.ids, "token": b.ids["checkpoint_token"]}
+    pages = sorted(
+        {
+            (
+                route.path,
+                tuple(q.name for q in route.dependant.query_params if q.field_info.is_required()),
+            )
+            for route in _console_routes()
+            if "GET" in (route.methods or ()) and route.path not in PUBLIC_PAGES
+        }
+    )
+    paths = {path for path, _ in pages}
+    assert {"/", "/estates", "/work-orders/{order_id}", "/inbox", "/parts/{part_id}"} <= paths
+    for path, required in pages:
+        for own in (False, True):
+            chosen = a.ids if own else ids
+            url = _fill(path, chosen)
+            given = {**chosen, "post": chosen["post_id"], "day": "2099-01-05", "shift": "day"}
+            query = {name: given[name.removeprefix("work_")] for name in required}
+            shown = client.get(url, headers=cookie, params=query, follow_redirects=False)
+            where = (own, url, shown.status_code, shown.text[:200])
+            assert shown.status_code in ((200, 404, 409) if own else (404, 200)), where
+            if shown.text == f'{{"detail":"no site {b.site}"}}':
+                continue  # the visitor's own words echoed
+            assert b.site not in shown.text, where
+            if own and path not in ("/favicon.ico", "/inbox"):  # the demo's inbox only
+                assert shown.status_code in (200, 409), where  # 409: review of an open order
