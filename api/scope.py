@@ -6,11 +6,12 @@ with it likewise. No route checks this itself; the role dependencies
 :func:`check_request` for every request, and :class:`ScopeFilter` reads every JSON answer:
 
 * **Before the route runs**: a site named in the path (``{site}``), in the query (``?site=``)
-  or anywhere in a JSON body (``site``, ``sites``), and the site of each resource the path
-  names by id (:data:`SITE_OF`: an alarm, a work order, a plan ...), must be one of the
-  caller's. Otherwise the answer is 404, the same as for what does not exist (``no site b``,
-  ``no alarm 7``): a limited caller cannot even learn that another site's resource exists,
-  and a write is refused before anything changes. 404 also for a body naming another site.
+  or anywhere in a JSON body (``site``, ``sites``), and the site of each resource named by id
+  in the path, the query or the body (:data:`SITE_OF`: an alarm, a work order, a plan, a
+  technician: ``technician_id``, ``technician_ids`` ...), must be one of the caller's.
+  Otherwise the answer is 404, the same as for what does not exist (``no site b``, ``no
+  alarm 7``): a limited caller cannot even learn that another site's resource exists, and a
+  write is refused before anything changes. 404 also for a body naming another site.
 * **Lists** the caller does not narrow by site: with a single site, ``?site=`` is filled in
   before the route reads it (so totals and paging are exact, and the dashboard's pages show
   only that site); with several, a dashboard page is shown for the first, a list whose items
@@ -34,6 +35,7 @@ import orjson
 from fastapi import HTTPException, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -183,8 +185,14 @@ def check_path(principal: Principal, service: Backend, path_params: dict[str, An
                 sites = SITE_OF_KEY[param](session, value)
             if sites is not None and not _visible(principal, sites):
                 raise not_found(f"checkpoint {value}")
-        if param not in SITE_OF:
-            continue
+    check_references(principal, service, [(p, v) for p, v in path_params.items() if p in SITE_OF])
+
+
+def check_references(
+    principal: Principal, service: Backend, references: Iterable[tuple[str, Any]]
+) -> None:
+    """404 unless every resource named by id (``("technician_id", 7)``) is the caller's."""
+    for param, value in references:
         try:
             ident = int(value)
         except (TypeError, ValueError):
@@ -194,6 +202,22 @@ def check_path(principal: Principal, service: Backend, path_params: dict[str, An
         sites = resource_sites(service, param, ident)
         if sites is not None and not _visible(principal, sites):
             raise not_found(f"{param.removesuffix('_id').replace('_', ' ')} {ident}")
+
+
+def _references(value: Any) -> Iterable[tuple[str, Any]]:
+    """Every resource a JSON body names by id, at any depth: ``technician_id: 7`` and
+    ``technician_ids: [7, 8]`` (a shift for, or an assignment of, another site's technician)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in SITE_OF and isinstance(item, int) and not isinstance(item, bool):
+                yield key, item
+            elif key.endswith("_ids") and key[:-1] in SITE_OF and isinstance(item, list):
+                yield from ((key[:-1], i) for i in item if isinstance(i, int))
+            else:
+                yield from _references(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _references(item)
 
 
 def _filtered_on_the_way_out(model: Any) -> bool:
@@ -242,8 +266,6 @@ async def check_request(
     if principal.sites is None:
         return
     request.scope.setdefault("state", {})[STATE_KEY] = principal.sites
-    from starlette.concurrency import run_in_threadpool
-
     named = {k: v for k, v in request.query_params.items() if k in SITE_OF}
     await run_in_threadpool(check_path, principal, service, {**named, **request.path_params})
     site = request.query_params.get("site")
@@ -260,6 +282,9 @@ async def check_request(
         for given in _names(body):
             if not principal.sees(given):
                 raise not_found(f"site {given}")
+        references = list(_references(body))
+        if references:
+            await run_in_threadpool(check_references, principal, service, references)
 
 
 class _ForeignError(Exception):

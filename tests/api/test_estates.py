@@ -106,7 +106,9 @@ def test_a_token_for_site_a_learns_nothing_of_site_b_through_any_route(
         answer = client.request(method, url, headers=planner, json=body)
         named = set(re.findall(r"\{([^}]+)\}", path))
         bound = named & (set(SITE_OF) | set(SITE_OF_KEY) | {"site"})
-        names_b = body is not None and b.site in str(body)
+        names_b = body is not None and (
+            b.site in str(body) or any(k in SITE_OF or k.endswith("_ids") for k in body)
+        )
         where = (method, path, answer.status_code, answer.text[:300])
         if bound or names_b:
             assert answer.status_code == 404, where
@@ -209,6 +211,26 @@ def test_writes_naming_site_b_are_404_and_change_nothing(estates: Estates) -> No
         json={"sku": "NUT-1", "name": "Nut", "stock": [{"site": b.site, "on_hand": 1}]},
     )
     assert part.status_code == 404
+    # B's technician named by id in a body: a shift for them, or an assignment to A's order
+    shifts_before = client.get("/api/v1/shifts", params={"technician_id": b.wang}).json()["total"]
+    shift = {"technician_id": b.wang, "starts_at": "2099-01-05T08:00:00Z"}
+    shift["ends_at"] = "2099-01-05T16:00:00Z"
+    made_shift = client.post("/api/v1/shifts", headers=planner, json=shift)
+    assert (
+        made_shift.status_code == 404 and made_shift.json()["detail"] == f"no technician {b.wang}"
+    )
+    after = client.get("/api/v1/shifts", params={"technician_id": b.wang}).json()["total"]
+    assert after == shifts_before
+    order = a.ids["order_id"]
+    assigned = client.post(
+        f"/api/v1/work-orders/{order}/assign",
+        headers=planner,
+        json={"technician_ids": [a.li, b.li]},
+    )
+    assert assigned.status_code == 404, assigned.text
+    assert b.li not in client.get(f"/api/v1/work-orders/{order}").json()["assignees"]
+    seen = client.get("/api/v1/shifts", headers=planner, params={"technician_id": b.wang})
+    assert seen.status_code == 404
     # and the same for A's own site works
     own = client.post(
         "/api/v1/assets",
