@@ -174,8 +174,7 @@ def _visible(principal: Principal, sites: set[str]) -> bool:
 
 
 def check_path(principal: Principal, service: Backend, path_params: dict[str, Any]) -> None:
-    """404 unless every site and resource the path (or the query: ``?work_order_id=``)
-    names is the caller's."""
+    """404 unless every site and resource the path names is the caller's."""
     site = path_params.get("site")
     if isinstance(site, str) and not principal.sees(site):
         raise not_found(f"site {site}")
@@ -266,13 +265,15 @@ async def check_request(
     if principal.sites is None:
         return
     request.scope.setdefault("state", {})[STATE_KEY] = principal.sites
-    named = {k: v for k, v in request.query_params.items() if k in SITE_OF}
-    await run_in_threadpool(check_path, principal, service, {**named, **request.path_params})
-    site = request.query_params.get("site")
-    if site:
+    await run_in_threadpool(check_path, principal, service, dict(request.path_params))
+    queried = [(k, v) for k, v in request.query_params.multi_items() if k in SITE_OF]
+    if queried:  # ?work_order_id=, ?technician_id= ...
+        await run_in_threadpool(check_references, principal, service, queried)
+    asked = [s for s in request.query_params.getlist("site") if s]
+    for site in asked:  # every value: a route might read the first, the last, or all
         if not principal.sees(site):
             raise not_found(f"site {site}")
-    else:
+    if not asked:
         _fill_site(request, principal, dashboard)
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
