@@ -118,6 +118,15 @@ id (None when there is none; the route answers its own 404). A technician belong
 work at (none listed: every site)."""
 
 
+CALLED: Final = {
+    "order_id": "work order",
+    "work_order_id": "work order",
+    "review_id": "complaint review",
+}
+"""What the routes call a resource in their own 404 (``no work order 7``): the scope's 404 says
+the same words, so it cannot be told from the answer for an id that does not exist."""
+
+
 def _checkpoint(session: Session, token: str) -> set[str] | None:
     site = session.scalar(
         select(RouteRow.site)
@@ -183,7 +192,7 @@ def check_path(principal: Principal, service: Backend, path_params: dict[str, An
             with service.sessions() as session:
                 sites = SITE_OF_KEY[param](session, value)
             if sites is not None and not _visible(principal, sites):
-                raise not_found(f"checkpoint {value}")
+                raise HTTPException(status.HTTP_404_NOT_FOUND, "no checkpoint has that code")
     check_references(principal, service, [(p, v) for p, v in path_params.items() if p in SITE_OF])
 
 
@@ -200,7 +209,7 @@ def check_references(
             continue
         sites = resource_sites(service, param, ident)
         if sites is not None and not _visible(principal, sites):
-            raise not_found(f"{param.removesuffix('_id').replace('_', ' ')} {ident}")
+            raise not_found(f"{CALLED.get(param, param.removesuffix('_id'))} {ident}")
 
 
 def _references(value: Any) -> Iterable[tuple[str, Any]]:
