@@ -23,7 +23,7 @@ from facility_dispatch import __version__
 from facility_dispatch.api.auth import Principal, Role
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import i18n, present, wording
-from facility_dispatch.api.dashboard.session import PageUser
+from facility_dispatch.api.dashboard.session import NotVisible, PageUser
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
@@ -259,3 +259,10 @@ def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
 
 
 PageDep = Annotated[Page, Depends(get_page)]
+
+
+def not_visible(request: Request, error: Exception) -> HTMLResponse:
+    """The answer to :class:`NotVisible`: the console's own "not found" page."""
+    assert isinstance(error, NotVisible)
+    page = get_page(request, request.app.state.service, error.user)
+    return page.not_found(page.t("estates.not_here"))
