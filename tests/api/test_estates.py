@@ -514,3 +514,19 @@ def test_no_console_page_shows_a_limited_login_anything_of_another_site(estates:
             assert b.site not in text, where
             if own and path not in ("/favicon.ico", "/inbox"):  # the demo's inbox only
                 assert shown.status_code in (200, 409), where  # 409: review of an open order
+
+
+def test_a_company_part_shows_a_limited_token_its_own_stock_only(estates: Estates) -> None:
+    a, b = estates.a, estates.b
+    stock = [{"site": a.site, "on_hand": 3}, {"site": b.site, "on_hand": 40}]
+    part = estates.client.post(
+        "/api/v1/parts", json={"sku": "BELT-9", "name": "Belt", "stock": stock}
+    )
+    assert part.status_code == 201, part.text
+    assert part.json()["stock"] == 43
+    viewer = estates.token("viewer", [a.site])
+    mine = estates.client.get(f"/api/v1/parts/{part.json()['id']}", headers=viewer)
+    assert mine.status_code == 200
+    assert mine.json()["stock"] == 3 and [s["site"] for s in mine.json()["sites"]] == [a.site]
+    listed = estates.client.get("/api/v1/parts", headers=viewer).json()["items"]
+    assert [p["stock"] for p in listed if p["sku"] == "BELT-9"] == [3]
