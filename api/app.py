@@ -17,6 +17,8 @@ from facility_dispatch import __version__
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import STATIC_DIRECTORY
 from facility_dispatch.api.dashboard import router as dashboard_router
+from facility_dispatch.api.dashboard.pages import not_visible
+from facility_dispatch.api.dashboard.session import NotVisible
 from facility_dispatch.api.errors import install_handlers
 from facility_dispatch.api.logins import Logins
 from facility_dispatch.api.middleware import BodyLimit, SecurityHeaders
@@ -27,6 +29,7 @@ from facility_dispatch.api.routers import (
     compliance,
     contractors,
     dead_letters,
+    estates,
     events,
     health,
     metrics,
@@ -44,6 +47,7 @@ from facility_dispatch.api.routers import (
     tokens,
     work_orders,
 )
+from facility_dispatch.api.scope import ScopeFilter
 from facility_dispatch.api.validation import validation_failed
 
 
@@ -116,9 +120,11 @@ def create_app(
     app.state.closing = threading.Event()
     install_handlers(app)
     app.add_exception_handler(RequestValidationError, validation_failed)
+    app.add_exception_handler(NotVisible, not_visible)  # a console page of another site
     app.add_middleware(
         BodyLimit, limit=service.settings.max_request_bytes, larger=public_requests.upload_limit
     )
+    app.add_middleware(ScopeFilter)  # answers to callers limited to sites: theirs only
     for router in (
         health.router,
         assets.router,
@@ -140,6 +146,7 @@ def create_app(
         tokens.router,
         events.router,
         dead_letters.router,
+        estates.router,
         metrics.router,
     ):
         app.include_router(router)

@@ -32,7 +32,8 @@ class Role(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: a token's name, its role, and the technician it speaks for, if any.
+    """Who is calling: a token's name, its role, the technician it speaks for, if any, and
+    the sites it is limited to (``None``: every site; see :mod:`facility_dispatch.api.scope`).
 
     ``safety_manager`` is a duty, not a rung of the roles: the site's safety manager (安全管理员)
     signs lift and electrical orders off, a legal act an admin does not get by rank."""
@@ -41,7 +42,15 @@ class Principal:
     role: Role
     technician_id: int | None = None
     token_id: int | None = None
+    sites: frozenset[str] | None = None
     safety_manager: bool = False
+
+    def sees(self, site: str | None) -> bool:
+        """Whether this caller may see and act on ``site``; a row without a site is seen only
+        by a caller limited to no sites."""
+        if self.sites is None:
+            return True
+        return site is not None and site in self.sites
 
 
 def hash_token(token: str) -> str:

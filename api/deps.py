@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from facility_dispatch.api.auth import Principal, Role
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.logins import Logins
+from facility_dispatch.api.scope import check_request
 
 SESSION_COOKIE = "facility_token"
 _bearer = HTTPBearer(auto_error=False, description="a token created by an admin")
@@ -89,13 +90,29 @@ def same_origin(request: Request) -> None:
         )
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
-    def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    """The caller, if their role is at least ``role``; and, for a caller limited to sites,
+    every site the request names checked (:mod:`facility_dispatch.api.scope`). The admin
+    routes are company-wide (tokens, notification config): a limited admin may not use them,
+    so cannot give itself a wider token."""
+
+    async def check(
+        request: Request,
+        service: ServiceDep,
+        principal: Annotated[Principal, Depends(get_principal)],
+    ) -> Principal:
         if principal.role < role:
             raise HTTPException(
                 status.HTTP_403_FORBIDDEN,
                 f"this needs the {role.label} role; the token has {principal.role.label}",
             )
+        if role >= Role.ADMIN and principal.sites is not None:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                "this is company-wide: it needs an admin token for every site; this one is "
+                f"limited to {', '.join(sorted(principal.sites))}",
+            )
+        await check_request(request, service, principal)
         return principal
 
     return check

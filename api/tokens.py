@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, false, select, update
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, false, select, union, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from facility_dispatch.api.auth import Principal, Role, hash_token
+from facility_dispatch.ingest.sql import AssetRow
 from facility_dispatch.kernel.db import Base, Sessions
+from facility_dispatch.maintenance.sql import SiteRow
 
 PREFIX = "fd_"
 
@@ -29,6 +32,25 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     safety_manager: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sites: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    """The sites the token sees and acts on; null: every site."""
+
+
+class UnknownSitesError(ValueError):
+    """A token limited to a site the service does not know (a typo would lock it out)."""
+
+    def __init__(self, unknown: list[str], known: list[str]) -> None:
+        self.unknown = unknown
+        super().__init__(
+            (f"unknown site(s) {', '.join(unknown)}" if unknown else "sites must name a site")
+            + f"; known: {', '.join(known) or 'none yet'}"
+        )
+
+
+def known_sites(session: Session) -> list[str]:
+    """Sites the service knows: those configured (``PUT /sites/{site}``) and those with assets."""
+    rows = session.execute(union(select(SiteRow.site), select(AssetRow.site).distinct()))
+    return sorted({r[0] for r in rows})
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +64,7 @@ class TokenInfo:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    sites: tuple[str, ...] | None = None
     safety_manager: bool = False
 
 
@@ -51,8 +74,14 @@ def _principal(row: TokenRow | None, now: datetime) -> Principal | None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
+    sites = frozenset(row.sites) if row.sites is not None else None
     return Principal(
-        row.name, Role.parse(row.role), row.technician_id, row.id, bool(row.safety_manager)
+        row.name,
+        Role.parse(row.role),
+        row.technician_id,
+        row.id,
+        sites,
+        bool(row.safety_manager),
     )
 
 
@@ -67,6 +96,7 @@ def _info(row: TokenRow) -> TokenInfo:
         row.expires_at,
         row.revoked_at,
         row.last_used_at,
+        tuple(row.sites) if row.sites is not None else None,
         bool(row.safety_manager),
     )
 
@@ -83,11 +113,18 @@ class Tokens:
         now: datetime,
         expires_at: datetime | None = None,
         technician_id: int | None = None,
+        sites: Collection[str] | None = None,
         safety_manager: bool = False,
     ) -> tuple[str, TokenInfo]:
-        """A new token: the secret is returned here and never again."""
+        """A new token: the secret is returned here and never again. With ``sites`` it sees
+        and acts on those sites only; each must be known (:class:`UnknownSitesError`)."""
         secret = PREFIX + secrets.token_urlsafe(32)
         with self._sessions.begin() as session:
+            if sites is not None:
+                known = known_sites(session)
+                unknown = sorted(set(sites) - set(known))
+                if unknown or not sites:
+                    raise UnknownSitesError(unknown, known)
             row = TokenRow(
                 name=name,
                 role=role.label,
@@ -96,6 +133,7 @@ class Tokens:
                 created_at=now,
                 created_by=created_by,
                 expires_at=expires_at,
+                sites=sorted(set(sites)) if sites is not None else None,
                 safety_manager=safety_manager,
             )
             session.add(row)

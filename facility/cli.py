@@ -298,18 +298,29 @@ def tokens() -> None:
 @click.option("--technician-id", type=int, default=None, help="the technician it speaks for")
 @click.option("--days", type=int, default=None, help="expires after this many days")
 @click.option(
+    "--sites",
+    default=None,
+    metavar="A,B",
+    help="sees and acts on these sites only (comma separated); default: every site",
+)
+@click.option(
     "--safety-manager",
     is_flag=True,
     help="the site's safety manager (安全管理员): signs lift and electrical orders off",
 )
 def tokens_create(
-    name: str, role: str, technician_id: int | None, days: int | None, safety_manager: bool
+    name: str,
+    role: str,
+    technician_id: int | None,
+    days: int | None,
+    sites: str | None,
+    safety_manager: bool,
 ) -> None:
     """Create a token and print it (once)."""
     from datetime import timedelta
 
     from facility_dispatch.api.auth import Role
-    from facility_dispatch.api.tokens import Tokens
+    from facility_dispatch.api.tokens import Tokens, UnknownSitesError
     from facility_dispatch.kernel.clock import SystemClock
     from facility_dispatch.kernel.db import make_engine, make_sessions
     from facility_dispatch.schema import migrate as upgrade
@@ -319,12 +330,24 @@ def tokens_create(
     upgrade(engine)
     now = SystemClock().now()
     expires = now + timedelta(days=days) if days else None
-    secret, info = Tokens(make_sessions(engine)).create(
-        name, Role.parse(role), "cli", now, expires, technician_id, safety_manager
-    )
+    limited = None if sites is None else [s.strip() for s in sites.split(",") if s.strip()]
+    try:
+        secret, info = Tokens(make_sessions(engine)).create(
+            name,
+            Role.parse(role),
+            "cli",
+            now,
+            expires,
+            technician_id,
+            limited,
+            safety_manager=safety_manager,
+        )
+    except UnknownSitesError as error:
+        raise click.BadParameter(str(error), param_hint="--sites") from None
     click.echo(secret)
     click.echo(
         f"token {info.id} for {name} ({role}{', safety manager' if safety_manager else ''})"
+        + (f", sites {','.join(info.sites)}" if info.sites is not None else "")
         + (f", expires {expires:%Y-%m-%d}" if expires else "")
         + ": store it now, it is not shown again",
         err=True,

@@ -299,8 +299,13 @@ class People:
         conditions = []
         if technician_id is not None:
             conditions.append(ShiftRow.technician_id == technician_id)
-        if site:
-            conditions.append((ShiftRow.site == site) | ShiftRow.site.is_(None))
+        if site:  # a shift of no site is at its technician's sites (none listed: any site)
+            everyone, _ = self.technicians(limit=100_000)
+            here = [t.id for t in everyone if not t.sites or site in t.sites]
+            conditions.append(
+                (ShiftRow.site == site)
+                | (ShiftRow.site.is_(None) & ShiftRow.technician_id.in_(here))
+            )
         if start is not None:
             conditions.append(ShiftRow.ends_at > start)
         if end is not None:

@@ -25,6 +25,7 @@ from facility_dispatch.api.dashboard import (
     public,
     records,
     requests,
+    rollup,
     rosters,
     rounds,
     sites,
@@ -34,7 +35,20 @@ STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
 """Mounted at ``/static`` by the app: the dashboard's CSS and scripts, and the vendored ones."""
 
 router = APIRouter(include_in_schema=False)
-for module in (login, estate, records, orders, assets, plans, people, parts, kpis, notify, sites):
+for module in (
+    login,
+    estate,
+    rollup,
+    records,
+    orders,
+    assets,
+    plans,
+    people,
+    parts,
+    kpis,
+    notify,
+    sites,
+):
     router.include_router(module.router)
 for module in (public, requests):  # residents' pages (SPEC section 5)
     router.include_router(module.router)

@@ -23,7 +23,7 @@ from facility_dispatch import __version__
 from facility_dispatch.api.auth import Principal, Role
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.dashboard import i18n, present, wording
-from facility_dispatch.api.dashboard.session import PageUser
+from facility_dispatch.api.dashboard.session import NotVisible, PageUser
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
@@ -205,7 +205,7 @@ class Page:
     def site_options(self) -> list[str]:
         """Every site with a record or an asset: the choices of a page's site filter."""
         records, _ = self.service.assets.query()
-        return sorted(set(self.sites) | {r.site for r in records})
+        return sorted(s for s in set(self.sites) | {r.site for r in records} if self.user.sees(s))
 
     # -- rendering ------------------------------------------------------------------------
 
@@ -249,7 +249,7 @@ def _here(request: Request) -> str:
 
 
 def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
-    sites = {s.site: s for s in service.people.sites()}
+    sites = {s.site: s for s in service.people.sites() if user.sees(s.site)}
     focus = request.path_params.get("site") or request.query_params.get("site")
     shown = list(sites.values()) if not focus else [sites[focus]] if focus in sites else []
     lang = i18n.choose(
@@ -269,3 +269,10 @@ def _sealing_allows(order: WorkOrder, step: str) -> bool:
     if not needs_sign_off(order.kind, order.skill):
         return True
     return step == "closed" if order.sign_off is not None else step != "closed"
+
+
+def not_visible(request: Request, error: Exception) -> HTMLResponse:
+    """The answer to :class:`NotVisible`: the console's own "not found" page."""
+    assert isinstance(error, NotVisible)
+    page = get_page(request, request.app.state.service, error.user)
+    return page.not_found(page.t("estates.not_here"))

@@ -3,6 +3,8 @@ a planner receives deliveries and corrects a count (with its reason) from these 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
@@ -32,6 +34,8 @@ def part_page(part_id: int, page: PageDep, site: str | None = None) -> HTMLRespo
     part = page.service.parts.get(part_id)
     if part is None:
         return page.not_found(page.t("parts.missing", id=part_id))
+    if page.user.sites is not None:  # the catalogue is the company's; the stock is per site
+        part = replace(part, stock=tuple(s for s in part.stock if page.user.sees(s.site)))
     orders = {
         o.id: o.number for o in page.service.work_orders.query(site=site or None, limit=1000)[0]
     }

@@ -52,7 +52,7 @@ def queue_page(page: PageDep, site: str | None = None, status: str | None = None
         categories=CATEGORIES,
         skills=SKILLS,
         priorities=("P1", "P2", "P3", "P4"),
-        sites=page.service.people.sites(),
+        sites=list(page.sites.values()),
     )
 
 

@@ -16,9 +16,11 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.deps import SESSION_COOKIE, ServiceDep, principal_of
+from facility_dispatch.api.scope import check_request
 
 
 def safe_next(target: str | None) -> str:
@@ -46,10 +48,27 @@ def _page_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query else "")
 
 
-def page_user(request: Request, service: ServiceDep) -> Principal:
-    """The visitor, or a redirect to the login page (never a 401 page)."""
-    principal = principal_of(request, service)
+class NotVisible(Exception):  # noqa: N818 (a refusal, answered as a page)
+    """A page names a site, or a resource of a site, that the visitor's login is limited away
+    from: the console answers its "not found" page (404), in the visitor's language, as for
+    what does not exist (``facility_dispatch.api.dashboard.pages.not_visible``)."""
+
+    def __init__(self, user: Principal) -> None:
+        super().__init__("not found")
+        self.user = user
+
+
+async def page_user(request: Request, service: ServiceDep) -> Principal:
+    """The visitor, or a redirect to the login page (never a 401 page). A visitor limited to
+    sites sees theirs only (:mod:`facility_dispatch.api.scope`)."""
+    principal = await run_in_threadpool(principal_of, request, service)
     if principal is not None:
+        try:
+            await check_request(request, service, principal, dashboard=True)
+        except HTTPException as refused:
+            if refused.status_code == 404 and request.headers.get("HX-Request") != "true":
+                raise NotVisible(principal) from None
+            raise
         return principal
     target = login_url(_page_path(request))
     if request.headers.get("HX-Request") == "true":

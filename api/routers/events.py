@@ -29,7 +29,7 @@ POLL_SECONDS = 2.0  # another worker's events are noticed this late at worst
 async def events(
     request: Request,
     service: ServiceDep,
-    _who: Viewer,
+    who: Viewer,
     last_event_id: Annotated[str | None, Header()] = None,
     since: Annotated[
         int | None, Query(ge=0, le=EVENT_ID_MAX, description="resume after this event id")
@@ -38,7 +38,8 @@ async def events(
 ) -> StreamingResponse:
     """``text/event-stream``; each event has an ``id``: reconnect with ``Last-Event-ID`` to
     resume without gaps (it wins over ``?since=``, which says where a first connection
-    starts). With neither, the stream starts from now. The stream ends as soon as its token
+    starts). With neither, the stream starts from now. A caller limited to sites gets their
+    sites' events only. The stream ends as soon as its token
     is revoked or expires, or its dashboard session ends."""
     resume = _event_id(last_event_id)
     if resume is not None:
@@ -70,7 +71,7 @@ async def events(
         while not closing.is_set() and not await request.is_disconnected():
             if await run_in_threadpool(principal_of, request, service) is None:
                 return  # revoked, expired or logged out: the reconnect gets its 401
-            batch = await run_in_threadpool(service.events.since, after, 500, site)
+            batch = await run_in_threadpool(service.events.since, after, 500, site, who.sites)
             for event in batch:
                 after = event.id
                 data = orjson.dumps(

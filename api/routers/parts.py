@@ -8,6 +8,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.deps import Planner, ServiceDep, Technician, Viewer
 from facility_dispatch.api.errors import actor_of, raise_for
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
@@ -61,7 +62,9 @@ class PartOut(BaseModel):
     sites: list[SiteStockOut]
 
 
-def part_out(part: Part) -> PartOut:
+def part_out(part: Part, who: Principal | None = None) -> PartOut:
+    """The part as ``who`` may see it: a caller limited to sites sees (and sums) their stock."""
+    stock = [s for s in part.stock if who is None or who.sees(s.site)]
     sites = [
         SiteStockOut(
             site=s.site,
@@ -71,7 +74,7 @@ def part_out(part: Part) -> PartOut:
             available=s.available,
             low=s.low,
         )
-        for s in part.stock
+        for s in stock
     ]
     return PartOut(
         id=part.id,
@@ -79,8 +82,8 @@ def part_out(part: Part) -> PartOut:
         name=part.name,
         unit=part.unit,
         unit_cost=part.unit_cost,
-        stock=sum(s.on_hand for s in part.stock),
-        reorder_point=sum(s.reorder_point for s in part.stock),
+        stock=sum(s.on_hand for s in stock),
+        reorder_point=sum(s.reorder_point for s in stock),
         sites=sites,
     )
 
@@ -133,7 +136,7 @@ class MovementOut(BaseModel):
 @router.get("/parts", response_model=Page[PartOut])
 def list_parts(
     service: ServiceDep,
-    _who: Viewer,
+    who: Viewer,
     site: SiteQuery = None,
     low: bool = False,
     limit: Limit = 100,
@@ -142,7 +145,9 @@ def list_parts(
     """``low=true``: only parts under their reorder point somewhere."""
     parts = service.parts.catalogue(site, low)
     chosen = parts[offset : offset + limit]
-    return page([part_out(p) for p in chosen], len(parts), offset, service.settings.max_page_bytes)
+    return page(
+        [part_out(p, who) for p in chosen], len(parts), offset, service.settings.max_page_bytes
+    )
 
 
 @router.post("/parts", response_model=PartOut, status_code=status.HTTP_201_CREATED)
@@ -158,15 +163,15 @@ def add_part(body: PartIn, service: ServiceDep, who: Planner) -> PartOut:
         )
     except MaintenanceError as error:
         raise_for(error)
-    return part_out(part)
+    return part_out(part, who)
 
 
 @router.get("/parts/{part_id}", response_model=PartOut)
-def get_part(part_id: Id, service: ServiceDep, _who: Viewer) -> PartOut:
+def get_part(part_id: Id, service: ServiceDep, who: Viewer) -> PartOut:
     part = service.parts.get(part_id)
     if part is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no part {part_id}")
-    return part_out(part)
+    return part_out(part, who)
 
 
 @router.post("/parts/{part_id}/stock", response_model=PartOut)
@@ -179,7 +184,7 @@ def deliver(part_id: Id, body: DeliveryIn, service: ServiceDep, who: Planner) ->
         )
     except MaintenanceError as error:
         raise_for(error)
-    return part_out(part)
+    return part_out(part, who)
 
 
 @router.post("/parts/{part_id}/adjust", response_model=PartOut)
@@ -190,7 +195,7 @@ def adjust(part_id: Id, body: AdjustmentIn, service: ServiceDep, who: Planner) -
         part = service.parts.adjust(part_id, body.site, body.on_hand, body.reason, who.name)
     except MaintenanceError as error:
         raise_for(error)
-    return part_out(part)
+    return part_out(part, who)
 
 
 @router.get("/parts/{part_id}/ledger", response_model=Page[MovementOut])

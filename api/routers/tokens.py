@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from facility_dispatch.api.auth import Role
 from facility_dispatch.api.deps import Admin, ServiceDep
 from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
-from facility_dispatch.api.tokens import TokenInfo
-from facility_dispatch.api.types import Input, UtcDateTime
+from facility_dispatch.api.tokens import TokenInfo, UnknownSitesError
+from facility_dispatch.api.types import Input, SiteName, UtcDateTime
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
 
@@ -27,6 +27,12 @@ class TokenIn(Input):
         description="the site's safety manager: signs lift and electrical orders off (a duty, "
         "not a role: an admin is not one by rank)",
     )
+    sites: list[SiteName] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="sees and acts on these sites only; null: every site",
+    )
 
 
 class TokenOut(BaseModel):
@@ -40,6 +46,7 @@ class TokenOut(BaseModel):
     revoked_at: datetime | None
     last_used_at: datetime | None
     safety_manager: bool
+    sites: list[str] | None = Field(description="the sites it is limited to; null: every site")
 
 
 class NewTokenOut(TokenOut):
@@ -54,15 +61,19 @@ def _out(info: TokenInfo) -> TokenOut:
 def create_token(body: TokenIn, service: ServiceDep, who: Admin) -> NewTokenOut:
     if body.technician_id is not None and service.people.technician(body.technician_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician {body.technician_id}")
-    secret, info = service.tokens.create(
-        body.name,
-        Role.parse(body.role),
-        who.name,
-        service.clock.now(),
-        body.expires_at,
-        body.technician_id,
-        body.safety_manager,
-    )
+    try:
+        secret, info = service.tokens.create(
+            body.name,
+            Role.parse(body.role),
+            who.name,
+            service.clock.now(),
+            body.expires_at,
+            body.technician_id,
+            body.sites,
+            safety_manager=body.safety_manager,
+        )
+    except UnknownSitesError as error:
+        raise HTTPException(422, f"sites: {error}") from None
     return NewTokenOut(**_out(info).model_dump(), token=secret)
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -110,11 +110,21 @@ class EventLog:
 
         return remove
 
-    def since(self, after_id: int, limit: int = 500, site: str | None = None) -> list[Event]:
+    def since(
+        self,
+        after_id: int,
+        limit: int = 500,
+        site: str | None = None,
+        sites: Collection[str] | None = None,
+    ) -> list[Event]:
+        """Events after ``after_id``, oldest first; of ``site`` only, or of ``sites`` only (a
+        collection: what a caller limited to sites may see; events of no site are left out)."""
         with self._sessions() as session:
             stmt = select(EventRow).where(EventRow.id > after_id)
             if site:
                 stmt = stmt.where(EventRow.site == site)
+            if sites is not None:
+                stmt = stmt.where(EventRow.site.in_(sorted(sites)))
             rows = session.scalars(stmt.order_by(EventRow.id).limit(limit))
             return [Event(r.id, r.at, r.type, r.site, dict(r.payload)) for r in rows]
 

@@ -135,6 +135,7 @@ READS = {
     "/api/v1/work-orders/{order_id}/review.html": "viewer",
     "/api/v1/events": "viewer",
     "/api/v1/dead-letters": "viewer",
+    "/api/v1/estates": "viewer",
     "/metrics": "viewer",
     "/api/v1/public/requests/{token}": "none",
     "/api/v1/requests": "planner",
@@ -351,7 +352,11 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
     later = datetime.now(UTC) + timedelta(days=30)
     part = client.post(
         "/api/v1/parts",
-        json={"sku": "SEAL-40", "name": "Seal", "stock": [{"site": site, "on_hand": 10}]},
+        json={
+            "sku": f"SEAL-{uuid.uuid4().hex[:6]}",
+            "name": "Seal",
+            "stock": [{"site": site, "on_hand": 10}],
+        },
     )
     asset = client.post("/api/v1/assets", json={"site": site, "asset": "pump-9", "kind": "water"})
     silence = client.post(
