@@ -42,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.backend import Backend
 from facility_dispatch.api.pagination import Page
+from facility_dispatch.maintenance.contractor_sql import ContractorRow
 from facility_dispatch.maintenance.roster_sql import (
     CheckpointRow,
     HandoverRow,
@@ -51,6 +52,7 @@ from facility_dispatch.maintenance.roster_sql import (
 )
 from facility_dispatch.maintenance.sql import (
     AbsenceRow,
+    OccurrenceRow,
     PlanRow,
     ShiftRow,
     TechnicianRow,
@@ -96,6 +98,21 @@ def _round(session: Session, round_id: int) -> set[str] | None:
     return None if site is None else {site}
 
 
+def _contractor(session: Session, contractor_id: int) -> set[str] | None:
+    """A contractor is seen where it works: its sites (none listed: it covers every site)."""
+    sites = session.scalar(select(ContractorRow.sites).where(ContractorRow.id == contractor_id))
+    return None if sites is None else set(sites)
+
+
+def _occurrence(session: Session, occurrence_id: int) -> set[str] | None:
+    site = session.scalar(
+        select(PlanRow.site)
+        .join(OccurrenceRow, OccurrenceRow.plan_id == PlanRow.id)
+        .where(OccurrenceRow.id == occurrence_id)
+    )
+    return None if site is None else {site}
+
+
 SITE_OF: Final[dict[str, Callable[[Session, int], set[str] | None]]] = {
     "alarm_id": lambda s, i: _one(s, AlarmRow.site, AlarmRow.id, i),
     "order_id": lambda s, i: _one(s, WorkOrderRow.site, WorkOrderRow.id, i),
@@ -112,6 +129,8 @@ SITE_OF: Final[dict[str, Callable[[Session, int], set[str] | None]]] = {
     "technician_id": _technician,
     "shift_id": _shift,
     "absence_id": _absence,
+    "contractor_id": _contractor,
+    "occurrence_id": _occurrence,
 }
 """Path and query parameters that name a resource of a site: the site(s) of the one with that
 id (None when there is none; the route answers its own 404). A technician belongs to the sites they

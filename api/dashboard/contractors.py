@@ -18,6 +18,9 @@ def contractors_page(page: PageDep) -> HTMLResponse:
     service = page.service
     found, _ = service.work_orders.contractors.listing(limit=1000)
     technicians, _ = service.people.technicians(limit=100_000)
+    if page.user.sites is not None:  # a login limited to sites: the contractors working there
+        found = [c for c in found if not c.sites or any(page.user.sees(s) for s in c.sites)]
+        technicians = [t for t in technicians if not t.sites or any(map(page.user.sees, t.sites))]
     today = page.now.astimezone(page.default_zone).date()
     return page.render(
         "contractors.html",

@@ -383,7 +383,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
     contractor = client.post(
         "/api/v1/contractors",
         json={
-            "name": "Lift Care",
+            "name": f"Lift Care {site}",
             "phone_24h": "400-820-1234",
             "contract_start": "2026-01-01",
             "contract_end": "2027-12-31",
