@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Annotated, Final, Generic, TypeVar
 
 from fastapi import Path, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from pydantic_core import to_json
 
 T = TypeVar("T")
@@ -49,6 +49,16 @@ MAX_ID = 2**31 - 1
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many items")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="skip this many items")]
-Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def _digits(value: object) -> object:
+    """A path id is digits, nothing else: pydantic's lax integers would take " 4", "\\f4" or
+    "4_000" as a number, so one order had many addresses (and a typo found another one)."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("an id is a whole number written in digits")
+    return value
+
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID), BeforeValidator(_digits)]
 RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -133,6 +133,14 @@ def test_ids_and_numbers_in_queries_fit_the_database(client: TestClient) -> None
     assert client.get("/api/v1/work-orders", params={"assignee": 2**31 - 1}).status_code == 200
 
 
+@pytest.mark.parametrize("written", ["%0C1", "%201", "1%20", "1_0", "%D9%A1", "+1"])
+def test_an_id_in_a_path_is_digits_only(client: TestClient, written: str) -> None:
+    """schemathesis found GET /parts/%0C4 answering part 4: one resource, many addresses."""
+    answer = client.get(f"/api/v1/work-orders/{written}")
+    assert answer.status_code == 422, answer.text
+    assert "digits" in answer.text
+
+
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
