@@ -378,6 +378,7 @@ def demo() -> None:
         configure_notifications,
         estate,
         register_assets,
+        safety_manager_token,
         seed,
         start_estate,
     )
@@ -401,6 +402,7 @@ def demo() -> None:
     register_assets(service, devices)  # before the plans, which are made for every lift
     seed(service)
     configure_notifications(service)  # messages to the dashboard's own inbox, /inbox
+    signer = safety_manager_token(service)
     runners: list[Runner] = []
 
     def devices_on() -> None:
@@ -421,7 +423,9 @@ def demo() -> None:
         f"  messages sent: http://{host}:{settings.http_port}/inbox\n"
         f"  residents' page (its QR code on /requests): "
         f"http://{host}:{settings.http_port}/r/{SITES[0].layout.site}\n"
-        f"  admin token: {admin}\n  MQTT: {settings.mqtt!r}"
+        f"  admin token: {admin}\n"
+        f"  safety manager of {SITES[0].layout.site} (signs lift orders off): {signer}\n"
+        f"  MQTT: {settings.mqtt!r}"
         f"{' (embedded)' if broker else ''}\n  stop with Ctrl-C\n"
     )
     try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from facility_dispatch.api.auth import Role
 from facility_dispatch.notify.inbox import Inbox
 from facility_dispatch.service import Service
 from facility_dispatch.simulators import Estate, Runner, SiteLayout, load_scenario
@@ -174,6 +175,24 @@ def seed(service: Service) -> bool:
 GUARDS = ("刘洋 Liu Yang", "黄勇 Huang Yong", "马超 Ma Chao", "胡军 Hu Jun")
 ROTATION = ["day", "day", "night", "night", "rest", "rest"]
 """The guards' 4-on-2-off: each gate needs one guard by day and one by night."""
+
+
+def safety_manager_token(service: Service) -> str:
+    """A token for the first estate's safety manager (安全管理员), made afresh each run (only
+    its hash is kept): lift and electrical orders close only after a safety manager signs them
+    off, a duty the admin does not hold by rank, so without it nobody in the demo could close
+    one. Limited to its estate, it also shows what a site-scoped login sees."""
+    now = service.clock.now()
+    secret, _ = service.tokens.create(
+        "安全管理员 An Quan",
+        Role.TECHNICIAN,
+        "demo",
+        now,
+        expires_at=now + timedelta(days=30),
+        sites=[SITES[0].layout.site],
+        safety_manager=True,
+    )
+    return secret
 
 
 def seed_rosters(service: Service, today: date) -> None:

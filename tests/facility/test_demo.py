@@ -69,6 +69,16 @@ def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> Non
         assert browser.post("/login", data={"token": token}).status_code == 303
         assert 'class="inbox-message"' in browser.get("/inbox").text, "the inbox shows them"
         assert api.get("/api/v1/assets").json()["total"] >= 40
+        # the safety manager's token it prints: the duty to sign lift orders off, its estate only
+        signer = re.search(
+            r"safety manager of green-garden \(signs [^)]*\): (\S+)", log.read_text()
+        )
+        assert signer, log.read_text()[-3000:]
+        theirs = {"Authorization": f"Bearer {signer.group(1)}"}
+        mine = api.get("/api/v1/assets", headers=theirs).json()["items"]
+        assert mine and {a["site"] for a in mine} == {"green-garden"}
+        listed = api.get("/api/v1/tokens").json()["items"]
+        assert [(t["safety_manager"], t["sites"]) for t in listed] == [(True, ["green-garden"])]
         assert (tmp_path / "data" / "facility.db").exists()
     finally:
         process.send_signal(signal.SIGTERM)
