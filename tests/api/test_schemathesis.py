@@ -5,6 +5,7 @@ admin token, on a running service."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,9 @@ from tests.services import Broker
 pytestmark = [pytest.mark.broker, pytest.mark.slow]
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 EXAMPLES = 12
+DERANDOMIZE = bool(os.environ.get("CI"))
+"""In CI the generated requests are the same every run, so a landing is judged on the code, not on
+the draw; anywhere else each run draws anew and keeps finding what the fixed set does not."""
 
 
 def valid_data_is_accepted(
@@ -71,6 +75,7 @@ def test_generated_requests_get_the_answers_the_document_promises(
                 @given(case=operation.as_strategy(generation_mode=mode))
                 @settings(
                     max_examples=EXAMPLES,
+                    derandomize=DERANDOMIZE,
                     deadline=None,
                     database=None,
                     suppress_health_check=list(HealthCheck),
