@@ -29,6 +29,7 @@ from facility_dispatch.api.dashboard import (
     rosters,
     rounds,
     sites,
+    tokens,
 )
 
 STATIC_DIRECTORY = Path(__file__).resolve().parents[1] / "static"
@@ -48,6 +49,7 @@ for module in (
     kpis,
     notify,
     sites,
+    tokens,
 ):
     router.include_router(module.router)
 for module in (public, requests):  # residents' pages (SPEC section 5)

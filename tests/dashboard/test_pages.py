@@ -350,3 +350,23 @@ def test_the_vendored_scripts_are_served_with_their_licences(estate: Estate) -> 
     ):
         answer = client.get(path)
         assert answer.status_code == 200 and needle in answer.text, path
+
+
+def test_the_tokens_page_is_an_unlimited_admins_only(estate: Estate) -> None:
+    """The nav entry and the page for an admin of every site; the API's refusal (403) for a
+    planner and for an admin limited to a site, who has no nav entry either."""
+    admin = estate.browser(ADMIN_TOKEN)
+    page = admin.get("/tokens")
+    assert page.status_code == 200
+    assert 'href="/tokens"' in page.text and 'id="token-form"' in page.text
+    assert f'value="{estate.site}"' in page.text  # a site to limit a new token to
+    assert page.text.count('class="token-item') >= 3  # the estate's viewer, technician, planner
+    limited_admin = estate.admin.post(
+        "/api/v1/tokens", json={"name": "east admin", "role": "admin", "sites": [estate.site]}
+    ).json()["token"]
+    for visitor in (estate.as_role("planner"), estate.browser(limited_admin)):
+        refused = visitor.get("/tokens")
+        assert refused.status_code == 403
+        assert 'id="token-form"' not in refused.text
+        assert 'href="/tokens"' not in visitor.get("/").text
+    assert estate.site in estate.browser(limited_admin).get("/tokens").text  # named in why
