@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from tests.builders import ADMIN_TOKEN
 from tests.dashboard.conftest import Estate, actions_of_cards
+from tests.dashboard.test_console_zh import english_sentences, visible_text
 
 pytestmark = pytest.mark.broker
 
@@ -370,3 +371,13 @@ def test_the_tokens_page_is_an_unlimited_admins_only(estate: Estate) -> None:
         assert 'id="token-form"' not in refused.text
         assert 'href="/tokens"' not in visitor.get("/").text
     assert estate.site in estate.browser(limited_admin).get("/tokens").text  # named in why
+
+
+def test_the_tokens_page_in_chinese_has_no_english_sentence(estate: Estate) -> None:
+    admin = estate.browser(ADMIN_TOKEN)
+    admin.cookies.set("facility_lang", "zh")
+    answer = admin.get("/tokens")
+    assert answer.status_code == 200 and 'lang="zh-CN"' in answer.text
+    text = visible_text(answer.text)
+    assert "创建令牌" in text and "都不选：全部项目" in text
+    assert not [s for s in english_sentences() if s in text]
