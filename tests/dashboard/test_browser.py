@@ -22,7 +22,7 @@ from tests.builders import ADMIN_TOKEN, make_settings, publisher, wait_until
 from tests.services import ROOT, Broker
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, BrowserContext, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 
@@ -77,6 +77,28 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+def logged_in(
+    browser: Browser, url: str, token: str, **options: Any
+) -> tuple[BrowserContext, Page]:
+    """A new browser context (``options``: viewport, locale ...) logged in with ``token``;
+    dialogs (confirms) are accepted."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{url}/login")
+    page.fill("#token", token)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    return context, page
+
+
+def answered(answer: httpx.Response, expected: int = 201) -> Any:
+    """The JSON of an API answer that had to be ``expected`` (its text shown otherwise)."""
+    assert answer.status_code == expected, answer.text
+    return answer.json()
 
 
 def shoot(page: Page, name: str) -> None:

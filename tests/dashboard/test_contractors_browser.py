@@ -8,35 +8,19 @@ the signature and its digest; then the order closes."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 
-from tests.dashboard.test_browser import WAIT_MS, Served, browser, served, shoot
+from tests.dashboard.test_browser import Served, browser, served, shoot
+from tests.dashboard.test_browser import answered as _ok
+from tests.dashboard.test_browser import logged_in as _open
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext, Page
+    from playwright.sync_api import Browser
 
 __all__ = ["browser", "served"]
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
-
-
-def _ok(answer: httpx.Response, expected: int = 201) -> Any:
-    assert answer.status_code == expected, answer.text
-    return answer.json()
-
-
-def _open(browser: Browser, url: str, token: str, **options: Any) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(**options)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{url}/login")
-    page.fill("#token", token)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/")
-    return context, page
 
 
 def test_a_contractor_added_and_a_lift_order_signed_off_in_both_languages(
