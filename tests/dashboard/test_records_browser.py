@@ -20,12 +20,13 @@ from facility_dispatch.api.app import create_app
 from facility_dispatch.service import build_service
 from tests.api import serving
 from tests.builders import ADMIN_TOKEN, make_settings, wait_until
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Served, shoot
+from tests.dashboard.test_browser import WAIT_MS, Served, answered, browser, shoot
 from tests.services import Broker
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
+__all__ = ["browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 PHONE = {"width": 390, "height": 844}
 WORDS = {
@@ -48,23 +49,8 @@ def estate(broker: Broker, tmp_path: Path) -> Iterator[Served]:
             api.close()
 
 
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
 def _ok(answer: httpx.Response, expected: int = 200) -> Any:
-    assert answer.status_code == expected, answer.text
-    return answer.json()
+    return answered(answer, expected)
 
 
 def _fits(page: Page) -> None:
@@ -73,7 +59,7 @@ def _fits(page: Page) -> None:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_register_import_record_and_compliance_on_a_phone(
-    estate: Served, chromium: Browser, tmp_path: Path, lang: str
+    estate: Served, browser: Browser, tmp_path: Path, lang: str
 ) -> None:
     api, site, url, words = estate.api, estate.site, estate.url, WORDS[lang]
     _ok(
@@ -91,7 +77,7 @@ def test_register_import_record_and_compliance_on_a_phone(
         ),
         201,
     )  # fmt: skip
-    context = chromium.new_context(
+    context = browser.new_context(
         viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN" if lang == "zh" else "en-US"
     )
     page = context.new_page()

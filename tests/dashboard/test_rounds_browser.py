@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -18,12 +18,14 @@ from facility_dispatch.api.app import create_app
 from facility_dispatch.service import build_service
 from tests.api import serving
 from tests.builders import ADMIN_TOKEN, make_settings, wait_until
-from tests.dashboard.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, Served, shoot
+from tests.dashboard.test_browser import WAIT_MS, Served, browser, shoot
+from tests.dashboard.test_browser import answered as _ok
 from tests.services import Broker
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
 
+__all__ = ["browser"]
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 PHONE = {"width": 390, "height": 844}
 
@@ -40,27 +42,8 @@ def estate(broker: Broker, tmp_path: Path) -> Iterator[Served]:
             api.close()
 
 
-@pytest.fixture
-def chromium() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-def _ok(answer: httpx.Response, expected: int = 201) -> Any:
-    assert answer.status_code == expected, answer.text
-    return answer.json()
-
-
-def _phone(chromium: Browser, url: str, token: str) -> tuple[BrowserContext, Page, list[str]]:
-    context = chromium.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
+def _phone(browser: Browser, url: str, token: str) -> tuple[BrowserContext, Page, list[str]]:
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
     errors: list[str] = []
@@ -84,7 +67,7 @@ def _fits(page: Page) -> None:
 
 
 def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
-    estate: Served, chromium: Browser, tmp_path: Path
+    estate: Served, browser: Browser, tmp_path: Path
 ) -> None:
     from PIL import Image
 
@@ -116,7 +99,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     monday = today - timedelta(days=today.weekday())
 
     # a planner sets up the post, its roster, the holidays and a built-in route in the console
-    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    context, page, errors = _phone(browser, url, ADMIN_TOKEN)
     page.goto(f"{url}/rosters?site={site}")
     setup = page.locator("#post-form")
     setup.locator('input[name="name"]').fill("North gate")
@@ -177,7 +160,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     assert [i["text"] for i in custom["checkpoints"][0]["items"]] == ["lights on", "barrier works"]
     assert custom["times"] == ["22:00"] and custom["window_s"] == 7200
     route = _ok(api.get(f"/api/v1/routes/{listed['id']}"), 200)
-    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    context, page, errors = _phone(browser, url, ADMIN_TOKEN)
     page.goto(f"{url}/routes/{route['id']}/codes")  # printed and fixed on site
     assert page.locator("figure.code svg").count() == 2
     assert route["checkpoints"][0]["token"] in page.locator("figure.code .url").first.inner_text()
@@ -197,7 +180,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     pumps, switch_room = route["checkpoints"]
 
     # the technician's phone: start a round, then scan each checkpoint in turn
-    context, page, errors = _phone(chromium, url, token)
+    context, page, errors = _phone(browser, url, token)
     codes = page.goto(f"{url}/routes/{route['id']}/codes")
     assert codes is not None and codes.status == 403  # the codes are a planner's to print
     page.goto(f"{url}/rounds?site={site}")
@@ -267,7 +250,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     context.close()
 
     # a planner proposes the spare guard for the gap, and acknowledges the handover
-    context, page, errors = _phone(chromium, url, ADMIN_TOKEN)
+    context, page, errors = _phone(browser, url, ADMIN_TOKEN)
     page.goto(f"{url}/rosters?site={site}&week={monday.isoformat()}")
     page.locator("td.gap a.gap-badge").first.click()
     page.wait_for_url(f"{url}/rosters/substitutes*")
