@@ -381,3 +381,33 @@ def test_the_tokens_page_in_chinese_has_no_english_sentence(estate: Estate) -> N
     text = visible_text(answer.text)
     assert "创建令牌" in text and "都不选：全部项目" in text
     assert not [s for s in english_sentences() if s in text]
+
+
+def test_html_in_a_contractor_and_register_data_is_shown_as_text(estate: Estate) -> None:
+    """What a planner types is never markup on another user's screen: a contractor's name and
+    an asset's register fields written as HTML come back escaped; a good edit after them works."""
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    contractor = {
+        "name": hostile,
+        "phone_24h": "400-820-1234",
+        "contract_start": "2026-01-01",
+        "contract_end": "2027-12-31",
+        "sites": [estate.site],
+        "kinds": ["elevator"],
+    }
+    made = estate.admin.post("/api/v1/contractors", json=contractor)
+    assert made.status_code == 201, made.text
+    lift = {"site": estate.site, "asset": "lift-x", "kind": "elevator"}
+    assert estate.admin.post("/api/v1/assets", json=lift).status_code in (200, 201)
+    register = {"maker": hostile, "model": hostile, "registration_code": "31103101-X"}
+    put = estate.admin.put(f"/api/v1/assets/{estate.site}/lift-x/register", json=register)
+    assert put.status_code == 200, put.text
+    admin = estate.browser(ADMIN_TOKEN)
+    for path in ("/contractors", f"/assets/{estate.site}/lift-x"):
+        page = admin.get(path)
+        assert page.status_code == 200, path
+        assert "<script>alert(1)" not in page.text and "<img src=x" not in page.text, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text, path
+    good = {**contractor, "name": "Lift Care Co."}
+    assert estate.admin.post("/api/v1/contractors", json=good).status_code == 201
+    assert "Lift Care Co." in admin.get("/contractors").text
