@@ -14,6 +14,7 @@ from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import OrderAccess, Rank
 from facility_dispatch.maintenance.contractor_sql import SignOffRow
+from facility_dispatch.maintenance.contractors import needs_sign_off
 from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
 from facility_dispatch.maintenance.kpis import OrderFacts
 from facility_dispatch.maintenance.lifecycle import Status
@@ -134,7 +135,13 @@ class WorkOrder:
 
     @property
     def allowed(self) -> tuple[str, ...]:
-        return tuple(lifecycle.allowed(Status(self.status)))
+        """The lifecycle's next steps, sealed by the sign-off for lift and electrical work: no
+        close before the safety manager has signed the record, nothing but close after."""
+        steps = tuple(str(s) for s in lifecycle.allowed(Status(self.status)))
+        if not needs_sign_off(self.kind, self.skill):
+            return steps
+        signed = self.sign_off is not None
+        return tuple(s for s in steps if (s == "closed") == signed)
 
     @property
     def breached(self) -> bool:

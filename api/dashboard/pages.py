@@ -29,7 +29,6 @@ from facility_dispatch.api.errors import actor_of
 from facility_dispatch.kernel.clock import rfc3339, to_ms
 from facility_dispatch.kernel.durations import parse_duration
 from facility_dispatch.maintenance import authority
-from facility_dispatch.maintenance.contractors import needs_sign_off
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.rules.alarms import AlarmRecord
@@ -162,7 +161,6 @@ class Page:
             if authority.verdict(actor, access, authority.Act.MOVE, step)
             is authority.Verdict.ALLOWED
             and (step != "assigned" or self.user.role >= Role.PLANNER)
-            and _sealing_allows(order, step)
         ]
 
     # -- time -----------------------------------------------------------------------------
@@ -261,14 +259,6 @@ def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:
 
 
 PageDep = Annotated[Page, Depends(get_page)]
-
-
-def _sealing_allows(order: WorkOrder, step: str) -> bool:
-    """Lift and electrical work: no "close" before the safety manager's sign-off (the page says
-    it is awaited instead), and nothing but "close" after it (the signed record is sealed)."""
-    if not needs_sign_off(order.kind, order.skill):
-        return True
-    return step == "closed" if order.sign_off is not None else step != "closed"
 
 
 def not_visible(request: Request, error: Exception) -> HTMLResponse:

@@ -165,9 +165,11 @@ def test_a_lift_order_closes_only_after_the_safety_managers_sign_off(
         assert "safety manager" in refused.json()["detail"]
     not_manager = client.post(f"{url}/sign-off", json={}, headers=planner)
     assert not_manager.status_code == 403 and "safety manager" in not_manager.json()["detail"]
+    assert "closed" not in client.get(url).json()["allowed"]  # awaiting the sign-off
     signed = client.post(f"{url}/sign-off", json={"note": "checked on site"}, headers=manager)
     assert signed.status_code == 200, signed.text
     sign_off = signed.json()["sign_off"]
+    assert signed.json()["allowed"] == ["closed"]  # the record is sealed: only closing is left
     assert sign_off["signer"] == "planner-user"
     record = sign_off["record"]
     assert record["technicians"] == [
