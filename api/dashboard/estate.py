@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
@@ -20,16 +21,23 @@ ACTIVE = sorted(s.value for s in lifecycle.ACTIVE)
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResponse:
+def overview(
+    page: PageDep, site: str | None = None, kind: str = "", status: str = ""
+) -> HTMLResponse:
     """Sites by kinds; each tile shows the asset's status and its headline readings. A filter
-    left at "all" arrives empty (and an unknown one is ignored)."""
+    left at "all" arrives empty (and an unknown one is ignored). Each counter links to the list
+    of what it counts: the status counters to these tiles of that ``status`` only, the order
+    counters to the work-order list with the filter that counts the same orders."""
     service = page.service
     kind = present.choice(kind, present.KINDS)
+    status = present.choice(status, present.STATUSES)
     records, _ = service.assets.query(site or None, kind or None)
     views = AssetViews.of(service).views(records)
     open_alarms = service.alarms.open_states_by_asset()
     estate: dict[str, dict[str, list[dict[str, object]]]] = {}
     for view in views:
+        if status and view["status"] != status:
+            continue
         key = (view["site"], view["asset"])
         tile = {
             **view,
@@ -42,10 +50,12 @@ def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResp
             tiles.sort(key=lambda tile: present.natural(str(tile["asset"])))
     statuses = Counter(view["status"] for view in views)
     site = site or None
-    breached = service.work_orders.query(status=ACTIVE, breached=True, site=site, limit=1)[1]
     active, open_orders = service.work_orders.query(status=ACTIVE, site=site, limit=1000)
     clocks = {o.id: present.sla_clock(o, page.now) for o in active}
     attention = present.needing_people(active, clocks, page.now)
+    # counted with the tests the work-order list filters with (overdue, unacknowledged)
+    breached = sum(1 for o in active if present.overdue(o, clocks[o.id]))
+    unacknowledged = sum(1 for o in active if present.unacknowledged(o, clocks[o.id], page.now))
     return page.render(
         "overview.html",
         "_overview.html",
@@ -53,33 +63,47 @@ def overview(page: PageDep, site: str | None = None, kind: str = "") -> HTMLResp
         kinds=present.KINDS,
         statuses={s: statuses.get(s, 0) for s in present.STATUSES},
         firing=service.alarms.query(state="firing", site=site, limit=1)[1],
+        status=status,
+        status_links={s: _overview_link(site, kind, s) for s in ("", *present.STATUSES)},
         open_orders=open_orders,
         breached=breached,
         attention=attention,
         clocks=clocks,
-        unacknowledged=sum(1 for o in attention if o.status in ("open", "assigned")),
+        unacknowledged=unacknowledged,
         notices=service.notices.query(site, page.now),
         site=site or "",
         kind=kind,
     )
 
 
+def _overview_link(site: str | None, kind: str, status: str) -> str:
+    """The overview with these filters (those left at "all" left out)."""
+    query = urlencode({k: v for k, v in (("site", site), ("kind", kind), ("status", status)) if v})
+    return f"/?{query}" if query else "/"
+
+
 @router.get("/alarms", response_class=HTMLResponse)
 def alarms(
     page: PageDep,
-    view: Literal["open", "resolved", "all"] = "open",
+    view: Literal["open", "firing", "resolved", "all"] = "open",
     site: str | None = None,
     severity: str = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 300,
 ) -> HTMLResponse:
-    """Open alarms worst first (firing, severity, newest); resolved or all newest first."""
+    """Open alarms worst first (firing, severity, newest), or the firing ones only (what the
+    overview's counter counts); resolved or all newest first."""
     service = page.service
     severity = present.choice(severity, present.SEVERITIES)
-    states = {"open": ("pending", "firing"), "resolved": ("resolved",), "all": None}[view]
+    states = {
+        "open": ("pending", "firing"),
+        "firing": ("firing",),
+        "resolved": ("resolved",),
+        "all": None,
+    }[view]
     records, total = service.alarms.query(
         states=states, site=site or None, severity=severity or None, limit=limit
     )
-    if view == "open":
+    if view in ("open", "firing"):
         records = present.alarm_order(records)
     orders, _ = service.work_orders.query(site=site or None, limit=1000)
     open_now, _ = service.alarms.query(states=("pending", "firing"), site=site or None, limit=5000)

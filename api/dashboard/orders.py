@@ -26,6 +26,9 @@ router = APIRouter(include_in_schema=False)
 CHANNELS = ("phone", "app", "wechat", "walk_in", "walk_round")
 SKILLS = ("general", "plumbing", "electrical", "elevator", "cctv")
 ACTIVE = sorted(s.value for s in lifecycle.ACTIVE)
+PHONE_CARDS = 12
+"""On a phone the board is one list, most urgent first, of this many cards; the rest are a tap
+away in the table (a wall of P4 cards helps nobody on a 390 px screen)."""
 
 
 def _names(page: Page) -> dict[int, str]:
@@ -60,13 +63,15 @@ def board(
     source: str = "",
     technician: str = "",
     overdue: bool = False,
+    unacknowledged: bool = False,
     q: Annotated[str, Query(max_length=200)] = "",
     mine: bool = False,
     view: Literal["table", "board"] = "table",
 ) -> HTMLResponse:
     """Open work, P1 first everywhere (then the nearer deadline): a table with search and
-    filters, or the board by status; ``mine``: a technician's own orders. A filter left at
-    "all" arrives empty, and one the page does not know is ignored rather than refused."""
+    filters, or the board by status; ``mine``: a technician's own orders; ``unacknowledged``:
+    what the overview's "not yet accepted" counter counts. A filter left at "all" arrives
+    empty, and one the page does not know is ignored rather than refused."""
     service = page.service
     priority = present.choice(priority, present.PRIORITIES)
     status = present.choice(status, (*present.BOARD_COLUMNS, *present.FINISHED))
@@ -88,9 +93,11 @@ def board(
     clocks = {o.id: present.sla_clock(o, page.now) for o in orders}
     if overdue:  # missed, or past its deadline before the escalation job noted it
         orders = [o for o in orders if present.overdue(o, clocks[o.id])]
+    if unacknowledged:
+        orders = [o for o in orders if present.unacknowledged(o, clocks[o.id], page.now)]
     if q.strip():
         orders = [o for o in orders if matches(o, q, names)]
-    orders.sort(key=lambda o: (o.priority, o.resolve_by))
+    orders.sort(key=present.urgency)
     finished, _ = service.work_orders.query(
         status=list(present.FINISHED), site=site or None, priority=priority or None, limit=20
     )
@@ -100,6 +107,8 @@ def board(
         "_board.html",
         orders=orders,
         columns=present.by_status(orders),
+        ranks=present.ranks(orders),
+        phone_cards=PHONE_CARDS,
         finished=finished,
         names=names,
         clocks=clocks,
@@ -111,6 +120,7 @@ def board(
             "source": source,
             "technician": technician_id or "",
             "overdue": overdue,
+            "unacknowledged": unacknowledged,
             "q": q,
             "mine": mine,
         },

@@ -115,17 +115,28 @@ NEAR_BREACH: Final = timedelta(minutes=30)
 """An order whose deadline is this close shows on the overview among what needs people."""
 
 
+def needs_people(order: WorkOrder, clock: SlaClock | None, now: datetime) -> bool:
+    """Open P1 and P2 orders, and any order past or near its deadline: what the overview keeps
+    showing once the alarms are quiet."""
+    return order.priority in ("P1", "P2") or (clock is not None and clock.due - now <= NEAR_BREACH)
+
+
+UNACCEPTED: Final = ("open", "assigned")
+"""Nobody has accepted the order yet (it is not acknowledged)."""
+
+
+def unacknowledged(order: WorkOrder, clock: SlaClock | None, now: datetime) -> bool:
+    """Needs people and nobody has accepted it yet: the overview's "not yet accepted" counter
+    and the list it links to count with this one test, so the two cannot disagree."""
+    return order.status in UNACCEPTED and needs_people(order, clock, now)
+
+
 def needing_people(
     orders: Iterable[WorkOrder], clocks: dict[int, SlaClock | None], now: datetime
 ) -> list[WorkOrder]:
-    """What still needs people once the alarms are quiet: open P1 and P2 orders, and any order
-    past or near its deadline; P1 first, then the nearer deadline."""
-    found = [
-        o
-        for o in orders
-        if o.priority in ("P1", "P2")
-        or ((clock := clocks.get(o.id)) is not None and clock.due - now <= NEAR_BREACH)
-    ]
+    """What still needs people once the alarms are quiet (``needs_people``); P1 first, then
+    the nearer deadline."""
+    found = [o for o in orders if needs_people(o, clocks.get(o.id), now)]
     return sorted(
         found, key=lambda o: (o.priority, o.respond_by if o.responded_at is None else o.resolve_by)
     )
@@ -153,8 +164,20 @@ def by_status(orders: Iterable[WorkOrder]) -> dict[str, list[WorkOrder]]:
         if order.status in columns:
             columns[order.status].append(order)
     for cards in columns.values():
-        cards.sort(key=lambda o: (o.priority, o.resolve_by))
+        cards.sort(key=urgency)
     return columns
+
+
+def urgency(order: WorkOrder) -> tuple[str, datetime]:
+    """P1 first, then the nearer deadline: the order of every list of work orders."""
+    return (order.priority, order.resolve_by)
+
+
+def ranks(orders: Iterable[WorkOrder]) -> dict[int, int]:
+    """Order id -> place in one list of all the board's cards, most urgent first: on a phone
+    the columns give way to this one list, so a P1 is on the first screen whatever its status
+    (the cards stay in their columns in the page; the style sheet orders them by rank)."""
+    return {o.id: place for place, o in enumerate(sorted(orders, key=urgency))}
 
 
 def certificate_state(expires_on: str, today: str, soon: str) -> str:

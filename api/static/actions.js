@@ -46,6 +46,15 @@ export async function post(url, payload, method = "POST") {
   return body;
 }
 
+/** The worded cause of the order's last "escalated" entry (nobody could be assigned), or "". */
+export function escalationCause(order) {
+  const entry = [...(order.timeline || [])].reverse().find((e) => e.event === "escalated" && e.data?.cause);
+  if (!entry) return "";
+  const skill = entry.data.skill || "";
+  const skillName = tr(`skill.${skill}`);
+  return tr(`tl.escalated.${entry.data.cause}`, { skill: skillName === `skill.${skill}` ? skill : skillName });
+}
+
 /** Button handlers by `data-action`: each returns the toast to show, or nothing (other modules,
  * orders.js, add theirs). A handler that throws shows its message as a refusal. */
 export const handlers = {
@@ -59,11 +68,15 @@ export const handlers = {
   },
   async assign(button) {
     const order = await post(`/api/v1/work-orders/${button.dataset.order}/assign`, {});
-    // the rules may find nobody: the order is unchanged, and the page must say so (and why:
-    // the order's page lists every technician with the reasons)
+    // the rules may find nobody: the order is unchanged, and the page must say so and why
+    // (the cause the rules gave, worded in the page's language; the order's page lists every
+    // technician with the reasons)
     if (order && order.assignees.length === 0) {
       refreshAll();
-      throw new Error(tr("js.assign_nobody", { number: order.number }));
+      const why = escalationCause(order);
+      throw new Error(why
+        ? tr("js.assign_nobody_why", { number: order.number, why })
+        : tr("js.assign_nobody", { number: order.number }));
     }
     return order && tr("js.assign_done", { number: order.number });
   },

@@ -229,7 +229,8 @@ def test_a_dispatchers_day_in_the_console(
     page.goto(f"{url}/work-orders?view=board")
     settled(page)
     page.click(f'article[data-order-id="{lonely["id"]}"] button[data-to="assigned"]')
-    toast(page, f"Nobody could be assigned to {lonely['number']}", "error")
+    why = "is still unassigned: nobody can go: no gas technician on shift or on call"
+    toast(page, f"{lonely['number']} {why}", "error")
     after = created(api.get(f"/api/v1/work-orders/{lonely['id']}"))
     assert after["assignees"] == [] and len(after["timeline"]) == before + 1
     assert after["timeline"][-1]["event"] == "escalated"
