@@ -12,7 +12,13 @@ import pytest
 
 from facility_dispatch.api.dashboard import i18n
 from facility_dispatch.api.dashboard.pages import span
-from facility_dispatch.api.dashboard.present import SlaClock, sla_clock, value_text
+from facility_dispatch.api.dashboard.present import (
+    SlaClock,
+    ranks,
+    sla_clock,
+    unacknowledged,
+    value_text,
+)
 from facility_dispatch.maintenance.orders import WorkOrder
 from tests.services import ROOT
 
@@ -133,3 +139,36 @@ def test_the_sla_clock_counts_to_the_deadline_that_matters_now() -> None:
     breached = replace(working, resolution_breached_at=now)  # the escalation job noted it
     assert sla_clock(breached, now) == SlaClock(order.resolve_by, "resolve", True)
     assert sla_clock(replace(working, status="resolved"), now) is None
+
+
+def test_not_yet_accepted_is_urgent_work_nobody_has_taken_and_the_board_ranks_p1_first() -> None:
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
+    lamp = WorkOrder(
+        **{
+            **fields,
+            "id": 1,
+            "priority": "P4",
+            "status": "open",
+            "respond_by": now + timedelta(hours=4),
+            "resolve_by": now + timedelta(days=3),
+            "assignees": (),
+            "alarm_ids": (),
+        }
+    )
+    burst = replace(
+        lamp, id=2, priority="P1", status="assigned", resolve_by=now + timedelta(hours=4)
+    )
+    taken = replace(
+        burst, id=3, status="acknowledged", responded_at=now, resolve_by=now + timedelta(hours=5)
+    )
+    late = replace(  # near its response deadline
+        lamp, id=4, respond_by=now + timedelta(minutes=20), resolve_by=now + timedelta(days=2)
+    )
+
+    def unaccepted(order: WorkOrder) -> bool:
+        return unacknowledged(order, sla_clock(order, now), now)
+
+    assert [unaccepted(o) for o in (lamp, burst, taken, late)] == [False, True, False, True]
+    # the board's one list on a phone: P1 first whatever the column, then the nearer deadline
+    assert ranks([lamp, late, taken, burst]) == {2: 0, 3: 1, 4: 2, 1: 3}
