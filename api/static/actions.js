@@ -71,12 +71,14 @@ export const handlers = {
     // the rules may find nobody: the order is unchanged, and the page must say so and why
     // (the cause the rules gave, worded in the page's language; the order's page lists every
     // technician with the reasons)
+    // (not a refusal: the API took the request, and the answer is that nobody can go)
     if (order && order.assignees.length === 0) {
       refreshAll();
       const why = escalationCause(order);
-      throw new Error(why
+      toast(why
         ? tr("js.assign_nobody_why", { number: order.number, why })
-        : tr("js.assign_nobody", { number: order.number }));
+        : tr("js.assign_nobody", { number: order.number }), "error");
+      return null;
     }
     return order && tr("js.assign_done", { number: order.number });
   },

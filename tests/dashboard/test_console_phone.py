@@ -186,6 +186,7 @@ def test_the_order_actions_in_chinese_on_a_phone(
     settled(page)
     page.click('.order-head button[data-to="assigned"]')
     toast(page, f"{camera['number']} 仍未派出：无人可派：没有当班或值班的弱电监控技术员", "error")
+    assert "拒绝" not in page.locator(".toast-error").last.inner_text()  # answered, not refused
     shoot(page, "p04-phone-nobody-zh")
 
     # the table: search, then each filter clicked through
