@@ -177,7 +177,7 @@ def test_the_order_actions_in_chinese_on_a_phone(
     assert len(cards) == 12  # the rest a tap away in the table
     assert page.locator("#board-more").inner_text() == "已显示 17 张中的 12 张：在表格中查看全部"
     height = page.evaluate("document.documentElement.scrollHeight")
-    assert height < 4_000, height
+    assert height < 3_400, height  # 17 cards uncut: about 3,900 px
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     shoot(page, "p03-phone-board-zh")
 
