@@ -129,19 +129,15 @@ def get_notify_config(service: ServiceDep, _who: Admin, response: Response) -> N
     return config_out(service.notifier.config(), service.notifier.sender)
 
 
-@router.put(
-    "/notify-config",
-    response_model=NotifyConfigOut,
-    response_model_by_alias=True,
-    responses={422: {"model": NotifyRefusal}},
-)
+@router.put("/notify-config", response_model=NotifyConfigOut, response_model_by_alias=True)
 def put_notify_config(
     body: NotifyConfigIn, service: ServiceDep, _who: Admin, response: Response
 ) -> NotifyConfigOut | JSONResponse:
     """Replace the notifications file, checked as a whole first: a refusal (422) names the
     route or receiver and the field in ``detail`` (English), and gives the same in
-    ``refusal`` as data (part, name, field, reason code, values) for a client to word in its
-    own language; the file in force stays. A URL with secrets masked as GET shows it keeps
+    ``refusal`` as data for a client to word in its own language: ``part`` (route, receiver
+    or file), ``name``, ``field``, ``reason`` (a code: unknown_receiver, bad_url,
+    bad_duration, ...) and ``values`` (what the reason names); the file in force stays. A URL with secrets masked as GET shows it keeps
     the secrets in force."""
     response.headers["Cache-Control"] = "no-store"
     try:
