@@ -137,8 +137,8 @@ def put_notify_config(
     route or receiver and the field in ``detail`` (English), and gives the same in
     ``refusal`` as data for a client to word in its own language: ``part`` (route, receiver
     or file), ``name``, ``field``, ``reason`` (a code: unknown_receiver, bad_url,
-    bad_duration, ...) and ``values`` (what the reason names); the file in force stays. A URL with secrets masked as GET shows it keeps
-    the secrets in force."""
+    bad_duration, ...) and ``values`` (what the reason names); the file in force stays. A
+    URL with secrets masked as GET shows it keeps the secrets in force."""
     response.headers["Cache-Control"] = "no-store"
     try:
         config = service.notifier.configure(body.text)
