@@ -118,6 +118,7 @@ def _ack_page(
         )
     t = i18n.Translator(lang)
     if error is None and hasattr(request.state, "ack_refusal"):
+        # (key, values): each value is a key too (a status), worded in the page's language
         key, values = request.state.ack_refusal
         refusal: str | None = t(key, **{k: t(v) for k, v in values.items()})
     else:
