@@ -120,8 +120,8 @@ def run() -> None:
         click.echo(f"FACILITY_ADMIN_TOKEN is not set; admin token for this run: {generated}")
     service = _build_or_refuse(settings)
     app = create_app(service)
-    # SIGHUP reloads the rules (a bad file is refused and the old rules stay)
-    signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
+    # SIGHUP reloads the rules and the notifications file (a bad one is refused, the old stays)
+    signal.signal(signal.SIGHUP, lambda _signo, _frame: _reload(service))
     _exit_zero_on_sigterm()
     if not _serve(
         app,
@@ -131,6 +131,13 @@ def run() -> None:
         settings.trusted_proxies,
     ):
         sys.exit(1)
+
+
+def _reload(service: Service) -> None:
+    """SIGHUP: the rules file and the notifications file are read again, each on its own
+    thread; each refuses a bad file and keeps what it had."""
+    service.rules.request_reload()
+    service.notifier.request_reload()
 
 
 def _build_or_refuse(settings: Settings) -> Service:
@@ -415,7 +422,7 @@ def demo() -> None:
             runner.stop()
 
     app = create_app(service, companions=[(devices_on, devices_off)])
-    signal.signal(signal.SIGHUP, lambda _signo, _frame: service.rules.request_reload())
+    signal.signal(signal.SIGHUP, lambda _signo, _frame: _reload(service))
     _exit_zero_on_sigterm()
     host = "127.0.0.1" if settings.http_host in ("0.0.0.0", "::") else settings.http_host
     click.echo(

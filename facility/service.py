@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created
 from sqlalchemy import Engine, text
 
 from facility_dispatch.api.auth import Principal, Role, same_secret
+from facility_dispatch.api.dashboard.wording import order_words
 from facility_dispatch.api.tokens import Tokens
 from facility_dispatch.factory import make_telemetry_store
 from facility_dispatch.ingest import topics
@@ -413,6 +414,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         AppriseSender(),
         public_url=settings.link_base,
         timezone=settings.timezone,
+        wording=order_words,
         config_file=settings.notify,
         registry=registry,
     )

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock
@@ -32,6 +33,8 @@ class NotificationBook:
         self._config_file = config_file
         self._config: NotifyConfig = EMPTY
         self._config_at: datetime | None = None
+        self.last_refusal: str | None = None
+        """Why the file was refused when it was last read again (None: it was taken)."""
 
     @property
     def sender(self) -> Sender:
@@ -70,7 +73,9 @@ class NotificationBook:
             text = self._config_file.read_text(encoding="utf-8")
         except OSError as error:
             raise notify_config.NotifyConfigError(
-                f"cannot read {self._config_file}: {error.strerror}"
+                "unreadable",
+                f"cannot read {self._config_file}: {error.strerror}",
+                values={"path": str(self._config_file), "why": str(error.strerror)},
             ) from None
         with self._sessions() as session:
             loaded = session.get(NotifyValueRow, "config_file")
@@ -78,6 +83,24 @@ class NotificationBook:
             if unchanged and session.get(NotifyValueRow, "config") is not None:
                 return
         self._store_config(self.parse(text), from_file=True)
+
+    def reload_file(self) -> bool:
+        """The file read again (SIGHUP, as for the rules), by the rule of :meth:`load_file`:
+        an edited file is checked and put in force. A bad one is refused and logged, naming the
+        route and field, and the config in force stays: a running service is not stopped for
+        a typo. Returns whether the file was taken."""
+        try:
+            self.load_file()
+        except notify_config.NotifyConfigError as error:
+            self.last_refusal = str(error)
+            log.error(
+                "notifications file %s refused, the config in force stays: %s",
+                self._config_file,
+                error,
+            )
+            return False
+        self.last_refusal = None
+        return True
 
     def configure(self, text: str) -> NotifyConfig:
         """Replace the config (PUT): checked first, the old one stays if it is refused. Kept in
@@ -161,6 +184,17 @@ class NotificationBook:
         if not count or oldest is None:
             return 0, 0.0
         return int(count), max((self._clock.now() - oldest).total_seconds(), 0.0)
+
+    def given_up(self) -> int:
+        """Messages given up (status ``failed``) that the outbox still keeps: nobody got them."""
+        try:
+            with self._sessions() as session:
+                count = session.scalar(
+                    select(func.count()).select_from(OutboxRow).where(OutboxRow.status == "failed")
+                )
+        except SQLAlchemyError:  # the database away: /metrics still answers
+            return 0
+        return int(count or 0)
 
 
 def put_value(session: Session, name: str, value: str, now: datetime) -> None:

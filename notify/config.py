@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -46,8 +46,73 @@ the receiver named by the maintenance contractor the order was dispatched to).""
 PRIORITIES: Final = ("P1", "P2", "P3", "P4")
 
 
+Part = Literal["route", "receiver", "file"]
+
+REASONS: Final = (
+    "yaml",
+    "not_mapping",
+    "unreadable",
+    "missing",
+    "extra_forbidden",
+    "too_short",
+    "too_long",
+    "wrong_type",
+    "invalid",
+    "named_twice",
+    "roster_target",
+    "bad_url",
+    "unknown_receiver",
+    "unknown_event",
+    "bad_priority",
+    "bad_duration",
+    "repeat_too_short",
+    "escalate_to_missing",
+    "escalate_after_missing",
+    "masked_secret",
+)
+"""Why a file is refused, as a code the console words in its own language (each has a
+``js.notify_refused.<reason>`` string in both)."""
+
+
 class NotifyConfigError(ValueError):
-    """A notifications file refused: the message names the route or receiver and the field."""
+    """A notifications file refused. Beside the English sentence (``str()``, what the API's
+    ``detail`` and the command line say, naming the route or receiver and the field) it keeps
+    its parts: where (``part`` and ``name``), the ``field``, a ``reason`` code and the
+    ``values`` the sentence names, so that the console can say it in Chinese or English with
+    the route's and field's names as the file writes them."""
+
+    def __init__(
+        self,
+        reason: str,
+        said: str,
+        *,
+        part: Part = "file",
+        name: str | None = None,
+        field: str | None = None,
+        values: dict[str, str] | None = None,
+    ) -> None:
+        self.reason = reason
+        self.part: Part = part
+        self.name = name
+        self.field = field
+        self.values = dict(values or {})
+        if part == "route":
+            where = f"route {name}"
+        elif part == "receiver":  # a receiver without a name is told by its place, #2
+            where = f"receiver {name}" if (name or "#").startswith("#") else f"receiver {name!r}"
+        else:
+            where = "notifications file"
+        super().__init__(f"{where}, field {field}: {said}" if field else said)
+
+    def parts(self) -> dict[str, Any]:
+        """The refusal as data (the API's ``refusal``): part, name, field, reason, values."""
+        return {
+            "part": self.part,
+            "name": self.name,
+            "field": self.field,
+            "reason": self.reason,
+            "values": self.values,
+        }
 
 
 class _Strict(BaseModel):
@@ -131,77 +196,125 @@ def parse(text: str, usable_url: Callable[[str], bool]) -> NotifyConfig:
         document = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise NotifyConfigError(
-            f"not valid YAML{where}: {getattr(error, 'problem', error)}"
+            "yaml",
+            f"not valid YAML{at}: {getattr(error, 'problem', error)}",
+            values={
+                "line": str(mark.line + 1) if mark else "?",
+                "column": str(mark.column + 1) if mark else "?",
+            },
         ) from None
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        raise NotifyConfigError("a notifications file is a mapping with receivers: and routes:")
+        raise NotifyConfigError(
+            "not_mapping", "a notifications file is a mapping with receivers: and routes:"
+        )
     try:
         spec = NotifyFile.model_validate(document)
     except ValidationError as error:
-        raise NotifyConfigError(_explain(error, document)) from None
+        raise _explain(error, document) from None
     receivers: dict[str, tuple[str, ...]] = {}
     for receiver in spec.receivers:
-        where = f"receiver {receiver.name!r}"
-        if receiver.name in receivers:
-            raise NotifyConfigError(f"{where}, field name: given twice")
-        if receiver.name in ROSTER_TARGETS:
+        name = receiver.name
+        if name in receivers:
             raise NotifyConfigError(
-                f"{where}, field name: {receiver.name!r} is a target resolved from the roster"
+                "named_twice", "given twice", part="receiver", name=name, field="name"
+            )
+        if name in ROSTER_TARGETS:
+            raise NotifyConfigError(
+                "roster_target",
+                f"{name!r} is a target resolved from the roster",
+                part="receiver",
+                name=name,
+                field="name",
+                values={"target": name},
             )
         for position, url in enumerate(receiver.urls):
             if not usable_url(url):
                 raise NotifyConfigError(
-                    f"{where}, field urls[{position}]: Apprise cannot use {_scheme(url)} "
-                    "(see its URL forms: mailto://, json://, wecombot://, dingtalk://, ...)"
+                    "bad_url",
+                    f"Apprise cannot use {_scheme(url)} "
+                    "(see its URL forms: mailto://, json://, wecombot://, dingtalk://, ...)",
+                    part="receiver",
+                    name=name,
+                    field=f"urls[{position}]",
+                    values={"scheme": _scheme(url)},
                 )
         receivers[receiver.name] = receiver.urls
     routes = tuple(_route(i, r, receivers) for i, r in enumerate(spec.routes))
     return NotifyConfig(
         receivers,
         routes,
-        _duration(spec.retry_after, "notifications file", "retry_after"),
-        _duration(spec.retry_max, "notifications file", "retry_max"),
-        _duration(spec.give_up_after, "notifications file", "give_up_after"),
+        _duration(spec.retry_after, None, "retry_after"),
+        _duration(spec.retry_max, None, "retry_max"),
+        _duration(spec.give_up_after, None, "give_up_after"),
         text,
     )
 
 
 def _route(index: int, spec: RouteSpec, receivers: dict[str, tuple[str, ...]]) -> Route:
     name = spec.name or f"#{index + 1}"
-    where = f"route {name}"
     for field, targets in (("to", spec.to), ("escalate_to", spec.escalate_to)):
         for target in targets:
             if target not in receivers and target not in ROSTER_TARGETS:
-                known = sorted(receivers) + list(ROSTER_TARGETS)
+                known = ", ".join(sorted(receivers) + list(ROSTER_TARGETS))
                 raise NotifyConfigError(
-                    f"{where}, field {field}: unknown receiver {target!r} (known: "
-                    f"{', '.join(known)})"
+                    "unknown_receiver",
+                    f"unknown receiver {target!r} (known: {known})",
+                    part="route",
+                    name=name,
+                    field=field,
+                    values={"target": target, "known": known},
                 )
     for event in spec.match.event or ():
         if event not in ROUTABLE_EVENTS:
+            known = ", ".join(ROUTABLE_EVENTS)
             raise NotifyConfigError(
-                f"{where}, field match.event: unknown event {event!r} (one of "
-                f"{', '.join(ROUTABLE_EVENTS)})"
+                "unknown_event",
+                f"unknown event {event!r} (one of {known})",
+                part="route",
+                name=name,
+                field="match.event",
+                values={"event": event, "known": known},
             )
     for priority in spec.match.priority or ():
         if priority not in PRIORITIES:
-            raise NotifyConfigError(f"{where}, field match.priority: {priority!r} is not P1..P4")
-    repeat = _duration(spec.repeat, where, "repeat") if spec.repeat is not None else None
+            raise NotifyConfigError(
+                "bad_priority",
+                f"{priority!r} is not P1..P4",
+                part="route",
+                name=name,
+                field="match.priority",
+                values={"priority": priority},
+            )
+    repeat = _duration(spec.repeat, name, "repeat") if spec.repeat is not None else None
     escalate_after = (
-        _duration(spec.escalate_after, where, "escalate_after")
+        _duration(spec.escalate_after, name, "escalate_after")
         if spec.escalate_after is not None
         else None
     )
     if repeat is not None and repeat < timedelta(seconds=1):
-        raise NotifyConfigError(f"{where}, field repeat: at least 1s")
+        raise NotifyConfigError(
+            "repeat_too_short", "at least 1s", part="route", name=name, field="repeat"
+        )
     if escalate_after is not None and not spec.escalate_to:
-        raise NotifyConfigError(f"{where}, field escalate_to: escalate_after needs someone to tell")
+        raise NotifyConfigError(
+            "escalate_to_missing",
+            "escalate_after needs someone to tell",
+            part="route",
+            name=name,
+            field="escalate_to",
+        )
     if spec.escalate_to and escalate_after is None:
-        raise NotifyConfigError(f"{where}, field escalate_after: escalate_to needs a time")
+        raise NotifyConfigError(
+            "escalate_after_missing",
+            "escalate_to needs a time",
+            part="route",
+            name=name,
+            field="escalate_after",
+        )
     return Route(
         index,
         name,
@@ -215,11 +328,19 @@ def _route(index: int, spec: RouteSpec, receivers: dict[str, tuple[str, ...]]) -
     )
 
 
-def _duration(value: str | float, where: str, field: str) -> timedelta:
+def _duration(value: str | float, route: str | None, field: str) -> timedelta:
+    """A duration of ``route`` (None: of the file as a whole)."""
     try:
         return parse_duration(value)
     except DurationError as error:
-        raise NotifyConfigError(f"{where}, field {field}: {error}") from None
+        raise NotifyConfigError(
+            "bad_duration",
+            str(error),
+            part="route" if route is not None else "file",
+            name=route,
+            field=field,
+            values={"value": str(value)},
+        ) from None
 
 
 def _scheme(url: str) -> str:
@@ -228,11 +349,12 @@ def _scheme(url: str) -> str:
     return f"{scheme}://..." if sep else "this URL (no scheme://)"
 
 
-def _explain(error: ValidationError, document: dict[str, Any]) -> str:
-    """pydantic's first error, said as route/receiver and field."""
+def _explain(error: ValidationError, document: dict[str, Any]) -> NotifyConfigError:
+    """pydantic's first error, said as route/receiver and field, with a reason code."""
     first = error.errors()[0]
     location = list(first["loc"])
-    where = "notifications file"
+    part: Part = "file"
+    name: str | None = None
     if (
         len(location) >= 2
         and location[0] in ("routes", "receivers")
@@ -241,14 +363,22 @@ def _explain(error: ValidationError, document: dict[str, Any]) -> str:
         section, index = location[0], location[1]
         entries = document.get(section) or []
         entry = entries[index] if index < len(entries) else {}
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if section == "routes":
-            where = f"route {name or f'#{index + 1}'}"
-        else:
-            where = f"receiver {name!r}" if name else f"receiver #{index + 1}"
+        given = entry.get("name") if isinstance(entry, dict) else None
+        part = "route" if section == "routes" else "receiver"
+        name = str(given) if given else f"#{index + 1}"
         location = location[2:]
-    field = ".".join(str(part) for part in location) or "(whole entry)"
-    return f"{where}, field {field}: {first['msg']}"
+    field = ".".join(str(p) for p in location) or "(whole entry)"
+    kind = str(first["type"])
+    reason = (
+        kind
+        if kind in ("missing", "extra_forbidden", "too_short", "too_long")
+        else "wrong_type"
+        if kind.endswith(("_type", "_parsing"))
+        else "invalid"
+    )
+    return NotifyConfigError(
+        reason, str(first["msg"]), part=part, name=name, field=field, values={"type": kind}
+    )
 
 
 # -- secrets in what is shown --------------------------------------------------------------
@@ -369,6 +499,10 @@ def refuse_masked(config: NotifyConfig) -> None:
         for position, url in enumerate(urls):
             if MASK in url:
                 raise NotifyConfigError(
-                    f"receiver {name!r}, field urls[{position}]: a hidden secret ({MASK}) that "
-                    "matches no URL in force: write the secret out"
+                    "masked_secret",
+                    f"a hidden secret ({MASK}) that matches no URL in force: write the secret out",
+                    part="receiver",
+                    name=name,
+                    field=f"urls[{position}]",
+                    values={"mask": MASK},
                 )

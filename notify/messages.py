@@ -1,9 +1,15 @@
 """Messages in the site's language: what happened, the order number, asset, fault, deadline,
-and links to the order and to acknowledge it. Pure: facts and links in, text out."""
+and links to the order and to acknowledge it. Pure: facts and links in, text out.
+
+An order's title and fault are worded as the console words them (an alarm's order is titled
+by the service in English; in Chinese it is the asset and the fault's Chinese name): the
+notifier is handed that wording (:data:`OrderWording`) by the service, so there is one copy
+of it, the console's, and this package stays below the console."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -111,6 +117,18 @@ _STATUSES: Final[dict[str, str]] = {
 
 
 @dataclass(frozen=True, slots=True)
+class Worded:
+    """An order's title and the name of its fault as a reader of one language knows them."""
+
+    title: str
+    fault: str | None
+
+
+OrderWording = Callable[[WorkOrder, Lang], Worded]
+"""How an order's title and fault read in a language (the console's wording, passed in)."""
+
+
+@dataclass(frozen=True, slots=True)
 class OrderFacts:
     """What a message says about a work order (read at the time it is recorded)."""
 
@@ -125,16 +143,19 @@ class OrderFacts:
     resolve_by: datetime
 
     @classmethod
-    def of(cls, order: WorkOrder | None, site_name: str | None) -> OrderFacts | None:
-        """The order as a message tells it: the site by the name people know it by."""
-        if order is None:
+    def of(
+        cls, order: WorkOrder | None, site_name: str | None, worded: Worded | None
+    ) -> OrderFacts | None:
+        """The order as a message tells it: the site by the name people know it by, the title
+        and fault as ``worded`` in the message's language."""
+        if order is None or worded is None:
             return None
         return cls(
             order.number,
-            order.title,
+            worded.title,
             site_name or order.site,
             order.asset,
-            order.fault,
+            worded.fault,
             order.priority,
             order.status,
             order.respond_by,

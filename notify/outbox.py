@@ -52,7 +52,7 @@ from facility_dispatch.notify.apprise_sender import DeliveryFailedError, Sender
 from facility_dispatch.notify.book import NotificationBook, put_value
 from facility_dispatch.notify.config import NotifyConfig, Route
 from facility_dispatch.notify.inbox import Inbox
-from facility_dispatch.notify.messages import OrderFacts, language_of, render
+from facility_dispatch.notify.messages import OrderFacts, OrderWording, language_of, render
 from facility_dispatch.notify.routing import (
     Happening,
     Round,
@@ -98,6 +98,7 @@ class Notifier(NotificationBook):
         secret: bytes | None = None,
         public_url: str,
         timezone: str,
+        wording: OrderWording,
         config_file: Path | None = None,
         registry: CollectorRegistry | None = None,
         interval: float = 1.0,
@@ -118,10 +119,12 @@ class Notifier(NotificationBook):
         self._given_secret = secret
         self._public_url = public_url.rstrip("/")
         self._timezone = timezone
+        self._wording = wording
         self._interval = interval
         self._leading = threading.Event()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._reload_requested = threading.Event()
         self._thread: threading.Thread | None = None
         self._unlisten: Callable[[], None] | None = None
         self.sent = Counter(
@@ -142,6 +145,11 @@ class Notifier(NotificationBook):
             "Age of the oldest message not yet sent (0 when none)",
             registry=registry,
         ).set_function(lambda: self.pending()[1])
+        Gauge(
+            "facility_notifications_given_up",
+            "Messages given up after give_up_after (status failed), while the outbox keeps them",
+            registry=registry,
+        ).set_function(self.given_up)
 
     def _changed(self) -> None:
         self._wake.set()
@@ -175,10 +183,22 @@ class Notifier(NotificationBook):
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def request_reload(self) -> None:
+        """From a signal handler (SIGHUP): the notifier's own thread reads the file again, on
+        every worker, leading or not (the database work stays out of the handler)."""
+        self._reload_requested.set()
+        self._wake.set()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self._interval)
             self._wake.clear()
+            if self._reload_requested.is_set() and not self._stop.is_set():
+                self._reload_requested.clear()
+                try:
+                    self.reload_file()
+                except Exception:
+                    log.exception("reading the notifications file again failed; keeping")
             if self._stop.is_set() or not self._leading.is_set():
                 continue
             try:
@@ -312,6 +332,7 @@ class Notifier(NotificationBook):
         site = self._people.site(happening.site) if happening.site else None
         lang = language_of(site.locale if site else None)
         zone = ZoneInfo(site.timezone if site else self._timezone)
+        worded = self._wording(order, lang) if order is not None else None
         seen: set[str] = set()
         for target in targets:
             for address in addresses(target, happening.site, config, roster, self._sender.usable):
@@ -328,7 +349,7 @@ class Notifier(NotificationBook):
                     happening.event,
                     lang,
                     zone,
-                    OrderFacts.of(order, site.name if site else None),
+                    OrderFacts.of(order, site.name if site else None, worded),
                     payload,
                     reminder=number if round_ is not None and not round_.escalation else 0,
                     escalated_after=format_duration(route.escalate_after)
@@ -384,7 +405,9 @@ class Notifier(NotificationBook):
         people = tuple(self._people.technicians(limit=100_000)[0])
         absent = {leave.technician_id for leave in today.leaves}
         on_call = frozenset(
-            d.technician_id for d in today.duties if d.on_call and d.technician_id not in absent
+            (d.technician_id, d.site)
+            for d in today.duties
+            if d.on_call and d.technician_id not in absent
         )
         contractor = None
         if order is not None and order.contractor_id is not None:

@@ -28,7 +28,9 @@ class Roster:
 
     people: tuple[Technician, ...]
     assignees: tuple[int, ...]
-    on_call: frozenset[int]
+    on_call: frozenset[tuple[int, str | None]]
+    """Who is on call now, each with the site of their on-call shift (None: a shift of no
+    site, which is at its technician's sites, or at any site for one who lists none)."""
     contractor: tuple[int, str | None] | None = None
     """The order's contractor: its id and the receiver its register entry names."""
 
@@ -61,18 +63,10 @@ def addresses(
         people = (by_id[i] for i in roster.assignees if i in by_id)
     elif target == "supervisor":
         people = (
-            p
-            for p in roster.people
-            if p.role == "supervisor"
-            and p.active
-            and (site is None or not p.sites or site in p.sites)
+            p for p in roster.people if p.role == "supervisor" and p.active and _works_at(p, site)
         )
     elif target == "on_call":
-        people = (
-            p
-            for p in roster.people
-            if p.id in roster.on_call and p.active and (site is None or site in p.sites)
-        )
+        people = (p for p in roster.people if p.active and _on_call_at(p, site, roster.on_call))
     else:
         return []
     return [
@@ -81,3 +75,20 @@ def addresses(
         for url in person.contacts
         if usable(url)
     ]
+
+
+def _works_at(person: Technician, site: str | None) -> bool:
+    """A person's sites as the roster reads them: none listed means every site."""
+    return site is None or not person.sites or site in person.sites
+
+
+def _on_call_at(
+    person: Technician, site: str | None, on_call: frozenset[tuple[int, str | None]]
+) -> bool:
+    """Whether ``person``'s on-call shifts cover ``site``: a shift at the site does; a shift of
+    no site does where the person works (like a supervisor: no sites listed, every site)."""
+    return any(
+        technician_id == person.id
+        and (site is None or duty_site == site or (duty_site is None and _works_at(person, site)))
+        for technician_id, duty_site in on_call
+    )

@@ -117,7 +117,12 @@ def _ack_page(
             request.headers.get("accept-language"),
         )
     t = i18n.Translator(lang)
-    message = request.state.ack_message if hasattr(request.state, "ack_message") else None
+    if error is None and hasattr(request.state, "ack_refusal"):
+        # (key, values): each value is a key too (a status), worded in the page's language
+        key, values = request.state.ack_refusal
+        refusal: str | None = t(key, **{k: t(v) for k, v in values.items()})
+    else:
+        refusal = t(error) if error else None
     html = environment.get_template("ack.html").render(
         t=t,
         lang=lang,
@@ -128,7 +133,7 @@ def _ack_page(
         fault=wording.fault_name(order.fault, t) if order is not None and order.fault else "",
         token=token,
         done=done,
-        error=t(error) if error else message,
+        error=refusal,
         acknowledged=order is not None and order.responded_at is not None,
     )
     return HTMLResponse(
@@ -157,7 +162,7 @@ def ack_by_link(request: Request, service: ServiceDep, token: str) -> HTMLRespon
     if technician is None or not technician.active:
         # a link is made only for a person (older links for a group said nobody): without one
         # there is nobody to act as
-        request.state.ack_message = "this link is not for a person: open the order and log in"
+        request.state.ack_refusal = ("ack.not_person", {})
         return _ack_page(request, service, token, done=False, status_code=403)
     actor = Actor(
         technician.name,
@@ -169,10 +174,11 @@ def ack_by_link(request: Request, service: ServiceDep, token: str) -> HTMLRespon
             grant.work_order_id, "acknowledged", actor, "acknowledged by the link in a message"
         )
     except IllegalTransitionError as refused:
-        request.state.ack_message = str(refused)
+        # said in the page's language from the error's parts (its English text is the API's)
+        request.state.ack_refusal = ("ack.refused", {"status": f"wo_status.{refused.current}"})
         return _ack_page(request, service, token, done=False, status_code=409)
-    except MaintenanceError as refused:
-        request.state.ack_message = str(refused)
+    except MaintenanceError:
+        request.state.ack_refusal = ("ack.not_allowed", {})
         return _ack_page(request, service, token, done=False, status_code=403)
     return _ack_page(request, service, token, done=True)
 

@@ -14,9 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from facility_dispatch.api.dashboard.i18n import Translator
+from facility_dispatch.api.dashboard.i18n import Lang, Translator
 from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, WorkOrder
 from facility_dispatch.maintenance.playbooks import for_fault
+from facility_dispatch.notify.messages import Worded
 from facility_dispatch.rules.alarms import AlarmRecord
 from facility_dispatch.rules.models import RuleSpec
 
@@ -61,6 +62,13 @@ def order_title(order: WorkOrder, t: Translator) -> str:
     if t.lang == "zh" and order.source == "alarm" and order.fault:
         return f"{order.asset or ''}：{fault_name(order.fault, t)}".lstrip("：")
     return order.title
+
+
+def order_words(order: WorkOrder, lang: Lang) -> Worded:
+    """An order's title and fault for a message in ``lang``: the notifier (below the console)
+    is handed this, so a message reads as the order's page does."""
+    t = Translator(lang)
+    return Worded(order_title(order, t), fault_name(order.fault, t) if order.fault else None)
 
 
 def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from facility_dispatch.api.deps import Admin, ServiceDep, Viewer
@@ -83,6 +84,21 @@ class NotifyConfigIn(Input):
     text: str = Field(max_length=MAX_CONFIG_CHARS, description="a whole notifications file")
 
 
+class RefusalParts(BaseModel):
+    part: Literal["route", "receiver", "file"] = Field(
+        description="where: a route, a receiver, or the file as a whole"
+    )
+    name: str | None = Field(description="the route's or receiver's name as the file gives it")
+    field: str | None = Field(description="the field, as the file writes it (urls[0], repeat)")
+    reason: str = Field(description="why, as a code (unknown_receiver, bad_url, bad_duration...)")
+    values: dict[str, str] = Field(description="what the reason names (the unknown receiver...)")
+
+
+class NotifyRefusal(BaseModel):
+    detail: str = Field(description="the refusal in English, naming the route and field")
+    refusal: RefusalParts
+
+
 def config_out(config: NotifyConfig, sender: Sender) -> NotifyConfigOut:
     hide = sender.redact
     return NotifyConfigOut(
@@ -116,13 +132,19 @@ def get_notify_config(service: ServiceDep, _who: Admin, response: Response) -> N
 @router.put("/notify-config", response_model=NotifyConfigOut, response_model_by_alias=True)
 def put_notify_config(
     body: NotifyConfigIn, service: ServiceDep, _who: Admin, response: Response
-) -> NotifyConfigOut:
+) -> NotifyConfigOut | JSONResponse:
     """Replace the notifications file, checked as a whole first: a refusal (422) names the
-    route or receiver and the field, and the file in force stays. A URL with secrets masked
-    as GET shows it keeps the secrets in force."""
+    route or receiver and the field in ``detail`` (English), and gives the same in
+    ``refusal`` as data for a client to word in its own language: ``part`` (route, receiver
+    or file), ``name``, ``field``, ``reason`` (a code: unknown_receiver, bad_url,
+    bad_duration, ...) and ``values`` (what the reason names); the file in force stays. A
+    URL with secrets masked as GET shows it keeps the secrets in force."""
     response.headers["Cache-Control"] = "no-store"
     try:
         config = service.notifier.configure(body.text)
     except NotifyConfigError as error:
-        raise HTTPException(422, str(error)) from None
+        refused = NotifyRefusal(detail=str(error), refusal=RefusalParts(**error.parts()))
+        return JSONResponse(
+            refused.model_dump(), status_code=422, headers={"Cache-Control": "no-store"}
+        )
     return config_out(config, service.notifier.sender)

@@ -29,11 +29,25 @@ form?.addEventListener("submit", async (event) => {
     return;
   }
   const detail = body?.detail;
-  error.textContent = typeof detail === "string" ? detail
+  error.textContent = body?.refusal ? refusedFile(body.refusal, detail)
+    : typeof detail === "string" ? detail
     : Array.isArray(detail) ? detail.map((e) => e.msg).join("; ")
     : `${tr("js.failed")} (HTTP ${response.status})`;
   error.hidden = false;
 });
+
+/** A refused file in the page's language, from the API's `refusal` parts: the route's (or
+ * receiver's) name and the field as the file writes them, then why. A reason this page has
+ * no words for shows the API's English sentence. */
+function refusedFile(refusal, detail) {
+  const key = `js.notify_refused.${refusal.reason}`;
+  const why = tr(key, refusal.values || {});
+  if (why === key) return typeof detail === "string" ? detail : key;
+  const where = refusal.field
+    ? tr(`js.notify_refused_at.${refusal.part}`, { name: refusal.name ?? "", field: refusal.field })
+    : "";
+  return `${where}${why}`;
+}
 
 // A person's contacts and role: PUT /api/v1/technicians/{id} takes the whole record, so the
 // record is read first and only these two fields change.

@@ -1,5 +1,5 @@
 """``facility run`` as operators start it: SIGTERM stores what is buffered and exits 0;
-SIGHUP reloads the rules."""
+SIGHUP reloads the rules and the notifications file."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         "    condition: {metric: pressure_bar, op: '<', value: 1.0}\n"
         "    severity: major\n    fault: low_pressure\n"
     )
+    notify = tmp_path / "notify.yaml"
+    notify.write_text("routes:\n  - match: {priority: [P1]}\n    to: [assignees]\n")
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FACILITY_")}
     environment.update(
         FACILITY_MQTT_URL=broker.url,
@@ -42,6 +44,7 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         FACILITY_HTTP_PORT=str(port),
         FACILITY_ADMIN_TOKEN="run-test-token",
         FACILITY_RULES=str(rules),
+        FACILITY_NOTIFY=str(notify),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "facility_dispatch.cli", "run"],
@@ -77,8 +80,15 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
         wait_until(up, timeout=30)
         watcher.start()
         rules.write_text(rules.read_text().replace("value: 1.0", "value: 2.0"))
+        notify.write_text(notify.read_text().replace("[P1]", "[P1, P2]"))
         process.send_signal(signal.SIGHUP)  # reload: pressure 1.5 now alarms
         time.sleep(3)
+        in_force = lambda: api.get("/api/v1/notify-config").json()["text"]  # noqa: E731
+        wait_until(lambda: "[P1, P2]" in in_force())  # the notifications file too
+        notify.write_text(notify.read_text().replace("[assignees]", "[nobody]"))
+        process.send_signal(signal.SIGHUP)  # a bad notifications file: refused, logged
+        time.sleep(2)
+        assert "[P1, P2]" in in_force() and "nobody" not in in_force()
         with publisher(broker.url) as device:
             device.publish_many(
                 [
@@ -105,5 +115,6 @@ def test_sigterm_flushes_and_exits_zero(broker: Broker, tmp_path: Path) -> None:
     watcher.join(10)
     assert ending == ["ended"], log[-2000:]
     assert "graceful shutdown exceeded" not in log
+    assert "refused, the config in force stays: route #1, field to: unknown receiver" in log
     with sqlite3.connect(tmp_path / "data" / "telemetry.db") as db:
         assert db.execute("SELECT count(*) FROM readings").fetchone()[0] == 500

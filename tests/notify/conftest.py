@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 
+from facility_dispatch.api.dashboard.wording import order_words
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.people import Technician
@@ -35,6 +38,7 @@ class NotifyHarness(Harness):
     def __init__(self, url: str, smtp: SmtpInbox, hook: Webhook) -> None:
         super().__init__(url)
         self.smtp, self.hook = smtp, hook
+        self.registry = CollectorRegistry()
         self.notifier = Notifier(
             self.sessions,
             self.events,
@@ -45,6 +49,8 @@ class NotifyHarness(Harness):
             secret=b"test-secret",
             public_url="http://dispatch.example",
             timezone="Asia/Shanghai",
+            wording=order_words,
+            registry=self.registry,
         )
         self.notifier.configure(CONFIG.format(hook=hook.url))
         self.notifier.step()  # the cursor starts here
@@ -61,6 +67,13 @@ class NotifyHarness(Harness):
         alarm = self.fire(asset, "elevator", "entrapment", "elevator-entrapment")
         order, _ = self.orders.open_from_alarm(alarm, "P1", "elevator", "Passenger trapped")
         return order.id
+
+    def metric(self, name: str) -> float:
+        """One sample as ``/metrics`` shows it (the route serves this registry's exposition)."""
+        text = generate_latest(self.registry).decode()
+        found = re.search(rf"^{re.escape(name)} (\S+)$", text, re.M)
+        assert found is not None, f"{name} not in\n{text}"
+        return float(found.group(1))
 
     def later(self, **delta: float) -> int:
         self.clock.advance(timedelta(**delta))

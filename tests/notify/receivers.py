@@ -7,6 +7,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,6 +21,11 @@ from tests.services import free_port
 class Mail:
     to: list[str]
     message: Message
+
+    @property
+    def subject(self) -> str:
+        """The subject as the reader sees it (an encoded-word header decoded)."""
+        return str(make_header(decode_header(self.message.get("Subject", ""))))
 
     @property
     def body(self) -> str:

@@ -5,6 +5,7 @@ acknowledgement link in the message."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -54,6 +55,19 @@ def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
     for text, named in refusals.items():
         answer = client.put("/api/v1/notify-config", json={"text": text})
         assert answer.status_code == 422 and named in answer.json()["detail"], answer.text
+        # the same, as data a client words in its own language: where, field, why
+        parts = answer.json()["refusal"]
+        where = f"route {parts['name']}" if parts["part"] == "route" else parts["name"]
+        assert where in named and f"field {parts['field']}" in named, parts
+    unknown = client.put("/api/v1/notify-config", json={"text": next(iter(refusals))})
+    known = "duty-desk, assignees, supervisor, on_call, contractor"
+    assert unknown.json()["refusal"] == {
+        "part": "route",
+        "name": "urgent",
+        "field": "to",
+        "reason": "unknown_receiver",
+        "values": {"target": "duty-dsk", "known": known},
+    }, unknown.text
     assert client.get("/api/v1/notify-config").json()["text"] == "", "the old config stays"
     answer = client.put("/api/v1/notify-config", json={"text": good})
     assert answer.status_code == 200, answer.text
@@ -166,3 +180,34 @@ def test_the_file_is_shown_with_secrets_masked_and_a_masked_url_keeps_its_secret
     moved = text.replace("hooks.example.com", "hooks.example.org")
     refused = client.put("/api/v1/notify-config", json={"text": moved})
     assert refused.status_code == 422 and "receiver 'duty-desk', field urls[0]" in refused.text
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_acknowledging_by_the_link_stops_the_repeats(
+    client: TestClient,  # noqa: F811
+    site: str,  # noqa: F811
+    receivers: tuple[SmtpInbox, Webhook],
+) -> None:
+    """Real time, a route repeating every 2 s: the reminders come until the person opens the
+    link in the mail and presses the button; after it, none (the route would have sent two
+    or three more meanwhile)."""
+    smtp, _hook = receivers
+    often = "routes:\n  - match: {priority: [P1]}\n    to: [assignees]\n    repeat: 2s\n"
+    assert client.put("/api/v1/notify-config", json={"text": often}).status_code == 200
+    wang = technician(
+        client, site, "Wang Wei", ["plumbing"], contacts=[smtp.url("wang@example.com")]
+    )
+    order = client.post("/api/v1/work-orders", json={**manual(site), "priority": "P1"}).json()
+    assert order["assignees"] == [wang]
+    wait_until(lambda: len(smtp.to("wang@example.com")) >= 2)  # the first and a reminder
+    link = re.search(r"http://[^/]+(/n/ack/[0-9a-f.]+)", smtp.to("wang@example.com")[-1].body)
+    assert link is not None
+    done = client.post(link.group(1), headers={"Authorization": ""})
+    assert done.status_code == 200 and 'id="ack-done"' in done.text, done.text
+    assert client.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == "acknowledged"
+    time.sleep(1.5)  # a round recorded just before the acknowledgement may still go out
+    told = len(smtp.to("wang@example.com"))
+    time.sleep(6)  # three repeat periods
+    assert len(smtp.to("wang@example.com")) == told, "no reminder after the acknowledgement"
+    listed = client.get("/api/v1/notifications", params={"work_order_id": order["id"]}).json()
+    assert listed["total"] == told and {n["status"] for n in listed["items"]} == {"sent"}

@@ -5,16 +5,25 @@ acknowledgement link opened from the e-mail without a login. One page session.""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
-from tests.builders import ADMIN_TOKEN, wait_until
+from facility_dispatch.api.app import create_app
+from facility_dispatch.notify.inbox import Inbox
+from facility_dispatch.service import Service, build_service
+from tests.api import serving
+from tests.builders import ADMIN_TOKEN, make_settings, wait_until
 from tests.dashboard.test_browser import (  # noqa: F401  (fixtures)
     WAIT_MS,
     Served,
+    answered,
     browser,
+    logged_in,
     publish,
     served,
     shoot,
@@ -115,7 +124,12 @@ def test_the_notifications_console_on_a_phone(
     page.click('#notify-config-form button[type="submit"]')
     refusal = page.locator("#notify-config-error")
     refusal.wait_for(state="visible")
-    assert "route leaks, field to: unknown receiver 'duty-dsk'" in refusal.inner_text()
+    # in Chinese, with the route's and field's names as the file writes them
+    said = refusal.inner_text()
+    assert said.startswith("路由 leaks 的字段 to：未知的接收人「duty-dsk」（已有：duty-desk, "), (
+        said
+    )
+    assert "unknown receiver" not in said and "route leaks" not in said
     assert "duty-dsk" not in api.get("/api/v1/notify-config").json()["text"]
     shoot(page, "notify-02-refused-zh-phone")
 
@@ -153,10 +167,25 @@ def test_the_notifications_console_on_a_phone(
     mail = stranger.new_page()
     mail.goto(f"{served.url}{link.group(1)}")
     assert api.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == "assigned"
+    # the page in the site's language (Chinese): the order titled as the console titles it
+    assert mail.locator("h1").inner_text() == "确认接单"
+    assert mail.locator("#ack-title").inner_text() == "tank-1：漏水"
+    assert mail.locator("#ack-button").inner_text() == "确认，我已收到"
     mail.click("#ack-button")
     mail.locator("#ack-done").wait_for()
+    assert mail.locator("#ack-done").inner_text() == "已确认。提醒和升级已停止。"
     shoot(mail, "notify-04-acknowledged-by-link")
     assert api.get(f"/api/v1/work-orders/{order['id']}").json()["status"] == "acknowledged"
+    mail.goto(f"{served.url}{link.group(1)}")  # opened again: nothing left to do
+    assert mail.locator("#ack-done").inner_text() == "此工单已被确认，无需再次操作。"
+    assert mail.locator("#ack-button").count() == 0
+    # pressed again (the form sent twice), from the same phone
+    again = stranger.request.post(
+        f"{served.url}{link.group(1)}", headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    assert again.status == 409
+    assert "工单当前状态为「已接单」，无法确认接单。" in again.text()
+    assert "cannot go from" not in again.text(), "not the service's English"
     stranger.close()
 
     # a viewer sees the list but not the file
@@ -170,3 +199,79 @@ def test_the_notifications_console_on_a_phone(
     assert page.locator("#notify-config-form").count() == 0
     assert not errors, errors
     phone.close()
+
+
+@pytest.fixture
+def with_inbox(broker: Broker, tmp_path: Path) -> Iterator[tuple[Served, Service, Inbox]]:
+    """The service as ``facility demo`` has it: the dashboard's own inbox on (``/inbox``)."""
+    site = f"inbox-{uuid.uuid4().hex[:6]}"
+    service = build_service(make_settings(tmp_path, broker.url, sites=[site]))
+    inbox = Inbox(uuid.uuid4().hex)
+    service.notifier.inbox = inbox
+    with serving.served(create_app(service)) as url:
+        api = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+        try:
+            wait_until(lambda: api.get("/api/v1/health").json()["broker"] == "connected")
+            yield Served(url, site, api), service, inbox
+        finally:
+            api.close()
+
+
+def test_the_demo_inbox_on_a_phone_in_chinese_and_english(
+    with_inbox: tuple[Served, Service, Inbox],
+    browser: Browser,  # noqa: F811
+    broker: Broker,
+) -> None:
+    """Messages that went the whole way (outbox, Apprise, HTTP) into /inbox, each in its site's
+    language (a zh-CN estate's in Chinese: the order's title and fault too), the page around
+    them in the reader's, at 390 px without sideways scrolling."""
+    here, service, inbox = with_inbox
+    api, site = here.api, here.site
+    desk = inbox.url(here.url, "duty-desk")
+    text = FILE.format(hook=desk)
+    assert api.put("/api/v1/notify-config", json={"text": text}).is_success
+    body = {"name": "李娜 Li Na", "skills": ["plumbing"], "seniority": "senior", "sites": [site]}
+    plumber = answered(api.post("/api/v1/technicians", json=body))
+    got = answered(api.get(f"/api/v1/technicians/{plumber['id']}"), 200)
+    record = {k: v for k, v in got.items() if k not in ("id", "open_orders")}
+    record["contacts"] = [inbox.url(here.url, f"t{plumber['id']}")]
+    answered(api.put(f"/api/v1/technicians/{plumber['id']}", json=record), 200)
+    shift = {
+        "technician_id": plumber["id"],
+        "starts_at": "2020-01-01T00:00:00Z",
+        "ends_at": "2099-01-01T00:00:00Z",
+    }
+    answered(api.post("/api/v1/shifts", json=shift))
+    service.people.put_site(site, locale="zh-CN")
+    publish(broker, site, "tank-1", {"metrics": {"leak_detected": True, "pressure_bar": 2.4}})
+    wait_until(lambda: len(inbox.messages()) == 2)
+    service.people.put_site(site, locale="en-GB")  # the estate's language changed: English now
+    publish(broker, site, "tank-2", {"metrics": {"leak_detected": True, "pressure_bar": 2.4}})
+    wait_until(lambda: len(inbox.messages()) == 4)
+
+    mailbox = f"t{plumber['id']}"
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    context, page = logged_in(browser, here.url, ADMIN_TOKEN, locale="zh-CN", **phone)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    fits = "document.documentElement.scrollWidth <= window.innerWidth + 1"
+    for lang, heading, to in (("zh", "演示收件箱", "收件人"), ("en", "Demo inbox", "to")):
+        page.goto(f"{here.url}/lang/{lang}?next=/inbox")
+        page.wait_for_url(f"{here.url}/inbox")
+        assert page.locator("h1").inner_text() == heading
+        messages = page.locator("li.inbox-message")
+        assert messages.count() == 4
+        assert f" {to} " in messages.first.locator("div.muted").inner_text()
+        desk_mail = page.locator('li.inbox-message[data-mailbox="duty-desk"]')
+        english, chinese = (desk_mail.nth(i).inner_text() for i in (0, 1))  # newest first
+        assert "tank-1：漏水" in chinese and "故障: 漏水" in chinese, chinese
+        assert "A leak sensor" not in chinese and "Fault" not in chinese
+        assert "tank-2: A leak sensor is wet" in english and "Fault: Leak" in english, english
+        assert (
+            "李娜 Li Na"
+            in page.locator(f'li.inbox-message[data-mailbox="{mailbox}"]').first.inner_text()
+        )
+        assert page.evaluate(fits), f"/inbox fits a phone's width ({lang})"
+        shoot(page, f"notify-05-inbox-{lang}-phone")
+    assert not errors, errors
+    context.close()

@@ -3,15 +3,19 @@ the field, with Apprise's own judgement of each URL."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from click import ClickException
 from click.testing import CliRunner
 
+from facility_dispatch.api.dashboard import i18n
 from facility_dispatch.cli import _build_or_refuse, main
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.config import (
+    REASONS,
+    ROUTABLE_EVENTS,
     NotifyConfigError,
     masked,
     masked_text,
@@ -93,6 +97,7 @@ def test_a_secret_in_a_refused_url_is_not_echoed() -> None:
     with pytest.raises(NotifyConfigError) as refused:
         check(GOOD.replace("wecombot://KEY", "wecombot:/TOP-SECRET"))
     assert "TOP-SECRET" not in str(refused.value)
+    assert "TOP-SECRET" not in str(refused.value.parts()), "nor in the parts the console words"
 
 
 @pytest.mark.parametrize("text", ["routes: [", "- a list", "receivers: 5"])
@@ -164,3 +169,81 @@ def test_a_url_is_shown_with_its_secrets_masked_and_read_back_whole(url: str, sh
     assert masked(url) == shown
     assert masked_text(config) == text.replace(url, shown)
     assert unmasked_text(masked_text(config), config) == text
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_routable_event_is_worded_in_both_languages(lang: i18n.Lang) -> None:
+    """The console's list names each event a route may match (none shows its raw key), and
+    the Chinese says it in Chinese."""
+    table = i18n.table(lang)
+    worded = {event: table.get(f"notify.event.{event}") for event in ROUTABLE_EVENTS}
+    assert all(worded.values()), [e for e, said in worded.items() if not said]
+    if lang == "zh":
+        assert all(re.search(r"[\u4e00-\u9fff]", said or "") for said in worded.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "parts"),
+    [
+        (
+            ("to: [assignees, duty-desk]", "to: [assignees, duty-dsk]"),
+            ("route", "urgent", "to", "unknown_receiver", {"target": "duty-dsk"}),
+        ),
+        (
+            ("wecombot://KEY", "wecom-bot:/KEY"),
+            ("receiver", "lift-contractor", "urls[0]", "bad_url", {}),
+        ),
+        (
+            ("repeat: 5m", "repeat: 5 mins"),
+            ("route", "urgent", "repeat", "bad_duration", {"value": "5 mins"}),
+        ),
+        (
+            ("event: [work_order.assigned]", "event: [order.assigned]"),
+            ("route", "#2", "match.event", "unknown_event", {"event": "order.assigned"}),
+        ),
+        (("to: [assignees]\n", "to: []\n"), ("route", "#2", "to", "too_short", {})),
+        (
+            ("    repeat: 5m", "    repeat: 5m\n    repeat_every: 5m"),
+            ("route", "urgent", "repeat_every", "extra_forbidden", {}),
+        ),
+        (
+            ("  - name: lift-contractor", "  - name: duty-desk"),
+            ("receiver", "duty-desk", "name", "named_twice", {}),
+        ),
+        (
+            ("routes:", 'retry_after: "soon"\nroutes:'),
+            ("file", None, "retry_after", "bad_duration", {"value": "soon"}),
+        ),
+        (("routes:", "routes: ["), ("file", None, None, "yaml", {})),
+    ],
+)
+def test_a_refusal_keeps_its_parts_for_the_console_to_word(
+    change: tuple[str, str], parts: tuple[str, str | None, str | None, str, dict[str, str]]
+) -> None:
+    """Where, which field, why as a code and the values named: the console says it in zh or en
+    with the route's and field's names as written; ``str()`` stays the English sentence."""
+    with pytest.raises(NotifyConfigError) as refused:
+        check(GOOD.replace(*change))
+    error = refused.value
+    part, name, field, reason, values = parts
+    assert (error.part, error.name, error.field, error.reason) == (part, name, field, reason)
+    assert values.items() <= error.values.items()
+    assert error.parts()["reason"] == reason
+    assert error.reason in REASONS
+    if field is not None:
+        assert f"field {field}:" in str(error)
+    if part == "route":
+        assert str(error).startswith(f"route {name}, ")
+
+
+def test_every_reason_is_worded_in_both_languages_with_the_same_values() -> None:
+    zh, en = i18n.table("zh"), i18n.table("en")
+    for key in [f"js.notify_refused.{r}" for r in REASONS] + [
+        f"js.notify_refused_at.{p}" for p in ("route", "receiver", "file")
+    ]:
+        assert key in zh and key in en, key
+        assert re.search(r"[\u4e00-\u9fff]", zh[key]), key
+    assert (
+        "{name}" in zh["js.notify_refused_at.route"]
+        and "{field}" in zh["js.notify_refused_at.route"]
+    )

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from facility_dispatch.api.dashboard.wording import order_words
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.book import NotificationBook
 from facility_dispatch.notify.config import NotifyConfigError
 from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.notify.sql import OutboxRow
+from tests.builders import wait_until
 from tests.notify.conftest import CONFIG, NotifyHarness
 from tests.notify.receivers import Webhook
 
@@ -33,7 +35,9 @@ def test_a_p1_reaches_mail_and_webhook_repeats_escalates_and_stops_when_acknowle
     first = n.hook.received[0]
     number = n.orders.get(order_id).number  # type: ignore[union-attr]
     assert number in first["title"] and "P1" in first["title"]
-    assert "lift-1" in first["message"] and "entrapment" in first["message"]
+    assert "lift-1" in first["message"] and "电梯困人" in first["message"]
+    assert "entrapment" not in first["message"] + first["title"], "the fault in Chinese"
+    assert "Passenger" not in first["message"], "the service's English title, in Chinese"
     assert f"http://dispatch.example/work-orders/{order_id}" in first["message"]
     assert "响应期限" in first["message"], "the site has no locale of its own: Chinese"
     assert n.smtp.to("li@example.com") == []
@@ -85,15 +89,23 @@ def test_a_receiver_down_for_a_while_gets_each_message_once_when_back(n: NotifyH
     down = n.notifier.query(status="pending", work_order_id=order_id)[0][0]
     assert 2 <= down.attempts <= 5, "retried, with growing waits, not on every step"
     assert n.notifier.pending()[0] == 2 and n.notifier.pending()[1] >= 60
+    assert n.metric("facility_notifications_failed_total") == down.attempts >= 2
+    assert n.metric("facility_notifications_pending") == 2
+    assert n.metric("facility_notifications_oldest_pending_seconds") >= 60, "the outage"
+    assert n.metric("facility_notifications_sent_total") == 2, "the two assignees' mails"
 
     n.hook.start()
     n.later(minutes=2)
     n.later(seconds=30)
     assert len(n.hook.received) == 2, "delivered once it is back, and once only"
-    assert ["Passenger" in m["message"] for m in n.hook.received] == [True, True]
+    assert ["电梯困人" in m["message"] for m in n.hook.received] == [True, True]
     numbers = [n.orders.get(o).number for o in (order_id, second)]  # type: ignore[union-attr]
     assert [numbers[i] in n.hook.received[i]["title"] for i in (0, 1)] == [True, True]
     assert n.notifier.query(status="pending")[1] == 0
+    assert n.metric("facility_notifications_pending") == 0
+    assert n.metric("facility_notifications_oldest_pending_seconds") == 0
+    assert n.metric("facility_notifications_sent_total") == 4
+    assert n.metric("facility_notifications_given_up") == 0, "late, not lost"
     assert len(n.smtp.to("wang@example.com")) == 1, "the mail that went is not sent again"
     with n.sessions() as session:
         keys = [r.key for r in session.query(OutboxRow).filter_by(work_order_id=order_id)]
@@ -184,6 +196,7 @@ def test_a_receiver_that_hangs_costs_one_failed_attempt_and_holds_up_nobody(
             secret=b"test-secret",
             public_url="http://dispatch.example",
             timezone="Asia/Shanghai",
+            wording=order_words,
             send_timeout=0.5,
         )
         # Apprise's own read timeout raised past the test's: only the send's limit can end it
@@ -200,3 +213,127 @@ def test_a_receiver_that_hangs_costs_one_failed_attempt_and_holds_up_nobody(
     finally:
         hung.hold.set()  # type: ignore[union-attr]
         hung.stop()
+
+
+def test_a_message_given_up_is_counted_apart_from_failed_attempts(n: NotifyHarness) -> None:
+    n.notifier.configure(CONFIG.format(hook=n.hook.url) + "give_up_after: 30s\nretry_max: 10s\n")
+    n.person("Wang Wei", "wang@example.com")
+    n.hook.stop()
+    n.p1()
+    n.notifier.step()
+    assert n.metric("facility_notifications_given_up") == 0, "still being tried"
+    for _ in range(5):
+        n.later(seconds=10)
+    (given_up,) = n.notifier.query(status="failed")[0]
+    assert given_up.receiver == "duty-desk"
+    assert n.metric("facility_notifications_given_up") == 1
+    assert n.metric("facility_notifications_failed_total") == given_up.attempts >= 2
+    assert n.metric("facility_notifications_pending") == 0
+
+
+def test_on_call_means_the_on_call_shifts_of_the_roster_at_their_sites(n: NotifyHarness) -> None:
+    """Real shifts: a shift at a site covers that site only; a shift of no site covers the
+    person's sites (every site for one who lists none); someone on leave, or only on shift
+    (not on call), is not called."""
+    n.notifier.configure(
+        "routes:\n  - name: night\n    match: {priority: [P1]}\n    to: [on_call]\n"
+    )
+    now = n.clock.now()
+    shift = (now - timedelta(hours=1), now + timedelta(hours=8))
+    here = n.person("Here", "here@example.com", shift=False)  # works at north
+    n.people.add_shift(here.id, *shift, True, None)
+    elsewhere = n.person("Elsewhere", "elsewhere@example.com", shift=False, sites="north,south")
+    n.people.add_shift(elsewhere.id, *shift, True, "south")  # on call for south only
+    visiting = n.person("Visiting", "visiting@example.com", shift=False, sites="south")
+    n.people.add_shift(visiting.id, *shift, True, "north")  # south's man on call for north
+    anywhere = n.people.add_technician(
+        now,
+        name="Anywhere",
+        phone="138-0000-0002",
+        skills=["general"],
+        seniority="senior",
+        sites=[],
+        certifications=[],
+        contacts=[n.smtp.url("anywhere@example.com")],
+    )
+    n.people.add_shift(anywhere.id, *shift, True, None)
+    away = n.person("Away", "away@example.com", shift=False)
+    n.people.add_shift(away.id, *shift, True, "north")
+    n.people.add_absence(
+        away.id, now - timedelta(hours=1), now + timedelta(days=1), "sick", "planner"
+    )
+    n.person("On shift", "onshift@example.com")  # on shift at the site, not on call
+    n.p1()  # at north
+    n.notifier.step()
+    everyone = ("here", "elsewhere", "visiting", "anywhere", "away", "onshift")
+    told = {who for who in everyone if n.smtp.to(f"{who}@example.com")}
+    assert told == {"here", "visiting", "anywhere"}
+
+
+def test_the_order_s_title_and_fault_are_worded_in_the_message_s_language(
+    n: NotifyHarness,
+) -> None:
+    """As the order's page words them: in Chinese the asset and the fault's Chinese name, not
+    the service's English title nor the fault's code; in English the title and the fault's
+    English name."""
+    n.person("Wang Wei", "wang@example.com")
+    n.p1()
+    n.notifier.step()
+    zh = n.smtp.to("wang@example.com")[0]
+    assert "lift-1：电梯困人" in zh.body and "故障: 电梯困人" in zh.body
+    assert "电梯困人" in zh.subject
+    assert "Passenger trapped" not in zh.body + zh.subject
+    assert "entrapment" not in zh.body + zh.subject
+
+    n.people.put_site("north", locale="en-GB")
+    n.p1("lift-2")
+    n.notifier.step()
+    en = n.smtp.to("wang@example.com")[1]
+    assert "Passenger trapped" in en.body and "Fault: Passenger trapped" in en.body
+    assert en.subject.endswith("lift-2 Passenger trapped"), en.subject
+    assert "entrapment" not in en.body + en.subject and "电梯" not in en.body
+
+
+def test_the_file_is_read_again_on_request_and_a_bad_one_is_refused_keeping_the_old(
+    n: NotifyHarness, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What SIGHUP does (``facility run`` calls request_reload from its handler): the
+    notifier's own thread reads the file again; a refused file is logged and the config in
+    force stays; an edited good one is put in force."""
+    path = tmp_path / "notify.yaml"
+    first = CONFIG.format(hook=n.hook.url)
+    path.write_text(first, "utf-8")
+    notifier = Notifier(
+        n.sessions,
+        n.events,
+        n.orders,
+        n.people,
+        n.clock,
+        AppriseSender(),
+        secret=b"test-secret",
+        public_url="http://dispatch.example",
+        timezone="Asia/Shanghai",
+        wording=order_words,
+        config_file=path,
+        interval=0.1,
+    )
+    notifier.load_file()
+    notifier.start()  # following, not leading: a worker that sends nothing reads it too
+    try:
+        path.write_text(first.replace("repeat: 5m", "repeat: 5 minutes"), "utf-8")
+        notifier.request_reload()
+        wait_until(lambda: notifier.last_refusal is not None)
+        assert "route urgent, field repeat" in (notifier.last_refusal or "")
+        assert "route urgent, field repeat" in caplog.text
+        assert notifier.config().text == first, "the config in force stays"
+        assert n.notifier.config().text == first, "for every worker"
+
+        edited = first.replace("repeat: 5m", "repeat: 7m")
+        path.write_text(edited, "utf-8")
+        n.clock.advance(timedelta(seconds=1))  # the other worker sees a newer config by its time
+        notifier.request_reload()
+        wait_until(lambda: notifier.config().text == edited)
+        assert notifier.last_refusal is None
+        assert n.notifier.config().routes[0].repeat == timedelta(minutes=7), "read by all"
+    finally:
+        notifier.stop()

@@ -224,7 +224,34 @@ PEOPLE = (
     ],
 )
 def test_targets_are_resolved_from_the_roster_at_send_time(target: str, people: list[str]) -> None:
-    roster = Roster(PEOPLE, assignees=(2,), on_call=frozenset({1, 5}))
+    roster = Roster(PEOPLE, assignees=(2,), on_call=frozenset({(1, None), (5, None)}))
     found = addresses(target, "north", CONFIG, roster, lambda url: url.startswith("json://"))
     assert [a.receiver for a in found] == people, "tel: numbers are for people, not sent to"
     assert all(a.url.startswith("json://") for a in found)
+
+
+@pytest.mark.parametrize(
+    ("site", "on_call"),
+    [
+        # P1 works at north and is on call at south: not told of north
+        ("north", ["P6", "P7", "P8"]),
+        ("south", ["P1", "P5", "P6", "P8"]),
+        (None, ["P1", "P5", "P6", "P7", "P8"]),  # an event of no site: whoever is on call
+    ],
+)
+def test_on_call_is_the_site_of_the_on_call_shift(site: str | None, on_call: list[str]) -> None:
+    """A shift at a site covers that site; a shift of no site covers the person's sites, and
+    every site for one who lists none, as for ``supervisor``."""
+    people = (
+        *PEOPLE,
+        _person(6, sites=()),  # no sites listed: every site, as a supervisor without any
+        _person(7, sites=("south",)),  # on call at north by the shift, whatever their sites
+        _person(8, "supervisor", ()),
+    )
+    duties = frozenset({(1, "south"), (5, None), (6, None), (7, "north"), (8, None)})
+    roster = Roster(people, assignees=(), on_call=duties)
+    json = lambda url: url.startswith("json://")  # noqa: E731
+    assert [a.receiver for a in addresses("on_call", site, CONFIG, roster, json)] == on_call
+    assert [a.receiver for a in addresses("supervisor", site, CONFIG, roster, json)] == (
+        ["P3", "P8"] if site == "north" else ["P4", "P8"] if site == "south" else ["P3", "P4", "P8"]
+    )
