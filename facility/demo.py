@@ -205,7 +205,8 @@ def seed_rosters(service: Service, today: date) -> None:
             service.clock.now(),
             name=name,
             phone=f"137-0000-{n:04d}",
-            skills=["security"],
+            # the spare is also a first-aider, whom the gate wants: proposed first for a gap
+            skills=["security", "first_aid"] if name == GUARDS[-1] else ["security"],
             seniority="senior",
             sites=[site],
             certifications=[],
@@ -221,6 +222,7 @@ def seed_rosters(service: Service, today: date) -> None:
             {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
             {"name": "night", "starts": "20:00", "ends": "08:00", "headcount": 1},
         ],
+        wanted=["first_aid"],
     )
     for offset, guard in zip((0, 2, 4), guards, strict=False):  # the fourth guard is the spare
         anchor = monday - timedelta(days=offset)

@@ -23,6 +23,7 @@ class PostRow(Base):
     site: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(200))
     skill: Mapped[str | None] = mapped_column(String(32))
+    wanted_skills: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     shifts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]

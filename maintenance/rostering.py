@@ -10,8 +10,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
@@ -52,7 +53,7 @@ PUBLISH_DAYS = 7
 """Rostered shifts are written to the shifts table a week ahead, for dispatch and the console."""
 
 
-def _post(row: PostRow) -> Post:
+def _post(row: PostRow, since: date | None = None) -> Post:
     return Post(
         row.id,
         row.site,
@@ -69,6 +70,8 @@ def _post(row: PostRow) -> Post:
             )
             for s in row.shifts
         ),
+        tuple(row.wanted_skills or ()),
+        since,
     )
 
 
@@ -117,7 +120,12 @@ class Rosters:
     # -- posts and lines -------------------------------------------------------------------
 
     def add_post(
-        self, site: str, name: str, skill: str | None, shifts: Sequence[dict[str, Any]]
+        self,
+        site: str,
+        name: str,
+        skill: str | None,
+        shifts: Sequence[dict[str, Any]],
+        wanted: Sequence[str] = (),
     ) -> Post:
         definitions = [
             ShiftDefinition(
@@ -139,6 +147,7 @@ class Rosters:
                 site=site,
                 name=name,
                 skill=skill,
+                wanted_skills=sorted(set(wanted) - {skill}),
                 shifts=[
                     {**s, "weekdays": sorted(d.weekdays)}
                     for s, d in zip(shifts, definitions, strict=True)
@@ -148,19 +157,48 @@ class Rosters:
             )
             session.add(row)
             session.flush()
-            return _post(row)
+            return _post(row, self._since(session, [row])[row.id])
+
+    def _since(self, session: Session, rows: Sequence[PostRow]) -> dict[int, date]:
+        """Each post's first day needed: its roster's first day (the earliest roster line or
+        cover), else the day it was made in its site's zone. A planner who adds a post today
+        and rosters it from Monday has it counted from Monday; the weeks before it existed
+        are no gaps in the coverage KPI."""
+        ids = [r.id for r in rows]
+        if not ids:
+            return {}
+        first: dict[int, date] = {}
+        for post_id, day in session.execute(
+            select(RosterLineRow.post_id, func.min(RosterLineRow.starts_on))
+            .where(RosterLineRow.post_id.in_(ids))
+            .group_by(RosterLineRow.post_id)
+        ).all():
+            first[post_id] = day
+        for post_id, day in session.execute(
+            select(CoverRow.post_id, func.min(CoverRow.day))
+            .where(CoverRow.post_id.in_(ids))
+            .group_by(CoverRow.post_id)
+        ).all():
+            first[post_id] = min(day, first.get(post_id, day))
+        return {
+            r.id: first.get(r.id) or r.created_at.astimezone(self.zone(r.site)).date() for r in rows
+        }
 
     def post(self, post_id: int) -> Post | None:
         with self._sessions() as session:
             row = session.get(PostRow, post_id)
-            return _post(row) if row is not None and row.active else None
+            if row is None or not row.active:
+                return None
+            return _post(row, self._since(session, [row])[row.id])
 
     def posts(self, site: str | None = None) -> list[Post]:
         with self._sessions() as session:
             stmt = select(PostRow).where(PostRow.active.is_(True))
             if site:
                 stmt = stmt.where(PostRow.site == site)
-            return [_post(r) for r in session.scalars(stmt.order_by(PostRow.site, PostRow.id))]
+            rows = list(session.scalars(stmt.order_by(PostRow.site, PostRow.id)))
+            since = self._since(session, rows)
+            return [_post(r, since[r.id]) for r in rows]
 
     def add_line(
         self,
@@ -405,6 +443,7 @@ class Rosters:
             duties,
             self._leaves((p.id for p in people), slot.starts_at, slot.ends_at),
             zone,
+            wanted=post.wanted,
         )
         return Proposal(slot, post, tuple(candidates), tuple(refused))
 

@@ -67,11 +67,17 @@ class ShiftDefinition:
 
 @dataclass(frozen=True, slots=True)
 class Post:
+    """A post: ``skill`` is what a substitute must hold, ``wanted`` the further skills that
+    rank one higher. ``since`` is the first local date the post is counted as needed (its
+    roster's start): the days before it are not gaps, the post was not staffed yet."""
+
     id: int
     site: str
     name: str
     skill: str | None
     shifts: tuple[ShiftDefinition, ...]
+    wanted: tuple[str, ...] = ()
+    since: date | None = None
 
     def shift(self, name: str) -> ShiftDefinition | None:
         return next((s for s in self.shifts if s.name == name), None)
@@ -258,8 +264,10 @@ def coverage(
     holidays: Collection[date] = frozenset(),
     workdays: Collection[date] = frozenset(),
 ) -> list[Coverage]:
-    """Each slot's headcount needed (none on the shift's days off), who is present and who is
-    rostered but absent. ``workdays`` are the calendar's make-up working days (调休)."""
+    """Each slot's headcount needed (none on the shift's days off, nor before the post's
+    ``since``: a post rostered from Monday was not short of people the month before), who is
+    present and who is rostered but absent. ``workdays`` are the calendar's make-up working
+    days (调休)."""
     posts = list(posts)
     leaves = list(leaves)
     on_slot: dict[tuple[int, date, str], list[int]] = {}
@@ -271,15 +279,17 @@ def coverage(
     by_id = {p.id: p for p in posts}
     result = []
     for slot in slots(posts, first, last, zone):
-        shift = by_id[slot.post_id].shift(slot.shift)
+        post = by_id[slot.post_id]
+        shift = post.shift(slot.shift)
         assert shift is not None
+        started = post.since is None or slot.day >= post.since
         people = on_slot.get((slot.post_id, slot.day, slot.shift), [])
         away = {lv.technician_id for lv in leaves if slot.overlaps(lv.starts_at, lv.ends_at)}
         holiday = slot.day in holidays
         result.append(
             Coverage(
                 slot,
-                shift.needed(slot.day, holiday, slot.day in workdays),
+                shift.needed(slot.day, holiday, slot.day in workdays) if started else 0,
                 tuple(p for p in people if p not in away),
                 tuple(p for p in people if p in away),
                 holiday,
@@ -298,13 +308,36 @@ class Candidate:
     rest_after: timedelta | None
     week_hours: float
     reasons: tuple[str, ...]
+    overtime: bool = False
+    wanted_held: tuple[str, ...] = ()
+    """Which of the post's wanted skills (beyond the one it requires) the person holds."""
+
+
+ABSENT: Final = "absent"
+ON_DUTY: Final = "on_duty"
+SHORT_REST: Final = "short_rest"
 
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
+    """Someone who cannot take the slot, as a code and its values (``kind``: :data:`ABSENT`,
+    :data:`ON_DUTY` or :data:`SHORT_REST` with the ``side`` of the slot the rest is short on,
+    the ``rest`` there and the ``min_rest`` wanted): the console words it in the reader's
+    language, the API in English (:attr:`reason`)."""
+
     technician_id: int
     name: str
-    reason: str
+    kind: str
+    side: str | None = None
+    rest: timedelta | None = None
+    min_rest: timedelta | None = None
+
+    @property
+    def reason(self) -> str:
+        """The refusal in English, as the API gives it."""
+        if self.kind == SHORT_REST:
+            return f"rest {_clock(self.rest)} {self.side} the shift, under {_clock(self.min_rest)}"
+        return "on duty then" if self.kind == ON_DUTY else ABSENT
 
 
 def week_of(day: date) -> tuple[date, date]:
@@ -333,15 +366,22 @@ def substitutes(
     leaves: Iterable[Leave],
     zone: ZoneInfo,
     *,
+    wanted: Collection[str] = (),
     min_rest: timedelta = MIN_REST,
     week_hours: float = WEEK_HOURS,
 ) -> tuple[list[Candidate], list[Refusal]]:
     """Who could take ``slot``, best first, and who could not and why.
 
     Candidates have the post's skill, work at the site, are not absent and not on duty then,
-    and rest at least ``min_rest`` before and after it. They rank by hours already worked that
-    week (fewest first: the work is shared, and overtime comes last), then by the longer rest
-    before the slot. ``duties`` are everyone's shifts around the slot (rostered or not)."""
+    and rest at least ``min_rest`` before and after it: those are hard rules (the law's rest,
+    a guard without the guard's skill). Among those left, overtime comes last (the Labour
+    Law caps it, whatever else a person brings); then who holds more of the post's ``wanted``
+    skills comes first, as the issue puts skills first: a gate guard who is also a first-aider
+    or holds the fire-control certificate serves the post better than one who is not, and an
+    hour's difference in the week matters less than that. Then hours already worked that week
+    (fewest first: the work is shared), then the longer rest before the slot. ``duties`` are
+    everyone's shifts around the slot (rostered or not)."""
+    wanted = frozenset(wanted) - ({skill} if skill else set())
     duties = [d for d in duties if not d.on_call]
     leaves = list(leaves)
     monday, sunday = week_of(slot.day)
@@ -358,11 +398,11 @@ def substitutes(
             lv.technician_id == person.id and slot.overlaps(lv.starts_at, lv.ends_at)
             for lv in leaves
         ):
-            refused.append(Refusal(person.id, person.name, "absent"))
+            refused.append(Refusal(person.id, person.name, ABSENT))
             continue
         own = [d for d in duties if d.technician_id == person.id]
         if any(slot.overlaps(d.starts_at, d.ends_at) for d in own):
-            refused.append(Refusal(person.id, person.name, "on duty then"))
+            refused.append(Refusal(person.id, person.name, ON_DUTY))
             continue
         before = [d.ends_at for d in own if d.ends_at <= slot.starts_at]
         after = [d.starts_at for d in own if d.starts_at >= slot.ends_at]
@@ -375,13 +415,7 @@ def substitutes(
         ]
         if short:
             label, rest = short[0]
-            refused.append(
-                Refusal(
-                    person.id,
-                    person.name,
-                    f"rest {_clock(rest)} {label} the shift, under {_clock(min_rest)}",
-                )
-            )
+            refused.append(Refusal(person.id, person.name, SHORT_REST, label, rest, min_rest))
             continue
         hours = _hours(own, week_start, week_end)
         slot_hours = (slot.ends_at - slot.starts_at).total_seconds() / 3600
@@ -389,15 +423,29 @@ def substitutes(
         reasons.append(
             f"rest before {_clock(rest_before)}" if rest_before is not None else "no shift before"
         )
-        if hours + slot_hours > week_hours:
+        held = tuple(sorted(wanted & person.skills))
+        if held:
+            reasons.append(f"also holds {', '.join(held)}")
+        overtime = hours + slot_hours > week_hours
+        if overtime:
             reasons.append(f"overtime: past {week_hours:g} h that week")
         found.append(
-            Candidate(person.id, person.name, rest_before, rest_after, hours, tuple(reasons))
+            Candidate(
+                person.id,
+                person.name,
+                rest_before,
+                rest_after,
+                hours,
+                tuple(reasons),
+                overtime,
+                held,
+            )
         )
     longest = timedelta(days=3650)
     found.sort(
         key=lambda c: (
-            c.week_hours + (slot.ends_at - slot.starts_at).total_seconds() / 3600 > week_hours,
+            c.overtime,
+            -len(c.wanted_held),
             c.week_hours,
             -(longest if c.rest_before is None else c.rest_before).total_seconds(),
             c.technician_id,

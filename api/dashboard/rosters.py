@@ -104,5 +104,13 @@ def substitutes_page(page: PageDep, post: int, day: str, shift: str) -> HTMLResp
         "substitutes.html",
         proposal=proposal,
         site=proposal.post.site,
-        hours=lambda span: "—" if span is None else f"{span.total_seconds() / 3600:.1f}",
+        hours=_hours,
     )
+
+
+def _hours(span: timedelta | float | None) -> str:
+    """Hours to one decimal, a whole number without one: "11", "7.5", "0"."""
+    if span is None:
+        return "—"
+    value = span.total_seconds() / 3600 if isinstance(span, timedelta) else span
+    return f"{round(value, 1):g}"

@@ -26,7 +26,8 @@ def field_kpis(
 ) -> dict[str, Any]:
     """The field's KPIs of a period, for the KPI page: rounds done on time, findings per round,
     rounds missed, and the posts' coverage (person-shifts present over needed; of the period's
-    last 62 days at most, the span a coverage query takes)."""
+    last 62 days at most, the span a coverage query takes; each post from its roster's first
+    day, :attr:`Post.since`, so the weeks before a post was staffed are no gaps)."""
     found = [r for r in service.patrols.rounds(site, None, start, end, 10_000) if r.due_by <= end]
     facts = [pure.RoundFacts(r.due_by, r.finished_at, r.findings) for r in found]
     cells: list[Coverage] = []

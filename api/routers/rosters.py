@@ -67,6 +67,9 @@ class ShiftIO(BaseModel):
     )
 
 
+SkillName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=32)]
+
+
 class PostIn(Input):
     site: SiteName
     name: str = Field(min_length=1, max_length=200, examples=["North gate"])
@@ -76,6 +79,12 @@ class PostIn(Input):
         max_length=32,
         description="what substitutes must have: security, cleaning, greenery, plumbing...",
     )
+    wanted_skills: list[SkillName] = Field(
+        default=[],
+        max_length=12,
+        description="further skills the post wants (first_aid, fire_control): a substitute "
+        "holding more of them ranks higher",
+    )
     shifts: list[ShiftIO] = Field(min_length=1, max_length=12)
 
 
@@ -84,6 +93,10 @@ class PostOut(BaseModel):
     site: str
     name: str
     skill: str | None
+    wanted_skills: list[str]
+    since: date | None = Field(
+        description="the first local day the post is counted as needed: its roster's start"
+    )
     shifts: list[ShiftIO]
 
 
@@ -93,6 +106,8 @@ def _post_out(post: Post) -> PostOut:
         site=post.site,
         name=post.name,
         skill=post.skill,
+        wanted_skills=list(post.wanted),
+        since=post.since,
         shifts=[
             ShiftIO(
                 name=s.name,
@@ -191,12 +206,14 @@ class CandidateOut(BaseModel):
     rest_before_h: float | None
     rest_after_h: float | None
     week_hours: float
+    wanted_skills_held: list[str]
     reasons: list[str]
 
 
 class RefusalOut(BaseModel):
     technician_id: int
     name: str
+    kind: str = Field(description="absent, on_duty or short_rest")
     reason: str
 
 
@@ -217,6 +234,7 @@ def _candidate(c: Candidate) -> CandidateOut:
         rest_before_h=_hours(c.rest_before),
         rest_after_h=_hours(c.rest_after),
         week_hours=round(c.week_hours, 2),
+        wanted_skills_held=list(c.wanted_held),
         reasons=list(c.reasons),
     )
 
@@ -271,7 +289,11 @@ def add_post(body: PostIn, service: ServiceDep, _who: Planner) -> PostOut:
     """A post and the headcount it needs per shift of the day."""
     try:
         post = service.rosters.add_post(
-            body.site, body.name, body.skill, [s.model_dump() for s in body.shifts]
+            body.site,
+            body.name,
+            body.skill,
+            [s.model_dump() for s in body.shifts],
+            body.wanted_skills,
         )
     except MaintenanceError as error:
         raise_for(error)
@@ -364,7 +386,7 @@ def substitutes(
         ),
         candidates=[_candidate(c) for c in proposal.candidates],
         refused=[
-            RefusalOut(technician_id=r.technician_id, name=r.name, reason=r.reason)
+            RefusalOut(technician_id=r.technician_id, name=r.name, kind=r.kind, reason=r.reason)
             for r in proposal.refused
         ],
     )

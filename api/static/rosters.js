@@ -129,9 +129,11 @@ document.getElementById("handover-form")?.addEventListener("submit", async (even
   event.preventDefault();
   const form = event.target;
   const incoming = form.elements.incoming.value;
+  const postId = form.elements.post.value;
   try {
     await post("/api/v1/handovers", {
       site: form.dataset.site,
+      post_id: postId ? Number(postId) : null,
       incoming_technician_id: incoming ? Number(incoming) : null,
       incidents: form.elements.incidents.value,
       keys: form.elements.keys.value,
@@ -179,7 +181,11 @@ onSubmit("post-form", (f, form) => {
     })
     .filter((shift) => shift.name);
   const skill = f.skill.value.trim();
-  return ["/api/v1/posts", { site: f.site.value.trim(), name: f.name.value.trim(), skill: skill || null, shifts }];
+  const wanted = f.wanted_skills.value.split(/[\s,，]+/).filter(Boolean);
+  return [
+    "/api/v1/posts",
+    { site: f.site.value.trim(), name: f.name.value.trim(), skill: skill || null, wanted_skills: wanted, shifts },
+  ];
 });
 
 onSubmit("line-form", (f) => [

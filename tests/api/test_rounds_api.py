@@ -52,6 +52,7 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
         "site": site,
         "name": "North gate",
         "skill": "security",
+        "wanted_skills": ["first_aid"],
         "shifts": [
             {"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1},
             {
@@ -69,6 +70,7 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     assert refused.status_code == 422 and "weekdays" in refused.text
     created = _ok(client.post("/api/v1/posts", json=post), 201)
     assert [s["weekdays"] for s in created["shifts"]] == [[1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5]]
+    assert created["wanted_skills"] == ["first_aid"]
     bad = client.post(
         f"/api/v1/posts/{created['id']}/roster-lines",
         json={"technician_id": guard["id"], "pattern": ["day", "late"], "anchor": "2026-11-30"},
@@ -76,6 +78,8 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     assert bad.status_code == 422 and "pattern names late" in bad.text
     line = {"technician_id": guard["id"], "pattern": ["day"], "anchor": "2026-11-30"}
     _ok(client.post(f"/api/v1/posts/{created['id']}/roster-lines", json=line), 201)
+    (listed,) = _ok(client.get("/api/v1/posts", params={"site": site}))["items"]
+    assert listed["since"] == "2026-11-30"  # counted from its roster's first day
     holidays = {"holidays": [{"day": "2026-10-01", "name": "国庆节"}]}
     assert _ok(client.put(f"/api/v1/sites/{site}/holidays/2026", json=holidays))["holidays"]
     wrong_year = client.put(f"/api/v1/sites/{site}/holidays/2027", json=holidays)
@@ -101,6 +105,7 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     )
     assert proposal["candidates"] == []  # the only guard has the day shift until 20:00
     assert proposal["refused"][0]["reason"].startswith("rest 0h before")
+    assert proposal["refused"][0]["kind"] == "short_rest"
 
     handover = _ok(
         client.post(

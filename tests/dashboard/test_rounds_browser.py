@@ -104,6 +104,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     setup = page.locator("#post-form")
     setup.locator('input[name="name"]').fill("North gate")
     setup.locator('input[name="skill"]').fill("security")
+    setup.locator('input[name="wanted_skills"]').fill("first_aid，fire_control")
     setup.locator('input[name="shift-name-0"]').fill("day")
     setup.locator('input[name="shift-starts-0"]').fill("08:00")
     setup.locator('input[name="shift-ends-0"]').fill("20:00")
@@ -119,6 +120,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     page.locator("#line-form").wait_for()
     (post,) = _ok(api.get("/api/v1/posts", params={"site": site}), 200)["items"]
     assert post["shifts"][0]["starts"] == "08:00" and post["skill"] == "security"
+    assert post["wanted_skills"] == ["fire_control", "first_aid"]
     assert post["shifts"][0]["weekdays"] == [1, 2, 3, 4, 5, 6]
     lines = page.locator("#line-form")
     lines.locator('select[name="technician"]').select_option(str(people["Gao Feng"]))

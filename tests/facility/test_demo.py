@@ -61,6 +61,7 @@ def test_the_demo_serves_an_alarm_within_its_first_minute(tmp_path: Path) -> Non
         assert api.get("/api/v1/routes").json()["total"] == 4  # fire patrol, plant room: 2 sites
         posts = api.get("/api/v1/posts").json()["items"]
         assert [p["skill"] for p in posts] == ["security", "general"]
+        assert posts[0]["wanted_skills"] == ["first_aid"]
         assert posts[1]["shifts"][0]["weekdays"] == [1, 2, 3, 4, 5]  # cleaning: no weekend gap
         assert all("/n/inbox/" in str(n["url_redacted"]) for n in sent)
         browser = httpx.Client(

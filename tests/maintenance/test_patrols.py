@@ -17,6 +17,7 @@ from facility_dispatch.maintenance.handover import Handovers, acknowledge_by
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.patrols import Patrols
 from facility_dispatch.maintenance.rostering import Rosters
+from facility_dispatch.maintenance.rosters import coverage_ratio
 from tests.maintenance.harness import Harness
 
 TZ = "Asia/Shanghai"
@@ -391,3 +392,44 @@ def test_a_log_written_before_the_change_waits_for_the_next_shift(estate: Estate
     assert estate.handovers.flag_overdue() == 0
     estate.clock.set(half_past_eight + timedelta(seconds=1))
     assert estate.handovers.flag_overdue() == 2
+
+
+def test_a_posts_coverage_starts_with_its_roster_or_its_making(estate: Estate) -> None:
+    """Made on Thursday 26 November (Shanghai), rostered from Monday the 23rd: counted from the
+    23rd; a post nobody is rostered on yet counts from the day it was made."""
+    estate.clock.set(datetime(2026, 11, 26, 17, tzinfo=UTC))  # Friday 01:00 in Shanghai
+    shifts = [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}]
+    gate = estate.rosters.add_post("north", "North gate", "security", shifts)
+    empty = estate.rosters.add_post("north", "Car park", "security", shifts)
+    assert gate.since == empty.since == date(2026, 11, 27)  # the local day it was made
+    guard = estate.technician("Day guard", "security", shift=False)
+    estate.rosters.add_line(gate.id, guard, ["day"], date(2026, 11, 23))
+    assert estate.rosters.post(gate.id).since == date(2026, 11, 23)  # type: ignore[union-attr]
+    cells = estate.rosters.coverage("north", date(2026, 11, 1), date(2026, 11, 30))
+    counted = {(c.slot.post_id, c.slot.day) for c in cells if c.needed}
+    assert min(d for p, d in counted if p == gate.id) == date(2026, 11, 23)
+    assert min(d for p, d in counted if p == empty.id) == date(2026, 11, 27)
+    assert coverage_ratio(cells) == 8 / 12  # the gate's 8 days all present, the car park's 4 not
+
+
+def test_a_substitute_holding_the_posts_wanted_skills_comes_first(estate: Estate) -> None:
+    post = estate.rosters.add_post(
+        "north",
+        "North gate",
+        "security",
+        [{"name": "day", "starts": "08:00", "ends": "20:00", "headcount": 1}],
+        wanted=["first_aid", "security"],  # the required skill is not wanted twice
+    )
+    assert post.wanted == ("first_aid",)
+    plain = estate.technician("Plain guard", "security", shift=False)
+    medic = estate.technician("Medic guard", "security,first_aid", shift=False)
+    estate.people.add_shift(  # the medic worked Monday: more hours, still first
+        medic,
+        datetime(2026, 11, 30, 0, tzinfo=UTC),
+        datetime(2026, 11, 30, 12, tzinfo=UTC),
+        False,
+        "north",
+    )
+    proposal = estate.rosters.substitutes(post.id, date(2026, 12, 2), "day")
+    assert [c.technician_id for c in proposal.candidates] == [medic, plain]
+    assert proposal.candidates[0].wanted_held == ("first_aid",)

@@ -9,6 +9,9 @@ import pytest
 
 from facility_dispatch.maintenance.assignment import Duty, Leave, Person
 from facility_dispatch.maintenance.rosters import (
+    ABSENT,
+    ON_DUTY,
+    SHORT_REST,
     Post,
     RosterError,
     RosterLine,
@@ -155,7 +158,13 @@ def test_substitutes_respect_rest_and_share_the_hours() -> None:
     found, refused = substitutes(slot, "security", site, people, duties, leaves, local)
     assert [c.name for c in found] == ["Fresh guard", "Busy guard"]
     assert found[0].week_hours == 12 and found[1].week_hours == 24
-    reasons = {r.name: r.reason for r in refused}
+    codes = {r.name: (r.kind, r.side, r.rest, r.min_rest) for r in refused}
+    assert codes == {
+        "Night guard": (SHORT_REST, "before", timedelta(0), timedelta(hours=11)),
+        "Back early": (SHORT_REST, "after", timedelta(hours=6), timedelta(hours=11)),
+        "Sick guard": (ABSENT, None, None, None),
+    }
+    reasons = {r.name: r.reason for r in refused}  # the API's English wording of the codes
     assert reasons["Night guard"] == "rest 0h before the shift, under 11h"
     assert reasons["Back early"] == "rest 6h after the shift, under 11h"
     assert reasons["Sick guard"] == "absent"
@@ -209,3 +218,75 @@ def test_a_make_up_working_day_is_worked_by_those_off_on_holidays() -> None:
     assert guard == ["day"]  # the rotation runs on: 12 days from its anchor, a day shift
     plain = expand([CLEANING], lines[1:], [], saturday, saturday, SHANGHAI, NATIONAL_DAY)
     assert plain == []  # without the calendar's working day, a Saturday off
+
+
+def test_a_post_counts_from_its_rosters_start() -> None:
+    """A post rostered from Wednesday needs nobody the Monday and Tuesday before: those days are
+    not gaps, and the coverage KPI is present over needed from Wednesday on only."""
+    monday, wednesday, sunday = date(2026, 11, 2), date(2026, 11, 4), date(2026, 11, 8)
+    gate = Post(GATE.id, GATE.site, GATE.name, GATE.skill, GATE.shifts, since=wednesday)
+    day_guard = RosterLine(1, gate.id, 11, ("day",), wednesday, wednesday)
+    rostered = expand([gate], [day_guard], [], monday, sunday, SHANGHAI)
+    sick = Leave(11, datetime(2026, 11, 5, tzinfo=UTC), datetime(2026, 11, 5, 12, tzinfo=UTC))
+    cells = coverage([gate], rostered, [sick], monday, sunday, SHANGHAI)
+    before = [c for c in cells if c.slot.day < wednesday]
+    assert len(before) == 4 and all(c.needed == 0 and c.gap == 0 for c in before)
+    # from Wednesday: 5 days x (day + night) needed, 4 day shifts present (Thursday's absent)
+    assert [(c.slot.day, c.slot.shift) for c in gaps(cells) if c.slot.shift == "day"] == [
+        (date(2026, 11, 5), "day")
+    ]
+    assert len(gaps(cells)) == 6  # Thursday's day shift and the five unrostered nights
+    assert coverage_ratio(cells) == 4 / 10
+    unbounded = coverage([GATE], rostered, [sick], monday, sunday, SHANGHAI)
+    assert coverage_ratio(unbounded) == 4 / 14  # the rule's effect: Monday and Tuesday counted
+
+
+def test_the_posts_wanted_skills_rank_a_substitute_after_the_hard_rules() -> None:
+    """Of two rested guards, the one who also holds the post's wanted skills comes first even
+    with more hours that week; the rest rule still refuses a first-aider just off a night, and
+    overtime still comes last."""
+    site = "north"
+    slot = slot_of(GATE, GATE.shifts[0], date(2026, 11, 5), SHANGHAI)
+
+    def at(day: int, hour: int) -> datetime:
+        return datetime(2026, 11, day, hour, tzinfo=SHANGHAI).astimezone(UTC)
+
+    def guard(id_: int, name: str, *skills: str) -> Person:
+        return Person(id_, name, frozenset({"security", *skills}), "senior", frozenset({site}))
+
+    people = [
+        guard(51, "Plain guard"),
+        guard(52, "First-aider", "first_aid"),
+        guard(53, "Both", "first_aid", "fire_control"),
+        guard(54, "Tired medic", "first_aid", "fire_control"),
+        guard(55, "Overworked medic", "first_aid", "fire_control"),
+    ]
+    duties = [
+        Duty(52, at(3, 8), at(3, 20)),  # 12 h that week
+        Duty(53, at(2, 8), at(2, 20)),
+        Duty(53, at(3, 8), at(3, 20)),  # 24 h that week
+        Duty(54, at(4, 20), at(5, 8)),  # just off a night: no rest
+        *(Duty(55, at(d, 0), at(d, 10)) for d in (2, 3, 4)),
+        Duty(55, at(4, 12), at(4, 16)),  # 34 h that week: 46 h with the slot, overtime
+    ]
+    wanted = ("first_aid", "fire_control")
+    found, refused = substitutes(
+        slot, "security", site, people, duties, [], SHANGHAI, wanted=wanted
+    )
+    # skills before the week's hours, overtime last whatever the skills
+    assert [c.name for c in found] == ["Both", "First-aider", "Plain guard", "Overworked medic"]
+    assert found[0].wanted_held == ("fire_control", "first_aid")
+    assert "also holds fire_control, first_aid" in found[0].reasons
+    assert [(r.name, r.kind) for r in refused] == [("Tired medic", SHORT_REST)]
+    assert found[-1].overtime and not any(c.overtime for c in found[:-1])
+    plain, _ = substitutes(slot, "security", site, people, duties, [], SHANGHAI)
+    # a post that wants nothing more: fewest hours first, as before
+    assert [c.name for c in plain] == ["Plain guard", "First-aider", "Both", "Overworked medic"]
+
+
+def test_someone_on_duty_then_is_refused_with_the_code() -> None:
+    slot = slot_of(GATE, GATE.shifts[0], date(2026, 11, 5), SHANGHAI)
+    busy = Person(61, "Busy", frozenset({"security"}), "senior", frozenset({"north"}))
+    on = Duty(61, slot.starts_at + timedelta(hours=2), slot.starts_at + timedelta(hours=4))
+    _, refused = substitutes(slot, "security", "north", [busy], [on], [], SHANGHAI)
+    assert [(r.kind, r.reason) for r in refused] == [(ON_DUTY, "on duty then")]
