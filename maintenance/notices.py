@@ -444,6 +444,27 @@ class Notices:
             self.publish(site)
         return len(sites)
 
+    def withdraw(self, notice_id: int) -> Notice | None:
+        """A planner takes a notice back (the works called off, a notice issued by mistake):
+        residents no longer see it, on the page, the API or the signage. Withdrawing it again
+        changes nothing. None: no such notice."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(NoticeRow, notice_id)
+            if row is None:
+                return None
+            withdrawn = row.cancelled_at is None
+            if withdrawn:
+                row.cancelled_at = now
+                self._events.record(
+                    session, "notice.cancelled", now, _notice(row).public(), row.site
+                )
+            notice = _notice(row)
+        if withdrawn:
+            self._events.notify()
+            self.publish(notice.site)
+        return notice
+
     def cancel_for_order(self, work_order_id: int) -> None:
         now = self._clock.now()
         sites = set()

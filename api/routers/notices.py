@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
-from facility_dispatch.api.pagination import Limit, Offset, Page, RowId, page
+from facility_dispatch.api.pagination import Id, Limit, Offset, Page, RowId, page
 from facility_dispatch.api.types import AssetName, Input, SiteName, SiteQuery, UtcDateTime
 from facility_dispatch.maintenance.notices import Notice, Reason
 
@@ -35,6 +35,7 @@ class NoticeOut(BaseModel):
     zh: TextOut
     en: TextOut
     work_order_id: int | None
+    cancelled_at: datetime | None = Field(default=None, description="withdrawn then")
 
 
 def notice_out(notice: Notice) -> NoticeOut:
@@ -52,6 +53,7 @@ def notice_out(notice: Notice) -> NoticeOut:
         zh=TextOut(title=notice.title_zh, body=notice.body_zh),
         en=TextOut(title=notice.title_en, body=notice.body_en),
         work_order_id=notice.work_order_id,
+        cancelled_at=notice.cancelled_at,
     )
 
 
@@ -133,4 +135,14 @@ def publish_notice(body: NoticeIn, service: ServiceDep, _who: Planner) -> Notice
         planned=not body.urgent,
         work_order_id=body.work_order_id,
     )
+    return notice_out(notice)
+
+
+@router.delete("/{notice_id}", response_model=NoticeOut)
+def withdraw_notice(notice_id: Id, service: ServiceDep, _who: Planner) -> NoticeOut:
+    """Withdraw a notice (the works called off, or issued by mistake): residents no longer see
+    it, here, on ``/r/{site}`` or on the signage's retained list."""
+    notice = service.notices.withdraw(notice_id)
+    if notice is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notice {notice_id}")
     return notice_out(notice)
