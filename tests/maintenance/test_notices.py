@@ -3,6 +3,7 @@ emergencies worded as happening now, urgent first, in Chinese and English."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -265,3 +266,26 @@ def test_a_lift_the_registry_does_not_name_is_never_shown_by_its_id(
     for notice in (numbered, other):
         assert notice.asset not in notice.body_zh + notice.body_en
         each_in_its_language(notice.body_zh, notice.body_en)
+
+
+def test_a_withdrawn_notice_leaves_the_signage_and_the_residents_list_once(
+    notices: tuple[Harness, Notices, list[str]],
+) -> None:
+    harness, service, published = notices
+    kept = service.announce("north", "power", START, None, Reason("线路检修", "line repairs"))
+    gone = service.announce("north", "water", START, None, Reason("水管更换", "pipe change"))
+
+    def on_signage() -> set[int]:
+        return {n["id"] for n in json.loads(published[-1])}
+
+    assert on_signage() == {kept.id, gone.id}
+    withdrawn = service.withdraw(gone.id)
+    assert withdrawn is not None and withdrawn.cancelled_at == harness.clock.now()
+    assert [n.id for n in service.query("north", START)] == [kept.id]
+    assert on_signage() == {kept.id}  # the retained list republished without it
+    harness.clock.advance(timedelta(minutes=5))
+    again = service.withdraw(gone.id)
+    assert again is not None and again.cancelled_at == withdrawn.cancelled_at  # once
+    assert service.withdraw(999_999) is None
+    types = [e.type for e in harness.events.since(0) if e.type == "notice.cancelled"]
+    assert types == ["notice.cancelled"]
