@@ -52,6 +52,7 @@ from facility_dispatch.maintenance.roster_sql import (
 )
 from facility_dispatch.maintenance.sql import (
     AbsenceRow,
+    NoticeRow,
     OccurrenceRow,
     PlanRow,
     ShiftRow,
@@ -131,6 +132,7 @@ SITE_OF: Final[dict[str, Callable[[Session, int], set[str] | None]]] = {
     "absence_id": _absence,
     "contractor_id": _contractor,
     "occurrence_id": _occurrence,
+    "notice_id": lambda s, i: _one(s, NoticeRow.site, NoticeRow.id, i),
 }
 """Path and query parameters that name a resource of a site: the site(s) of the one with that
 id (None when there is none; the route answers its own 404). A technician belongs to the sites they

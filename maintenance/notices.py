@@ -142,20 +142,113 @@ def _when(moment: datetime) -> tuple[str, str]:
     return f"{moment.month}月{moment.day}日 {moment:%H:%M}", f"{moment.day} {moment:%b %H:%M}"
 
 
+_CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NUMBERED_LIFT: Final = re.compile(r"(?i)(?:lift|elevator|elev)[\s_-]*(\d{1,3})")
+"""An ASCII lift name or id that carries its number ("lift-2", "Elevator 3"): "3号电梯"."""
+
+
+_EDGES: Final = " /|:;,-\u2013\u2014"  # and the en and em dashes
+
+
+def by_language(text: str) -> tuple[str, str]:
+    """(Chinese, English) of a text written "中文 English" the way plans, orders and estates
+    are often named in one field ("水箱清洗消毒 Tank cleaning", "电梯保养 / lift maintenance").
+
+    Words with a Chinese character are Chinese; a run of Latin words is English when it holds
+    a lower-case word ("tank cleaning"), else it is a code or number that stays with the
+    Chinese around it ("更换 PLC 模块", "3 号楼"). Either part is "" when the text has none;
+    English taken out from between Chinese words leaves a "，" (and English runs join with
+    ", "), so "水箱清洗 tank cleaning 半年保养 / semi-annual maintenance" is "水箱清洗，半年保养"
+    and "tank cleaning, semi-annual maintenance"."""
+    runs: list[tuple[bool, list[str]]] = []  # (Chinese?, words), alternating
+    for word in text.split():
+        chinese = bool(_CJK.search(word))
+        if runs and runs[-1][0] == chinese:
+            runs[-1][1].append(word)
+        else:
+            runs.append((chinese, [word]))
+    zh: list[str] = []
+    en: list[str] = []
+    cut = False  # English was taken out after the last Chinese kept
+    for chinese, words in runs:
+        joined = " ".join(words)
+        if not chinese and re.search(r"[a-z]{2}", joined):
+            english = joined.strip(_EDGES)
+            if english:
+                en.append(english)
+            cut = bool(zh)
+        elif chinese or joined.strip(_EDGES):
+            zh.append(("，" if cut else " ") + joined if zh else joined)
+            cut = False
+    return "".join(zh).strip(_EDGES), ", ".join(en)
+
+
+def _in_sentence(text: str) -> str:
+    """ "Tank cleaning" read after "because of": its first word lower-cased, not an acronym."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why the service is off, in each language residents read: never one language's words
+    inside the other's notice. An empty one is worded by :func:`wording` (the service's fault
+    in an emergency, "maintenance works" for planned works)."""
+
+    zh: str = ""
+    en: str = ""
+
+    @classmethod
+    def of(cls, text: str) -> Reason:
+        """A reason given in one field, "中文 English" or one language only."""
+        return cls(*by_language(text))
+
+    def and_level(self, zh: str, en: str) -> Reason:
+        """The level of the visit added ("半年保养" / "half-yearly maintenance")."""
+        return Reason(
+            f"{self.zh}（{zh}）" if self.zh else zh, f"{self.en} ({en})" if self.en else en
+        )
+
+
 def lift_zh(name: str) -> str:
-    """A lift as residents say it: "2号" is "2号电梯"; "2号梯", "客梯" stay as they are."""
+    """A lift as residents say it: "2号" is "2号电梯"; "2号梯", "客梯" stay as they are; an
+    ASCII name with its number ("lift-2") is "2号电梯"."""
+    if name.isascii() and (number := _NUMBERED_LIFT.fullmatch(name.strip())):
+        return f"{number.group(1)}号电梯"
     return name if name.endswith("梯") else f"{name}电梯"
 
 
 def lift_en(name: str) -> str:
-    """In English: "2号电梯" is "lift 2", an ASCII name ("L2") is "lift L2"; a Chinese name
-    with no number is "the lift" (its Chinese would be out of place in English)."""
+    """In English: "2号电梯" is "lift 2", an ASCII name ("L2") is "lift L2" ("lift-2" is
+    "lift 2"); a Chinese name with no number is "the lift" (its Chinese would be out of place
+    in English)."""
     if name.isascii():
-        return f"lift {name}"
-    number = re.search(r"([A-Za-z]?\d+)\s*号", name) or re.fullmatch(
+        number = _NUMBERED_LIFT.fullmatch(name.strip())
+        return f"lift {number.group(1) if number else name}"
+    found = re.search(r"([A-Za-z]?\d+)\s*号", name) or re.fullmatch(
         r"([A-Za-z]?\d+)\s*电?梯?", name
     )
-    return f"lift {number.group(1)}" if number else "the lift"
+    return f"lift {found.group(1)}" if found else "the lift"
+
+
+def unnamed_lift(asset: str) -> str | None:
+    """A lift the registry has no name for: its number when its id says it plainly
+    ("lift-2": "2号电梯" / "lift 2"), else None (worded "电梯" / "the lift"): residents are never
+    shown an asset id."""
+    return asset if _NUMBERED_LIFT.fullmatch(asset) else None
+
+
+def sign_off(site_name: str) -> tuple[str, str]:
+    """The office that signs, in each language: an estate named "绿园 Green Garden" signs
+    "绿园物业服务中心" / "Green Garden property management office"; with a name in one
+    language only, the other signs neutrally ("物业服务中心", "Property management office"),
+    never with a name residents of that language cannot read."""
+    zh, en = by_language(site_name)
+    return (
+        f"{zh}物业服务中心" if zh else "物业服务中心",
+        f"{en} property management office" if en else "Property management office",
+    )
 
 
 def wording(
@@ -164,7 +257,7 @@ def wording(
     building: str | None,
     starts_at: datetime,
     ends_at: datetime | None,
-    reason: str,
+    reason: Reason,
     planned: bool,
     zone: ZoneInfo,
     lift: str | None = None,
@@ -174,11 +267,14 @@ def wording(
     It names the building (and the lift) affected, so residents of the other buildings know it
     is not theirs; the whole estate only when no building is known. Planned works say when
     they start and end; an emergency says the service is off now and is being repaired, with
-    advice for now (not "please store water", too late when the pipe has burst)."""
+    advice for now (not "please store water", too late when the pipe has burst). Each
+    language has its own reason; one missing is the service's fault (an emergency: an alarm's
+    rule text is never shown) or plain "maintenance works"."""
     words = _WORDS[service]
-    reason_zh = reason_en = reason
-    if not reason:  # an emergency from an alarm: the residents' words, not the rule's
-        reason_zh, reason_en = words["fault_zh"], words["fault_en"]
+    reason_zh = reason.zh or (words["fault_zh"] if not planned else "设备检修维护")
+    reason_en = _in_sentence(reason.en) or (
+        words["fault_en"] if not planned else "maintenance works"
+    )
     start, end = starts_at.astimezone(zone), ends_at.astimezone(zone) if ends_at else None
     where_zh = f"{building}栋" if building else "全小区"
     where_en = f"building {building}" if building else "the whole estate"
@@ -187,7 +283,7 @@ def wording(
         what_zh, what_en = f"{lift_zh(lift)}运行", lift_en(lift)
     title_zh = f"{where_zh}{words['title_zh']}" if building else words["title_zh"]
     title_en = words["title_en"] + (f": {where_en}" if building else "")
-    office_zh, office_en = f"{site_name}物业服务中心", f"{site_name} property management office"
+    office_zh, office_en = sign_off(site_name)
     if not planned:
         back_zh, back_en = "恢复后将另行通知", "we will tell you when it is back"
         if end is not None:
@@ -257,7 +353,7 @@ class Notices:
         service: str,
         starts_at: datetime,
         ends_at: datetime | None,
-        reason: str,
+        reason: Reason | str,
         *,
         building: str | None = None,
         asset: str | None = None,
@@ -270,7 +366,8 @@ class Notices:
         """Record a notice; residents see it from ``publish_at`` (planned works: their
         ``notice_before`` ahead of the start; default and emergencies: now). ``within``
         writes it in the caller's transaction (the occurrence of the works it announces):
-        the caller then calls :meth:`shown` once that commits."""
+        the caller then calls :meth:`shown` once that commits. A ``reason`` given as one text
+        is split by language (:meth:`Reason.of`)."""
         if service not in SERVICES:
             raise ValueError(f"service {service!r} is not one of {', '.join(SERVICES)}")
         name, zone = self._site(site)
@@ -278,11 +375,12 @@ class Notices:
         if asset and self._locate is not None:
             located_building, asset_name = self._locate(site, asset)
             building = building or located_building
-            lift = asset_name or asset
+            lift = asset_name or unnamed_lift(asset)
         elif asset:
-            lift = asset
+            lift = unnamed_lift(asset)
+        why = Reason.of(reason) if isinstance(reason, str) else reason
         title_zh, body_zh, title_en, body_en = wording(
-            service, name, building, starts_at, ends_at, reason, planned, zone, lift
+            service, name, building, starts_at, ends_at, why, planned, zone, lift
         )
         now = self._clock.now()
         shown_now = publish_at is None or publish_at <= now
@@ -345,6 +443,27 @@ class Notices:
         for site in sites:
             self.publish(site)
         return len(sites)
+
+    def withdraw(self, notice_id: int) -> Notice | None:
+        """A planner takes a notice back (the works called off, a notice issued by mistake):
+        residents no longer see it, on the page, the API or the signage. Withdrawing it again
+        changes nothing. None: no such notice."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(NoticeRow, notice_id)
+            if row is None:
+                return None
+            withdrawn = row.cancelled_at is None
+            if withdrawn:
+                row.cancelled_at = now
+                self._events.record(
+                    session, "notice.cancelled", now, _notice(row).public(), row.site
+                )
+            notice = _notice(row)
+        if withdrawn:
+            self._events.notify()
+            self.publish(notice.site)
+        return notice
 
     def cancel_for_order(self, work_order_id: int) -> None:
         now = self._clock.now()

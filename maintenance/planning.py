@@ -29,7 +29,7 @@ from facility_dispatch.kernel.readings import Reading
 from facility_dispatch.maintenance import lifecycle, plan_slots
 from facility_dispatch.maintenance.errors import InvalidRequestError, NotFoundError
 from facility_dispatch.maintenance.levels import Level, LevelsError, checklist, ladder, visit_number
-from facility_dispatch.maintenance.notices import Notices
+from facility_dispatch.maintenance.notices import Notices, Reason
 from facility_dispatch.maintenance.orders import SCHEDULER, Actor
 from facility_dispatch.maintenance.plan_values import (
     PLAN_FIELDS,
@@ -433,7 +433,7 @@ class Planner:
                     plan.interrupts,
                     due,
                     due + plan.duration,
-                    (plan.name if plan.asset else f"{plan.name}: {asset}") + named,
+                    works_reason(plan.name, level),
                     asset=asset,
                     planned=True,
                     work_order_id=order.id,
@@ -469,13 +469,12 @@ class Planner:
         if plan.interrupts and moved.work_order_id is not None:
             self._notices.cancel_for_order(moved.work_order_id)
             level = next((x for x in _rungs(plan) if x.name == moved.level), None)
-            named = f" {level.zh}保养 / {level.en} maintenance" if level else ""
             notice = self._notices.announce(
                 plan.site,
                 plan.interrupts,
                 starts_at,
                 starts_at + plan.duration,
-                (plan.name if plan.asset else f"{plan.name}: {moved.asset}") + named,
+                works_reason(plan.name, level),
                 asset=moved.asset,
                 planned=True,
                 work_order_id=moved.work_order_id,
@@ -603,6 +602,14 @@ class Planner:
 
     def meter(self, plan_id: int, asset: str) -> MeterState | None:
         return self._meters.get((plan_id, asset))
+
+
+def works_reason(plan_name: str, level: Level | None) -> Reason:
+    """Why residents lose the service, in each language: the plan's name split by language
+    ("水箱清洗 Tank cleaning") and the visit's level ("半年保养" / "half-yearly maintenance"),
+    never the asset's id (the notice names the building and the lift)."""
+    reason = Reason.of(plan_name)
+    return reason.and_level(f"{level.zh}保养", f"{level.en} maintenance") if level else reason
 
 
 def _rungs(plan: Plan) -> tuple[Level, ...]:

@@ -17,6 +17,7 @@ from facility_dispatch.api.dashboard import (
     estate,
     kpis,
     login,
+    notices,
     notify,
     orders,
     parts,
@@ -52,7 +53,7 @@ for module in (
     tokens,
 ):
     router.include_router(module.router)
-for module in (public, requests):  # residents' pages (SPEC section 5)
+for module in (public, requests, notices):  # residents' pages (SPEC section 5), notices
     router.include_router(module.router)
 for module in (rosters, rounds):  # posts, handovers and patrol rounds
     router.include_router(module.router)

@@ -66,6 +66,22 @@ def _site(service: Backend, site: str) -> Any:
     return known
 
 
+def notices(service: Backend, site: str, lang: i18n.Lang) -> list[dict[str, Any]]:
+    """The notices the estate's residents see now (in force or coming), urgent ones first, in
+    the page's language: the same list the API and the signage serve, on the page the lobby's
+    QR code opens."""
+    shown = service.notices.query(site, service.clock.now(), limit=20)
+    return [
+        {
+            "id": n.id,
+            "urgent": not n.planned,
+            "title": n.title_zh if lang == "zh" else n.title_en,
+            "body": n.body_zh if lang == "zh" else n.body_en,
+        }
+        for n in shown
+    ]
+
+
 @router.get("/r/{site}", response_class=HTMLResponse)
 def report_form(site: str, request: Request, service: ServiceDep) -> HTMLResponse:
     lang = language(request)
@@ -73,8 +89,9 @@ def report_form(site: str, request: Request, service: ServiceDep) -> HTMLRespons
     if known is None:
         return render(request, "message.html", lang, 404, title="r.no_site_title", text="r.no_site")
     return render(
-        request, "report.html", lang, site=known, values={}, error=None, categories=CATEGORIES
-    )
+        request, "report.html", lang, site=known, values={}, error=None, categories=CATEGORIES,
+        notices=notices(service, known.site, lang),
+    )  # fmt: skip
 
 
 @router.post("/r/{site}", response_class=HTMLResponse)

@@ -60,6 +60,7 @@ NEEDS = {
     ("POST", "/api/v1/parts/{part_id}/stock"): "planner",
     ("POST", "/api/v1/parts/{part_id}/adjust"): "planner",
     ("POST", "/api/v1/notices"): "planner",
+    ("DELETE", "/api/v1/notices/{notice_id}"): "planner",
     ("POST", "/api/v1/tokens"): "admin",
     ("GET", "/api/v1/notify-config"): "admin",
     ("PUT", "/api/v1/notify-config"): "admin",
@@ -391,7 +392,12 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
             "kinds": ["elevator"],
         },
     )
-    for answer in (part, asset, silence, plan, spare, shift, absence, contractor):
+    notice = client.post(
+        "/api/v1/notices",
+        json={"site": site, "service": "water", "starts_at": later.isoformat(),
+              "reason_zh": "水箱清洗", "reason_en": "tank cleaning"},
+    )  # fmt: skip
+    for answer in (part, asset, silence, plan, spare, shift, absence, contractor, notice):
         assert answer.status_code in (200, 201), answer.text
     with publisher(broker.url) as device:
         reading = {"ts": to_ms(datetime.now(UTC)), "metrics": {"leak_detected": True}}
@@ -411,6 +417,7 @@ def build_world(client: TestClient, broker: Broker, site: str) -> World:
         "absence_id": absence.json()["id"],
         "technician_id": wang,
         "contractor_id": contractor.json()["id"],
+        "notice_id": notice.json()["id"],
         **resident_request(client, site, li),
         **roster_and_round(client, site, li),
     }
@@ -585,6 +592,7 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/v1/tokens"): {"name": "another", "role": "viewer"},
         ("PUT", "/api/v1/notify-config"): {"text": "receivers: []\nroutes: []\n"},
         ("DELETE", "/api/v1/tokens/{token_id}"): {},
+        ("DELETE", "/api/v1/notices/{notice_id}"): {},
         ("POST", "/api/v1/public/requests"): {
             "site": site,
             "category": "suggestion",

@@ -93,6 +93,12 @@ def test_a_year_of_a_lifts_visits_has_the_right_level_and_items(h: PlanningHarne
     assert yearly is not None and half_monthly is not None and quarterly is not None
     assert "年度保养 / yearly maintenance" in yearly.title
     assert "半月保养 / half-monthly maintenance" in half_monthly.title
+    # residents read the visit's level in their own language only (not the order's title)
+    by_order = {n.work_order_id: n for n in h.notices.query("north", limit=500)}
+    notice = by_order[yearly.id]
+    assert "因年度保养，" in notice.body_zh and "maintenance" not in notice.body_zh
+    assert "because of lift maintenance lift-1 (yearly maintenance)," in notice.body_en
+    assert "年度" not in notice.body_en
     assert len(half_monthly.checklist) == 31
     assert 31 < len(quarterly.checklist) < len(yearly.checklist)
     assert [c.text for c in yearly.checklist][:31] == [c.text for c in half_monthly.checklist]

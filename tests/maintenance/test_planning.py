@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -173,7 +174,9 @@ def test_works_that_cut_a_service_make_a_notice(h: PlanningHarness) -> None:
     assert notice.service == "water" and notice.planned
     assert notice.ends_at - notice.starts_at == timedelta(hours=4)
     assert notice.title_zh == "停水通知" and "暂停供水" in notice.body_zh
-    assert "water supply" in notice.body_en and "Tank cleaning" in notice.body_en
+    assert "因水箱清洗，" in notice.body_zh and "because of tank cleaning," in notice.body_en
+    assert not re.search(r"[A-Za-z]", notice.body_zh)  # each language its own reason
+    assert not re.search(r"[\u4e00-\u9fff]", notice.body_en)
     # residents see it notice_before (24 h) ahead of the works, not when the order is made
     assert notice.publish_at == notice.starts_at - timedelta(hours=24)
     assert h.notices.query("north", h.clock.now()) == [] and h.published == []

@@ -74,6 +74,8 @@ def test_a_site_wide_lift_plan_takes_one_lift_of_a_tower_at_a_time(h: PlanningHa
         timedelta(0),
         timedelta(hours=2),
     ]
-    for notice in notices:  # each names its lift
-        assert any(lift in notice.body_en for lift in ("lift-1", "lift-2", "lift-3")), notice
+    for notice in notices:  # each names its lift, by its number, not by its id
+        assert notice.asset and notice.asset not in notice.body_zh + notice.body_en
+        number = notice.asset.removeprefix("lift-")
+        assert f"{number}号电梯" in notice.body_zh and f"lift {number} of" in notice.body_en
     assert h.planner.run(plan.id) == 0  # once only
