@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from facility_dispatch.maintenance.people import Technician
+from facility_dispatch.maintenance.people import Technician, supervises
 from facility_dispatch.notify.config import NotifyConfig
 
 
@@ -60,13 +60,7 @@ def addresses(
     if target == "assignees":
         people = (by_id[i] for i in roster.assignees if i in by_id)
     elif target == "supervisor":
-        people = (
-            p
-            for p in roster.people
-            if p.role == "supervisor"
-            and p.active
-            and (site is None or not p.sites or site in p.sites)
-        )
+        people = (p for p in roster.people if supervises(p, site))
     elif target == "on_call":
         people = (
             p

@@ -403,8 +403,7 @@ class ResidentRequests(RequestBook):
         row.rating, row.comment, row.feedback_at = rating, comment, now
         self._record(session, "request.feedback", row, now, rating=rating)
         if rating <= LOW_RATING:
-            known = self._people.site(row.site)
-            supervisor = known.supervisor if known else None
+            supervisor = self._review_supervisor(row.site)
             session.add(
                 ReviewRow(request_id=row.id, site=row.site, supervisor=supervisor, opened_at=now)
             )
@@ -417,6 +416,16 @@ class ResidentRequests(RequestBook):
                 supervisor=supervisor,
                 to="supervisor",
             )
+
+    def _review_supervisor(self, site: str) -> str | None:
+        """Whom a complaint review names: the site's supervisors on the roster
+        (:func:`~facility_dispatch.maintenance.people.supervises`), the same people the
+        ``request.feedback_low`` event reaches through a route ``to: [supervisor]``. Not the
+        site record's ``supervisor`` text: a review naming someone the notification never told
+        would wait on a person who does not know of it. With nobody on the roster the review
+        names nobody (the console says so), and the notification has no one to reach either."""
+        names = ", ".join(p.name for p in self._people.supervisors(site))
+        return names[:200] or None
 
     def _record(
         self, session: Session, type_: str, row: RequestRow, at: datetime, **extra: Any

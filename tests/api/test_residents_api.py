@@ -73,6 +73,9 @@ def estate(broker: Broker, tmp_path: Path, database_url: str) -> Iterator[Estate
         )
         assert answer.status_code == 200, answer.text
         plumber = technician(client, site, "王伟", ["plumbing"])
+        supervisor = {"name": "Zhou Min", "skills": ["general"], "seniority": "senior",
+                      "sites": [site], "role": "supervisor"}  # fmt: skip
+        assert client.post("/api/v1/technicians", json=supervisor).status_code == 201
         planner = as_(token(client, "planner"))
         tech = as_(token(client, "technician", plumber))
         yield Estate(client, clock, site, plumber, planner, tech)
