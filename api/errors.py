@@ -76,7 +76,7 @@ def actor_of(principal: Principal) -> Actor:
 
 def install_handlers(app: FastAPI) -> None:
     """A value the database cannot hold (an id past 32 bits, a number past 64) is the caller's
-    mistake: 422 naming it, not a 500."""
+    mistake: 422 naming it, not a 500. A coded refusal answers its code beside the detail."""
 
     async def out_of_range(_request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(

@@ -436,6 +436,9 @@ def test_refusals_carry_a_code_and_the_residents_pages_say_them_in_their_languag
         "field": "building",
         "params": {},
     }
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for documented in ("Conflict", "HTTPValidationError"):  # the code is in the document too
+        assert {"code", "field", "params"} <= set(schemas[documented]["properties"])
 
     resident = estate.resident("10.0.0.7")
     form = {"category": "repair", "building": "3", "unit": "1202", "description": "漏水",
