@@ -43,13 +43,24 @@ ILLEGAL_TRANSITION: Final[Schema] = {
     },
     "required": ["message", "current", "allowed"],
 }
+CODED: Final[Schema] = {
+    "code": {
+        "type": "string",
+        "description": "why, as a code a page says in its own language (a resident's request: "
+        "r.refused.<code>); the detail says it in English",
+    },
+    "field": {"type": "string", "description": "the field the code is about, when one is"},
+    "params": {"type": "object", "description": "the values the code's words name"},
+}
+"""Optional beside ``detail`` when a refusal carries a code (api.errors.CodedHTTPException)."""
 CONFLICT: Final[Schema] = {
     "title": "Conflict",
     "type": "object",
     "properties": {
         "detail": {
             "anyOf": [{"type": "string"}, {"$ref": "#/components/schemas/IllegalTransition"}]
-        }
+        },
+        **CODED,
     },
     "required": ["detail"],
 }
@@ -117,6 +128,7 @@ def document_errors(document: Schema, routes: Sequence[BaseRoute]) -> Schema:
     schemas["Conflict"] = CONFLICT
     if "HTTPValidationError" in schemas:
         schemas["HTTPValidationError"]["properties"]["detail"] = VALIDATION_DETAIL
+        schemas["HTTPValidationError"]["properties"].update(CODED)
         schemas["HTTPValidationError"]["required"] = ["detail"]
     endpoints: dict[tuple[str, str], Callable[..., Any]] = {}
     for route in _route_contexts(routes):

@@ -67,6 +67,20 @@ def technician_of(row: TechnicianRow) -> Technician:
     )
 
 
+def supervises(person: Technician, site: str | None) -> bool:
+    """Whether ``person`` is a supervisor of ``site``: SPEC section 6 names "the site's
+    supervisor (people with role supervisor)", so it is an active person of the roster with
+    the supervisor role who serves the site (one who lists no sites serves them all). The one
+    rule for whoever a ``supervisor`` notification reaches and whoever a task for the site's
+    supervisor names, so the two cannot disagree; the site record's ``supervisor`` text is a
+    label for people to read and reaches nobody."""
+    return (
+        person.role == "supervisor"
+        and person.active
+        and (site is None or not person.sites or site in person.sites)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Shift:
     id: int
@@ -209,6 +223,16 @@ class People:
         if skill:
             rows = [t for t in rows if skill in t.skills]
         return rows[offset : offset + limit], len(rows)
+
+    def supervisors(self, site: str) -> list[Technician]:
+        """The site's supervisors by :func:`supervises`, in the order they were added."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(TechnicianRow)
+                .where(TechnicianRow.role == "supervisor")
+                .order_by(TechnicianRow.id)
+            )
+            return [t for t in map(technician_of, rows) if supervises(t, site)]
 
     # -- shifts and absences ---------------------------------------------------------------
 

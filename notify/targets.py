@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from facility_dispatch.maintenance.people import Technician
+from facility_dispatch.maintenance.people import Technician, supervises
 from facility_dispatch.notify.config import NotifyConfig
 
 
@@ -62,9 +62,7 @@ def addresses(
     if target == "assignees":
         people = (by_id[i] for i in roster.assignees if i in by_id)
     elif target == "supervisor":
-        people = (
-            p for p in roster.people if p.role == "supervisor" and p.active and _works_at(p, site)
-        )
+        people = (p for p in roster.people if supervises(p, site))
     elif target == "on_call":
         people = (p for p in roster.people if p.active and _on_call_at(p, site, roster.on_call))
     else:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from facility_dispatch.maintenance.errors import InvalidRequestError
+from facility_dispatch.kernel.photos import PHOTO_REFUSALS
+from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError
 
 Category = Literal["repair", "complaint", "suggestion", "praise"]
 CATEGORIES: Final = ("repair", "complaint", "suggestion", "praise")
@@ -45,12 +46,55 @@ _COMPOUND_SURNAMES: Final = ("欧阳", "司马", "诸葛", "上官", "东方", "
 _PHONE: Final = re.compile(r"^\+?[0-9][0-9 \-]{5,22}$")
 
 
-class RequestRefusedError(InvalidRequestError):
-    """A request (or its feedback) that cannot be taken as given; the message names the field."""
+REFUSALS: Final[dict[str, str]] = {
+    # a field of the form (422): the message is "<field>: <reason>"
+    "required": "is required",
+    "too_short": "is too short",
+    "too_long": "is longer than {n} characters",
+    "control_characters": "contains control characters",
+    "phone_digits": "a phone number has 7 to 15 digits",
+    "unknown_category": "is one of {choices}",
+    "unknown_channel": "is one of {choices}",
+    "unknown_building": "is not a building of this estate",
+    "too_many_photos": "at most {n} photos",
+    "rating_range": "is a whole number from 1 to 5",
+    **PHOTO_REFUSALS,
+    # the request's state (409)
+    "decided_already": "request {id} is {status} already; only a new one is accepted or rejected",
+    "answered_meanwhile": "request {id} was answered meanwhile",
+    "work_not_done": "request {id}'s work is not done: nothing to follow up",
+    "review_closed": "complaint review {id} is closed already",
+    "rating_too_early": "a rating is taken once the work is resolved",
+    "rated_already": "this request has its rating already: one rating per request",
+    "order_elsewhere": "{order} is at {order_site}, the request at {site}",
+    "order_finished": "{order} is {status}: join an open order",
+}
+"""Every reason a request, its rating or the dispatcher's answer is refused, by code, in the
+API's English. The code travels with the refusal (``code`` and ``params`` beside the API's
+``detail``) so that the resident's pages and the console say it in their own language: each
+code has its ``r.refused.<code>`` text in both locale files (a test checks it)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
+
+class RequestRefusedError(InvalidRequestError):
+    """A request (or its feedback) that cannot be taken as given; the message names the field
+    and says why in English, ``code`` (a key of :data:`REFUSALS`) says it for translation."""
+
+    def __init__(self, field: str, code: str, **params: int | str) -> None:
+        super().__init__(f"{field}: {REFUSALS[code].format(**params)}")
+        self.field: str | None = field
+        self.code = code
+        self.params = params
+
+
+class RequestConflictError(ConflictError):
+    """A dispatcher's answer or a rating the request's state does not allow now (HTTP 409);
+    ``code`` as for :class:`RequestRefusedError`, with no field."""
+
+    def __init__(self, code: str, **params: int | str) -> None:
+        super().__init__(REFUSALS[code].format(**params))
+        self.field: str | None = None
+        self.code = code
+        self.params = params
 
 
 def shown_status(decision: str, order_status: str | None) -> str:
@@ -73,7 +117,7 @@ def normalize_phone(raw: str) -> str:
     ``0086 13800005678`` are one phone (a prefix must not multiply the per-phone limit)."""
     text = raw.strip()
     if not _PHONE.match(text):
-        raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
+        raise RequestRefusedError("phone", "phone_digits")
     digits = re.sub(r"[^0-9]", "", text)
     international = text.startswith("+")
     if not international and digits.startswith("00"):  # 0086...: the same as +86...
@@ -81,7 +125,7 @@ def normalize_phone(raw: str) -> str:
     if international and digits.startswith("86") and len(digits) > 2:
         digits, international = digits[2:], False  # a Chinese number, written as at home
     if not 7 <= len(digits) <= 15:
-        raise RequestRefusedError("phone", "a phone number has 7 to 15 digits")
+        raise RequestRefusedError("phone", "phone_digits")
     return ("+" if international else "") + digits
 
 
@@ -125,11 +169,11 @@ def bounded(field: str, value: str, longest: int, shortest: int = 0) -> str:
     """Trimmed text within its length, or :class:`RequestRefusedError` naming the field."""
     text = value.strip()
     if len(text) < shortest:
-        raise RequestRefusedError(field, "is required" if shortest == 1 else "is too short")
+        raise RequestRefusedError(field, "required" if shortest == 1 else "too_short")
     if len(text) > longest:
-        raise RequestRefusedError(field, f"is longer than {longest} characters")
+        raise RequestRefusedError(field, "too_long", n=longest)
     if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise RequestRefusedError(field, "contains control characters")
+        raise RequestRefusedError(field, "control_characters")
     return text
 
 

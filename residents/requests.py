@@ -23,7 +23,7 @@ from facility_dispatch.kernel.clock import Clock
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
 from facility_dispatch.kernel.photos import PhotoRefusedError, PhotoStore, accept_photo
-from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
+from facility_dispatch.maintenance.errors import NotFoundError
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.sql import WorkOrderRow
@@ -48,6 +48,7 @@ from facility_dispatch.residents.model import (
     MAX_REASON,
     MAX_UNIT,
     Request,
+    RequestConflictError,
     RequestRefusedError,
     Review,
     Tracking,
@@ -127,21 +128,21 @@ class ResidentRequests(RequestBook):
         if known is None:
             raise NotFoundError(f"no site {site}")
         if category not in CATEGORIES:
-            raise RequestRefusedError("category", f"is one of {', '.join(CATEGORIES)}")
+            raise RequestRefusedError("category", "unknown_category", choices=", ".join(CATEGORIES))
         if channel not in CHANNELS:
-            raise RequestRefusedError("channel", f"is one of {', '.join(CHANNELS)}")
+            raise RequestRefusedError("channel", "unknown_channel", choices=", ".join(CHANNELS))
         building = bounded("building", building, MAX_BUILDING, 1)
         if known.buildings and building not in known.buildings:
-            raise RequestRefusedError("building", "is not a building of this estate")
+            raise RequestRefusedError("building", "unknown_building")
         unit = bounded("unit", unit, MAX_UNIT, 1)
         description = bounded("description", description, MAX_DESCRIPTION, 2)
         phone = normalize_phone(phone)
         if len(photos) > MAX_PHOTOS:
-            raise RequestRefusedError("photos", f"at most {MAX_PHOTOS} photos")
+            raise RequestRefusedError("photos", "too_many_photos", n=MAX_PHOTOS)
         try:
             cleaned = [accept_photo(p) for p in photos]
         except PhotoRefusedError as error:
-            raise RequestRefusedError("photos", str(error)) from None
+            raise RequestRefusedError("photos", error.code, **error.params) from None
         keys = [self._photos.save(p) for p in cleaned]
         token = secrets.token_urlsafe(24)  # 192 bits
         now = self._clock.now()
@@ -250,9 +251,11 @@ class ResidentRequests(RequestBook):
         if order is None:
             raise NotFoundError(f"no work order {work_order_id}")
         if order.site != request.site:
-            raise ConflictError(f"{order.number} is at {order.site}, the request at {request.site}")
+            raise RequestConflictError(
+                "order_elsewhere", order=order.number, order_site=order.site, site=request.site
+            )
         if order.status in ("closed", "cancelled"):
-            raise ConflictError(f"{order.number} is {order.status}: join an open order")
+            raise RequestConflictError("order_finished", order=order.number, status=order.status)
         now = self._clock.now()
 
         def link(session: Session) -> None:
@@ -298,9 +301,7 @@ class ResidentRequests(RequestBook):
                 raise NotFoundError(f"no request {request_id}")
             row, order = found
             if order is None or order.status not in RATED_AFTER:
-                raise ConflictError(
-                    f"request {request_id}'s work is not done: nothing to follow up"
-                )
+                raise RequestConflictError("work_not_done", id=request_id)
             row.followed_up_at = now
             row.follow_up_note = f"{actor.name}: {note}"
             if rating is not None:
@@ -319,7 +320,7 @@ class ResidentRequests(RequestBook):
             if review is None:
                 raise NotFoundError(f"no complaint review {review_id}")
             if review.closed_at is not None:
-                raise ConflictError(f"complaint review {review_id} is closed already")
+                raise RequestConflictError("review_closed", id=review_id)
             review.closed_at, review.closed_by, review.outcome = now, actor.name, outcome
             request = session.get(RequestRow, review.request_id)
             assert request is not None
@@ -352,10 +353,7 @@ class ResidentRequests(RequestBook):
     @staticmethod
     def _still_new(request: Request) -> None:
         if request.decision != "new":
-            raise ConflictError(
-                f"request {request.id} is {request.status} already; only a new one is "
-                "accepted or rejected"
-            )
+            raise RequestConflictError("decided_already", id=request.id, status=request.status)
 
     def _decide(
         self,
@@ -381,7 +379,7 @@ class ResidentRequests(RequestBook):
             )
         )
         if getattr(changed, "rowcount", 0) != 1:
-            raise ConflictError(f"request {request.id} was answered meanwhile")
+            raise RequestConflictError("answered_meanwhile", id=request.id)
         row = session.get(RequestRow, request.id, populate_existing=True)
         assert row is not None
         self._record(session, f"request.{decision}", row, now, work_order_id=order)
@@ -395,18 +393,17 @@ class ResidentRequests(RequestBook):
         comment: str,
     ) -> None:
         if type(rating) is not int or not 1 <= rating <= 5:
-            raise RequestRefusedError("rating", "is a whole number from 1 to 5")
+            raise RequestRefusedError("rating", "rating_range")
         comment = bounded("comment", comment, MAX_COMMENT)
         if order is None or order.status not in RATED_AFTER:
-            raise ConflictError("a rating is taken once the work is resolved")
+            raise RequestConflictError("rating_too_early")
         if row.rating is not None:
-            raise ConflictError("this request has its rating already: one rating per request")
+            raise RequestConflictError("rated_already")
         now = self._clock.now()
         row.rating, row.comment, row.feedback_at = rating, comment, now
         self._record(session, "request.feedback", row, now, rating=rating)
         if rating <= LOW_RATING:
-            known = self._people.site(row.site)
-            supervisor = known.supervisor if known else None
+            supervisor = self._review_supervisor(row.site)
             session.add(
                 ReviewRow(request_id=row.id, site=row.site, supervisor=supervisor, opened_at=now)
             )
@@ -419,6 +416,16 @@ class ResidentRequests(RequestBook):
                 supervisor=supervisor,
                 to="supervisor",
             )
+
+    def _review_supervisor(self, site: str) -> str | None:
+        """Whom a complaint review names: the site's supervisors on the roster
+        (:func:`~facility_dispatch.maintenance.people.supervises`), the same people the
+        ``request.feedback_low`` event reaches through a route ``to: [supervisor]``. Not the
+        site record's ``supervisor`` text: a review naming someone the notification never told
+        would wait on a person who does not know of it. With nobody on the roster the review
+        names nobody (the console says so), and the notification has no one to reach either."""
+        names = ", ".join(p.name for p in self._people.supervisors(site))
+        return names[:200] or None
 
     def _record(
         self, session: Session, type_: str, row: RequestRow, at: datetime, **extra: Any

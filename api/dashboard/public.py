@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -23,8 +24,13 @@ from facility_dispatch.api.dashboard.pages import STATIC_VERSION, environment
 from facility_dispatch.api.deps import ServiceDep
 from facility_dispatch.api.routers.public_requests import client_address
 from facility_dispatch.kernel.photos import MAX_PHOTO_BYTES
-from facility_dispatch.maintenance.errors import ConflictError, MaintenanceError, NotFoundError
-from facility_dispatch.residents.model import CATEGORIES, MAX_PHOTOS, RequestRefusedError
+from facility_dispatch.maintenance.errors import ConflictError, NotFoundError
+from facility_dispatch.residents.model import (
+    CATEGORIES,
+    MAX_PHOTOS,
+    RequestConflictError,
+    RequestRefusedError,
+)
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("category", "building", "unit", "description", "phone")
@@ -36,8 +42,14 @@ def language(request: Request) -> i18n.Lang:
 
 
 def render(
-    http: Request, template: str, lang: i18n.Lang, status_code: int = 200, **context: Any
+    http: Request,
+    template: str,
+    lang: i18n.Lang,
+    status_code: int = 200,
+    keep: str = "",
+    **context: Any,
 ) -> HTMLResponse:
+    """A public page; ``keep`` is the query the language links carry along (``&building=3``)."""
     t = i18n.Translator(lang)
     html = environment.get_template(f"public/{template}").render(
         t=t,
@@ -45,6 +57,7 @@ def render(
         html_lang=i18n.HTML_LANG[lang],
         static_version=STATIC_VERSION,
         path=http.url.path,
+        keep=keep,
         **context,
     )
     headers = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
@@ -59,6 +72,13 @@ def wait_page(request: Request, lang: i18n.Lang, wait: int) -> HTMLResponse:
 
 def local(when: datetime | None, zone: ZoneInfo) -> str:
     return when.astimezone(zone).strftime("%m-%d %H:%M") if when else ""
+
+
+def refusal(t: i18n.Translator, error: RequestRefusedError | RequestConflictError) -> str:
+    """Why the service refused, in the page's language: the field's name, then the reason its
+    code stands for (the service's English is for the API and the logs)."""
+    reason = t(f"r.refused.{error.code}", **error.params)
+    return f"{t('r.field.' + error.field)}: {reason}" if error.field else reason
 
 
 def _site(service: Backend, site: str) -> Any:
@@ -83,14 +103,20 @@ def notices(service: Backend, site: str, lang: i18n.Lang) -> list[dict[str, Any]
 
 
 @router.get("/r/{site}", response_class=HTMLResponse)
-def report_form(site: str, request: Request, service: ServiceDep) -> HTMLResponse:
+def report_form(
+    site: str, request: Request, service: ServiceDep, building: str | None = None
+) -> HTMLResponse:
+    """The form; a building's notice board QR code (``?building=3``) opens it with that
+    building chosen. A building the site does not list is ignored: the resident chooses."""
     lang = language(request)
     known = _site(service, site)
     if known is None:
         return render(request, "message.html", lang, 404, title="r.no_site_title", text="r.no_site")
+    values = {"building": building} if building and building in known.buildings else {}
+    keep = f"&{urlencode(values)}" if values else ""
     return render(
-        request, "report.html", lang, site=known, values={}, error=None, categories=CATEGORIES,
-        notices=notices(service, known.site, lang),
+        request, "report.html", lang, keep=keep, site=known, values=values, error=None,
+        categories=CATEGORIES, notices=notices(service, known.site, lang),
     )  # fmt: skip
 
 
@@ -138,8 +164,7 @@ async def report(site: str, request: Request, service: ServiceDep) -> Response:
             )
         )
     except RequestRefusedError as error:
-        t = i18n.Translator(lang)
-        message = f"{t('r.field.' + error.field)}: {str(error).split(': ', 1)[-1]}"
+        message = refusal(i18n.Translator(lang), error)
         return render(
             request, "report.html", lang, 422, site=known, values=values, error=message,
             categories=CATEGORIES,
@@ -211,7 +236,7 @@ async def rate(token: str, request: Request, service: ServiceDep) -> Response:
         return await run_in_threadpool(
             _track_page, token, request, service, t("r.rating_closed"), 409
         )
-    except MaintenanceError as error:
-        message = t("r.rating_invalid") if "rating" in str(error) else str(error)
+    except RequestRefusedError as error:
+        message = refusal(t, error)
         return await run_in_threadpool(_track_page, token, request, service, message, 422)
     return RedirectResponse(f"/r/t/{token}?lang={lang}", status_code=303)

@@ -61,15 +61,18 @@ def notice_page(
     site: str, request: Request, page: PageDep, building: str | None = None
 ) -> HTMLResponse:
     """A notice for the lobby board of one building (or the whole estate): the QR code of
-    the site's request page, in Chinese and English, to print."""
+    the site's request page, in Chinese and English, to print. A building's QR code opens the
+    form with that building chosen (one fewer thing for the resident to get wrong); a building
+    the site does not list gets the estate's notice."""
     known = page.service.people.site(site)
     if known is None:
         return page.not_found(page.t("req.no_site", site=site))
-    url = public_page(request, site, page.service.settings.public_url)
+    board = building if building in known.buildings else None
+    url = public_page(request, site, page.service.settings.public_url, board)
     return page.render(
         "request_notice.html",
         site=known,
-        building=building if building in known.buildings else None,
+        building=board,
         url=url,
         qr=qr_svg(url),
     )

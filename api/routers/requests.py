@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Literal
+from urllib.parse import quote, urlencode
 
 import segno
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -310,12 +311,16 @@ def site_qr(site: SitePath, request: Request, service: ServiceDep, _who: Viewer)
     )
 
 
-def public_page(request: Request, site: str, public_url: str | None) -> str:
+def public_page(
+    request: Request, site: str, public_url: str | None, building: str | None = None
+) -> str:
     """The address of a site's request page as residents reach it: ``FACILITY_PUBLIC_URL``
     when the operator gave one (the console is often reached at an inside address that a
-    resident's phone cannot open), else the address the caller reached this server at."""
+    resident's phone cannot open), else the address the caller reached this server at. With
+    a building, the form opens with it chosen (the QR code of that building's notice board)."""
     base = public_url or str(request.base_url)
-    return base.rstrip("/") + f"/r/{site}"
+    address = base.rstrip("/") + f"/r/{quote(site, safe='')}"
+    return f"{address}?{urlencode({'building': building})}" if building else address
 
 
 def qr_svg(url: str) -> str:

@@ -1,12 +1,29 @@
 // The dispatcher's queue of residents' requests: each form posts its fields as JSON to the API
 // named in data-api (the session cookie authenticates it, the API's rules apply), then the page
-// is loaded again; a refusal shows the API's own message under the form.
+// is loaded again; a refusal shows under the form in the page's language: the residents'
+// refusals carry a code (beside the API's English detail) whose text the page holds in
+// #fd-refusals; anything else is "failed" with the API's detail in parentheses.
 import { tr } from "./strings.js";
+
+const refusals = JSON.parse(document.getElementById("fd-refusals")?.textContent || "{}");
+
+function said(key, values) {
+  const text = refusals[key];
+  return text === undefined ? null : text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
 
 function reason(status, body) {
   const detail = body?.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) return detail.map((e) => `${e.loc?.at(-1) ?? ""}: ${e.msg}`).join("; ");
+  const why = body?.code ? said(`r.refused.${body.code}`, body.params ?? {}) : null;
+  if (why !== null) {
+    const field = body.field ? said(`r.field.${body.field}`, {}) ?? body.field : null;
+    return field ? `${field}: ${why}` : why;
+  }
+  if (typeof detail === "string") return `${tr("js.failed")} (${detail})`;
+  if (Array.isArray(detail)) {
+    const fields = detail.map((e) => `${e.loc?.at(-1) ?? ""}: ${e.msg}`).join("; ");
+    return `${tr("js.failed")} (${fields})`;
+  }
   return `${tr("js.failed")} (HTTP ${status})`;
 }
 

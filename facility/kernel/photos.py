@@ -33,8 +33,23 @@ KINDS: Final = frozenset({"JPEG", "PNG"})
 _KEY: Final = re.compile(r"^[0-9a-f]{32}\.jpg$")
 
 
+PHOTO_REFUSALS: Final[dict[str, str]] = {
+    "photo_empty": "the photo is empty",
+    "photo_too_large": "the photo is larger than {mb} MB",
+    "photo_too_many_pixels": "the photo has too many pixels",
+    "photo_not_a_photo": "the file is not a JPEG or PNG photo",
+}
+"""Why a photo is refused, by code: the code lets a page say it in the sender's language."""
+
+
 class PhotoRefusedError(ValueError):
-    """The bytes are not a photo we take; the message says why, in words for the sender."""
+    """The bytes are not a photo we take; the message says why, in words for the sender, and
+    ``code`` (a key of :data:`PHOTO_REFUSALS`) with ``params`` lets a page translate it."""
+
+    def __init__(self, code: str, **params: int | str) -> None:
+        super().__init__(PHOTO_REFUSALS[code].format(**params))
+        self.code = code
+        self.params = params
 
 
 def accept_photo(
@@ -43,16 +58,16 @@ def accept_photo(
     """The photo to keep (a clean JPEG), or :class:`PhotoRefusedError`. Pure: bytes in, bytes
     out."""
     if not data:
-        raise PhotoRefusedError("the photo is empty")
+        raise PhotoRefusedError("photo_empty")
     if len(data) > max_bytes:
-        raise PhotoRefusedError(f"the photo is larger than {max_bytes // (1024 * 1024)} MB")
+        raise PhotoRefusedError("photo_too_large", mb=max_bytes // (1024 * 1024))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=sorted(KINDS)) as probe:
                 limit = MAX_PNG_PIXELS if probe.format == "PNG" else MAX_PIXELS
                 if probe.width * probe.height > limit:
-                    raise PhotoRefusedError("the photo has too many pixels")
+                    raise PhotoRefusedError("photo_too_many_pixels")
                 probe.verify()  # the whole file's structure (PNG checksums), before decoding
             with Image.open(io.BytesIO(data), formats=sorted(KINDS)) as image:
                 # a JPEG is decoded at the smallest 1/2, 1/4 or 1/8 scale still larger than
@@ -65,14 +80,14 @@ def accept_photo(
     except PhotoRefusedError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PhotoRefusedError("the photo has too many pixels") from None
+        raise PhotoRefusedError("photo_too_many_pixels") from None
     except (
         UnidentifiedImageError,
         OSError,
         SyntaxError,
         ValueError,
     ):
-        raise PhotoRefusedError("the file is not a JPEG or PNG photo") from None
+        raise PhotoRefusedError("photo_not_a_photo") from None
     pixels.thumbnail((longest_side, longest_side))
     kept = io.BytesIO()
     pixels.save(kept, "JPEG", quality=85, optimize=True)  # no exif, no icc, nothing appended

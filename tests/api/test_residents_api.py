@@ -19,6 +19,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from facility_dispatch.api.app import create_app
+from facility_dispatch.api.routers.requests import qr_svg
 from facility_dispatch.kernel.clock import ManualClock
 from facility_dispatch.kernel.events import EventRow
 from facility_dispatch.service import build_service
@@ -72,6 +73,9 @@ def estate(broker: Broker, tmp_path: Path, database_url: str) -> Iterator[Estate
         )
         assert answer.status_code == 200, answer.text
         plumber = technician(client, site, "王伟", ["plumbing"])
+        supervisor = {"name": "Zhou Min", "skills": ["general"], "seniority": "senior",
+                      "sites": [site], "role": "supervisor"}  # fmt: skip
+        assert client.post("/api/v1/technicians", json=supervisor).status_code == 201
         planner = as_(token(client, "planner"))
         tech = as_(token(client, "technician", plumber))
         yield Estate(client, clock, site, plumber, planner, tech)
@@ -402,3 +406,84 @@ def test_the_printed_notice_points_residents_at_the_public_address(
         assert f"https://wuye.example.com/r/{site}" in notice.text
         assert "testserver" not in notice.text
         assert client.get(f"/api/v1/sites/{site}/qr.svg").status_code == 200
+
+
+def test_refusals_carry_a_code_and_the_residents_pages_say_them_in_their_language(
+    estate: Estate,
+) -> None:
+    """The API keeps its English ``detail`` and adds the code; a Chinese page shows no English
+    reason (the field and the reason both in Chinese), an English page the English one."""
+    client, site = estate.client, estate.site
+    first = estate.report()
+    once = client.post(f"/api/v1/requests/{first['id']}/reject", json={"reason": "不归物业管"})
+    assert once.status_code == 200, once.text
+    twice = client.post(f"/api/v1/requests/{first['id']}/reject", json={"reason": "again"})
+    assert twice.status_code == 409
+    assert twice.json() == {
+        "detail": f"request {first['id']} is rejected already; only a new one is accepted "
+        "or rejected",
+        "code": "decided_already",
+        "params": {"id": first["id"], "status": "rejected"},
+    }
+    by_phone = {"site": site, "category": "repair", "building": "9", "unit": "1",
+                "channel": "phone", "description": "lights out",
+                "phone": "13911112222"}  # fmt: skip
+    unknown = client.post("/api/v1/requests", json=by_phone, headers=estate.planner)
+    assert unknown.status_code == 422
+    assert unknown.json() == {
+        "detail": "building: is not a building of this estate",
+        "code": "unknown_building",
+        "field": "building",
+        "params": {},
+    }
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    for documented in ("Conflict", "HTTPValidationError"):  # the code is in the document too
+        assert {"code", "field", "params"} <= set(schemas[documented]["properties"])
+
+    resident = estate.resident("10.0.0.7")
+    form = {"category": "repair", "building": "3", "unit": "1202", "description": "漏水",
+            "phone": "12"}  # fmt: skip
+    zh = resident.post(f"/r/{site}", data=form)
+    assert zh.status_code == 422 and "联系电话: 电话号码应为7到15位数字" in zh.text
+    assert "a phone number" not in zh.text
+    en = resident.post(f"/r/{site}?lang=en", data=form)
+    assert en.status_code == 422 and "Phone: a phone number has 7 to 15 digits" in en.text
+    script = ("cat.png", b"\x89PNG\r\n\x1a\n<script>alert(1)</script>", "image/png")
+    photo = resident.post(
+        f"/r/{site}", data={**form, "phone": "13800001234"}, files=[("photos", script)]
+    )
+    assert photo.status_code == 422 and "照片: 文件不是JPG或PNG格式的照片" in photo.text
+    assert "JPEG or PNG" not in photo.text
+
+    tracking = first["tracking_url"]
+    no_stars = resident.post(tracking, data={"rating": "", "comment": ""})
+    assert no_stars.status_code == 422 and "评分: 请选择1到5星" in no_stars.text
+    long = resident.post(f"{tracking}?lang=zh", data={"rating": "5", "comment": "好" * 1001})
+    assert long.status_code == 422 and "意见: 最多1000个字" in long.text
+    assert "longer than" not in long.text
+    early = resident.post(tracking, data={"rating": "5"})
+    assert early.status_code == 409 and "每个报事只能评价一次" in early.text
+
+
+def test_a_buildings_notice_opens_the_form_with_that_building_chosen(estate: Estate) -> None:
+    """Each building's QR code holds ``?building=``; the form preselects it when the site
+    lists that building and ignores one it does not."""
+    client, site = estate.client, estate.site
+    notice = client.get(f"/requests/notice/{site}", params={"building": "3"})
+    address = f"http://testserver/r/{site}?building=3"
+    assert notice.status_code == 200 and f'<p class="notice-url">{address}</p>' in notice.text
+    assert qr_svg(address) in notice.text
+    estate_wide = client.get(f"/requests/notice/{site}", params={"building": "9"})
+    assert f'<p class="notice-url">http://testserver/r/{site}</p>' in estate_wide.text
+    assert qr_svg(f"http://testserver/r/{site}") in estate_wide.text
+
+    resident = estate.resident("10.0.0.8")
+    form = resident.get(f"/r/{site}", params={"building": "3"})
+    assert form.status_code == 200
+    assert '<option value="3" selected>' in form.text
+    assert f'href="/r/{site}?lang=en&amp;building=3"' in form.text  # the switch keeps it
+    assert '<option value="1" selected>' not in form.text
+    for unknown in ("9", HTML[:30] + "x"):
+        other = resident.get(f"/r/{site}", params={"building": unknown})
+        assert other.status_code == 200 and " selected>" not in other.text.split("<select")[1]
+        assert "&amp;building" not in other.text

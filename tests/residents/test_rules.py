@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from facility_dispatch.api.dashboard import i18n
 from facility_dispatch.residents import kpis
 from facility_dispatch.residents.limits import Allowance, Bucket, client_of, take
 from facility_dispatch.residents.model import (
+    REFUSALS,
+    RequestConflictError,
     RequestRefusedError,
     bounded,
     follow_up_due,
@@ -199,3 +203,29 @@ def test_kpis_of_nothing_are_empty_not_zero() -> None:
 )
 def test_a_rate_limit_counts_an_ipv6_home_as_one_client(address: str, client: str) -> None:
     assert client_of(address) == client
+
+
+def test_every_refusal_has_its_words_in_both_languages_and_keeps_the_apis_english() -> None:
+    """The resident's pages and the console say a refusal by its code: a code without its
+    text would show the key itself, and a text naming a value the refusal lacks would fail."""
+    for lang in i18n.LANGS:
+        table = i18n.table(lang)
+        for code, english in REFUSALS.items():
+            text = table[f"r.refused.{code}"]
+            assert set(re.findall(r"\{(\w+)\}", text)) <= set(re.findall(r"\{(\w+)\}", english))
+    assert {k.removeprefix("r.refused.") for k in i18n.table("en") if "refused." in k} == set(
+        REFUSALS
+    )
+    with pytest.raises(RequestRefusedError) as refused:
+        bounded("description", "x" * 30, 20)
+    assert (str(refused.value), refused.value.code, refused.value.params) == (
+        "description: is longer than 20 characters",
+        "too_long",
+        {"n": 20},
+    )
+    with pytest.raises(RequestRefusedError) as refused:
+        normalize_phone("12")
+    assert (refused.value.field, refused.value.code) == ("phone", "phone_digits")
+    conflict = RequestConflictError("decided_already", id=3, status="rejected")
+    assert str(conflict) == "request 3 is rejected already; only a new one is accepted or rejected"
+    assert conflict.field is None
