@@ -74,11 +74,12 @@ def supervises(person: Technician, site: str | None) -> bool:
     rule for whoever a ``supervisor`` notification reaches and whoever a task for the site's
     supervisor names, so the two cannot disagree; the site record's ``supervisor`` text is a
     label for people to read and reaches nobody."""
-    return (
-        person.role == "supervisor"
-        and person.active
-        and (site is None or not person.sites or site in person.sites)
-    )
+    return person.role == "supervisor" and person.active and serves(person, site)
+
+
+def serves(person: Technician, site: str | None) -> bool:
+    """Whether ``person`` works at ``site`` as the roster reads it: none listed, every site."""
+    return site is None or not person.sites or site in person.sites
 
 
 @dataclass(frozen=True, slots=True)

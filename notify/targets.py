@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from facility_dispatch.maintenance.people import Technician, supervises
+from facility_dispatch.maintenance.people import Technician, serves, supervises
 from facility_dispatch.notify.config import NotifyConfig
 
 
@@ -75,11 +75,6 @@ def addresses(
     ]
 
 
-def _works_at(person: Technician, site: str | None) -> bool:
-    """A person's sites as the roster reads them: none listed means every site."""
-    return site is None or not person.sites or site in person.sites
-
-
 def _on_call_at(
     person: Technician, site: str | None, on_call: frozenset[tuple[int, str | None]]
 ) -> bool:
@@ -87,6 +82,6 @@ def _on_call_at(
     no site does where the person works (like a supervisor: no sites listed, every site)."""
     return any(
         technician_id == person.id
-        and (site is None or duty_site == site or (duty_site is None and _works_at(person, site)))
+        and (site is None or duty_site == site or (duty_site is None and serves(person, site)))
         for technician_id, duty_site in on_call
     )
