@@ -268,7 +268,7 @@ class Handovers:
                     continue  # flagged by another worker, or acknowledged meanwhile
                 row = session.get(HandoverRow, handover_id)
                 assert row is not None
-                site = self._people.site(row.site)
+                supervisors = self._people.supervisors(row.site)  # whom handover.flagged reaches
                 post = session.get(PostRow, row.post_id) if row.post_id is not None else None
                 self._events.record(
                     session,
@@ -281,7 +281,7 @@ class Handovers:
                         "post_id": row.post_id,
                         "post": post.name if post else None,
                         "incoming_technician_id": row.incoming_technician_id,
-                        "supervisor": site.supervisor if site else None,
+                        "supervisor": ", ".join(p.name for p in supervisors)[:200] or None,
                         "acknowledge_by": rfc3339(row.acknowledge_by),
                     },
                     row.site,

@@ -88,6 +88,7 @@ def rosters_page(page: PageDep, site: str | None = None, week: str | None = None
         previous=(monday - timedelta(days=7)).isoformat(),
         following=(monday + timedelta(days=7)).isoformat(),
         handovers=handovers,
+        supervisors=", ".join(p.name for p in service.people.supervisors(chosen)) if chosen else "",
         technicians=technicians,
         posts={p.id: p for p in service.rosters.posts(chosen)} if chosen else {},
         may_write=page.user.role >= Role.TECHNICIAN,

@@ -96,6 +96,15 @@ def console(broker: Broker, tmp_path: Path) -> Iterator[Console]:
     with TestClient(app) as api:
         api.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
         _ok(api.put(f"/api/v1/sites/{site}", json={"name": "绿园", "supervisor": "Zhou Min"}))
+        # the flag names the roster's supervisor of the site (whom handover.flagged reaches)
+        body = {
+            "name": "Zhou Min",
+            "skills": ["general"],
+            "seniority": "senior",
+            "role": "supervisor",
+            "sites": [site],
+        }
+        _ok(api.post("/api/v1/technicians", json=body), 201)
         yield Console(app, service, clock, site, api)
 
 

@@ -102,6 +102,9 @@ def test_a_missed_round_is_flagged_once(estate: Estate) -> None:
 
 def test_a_handover_is_acknowledged_or_flagged(estate: Estate) -> None:
     incoming = estate.technician("Sun Li", "general", shift=False)
+    # the flag names the site's supervisors on the roster (whom handover.flagged reaches), not
+    # the site record's supervisor text ("Zhao Min" there, nobody on the roster by that name)
+    estate.technician("Qian Hui", "general", shift=False, role="supervisor")
     outgoing = Actor("Ma Qiang", None, Rank.TECHNICIAN)
     estate.orders.create(
         outgoing,
@@ -133,7 +136,7 @@ def test_a_handover_is_acknowledged_or_flagged(estate: Estate) -> None:
     assert estate.handovers.flag_overdue() == 1
     assert estate.handovers.flag_overdue() == 0
     (flag,) = estate.events_of("handover.flagged")
-    assert flag["handover_id"] == second.id and flag["supervisor"] == "Zhao Min"
+    assert flag["handover_id"] == second.id and flag["supervisor"] == "Qian Hui"
     assert [h.id for h in estate.handovers.query("north", state="flagged")] == [second.id]
 
 
