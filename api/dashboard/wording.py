@@ -65,10 +65,14 @@ def order_title(order: WorkOrder, t: Translator) -> str:
 
 
 def order_words(order: WorkOrder, lang: Lang) -> Worded:
-    """An order's title and fault for a message in ``lang``: the notifier (below the console)
-    is handed this, so a message reads as the order's page does."""
+    """An order's title, fault and status for a message in ``lang``: the notifier (below the
+    console) is handed this, so a message reads as the order's page does."""
     t = Translator(lang)
-    return Worded(order_title(order, t), fault_name(order.fault, t) if order.fault else None)
+    return Worded(
+        order_title(order, t),
+        fault_name(order.fault, t) if order.fault else None,
+        t(f"wo_status.{order.status}"),
+    )
 
 
 def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:
