@@ -40,6 +40,14 @@ def value_text(value: Any, t: Translator) -> str:
     return str(value)
 
 
+def part_unit(unit: str, t: Translator) -> str:
+    """A part's unit as the reader says it. ``pcs`` is the system's own (the API's default, what
+    the console's new-part form sends when the unit is left empty, the demo's catalogue), so it
+    is worded per language (``part_unit.pcs``: 件 / pcs); a unit a planner typed is free text
+    and is shown as typed."""
+    return t.get(f"part_unit.{unit}") or unit
+
+
 def fault_name(fault: str | None, t: Translator) -> str:
     if not fault:
         return "—"
