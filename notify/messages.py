@@ -1,10 +1,11 @@
 """Messages in the site's language: what happened, the order number, asset, fault, deadline,
 and links to the order and to acknowledge it. Pure: facts and links in, text out.
 
-An order's title and fault are worded as the console words them (an alarm's order is titled
-by the service in English; in Chinese it is the asset and the fault's Chinese name): the
-notifier is handed that wording (:data:`OrderWording`) by the service, so there is one copy
-of it, the console's, and this package stays below the console."""
+An order's title, fault and status are worded as the console words them (an alarm's order is
+titled by the service in English; in Chinese it is the asset and the fault's Chinese name; a
+status is the console's ``wo_status.*``): the notifier is handed that wording
+(:data:`OrderWording`) by the service, so there is one copy of it, the console's, and this
+package stays below the console."""
 
 from __future__ import annotations
 
@@ -103,29 +104,19 @@ _LABELS: Final[dict[Lang, dict[str, str]]] = {
 }
 
 
-_STATUSES: Final[dict[str, str]] = {
-    "open": "待派单",
-    "assigned": "已派单",
-    "acknowledged": "已接单",
-    "in_progress": "处理中",
-    "on_hold": "挂起",
-    "resolved": "已修复",
-    "closed": "已关闭",
-    "cancelled": "已取消",
-}
-"""The lifecycle's statuses as a Chinese message says them (English keeps the codes)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Worded:
-    """An order's title and the name of its fault as a reader of one language knows them."""
+    """An order's title, the name of its fault and its status as a reader of one language
+    knows them (the console's words: a message and the order's page say the same)."""
 
     title: str
     fault: str | None
+    status: str
 
 
 OrderWording = Callable[[WorkOrder, Lang], Worded]
-"""How an order's title and fault read in a language (the console's wording, passed in)."""
+"""How an order's title, fault and status read in a language (the console's wording, passed
+in)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +130,7 @@ class OrderFacts:
     fault: str | None
     priority: str
     status: str
+    """as worded in the message's language, not the lifecycle's code"""
     respond_by: datetime
     resolve_by: datetime
 
@@ -146,8 +138,8 @@ class OrderFacts:
     def of(
         cls, order: WorkOrder | None, site_name: str | None, worded: Worded | None
     ) -> OrderFacts | None:
-        """The order as a message tells it: the site by the name people know it by, the title
-        and fault as ``worded`` in the message's language."""
+        """The order as a message tells it: the site by the name people know it by, the title,
+        fault and status as ``worded`` in the message's language."""
         if order is None or worded is None:
             return None
         return cls(
@@ -157,7 +149,7 @@ class OrderFacts:
             order.asset,
             worded.fault,
             order.priority,
-            order.status,
+            worded.status,
             order.respond_by,
             order.resolve_by,
         )
@@ -209,8 +201,7 @@ def render(
             lines.append(f"{words['asset']}: {order.asset}")
         if order.fault:
             lines.append(f"{words['fault']}: {order.fault}")
-        status = _STATUSES.get(order.status, order.status) if lang == "zh" else order.status
-        lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {status}")
+        lines.append(f"{words['priority']}: {order.priority}  {words['status']}: {order.status}")
         lines.append(f"{words['respond_by']}: {_local(order.respond_by, zone)}")
         lines.append(f"{words['resolve_by']}: {_local(order.resolve_by, zone)}")
     elif event in _SUPERVISION:

@@ -229,6 +229,7 @@ class Page:
             "iso": lambda when: rfc3339(aware(when)) if when else "",
             "span": lambda seconds: span(seconds, self.t),
             "reading": lambda value: wording.value_text(value, self.t),
+            "part_unit": lambda unit: wording.part_unit(unit, self.t),
             **context,
         }
         html = environment.get_template(name).render(values)

@@ -40,6 +40,14 @@ def value_text(value: Any, t: Translator) -> str:
     return str(value)
 
 
+def part_unit(unit: str, t: Translator) -> str:
+    """A part's unit as the reader says it. ``pcs`` is the system's own (the API's default, what
+    the console's new-part form sends when the unit is left empty, the demo's catalogue), so it
+    is worded per language (``part_unit.pcs``: 件 / pcs); a unit a planner typed is free text
+    and is shown as typed."""
+    return t.get(f"part_unit.{unit}") or unit
+
+
 def fault_name(fault: str | None, t: Translator) -> str:
     if not fault:
         return "—"
@@ -65,10 +73,14 @@ def order_title(order: WorkOrder, t: Translator) -> str:
 
 
 def order_words(order: WorkOrder, lang: Lang) -> Worded:
-    """An order's title and fault for a message in ``lang``: the notifier (below the console)
-    is handed this, so a message reads as the order's page does."""
+    """An order's title, fault and status for a message in ``lang``: the notifier (below the
+    console) is handed this, so a message reads as the order's page does."""
     t = Translator(lang)
-    return Worded(order_title(order, t), fault_name(order.fault, t) if order.fault else None)
+    return Worded(
+        order_title(order, t),
+        fault_name(order.fault, t) if order.fault else None,
+        t(f"wo_status.{order.status}"),
+    )
 
 
 def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Final, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from facility_dispatch.api.deps import Planner, ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
@@ -56,11 +57,14 @@ class TechnicianIn(Input):
 
     @model_validator(mode="after")
     def _reachable(self) -> TechnicianIn:
-        """Apprise decides what its URLs are (the document can only say ``scheme://...``)."""
+        """Apprise decides what its URLs are (the document can only say ``scheme://...``). The
+        refusal's type and ``ctx.position`` let a client say it in its own language."""
         for position, contact in enumerate(self.contacts):
             if not (TEL.fullmatch(contact) or AppriseSender().usable(contact)):
-                raise ValueError(
-                    f"contacts[{position}] is neither a tel: number nor a URL Apprise can use"
+                raise PydanticCustomError(
+                    "contact_unusable",
+                    "contacts[{position}] is neither a tel: number nor a URL Apprise can use",
+                    {"position": position},
                 )
         return self
 

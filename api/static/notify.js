@@ -50,12 +50,30 @@ function refusedFile(refusal, detail) {
 }
 
 // A person's contacts and role: PUT /api/v1/technicians/{id} takes the whole record, so the
-// record is read first and only these two fields change.
+// record is read first and only these two fields change; a refusal of the contacts is said in
+// the page's language (refusedRecord).
 function refusal(status, body) {
   const detail = body?.detail;
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) return detail.map((e) => e.msg).join("; ");
   return `${tr("js.failed")} (HTTP ${status})`;
+}
+
+/** A refused record in the page's language: each of the API's errors names its field as the
+ * API does (contacts[1], verbatim) and says why from its type and ctx; an error this page has
+ * no words for keeps the API's English. */
+function refusedRecord(status, body) {
+  const detail = body?.detail;
+  if (!Array.isArray(detail)) return refusal(status, body);
+  return detail.map((e) => {
+    const path = (e.loc ?? []).slice(e.loc?.[0] === "body" ? 1 : 0);
+    if (e.type === "contact_unusable") path.push("contacts", e.ctx?.position ?? "?");
+    const field = path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i ? "." : ""}${p}`)).join("");
+    const key = `js.notify_contact_refused.${e.type}`;
+    const why = tr(key, e.ctx || {});
+    if (why === key) return e.msg;
+    return field ? `${tr("js.notify_refused_at.file", { field })}${why}` : why;
+  }).join("; ");
 }
 
 for (const contacts of document.querySelectorAll(".notify-contacts-form")) {
@@ -76,7 +94,7 @@ for (const contacts of document.querySelectorAll(".notify-contacts-form")) {
         method: "PUT", credentials: "same-origin", headers, body: JSON.stringify(body),
       });
       const answer = await saved.json().catch(() => null);
-      if (!saved.ok) throw new Error(refusal(saved.status, answer));
+      if (!saved.ok) throw new Error(refusedRecord(saved.status, answer));
       toast(tr("js.notify_contacts_saved"));
     } catch (error) {
       shown.textContent = error.message || tr("js.network");

@@ -190,6 +190,8 @@ def test_a_dispatchers_day_in_the_console(
     page.click("#create-part")
     toast(page, "Part added")
     page.locator('tr[data-sku="FLOAT-1"]').wait_for()  # the live table shows it
+    units = {p["sku"]: p["unit"] for p in api.get("/api/v1/parts").json()["items"]}
+    assert units["FLOAT-1"] == "pcs", "the unit left empty is the system's own"
     below = api.post(
         f"/api/v1/parts/{seal['id']}/adjust", json={"site": site, "on_hand": -1, "reason": "x"}
     )

@@ -123,6 +123,7 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
         found = [s for s in sentences if s in text]
         found += [g for g in GENERATED if g in text]
         found += re.findall(r"\b(?:True|False|None)\b", text)
+        found += re.findall(r"\bpcs\b", text)  # the parts' default unit, worded 件
         if found:
             leaks[path] = found
     assert not leaks, leaks
@@ -140,6 +141,38 @@ def test_no_generated_english_on_any_chinese_page(estate: Estate) -> None:
     assert '<option value="resident" selected>住户报事</option>' in board
     shown = re.findall(r'<tr[^>]*data-order-id="(\d+)"', board)
     assert shown == [str(resident)], shown
+
+
+def test_a_parts_unit_the_system_sets_is_worded_and_one_typed_is_shown_as_typed(
+    estate: Estate,
+) -> None:
+    """``pcs`` is the unit the API gives a part when none is typed: the console words it per
+    language (件 / pcs). A unit a planner typed is free text, shown as typed in both."""
+    admin, site = estate.admin, estate.site
+    parts = {}
+    for sku, name, unit, on_hand in (
+        ("BULB-9", "LED bulb 9 W", None, 5),
+        ("ROPE-8", "Rope", "m", 30),
+    ):
+        body = {"sku": sku, "name": name, "stock": [{"site": site, "on_hand": on_hand}]}
+        answer = admin.post("/api/v1/parts", json=body if unit is None else {**body, "unit": unit})
+        assert answer.status_code == 201, answer.text
+        parts[sku] = answer.json()
+    assert parts["BULB-9"]["unit"] == "pcs", "the unit the system sets"
+    order = f"/work-orders/{estate.orders['li']['id']}"
+    for lang, bulbs, rope in (
+        ("zh", "(可用 5 件)", "(可用 30 m)"),
+        ("en", "(5 pcs free)", "(30 m free)"),
+    ):
+        browser = estate.as_role("planner")
+        browser.cookies.set("facility_lang", lang)
+        page = visible_text(browser.get(order).text)
+        assert f"BULB-9 · LED bulb 9 W {bulbs}" in page and f"ROPE-8 · Rope {rope}" in page, lang
+        ledger = visible_text(browser.get(f"/parts/{parts['BULB-9']['id']}").text)
+        assert ("5 件" if lang == "zh" else "5 pcs") in ledger, lang
+    zh = estate.as_role("planner")
+    zh.cookies.set("facility_lang", "zh")
+    assert 'placeholder="件"' in zh.get("/parts").text, "left empty, the form sends pcs"
 
 
 def test_the_browsers_favicon_request_is_answered(estate: Estate) -> None:

@@ -79,6 +79,9 @@ def test_a_p1_alarm_reaches_mail_and_webhook_and_the_link_acknowledges_it(
         json={"name": "X", "skills": ["elevator"], "seniority": "senior", "sites": [site], **bad},
     )
     assert refused.status_code == 422 and "contacts[0]" in refused.text
+    # the refusal as data too, for the console to say it in its own language
+    (why,) = refused.json()["detail"]
+    assert (why["type"], why["ctx"]) == ("contact_unusable", {"position": 0}), why
     wang = technician(
         client,
         site,

@@ -140,7 +140,19 @@ def test_the_notifications_console_on_a_phone(
     person.locator('button[type="submit"]').click()
     wrong = person.locator(".notify-contacts-error")
     wrong.wait_for(state="visible")
-    assert "contacts[1]" in wrong.inner_text()
+    # in Chinese, the field named as the API names it (not the API's English sentence)
+    said = wrong.inner_text()
+    unusable = "字段 contacts[1]：既不是 tel: 电话号码，也不是 Apprise 能用的 URL"
+    assert said.startswith(unusable), said
+    assert "neither" not in said and "Apprise can use" not in said
+    person.locator("textarea").fill(f"{smtp.url('li@example.com')}\nmailto://李@example.com")
+    person.locator('button[type="submit"]').click()
+    person.locator(".notify-contacts-error", has_text="非 ASCII").wait_for()
+    said = wrong.inner_text()
+    assert said.startswith("字段 contacts[1]：应为 tel: 电话号码或 URL"), said
+    assert "String should match" not in said
+    refused = api.get(f"/api/v1/technicians/{plumber}").json()["contacts"]
+    assert refused == [smtp.url("li@example.com")], "refused twice: the record is as it was"
     person.locator("textarea").fill(f"{smtp.url('li@example.com')}\ntel:13800000000")
     person.locator("select").select_option("supervisor")
     person.locator('button[type="submit"]').click()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from facility_dispatch.api.dashboard.i18n import Translator
 from facility_dispatch.api.dashboard.wording import order_words
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.book import NotificationBook
@@ -275,12 +276,18 @@ def test_the_order_s_title_and_fault_are_worded_in_the_message_s_language(
 ) -> None:
     """As the order's page words them: in Chinese the asset and the fault's Chinese name, not
     the service's English title nor the fault's code; in English the title and the fault's
-    English name."""
+    English name. The status too is the console's word for it (``wo_status.*``, one copy)."""
     n.person("Wang Wei", "wang@example.com")
-    n.p1()
+    first = n.p1()
     n.notifier.step()
     zh = n.smtp.to("wang@example.com")[0]
     assert "lift-1：电梯困人" in zh.body and "故障: 电梯困人" in zh.body
+    said = re.search(r"状态: (\S+)", zh.body)
+    assert said is not None, zh.body
+    status = said.group(1)
+    order = n.orders.get(first)
+    assert order is not None
+    assert status == Translator("zh")(f"wo_status.{order.status}") == "已派单", zh.body
     assert "电梯困人" in zh.subject
     assert "Passenger trapped" not in zh.body + zh.subject
     assert "entrapment" not in zh.body + zh.subject
@@ -291,6 +298,7 @@ def test_the_order_s_title_and_fault_are_worded_in_the_message_s_language(
     en = n.smtp.to("wang@example.com")[1]
     assert "Passenger trapped" in en.body and "Fault: Passenger trapped" in en.body
     assert en.subject.endswith("lift-2 Passenger trapped"), en.subject
+    assert "Status: Assigned" in en.body and "已派单" not in en.body, en.body
     assert "entrapment" not in en.body + en.subject and "电梯" not in en.body
 
 
