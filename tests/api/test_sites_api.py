@@ -73,6 +73,8 @@ def test_residents_and_notices_read_the_name_in_their_language(
 
 def test_the_console_names_the_site_in_its_language(client: TestClient, site: str) -> None:
     client.put(f"/api/v1/sites/{site}", json={"name": "绿园", "name_en": "Green Garden"})
+    lobby = client.get(f"/requests/notice/{site}").text  # printed in both languages
+    assert '<span lang="zh-CN">绿园</span> <span lang="en">Green Garden</span>' in lobby
     secret = client.post("/api/v1/tokens", json={"name": "desk", "role": "planner"}).json()
     login = client.post(
         "/login",
