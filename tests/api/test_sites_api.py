@@ -60,7 +60,15 @@ def test_residents_and_notices_read_the_name_in_their_language(
     assert brand(client, site, "en") == "&lt;b&gt;Green&lt;/b&gt; Garden"
     english = client.get(f"/r/{site}", params={"lang": "en"}, headers=ANYONE).text
     assert "<b>Green</b>" not in english and "Green Gdn" not in english
-    client.put(f"/api/v1/sites/{site}", json={"name": "绿园", "name_en": "Green Garden"})
+    body = {"name": "绿园", "name_en": "Green Garden", "buildings": ["3"]}
+    assert client.put(f"/api/v1/sites/{site}", json=body).status_code == 200
+    report = {"site": site, "category": "repair", "building": "3", "unit": "1202",
+              "description": "水管漏水", "phone": "138 0000 5678"}  # fmt: skip
+    made = client.post("/api/v1/public/requests", json=report, headers=ANYONE)
+    assert made.status_code == 201, made.text
+    for lang, shown in (("en", "Green Garden"), ("zh", "绿园")):  # the request's own page
+        tracked = client.get(made.json()["tracking_url"], params={"lang": lang}, headers=ANYONE)
+        assert f'<span class="r-brand">{shown}</span>' in tracked.text
     start = datetime.now(UTC) + timedelta(hours=1)
     issued = client.post(
         "/api/v1/notices",
