@@ -26,18 +26,21 @@ log = logging.getLogger(__name__)
 class DemoSite:
     layout: SiteLayout
     name: str
+    name_en: str
     buildings: tuple[str, ...]
 
 
 SITES = (
     DemoSite(
         SiteLayout("green-garden", elevators=6, water=2, power=2, cctv=16),
-        "翠苑小区 Green Garden",
+        "翠苑小区",
+        "Green Garden",
         ("1", "2", "3", "5", "6", "8"),
     ),
     DemoSite(
         SiteLayout("river-court", elevators=4, water=1, power=1, cctv=8),
-        "江畔花园 River Court",
+        "江畔花园",
+        "River Court",
         ("A", "B", "C", "D"),
     ),
 )
@@ -66,6 +69,7 @@ def seed(service: Service) -> bool:
         service.people.put_site(
             layout.site,
             name=demo.name,
+            name_en=demo.name_en,
             timezone=layout.timezone,
             locale="zh-CN",
             supervisor="物业经理 Property manager, 138-0000-0001",

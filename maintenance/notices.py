@@ -27,6 +27,7 @@ from facility_dispatch.ingest import topics
 from facility_dispatch.kernel.clock import Clock, rfc3339
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.kernel.events import EventLog
+from facility_dispatch.maintenance.names import by_language, site_parts
 from facility_dispatch.maintenance.people import People
 from facility_dispatch.maintenance.sql import NoticeRow
 
@@ -142,45 +143,8 @@ def _when(moment: datetime) -> tuple[str, str]:
     return f"{moment.month}月{moment.day}日 {moment:%H:%M}", f"{moment.day} {moment:%b %H:%M}"
 
 
-_CJK: Final = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NUMBERED_LIFT: Final = re.compile(r"(?i)(?:lift|elevator|elev)[\s_-]*(\d{1,3})")
 """An ASCII lift name or id that carries its number ("lift-2", "Elevator 3"): "3号电梯"."""
-
-
-_EDGES: Final = " /|:;,-\u2013\u2014"  # and the en and em dashes
-
-
-def by_language(text: str) -> tuple[str, str]:
-    """(Chinese, English) of a text written "中文 English" the way plans, orders and estates
-    are often named in one field ("水箱清洗消毒 Tank cleaning", "电梯保养 / lift maintenance").
-
-    Words with a Chinese character are Chinese; a run of Latin words is English when it holds
-    a lower-case word ("tank cleaning"), else it is a code or number that stays with the
-    Chinese around it ("更换 PLC 模块", "3 号楼"). Either part is "" when the text has none;
-    English taken out from between Chinese words leaves a "，" (and English runs join with
-    ", "), so "水箱清洗 tank cleaning 半年保养 / semi-annual maintenance" is "水箱清洗，半年保养"
-    and "tank cleaning, semi-annual maintenance"."""
-    runs: list[tuple[bool, list[str]]] = []  # (Chinese?, words), alternating
-    for word in text.split():
-        chinese = bool(_CJK.search(word))
-        if runs and runs[-1][0] == chinese:
-            runs[-1][1].append(word)
-        else:
-            runs.append((chinese, [word]))
-    zh: list[str] = []
-    en: list[str] = []
-    cut = False  # English was taken out after the last Chinese kept
-    for chinese, words in runs:
-        joined = " ".join(words)
-        if not chinese and re.search(r"[a-z]{2}", joined):
-            english = joined.strip(_EDGES)
-            if english:
-                en.append(english)
-            cut = bool(zh)
-        elif chinese or joined.strip(_EDGES):
-            zh.append(("，" if cut else " ") + joined if zh else joined)
-            cut = False
-    return "".join(zh).strip(_EDGES), ", ".join(en)
 
 
 def _in_sentence(text: str) -> str:
@@ -239,12 +203,13 @@ def unnamed_lift(asset: str) -> str | None:
     return asset if _NUMBERED_LIFT.fullmatch(asset) else None
 
 
-def sign_off(site_name: str) -> tuple[str, str]:
-    """The office that signs, in each language: an estate named "绿园 Green Garden" signs
-    "绿园物业服务中心" / "Green Garden property management office"; with a name in one
-    language only, the other signs neutrally ("物业服务中心", "Property management office"),
-    never with a name residents of that language cannot read."""
-    zh, en = by_language(site_name)
+def sign_off(site_name: str, site_name_en: str | None = None) -> tuple[str, str]:
+    """The office that signs, in each language: an estate named "绿园 Green Garden" (or
+    "绿园" with the English name "Green Garden") signs "绿园物业服务中心" / "Green Garden
+    property management office"; with a name in one language only, the other signs
+    neutrally ("物业服务中心", "Property management office"), never with a name residents of
+    that language cannot read."""
+    zh, en = site_parts(site_name, site_name_en)
     return (
         f"{zh}物业服务中心" if zh else "物业服务中心",
         f"{en} property management office" if en else "Property management office",
@@ -261,6 +226,7 @@ def wording(
     planned: bool,
     zone: ZoneInfo,
     lift: str | None = None,
+    site_name_en: str | None = None,
 ) -> tuple[str, str, str, str]:
     """(title_zh, body_zh, title_en, body_en): the notice as a property office writes it.
 
@@ -269,7 +235,8 @@ def wording(
     they start and end; an emergency says the service is off now and is being repaired, with
     advice for now (not "please store water", too late when the pipe has burst). Each
     language has its own reason; one missing is the service's fault (an emergency: an alarm's
-    rule text is never shown) or plain "maintenance works"."""
+    rule text is never shown) or plain "maintenance works". The English notice is signed with
+    the estate's English name (``site_name_en``) when it has one."""
     words = _WORDS[service]
     reason_zh = reason.zh or (words["fault_zh"] if not planned else "设备检修维护")
     reason_en = _in_sentence(reason.en) or (
@@ -283,7 +250,7 @@ def wording(
         what_zh, what_en = f"{lift_zh(lift)}运行", lift_en(lift)
     title_zh = f"{where_zh}{words['title_zh']}" if building else words["title_zh"]
     title_en = words["title_en"] + (f": {where_en}" if building else "")
-    office_zh, office_en = sign_off(site_name)
+    office_zh, office_en = sign_off(site_name, site_name_en)
     if not planned:
         back_zh, back_en = "恢复后将另行通知", "we will tell you when it is back"
         if end is not None:
@@ -341,11 +308,13 @@ class Notices:
         self._publish = publish
         self._locate = locate
 
-    def _site(self, site: str) -> tuple[str, ZoneInfo]:
+    def _site(self, site: str) -> tuple[str, str | None, ZoneInfo]:
+        """The estate's name, its English name and its local time (a site with no record:
+        its key and the service's time)."""
         known = self._people.site(site)
         if known is None:
-            return site, ZoneInfo(self._default_zone)
-        return known.name, ZoneInfo(known.timezone)
+            return site, None, ZoneInfo(self._default_zone)
+        return known.name, known.name_en, ZoneInfo(known.timezone)
 
     def announce(
         self,
@@ -370,7 +339,7 @@ class Notices:
         is split by language (:meth:`Reason.of`)."""
         if service not in SERVICES:
             raise ValueError(f"service {service!r} is not one of {', '.join(SERVICES)}")
-        name, zone = self._site(site)
+        name, name_en, zone = self._site(site)
         lift = None
         if asset and self._locate is not None:
             located_building, asset_name = self._locate(site, asset)
@@ -380,7 +349,7 @@ class Notices:
             lift = unnamed_lift(asset)
         why = Reason.of(reason) if isinstance(reason, str) else reason
         title_zh, body_zh, title_en, body_en = wording(
-            service, name, building, starts_at, ends_at, why, planned, zone, lift
+            service, name, building, starts_at, ends_at, why, planned, zone, lift, name_en
         )
         now = self._clock.now()
         shown_now = publish_at is None or publish_at <= now

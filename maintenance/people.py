@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from facility_dispatch.kernel.db import Sessions
 from facility_dispatch.maintenance.assignment import Certificate, Duty, Leave, Person
 from facility_dispatch.maintenance.errors import ConflictError, InvalidRequestError, NotFoundError
+from facility_dispatch.maintenance.names import Language, site_name
 from facility_dispatch.maintenance.roster_sql import PublishedRow
 from facility_dispatch.maintenance.sla import DEFAULT_LEVELS, Level
 from facility_dispatch.maintenance.sql import AbsenceRow, ShiftRow, SiteRow, TechnicianRow
@@ -114,6 +115,13 @@ class Site:
     buildings: tuple[str, ...]
     nominal_voltage_v: float = 220.0
     nominal_frequency_hz: float = 50.0
+    name_en: str | None = None
+    """Its English name, when the office gives one: English pages and notices use it rather
+    than the English guessed out of ``name``."""
+
+    def named(self, lang: Language) -> str:
+        """Its name as a reader of ``lang`` is shown it (:func:`names.site_name`)."""
+        return site_name(self.name, self.name_en, lang)
 
     @property
     def parameters(self) -> dict[str, float]:
@@ -146,6 +154,7 @@ def site_of(row: SiteRow) -> Site:
         tuple(row.buildings or ()),
         float(row.nominal_voltage_v) if row.nominal_voltage_v is not None else 220.0,
         float(row.nominal_frequency_hz) if row.nominal_frequency_hz is not None else 50.0,
+        row.name_en,
     )
 
 

@@ -35,6 +35,8 @@ class SiteRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # its English name, when the office gives one (else English is cut out of ``name``)
+    name_en: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
     supervisor: Mapped[str | None] = mapped_column(String(200))

@@ -197,8 +197,10 @@ class Page:
         return self.t("time.ago", span=span((self.now - aware(when)).total_seconds(), self.t))
 
     def site_name(self, site: str) -> str:
+        """The site's name in the page's language: its English name on an English page (else
+        the English in its name), the Chinese part on a Chinese one; its key when unnamed."""
         record = self.sites.get(site)
-        return str(record.name) if record is not None and record.name else site
+        return record.named(self.lang) if record is not None and record.name else site
 
     def site_options(self) -> list[str]:
         """Every site with a record or an asset: the choices of a page's site filter."""

@@ -205,7 +205,7 @@ def _track_page(
         status_code,
         tracking=tracking,
         request=tracking.request,
-        site_name=known.name if known else tracking.request.site,
+        site_name=known.named(lang) if known else tracking.request.site,
         created=local(tracking.request.created_at, zone),
         expected=local(tracking.expected_by, zone),
         token=token,

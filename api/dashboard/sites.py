@@ -1,6 +1,7 @@
-"""Site settings: a site's name, local time, supervisor, buildings and supply (the nominal
-voltage and frequency that the rules' voltage and frequency limits follow). A planner edits
-them here through ``PUT /api/v1/sites/{site}``; everyone else sees them read-only."""
+"""Site settings: a site's name (and its English name, for English pages and notices), local
+time, supervisor, buildings and supply (the nominal voltage and frequency that the rules'
+voltage and frequency limits follow). A planner edits them here through
+``PUT /api/v1/sites/{site}``; everyone else sees them read-only."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ def settings_of(site: str, record: Site | None) -> dict[str, Any]:
         return {"name": site, "timezone": "Asia/Shanghai", "buildings": []}
     return {
         "name": record.name,
+        "name_en": record.name_en,
         "timezone": record.timezone,
         "locale": record.locale,
         "supervisor": record.supervisor,

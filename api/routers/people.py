@@ -340,6 +340,12 @@ class LevelIO(Input):
 
 class SiteIn(Input):
     name: str = Field(min_length=1, max_length=200)
+    name_en: str | None = Field(
+        default=None,
+        max_length=200,
+        description="its English name, for English pages and notices; when absent, the "
+        'English written into name ("绿园 Green Garden") is used',
+    )
     timezone: str = "Asia/Shanghai"
     locale: Literal["zh-CN", "en"] = "zh-CN"
     supervisor: str | None = Field(default=None, max_length=200)
@@ -378,6 +384,7 @@ def _site_out(site: Site) -> SiteOut:
         buildings=list(site.buildings),
         nominal_voltage_v=site.nominal_voltage_v,
         nominal_frequency_hz=site.nominal_frequency_hz,
+        name_en=site.name_en,
     )
 
 
@@ -390,6 +397,15 @@ def list_sites(
     return page([_site_out(s) for s in chosen], len(sites), offset, service.settings.max_page_bytes)
 
 
+@router.get("/sites/{site}", response_model=SiteOut)
+def get_site(site: SitePath, service: ServiceDep, _who: Viewer) -> SiteOut:
+    """One site's settings, as ``PUT`` takes them back."""
+    known = service.people.site(site)
+    if known is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no site {site}")
+    return _site_out(known)
+
+
 @router.put("/sites/{site}", response_model=SiteOut)
 def put_site(site: SitePath, body: SiteIn, service: ServiceDep, _who: Planner) -> SiteOut:
     """A site's name, local time, language, contacts, contract service levels and supply
@@ -400,4 +416,6 @@ def put_site(site: SitePath, body: SiteIn, service: ServiceDep, _who: Planner) -
         ZoneInfo(body.timezone)
     except Exception:
         raise HTTPException(422, f"unknown time zone {body.timezone!r}") from None
-    return _site_out(service.people.put_site(site, **body.model_dump()))
+    fields = body.model_dump()
+    fields["name_en"] = (body.name_en or "").strip() or None  # blank: no English name
+    return _site_out(service.people.put_site(site, **fields))

@@ -45,6 +45,7 @@ for (const form of document.querySelectorAll("form.site-form")) {
     const body = {
       ...JSON.parse(form.dataset.body || "{}"),
       name: elements.name.value.trim(),
+      name_en: elements.name_en.value.trim() || null,
       timezone: elements.timezone.value.trim(),
       supervisor: elements.supervisor.value.trim() || null,
       buildings: elements.buildings.value.split("\n").map((b) => b.trim()).filter(Boolean),

@@ -121,6 +121,7 @@ READS = {
     "/api/v1/shifts": "viewer",
     "/api/v1/absences": "viewer",
     "/api/v1/sites": "viewer",
+    "/api/v1/sites/{site}": "viewer",
     "/api/v1/notifications": "viewer",
     "/api/v1/maintenance-plans": "viewer",
     "/api/v1/maintenance-plans/templates": "viewer",

@@ -583,6 +583,9 @@ def test_a_dispatchers_day_in_the_console(
     assert look.locator("#new-plan").count() == 0
     look.goto(f"{url}/sites")
     look.locator(f"#site-{site} .site-facts", has_text="230").wait_for()
+    assert look.locator(f"#site-{site} h2").inner_text() == f"Green Garden {site}"  # in English
+    facts = look.locator(f"#site-{site} .site-facts").inner_text()
+    assert "English name\nGreen Garden" in facts and "Name\n绿园" in facts
     assert look.locator("form.site-form").count() == 0
     answer = look.goto(f"{url}/work-orders/new")
     assert answer is not None and answer.status == 403
@@ -698,16 +701,34 @@ def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Br
         toast(mobile, "屏蔽已解除")
         wait_until(lambda: mobile.locator("#silences tr[data-silence]").count() == 0)
 
-    # the site's settings in Chinese: saved, then a frequency out of range refused under the form
+    # the site's settings in Chinese: a Chinese name and its own English name, saved; the
+    # residents' page names the estate in each language; a frequency out of range refused
     mobile.goto(f"{url}/sites")
     form = mobile.locator(f'form.site-form[data-site="{site}"]')
+    assert form.locator("input[name=name_en]").input_value() == ""
+    form.locator("input[name=name]").fill("绿园")
+    form.locator("input[name=name_en]").fill("Green Garden")
     form.locator("textarea[name=buildings]").fill("1 栋\n3 栋\n5 栋")
     form.locator('button[data-action="save-site"]').click()
-    toast(mobile, "站点 Green Garden 已保存")
-    assert created(api.get("/api/v1/sites"))["items"][0]["buildings"] == ["1 栋", "3 栋", "5 栋"]
+    toast(mobile, "站点 绿园 已保存")
+    saved = created(api.get(f"/api/v1/sites/{site}"))
+    assert (saved["name"], saved["name_en"], saved["buildings"]) == (
+        "绿园",
+        "Green Garden",
+        ["1 栋", "3 栋", "5 栋"],
+    )
+    for lang, brand in (("en", "Green Garden"), ("zh", "绿园")):
+        mobile.goto(f"{url}/r/{site}?lang={lang}")
+        assert mobile.locator(".r-brand").inner_text() == brand
+        assert mobile.evaluate("document.documentElement.scrollWidth") <= 391
+    mobile.goto(f"{url}/sites")
+    form = mobile.locator(f'form.site-form[data-site="{site}"]')
+    assert mobile.locator(f"#site-{site} h2").inner_text() == f"绿园 {site}"
+    assert form.locator("input[name=name_en]").input_value() == "Green Garden"
+    shoot(mobile, "10e-phone-site-names-zh")
     form.locator("input[name=nominal_frequency_hz]").fill("99")
     form.locator('button[data-action="save-site"]').click()
     form.locator(".refusal", has_text="操作被拒绝：标称频率（赫兹）").wait_for()
-    shoot(mobile, "10e-phone-site-refused-zh")
+    shoot(mobile, "10f-phone-site-refused-zh")
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 391
     assert not errors, errors

@@ -92,7 +92,8 @@ def test_head_office_sees_every_estate_and_a_site_login_its_own_even_live(
     assert cards.count() == 2
     assert cards.nth(0).get_attribute("data-site") == estates.west  # its alarm puts it first
     west = office.locator(f'.estate-card[data-site="{estates.west}"]')
-    assert west.locator("h2").inner_text().startswith("West Garden 西苑")
+    # each estate named in the console's language: the English part of "West Garden 西苑"
+    assert west.locator("h2").inner_text() == f"West Garden {estates.west}"
     firing_west = west.locator('[data-part="firing"] .chip.sev-critical, [data-part="firing"] b')
     assert sum(int(n) for n in firing_west.all_inner_texts() if n.strip().isdigit()) >= 1
     east = office.locator(f'.estate-card[data-site="{estates.east}"]')
@@ -117,6 +118,7 @@ def test_head_office_sees_every_estate_and_a_site_login_its_own_even_live(
     mobile.locator("h1", has_text="全部项目").wait_for()
     assert mobile.locator(".estate-card").count() == 1
     assert mobile.locator(".estate-card").get_attribute("data-site") == estates.east
+    assert mobile.locator(".estate-card h2").inner_text() == f"东苑 {estates.east}"  # Chinese
     fits = "document.querySelector('.estate-grid').scrollWidth <= window.innerWidth"
     assert mobile.evaluate(fits)
     shoot(mobile, "estates-02-one-site-phone-zh")

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facility_dispatch.maintenance.notices import Notices, Reason, by_language, sign_off, wording
+from facility_dispatch.maintenance.names import by_language
+from facility_dispatch.maintenance.notices import Notices, Reason, sign_off, wording
 from tests.maintenance.harness import START, Harness
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -112,6 +113,31 @@ def test_each_language_is_signed_by_the_office_in_its_own_words(
     )  # fmt: skip
     assert body_zh.endswith(f"敬请谅解。{office_zh}") and body_en.endswith(f". {office_en}")
     each_in_its_language(body_zh, body_en, "pump replacement")
+
+
+@pytest.mark.parametrize(
+    ("name", "name_en", "office_zh", "office_en"),
+    [
+        ("绿园", "Green Garden", "绿园物业服务中心", "Green Garden property management office"),
+        # the office's own English name wins over the English written into the name
+        ("绿园 Green Gdn", "Green Garden Estate", "绿园物业服务中心",
+         "Green Garden Estate property management office"),
+        ("绿园 Green Garden", "  ", "绿园物业服务中心", "Green Garden property management office"),
+        ("Green Garden", "Green Garden", "物业服务中心", "Green Garden property management office"),
+        ("绿园", None, "绿园物业服务中心", "Property management office"),
+    ],
+)  # fmt: skip
+def test_an_estates_own_english_name_signs_the_english_notice(
+    name: str, name_en: str | None, office_zh: str, office_en: str
+) -> None:
+    """Set, the English name signs the English notice; blank or absent, the English cut out
+    of the name does (or a neutral office); the Chinese notice keeps the Chinese part."""
+    assert sign_off(name, name_en) == (office_zh, office_en)
+    _, body_zh, _, body_en = wording(
+        "power", name, None, T, None, Reason(), False, SHANGHAI, None, name_en
+    )
+    assert body_zh.endswith(f"敬请谅解。{office_zh}") and body_en.endswith(f". {office_en}")
+    each_in_its_language(body_zh, body_en)
 
 
 @pytest.mark.parametrize(
@@ -289,3 +315,19 @@ def test_a_withdrawn_notice_leaves_the_signage_and_the_residents_list_once(
     assert service.withdraw(999_999) is None
     types = [e.type for e in harness.events.since(0) if e.type == "notice.cancelled"]
     assert types == ["notice.cancelled"]
+
+
+def test_a_notice_is_signed_with_the_english_name_the_site_record_gives(
+    notices: tuple[Harness, Notices, list[str]],
+) -> None:
+    """The service reads the site's record: its English name signs the English notice, and
+    a later change of it signs the next notice (not the ones already issued)."""
+    harness, service, _ = notices
+    harness.people.put_site("north", name="北苑", name_en="North Court")
+    first = service.announce("north", "water", START, None, Reason(), planned=False)
+    assert first.body_zh.endswith("北苑物业服务中心")
+    assert first.body_en.endswith("North Court property management office")
+    harness.people.put_site("north", name="北苑", name_en=None)
+    second = service.announce("north", "water", START, None, Reason(), planned=False)
+    assert second.body_en.endswith(". Property management office")
+    assert service.query("north")[-1].body_en == first.body_en  # issued words stay as issued
