@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from facility_dispatch.api.dashboard.i18n import Translator
 from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, WorkOrder
+from facility_dispatch.maintenance.plan_values import templates
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.rules.alarms import AlarmRecord
 from facility_dispatch.rules.models import RuleSpec
@@ -194,6 +195,28 @@ def _hand_note(note: str | None) -> str | None:
 def _fallback(entry: TimelineEntry, t: Translator) -> str:
     """An entry without the data to word it: its English note, on English pages only."""
     return entry.note or "" if t.lang == "en" else ""
+
+
+LEDGER_NOTES: Final = {"opening stock": "parts.note.opening_stock"}
+"""Notes the service itself writes on a stock movement (a part's first stock), by their key."""
+
+
+def ledger_note(note: str | None, t: Translator) -> str:
+    """A stock movement's note: the service's own in the visitor's words, a person's as typed."""
+    if not note:
+        return ""
+    key = LEDGER_NOTES.get(note)
+    return t(key) if key else note
+
+
+def template_title(name: str, lang: str) -> str:
+    """A checklist template's title in one language: the file gives "中文 / English"; a name
+    the file does not know (a template since removed) shows as it is."""
+    title = str(templates().get(name, {}).get("title") or "")
+    if not title:
+        return name
+    chinese, _, english = title.partition(" / ")
+    return (chinese if lang == "zh" else english or chinese).strip()
 
 
 EVERY: Final = re.compile(r"^(\d+)(mo|y|w|d|h|m)$")
