@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from facility_dispatch.api.app import create_app
+from tests.api import serving
+from tests.builders import ADMIN_TOKEN
 from tests.dashboard.conftest import Estate
+from tests.dashboard.test_browser import browser, logged_in, shoot
 from tests.dashboard.test_console_zh import (
     CODE,
     DOTTED,
@@ -23,7 +28,12 @@ from tests.dashboard.test_console_zh import (
     text_nodes,
 )
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
+__all__ = ["browser"]
 pytestmark = pytest.mark.broker
+PHONE = {"width": 390, "height": 844}
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the estate's site
 CAUSE, ACTION = "浮球阀卡死", "Float valve freed and tested"
 
@@ -101,7 +111,7 @@ def test_the_maintenance_record_page_is_worded_in_its_language(estate: Estate) -
     url = f"/assets/{estate.site}/tank-2/records"
     for lang, words in (
         ("zh", ("创建 来源：告警", "告警并入", "按派单规则指派给", "状态 处理中 → 已完成", "原因")),
-        ("en", ("created from a alarm", "by the dispatch rules to", "In progress → Resolved")),
+        ("en", ("created from: alarm", "by the dispatch rules to", "In progress → Resolved")),
     ):
         browser = estate.as_role("viewer")
         browser.cookies.set("facility_lang", lang)
@@ -122,3 +132,32 @@ def test_the_maintenance_record_page_is_worded_in_its_language(estate: Estate) -
     csv = estate.admin.get(f"/api/v1{url}", params={"start": today, "end": today})
     assert csv.status_code == 200, csv.text
     assert number in csv.text and "resolved" in csv.text and ISO_TIME.search(csv.text)
+
+
+@pytest.mark.browser
+def test_the_bilingual_review_opens_from_the_order_and_fits_a_phone(
+    estate: Estate, browser: Browser
+) -> None:
+    """In Chromium at 390 px, in Chinese: the order's "printable, bilingual" link opens the
+    review with its Chinese half first and its English half after, nothing wider than the
+    phone; printed, each half is there."""
+    order = _resolved_leak(estate)
+    app = create_app(estate.app.state.service, manage_service=False)
+    with serving.served(app) as url:
+        context, page = logged_in(
+            browser, url, ADMIN_TOKEN, viewport=PHONE, is_mobile=True, locale="zh-CN"
+        )
+        page.goto(f"{url}/lang/zh?next=/work-orders/{order['id']}")
+        page.locator(f'a[href="/api/v1/work-orders/{order["id"]}/review.html"]').click()
+        page.wait_for_url(re.compile(r"/review\.html$"))
+        halves = page.locator("article.half")
+        assert [halves.nth(i).get_attribute("lang") for i in range(2)] == ["zh-CN", "en"]
+        assert page.locator("#review-cause-zh").inner_text() == CAUSE
+        assert page.locator("#review-action-en").inner_text() == ACTION
+        page.locator("#review-times-zh", has_text="告警触发").wait_for()
+        page.locator("#review-times-en", has_text="alarm fired").wait_for()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        shoot(page, "14-review-bilingual-phone")
+        page.emulate_media(media="print")
+        assert page.locator("#review-zh").is_visible() and page.locator("#review-en").is_visible()
+        context.close()
