@@ -1,6 +1,9 @@
 """Every page in Chinese holds no English the service generated: no sentence of the rule pack or
-the playbooks, no note the service wrote for the API, and no Python ``True``, ``False`` or
-``None``. What people typed (titles of manual orders, names) may be in any language."""
+the playbooks, no note the service wrote for the API, no Python ``True``, ``False`` or ``None``,
+no locale key, code or ISO time. What people typed (titles of manual orders, names) may be in
+any language. The pages walked are every GET page the app has (found in its routes, so a new
+page is walked by itself), filled with ids of what the test makes; one that cannot be filled
+must be skipped by name, with why."""
 
 from __future__ import annotations
 
