@@ -140,11 +140,11 @@ def timeline_line(
         elif t.lang == "en":
             typed = entry.note
         else:
-            typed = data.get("reason") or None
+            typed = _substitute(data, t) or data.get("reason") or None
     elif event == "escalated" and data.get("cause"):
         skill = data.get("skill") or ""
         text = t(f"tl.escalated.{data['cause']}", skill=t.get(f"skill.{skill}") or skill)
-        typed = data.get("reason") or None
+        typed = _substitute(data, t) or data.get("reason") or None
     elif event == "reassigned" and "after" in data:
         text = t(
             "tl.reassigned",
@@ -185,6 +185,14 @@ def timeline_line(
     else:
         text = _fallback(entry, t)
     return Line(label, text, typed)
+
+
+def _substitute(data: Mapping[str, Any], t: Translator) -> str | None:
+    """Why the rules chose again: an assignee's absence (the service's reason is English)."""
+    absent = data.get("substitute_for")
+    if not absent:
+        return None
+    return t("tl.substitute", absent=absent, why=data.get("absence_reason") or "—")
 
 
 def _hand_note(note: str | None) -> str | None:

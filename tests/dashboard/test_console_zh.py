@@ -190,6 +190,36 @@ def _rosters_rounds_and_more(estate: Estate) -> dict[str, Any]:
     }
 
 
+def _absence_silence_parts_and_plan(estate: Estate, resolved: dict[str, Any]) -> None:
+    """Wang Wei away (his orders move to Li Na), a silenced fault, a valve used on the resolved
+    order, an order nobody can take (no CCTV technician), a lift plan from its TSG template."""
+    admin, site = estate.admin, estate.site
+    now = datetime.now(UTC)
+    away = {"technician_id": estate.technicians["wang"], "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(hours=4)).isoformat(), "reason": "培训"}  # fmt: skip
+    _made(admin.post("/api/v1/absences", json=away))
+    moved = f"/api/v1/work-orders/{estate.orders['wang']['id']}"
+    wait_until(lambda: estate.technicians["wang"] not in admin.get(moved).json()["assignees"])
+    quiet = {
+        "site": site,
+        "asset": "pump-1",
+        "fault": "leak",
+        "duration": "2h",
+        "reason": "泵房检修",
+    }
+    _made(admin.post("/api/v1/silences", json=quiet))
+    valve = next(p for p in admin.get("/api/v1/parts").json()["items"] if p["sku"] == "VALVE-25")
+    used = {"part_id": valve["id"], "action": "consume", "quantity": 1}
+    _made(admin.post(f"/api/v1/work-orders/{resolved['id']}/parts", json=used), 200)
+    camera = {"site": site, "asset": "cam-1", "title": "3 号楼监控黑屏", "priority": "P3",
+              "skill": "cctv", "channel": "wechat"}  # fmt: skip
+    _made(admin.post("/api/v1/work-orders", json=camera))
+    lift_plan = {"name": "电梯半月保养", "site": site, "asset": "lift-1", "kind": "elevator",
+                 "every": "15d", "starts_at": (now + timedelta(days=3)).isoformat(),
+                 "skill": "elevator", "template": "tsg-t5002-half-monthly"}  # fmt: skip
+    _made(admin.post("/api/v1/maintenance-plans", json=lift_plan))
+
+
 @contextmanager
 def inbox_of(estate: Estate) -> Iterator[Inbox]:
     """The demo's inbox, for real: every routable event goes to a duty desk whose Apprise URL
@@ -277,12 +307,13 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     resident = accepted.json()["work_order_id"]
     resolved = _resolved_order(estate)
     more = _rosters_rounds_and_more(estate)
+    _absence_silence_parts_and_plan(estate, resolved)
     # the link a message carries to acknowledge the alarm's order
     leak = estate.orders["leak"]
     notifier = estate.app.state.service.notifier
     ack = links.sign(notifier._secret(), leak["id"], None, datetime.now(UTC), timedelta(hours=1))
-    plan = admin.get("/api/v1/maintenance-plans", params={"site": site}).json()["items"][0]
-    part = admin.get("/api/v1/parts").json()["items"][0]
+    plans = admin.get("/api/v1/maintenance-plans", params={"site": site}).json()["items"]
+    parts = admin.get("/api/v1/parts").json()["items"]
     messages = estate.app.state.service.notifier
 
     def sent(event: str) -> bool:
@@ -290,7 +321,7 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
         return any(r.event == event and r.status == "sent" for r in rows)
 
     wait_until(lambda: sent("alarm.fired") and sent("work_order.assigned"))
-    orders = [p1, resolved, *estate.orders.values()]
+    orders = admin.get("/api/v1/work-orders", params={"limit": 200}).json()["items"]
     # what people typed (names, titles) may be English; the test's own typing is Chinese
     typed = {t["name"] for t in admin.get("/api/v1/technicians").json()["items"]}
     typed |= {o["title"] for o in admin.get("/api/v1/work-orders").json()["items"]}
@@ -309,8 +340,8 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
             f"/assets/{site}/{a}/records" for a in ("tank-2", "lift-1", "pump-1")
         ],
         "/plans": ["/plans", "/plans?view=week"],
-        "/plans/{plan_id}": [f"/plans/{plan['id']}"],
-        "/parts/{part_id}": [f"/parts/{part['id']}"],
+        "/plans/{plan_id}": [f"/plans/{plan['id']}" for plan in plans],
+        "/parts/{part_id}": [f"/parts/{part['id']}" for part in parts],
         "/notifications/panel": [f"/notifications/panel?work_order_id={p1['id']}"],
         "/n/ack/{token}": [f"/n/ack/{ack}"],
         "/r/{site}": [f"/r/{site}"],

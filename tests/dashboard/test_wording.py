@@ -110,6 +110,22 @@ def test_generated_entries_are_worded_per_language(
     assert said_zh.typed is None  # the service's English note is not shown in Chinese
 
 
+@pytest.mark.parametrize("event", ["assigned", "escalated"])
+def test_a_substitute_for_an_absent_colleague_is_worded_not_the_services_reason(
+    event: str,
+) -> None:
+    """An absence moves orders: the rules choose again (or find nobody), and the service's
+    reason ("Wang Wei is absent (training): substitute") is English; Chinese words it."""
+    note = "Wang Wei is absent (培训): substitute; skill plumbing: Li Na"
+    data = {"assignees": [7], "by": "rules", "why": {}, "cause": "nobody_available",
+            "skill": "plumbing", "reason": "Wang Wei is absent (培训): substitute",
+            "substitute_for": "Wang Wei", "absence_reason": "培训"}  # fmt: skip
+    entry = TimelineEntry(NOW, "dispatcher", event, None, None, note, data)
+    said = timeline_line(order(), entry, {7: "Li Na"}, ZH, lambda s: span(s, ZH))
+    assert said.typed == "Wang Wei 请假（培训），由他人顶替"
+    assert "absent" not in said.text + (said.typed or "")
+
+
 def test_an_old_entry_without_data_shows_its_note_in_english_only() -> None:
     entry = TimelineEntry(NOW - timedelta(days=1), "dispatcher", "alarm", None, None, "x y", {})
     assert timeline_line(order(), entry, {}, ZH, str).text == ""
