@@ -1156,7 +1156,7 @@ class WorkOrderService(OrderBook):
                         None,
                         None,
                         message,
-                        {"refused": list(dispatch.refused)},
+                        {"refused": list(dispatch.refused), "refusals": list(dispatch.refusals)},
                     )
                     self.notify_supervisor(session, row, now, "contractor_refused", message)
             return

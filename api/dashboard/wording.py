@@ -178,8 +178,12 @@ def timeline_line(
         text = ""
     elif event == "contractor" and "name" in data:
         text = t("tl.contractor", name=data["name"], phone=data.get("phone_24h", ""))
-    elif event == "contractor_refused" and "refused" in data:
-        text = t("tl.contractor_refused", reasons="; ".join(map(str, data["refused"])))
+    elif event == "contractor_refused" and "refusals" in data:
+        reasons = t("tl.list_sep").join(
+            t(f"contractor_refused.{r.get('why')}", name=r.get("name", ""), on=r.get("on", ""))
+            for r in data["refusals"]
+        )
+        text = t("tl.contractor_refused", reasons=reasons)
     elif event == "signed_off" and "signer" in data:
         text = t("tl.signed_off", signer=data["signer"])
     else:

@@ -263,6 +263,10 @@ def test_every_console_page_in_chinese_holds_no_generated_english(
 
 def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     admin, site = estate.admin, estate.site
+    # a lift contractor whose contract has ended: lift orders say why they were not sent to it
+    ended = {"name": "奥的斯维保", "phone_24h": "400-820-0000", "contract_start": "2020-01-01",
+             "contract_end": "2021-12-31", "kinds": ["elevator"], "sites": [site]}  # fmt: skip
+    _made(admin.post("/api/v1/contractors", json=ended))
     # a leak at the pump: an alarm, its order, and their messages to the duty desk
     with publisher(broker.url) as device:
         topic = f"facility/{site}/water/pump-1/telemetry"
@@ -380,12 +384,12 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
             if found:
                 leaks[path] = sorted(set(found))
     assert walked >= len(pages) - len(SKIPPED)
-    assert not leaks, "\n".join(f"{path}: {found}" for path, found in leaks.items())
     # and the Chinese is there: the playbook's title and the first step, ticked
     browser = estate.as_role("planner")
     browser.cookies.set("facility_lang", "zh")
     order_page = visible_text(browser.get(f"/work-orders/{p1['id']}").text)
     assert "电梯困人" in order_page and "通过轿厢对讲与被困乘客通话" in order_page
+    assert "无有效合同：奥的斯维保 的合同已于 2021-12-31 到期" in order_page  # worded, not English
     assert "漏水传感器检测到水" in visible_text(browser.get("/alarms?view=all").text)
     # the alarm's order is worded in Chinese where it is named: the link's page, the requests
     # it may join
@@ -397,6 +401,8 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     assert '<option value="resident" selected>住户报事</option>' in board
     shown = re.findall(r'<tr[^>]*data-order-id="(\d+)"', board)
     assert shown == [str(resident)], shown
+    # last, so that the checks above run whatever the walk found
+    assert not leaks, "\n".join(f"{path}: {found}" for path, found in leaks.items())
 
 
 def test_the_browsers_favicon_request_is_answered(estate: Estate) -> None:
