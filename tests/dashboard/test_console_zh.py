@@ -63,10 +63,12 @@ def visible_text(html: str) -> str:
     return " ".join(text_nodes(html))
 
 
-def text_nodes(html: str) -> list[str]:
-    """The visible text (see :func:`visible_text`) piece by piece, as the tags cut it."""
+def text_nodes(html: str, other: str = "en") -> list[str]:
+    """The visible text (see :func:`visible_text`) piece by piece, as the tags cut it; parts
+    marked in the ``other`` language (``lang="en"``, or ``lang="zh-CN"`` for an English page)
+    left out."""
     html = re.sub(r"<(script|style|textarea|code)\b.*?</\1>", " ", html, flags=re.S)
-    html = re.sub(r'<(\w+)\b[^>]*\blang="en"[^>]*>.*?</\1>', " ", html, flags=re.S)
+    html = re.sub(rf'<(\w+)\b[^>]*\blang="{other}"[^>]*>.*?</\1>', " ", html, flags=re.S)
     return [unescape(piece) for piece in re.split(r"<[^>]+>", html) if piece.strip()]
 
 
@@ -106,6 +108,14 @@ def console_pages(app: FastAPI) -> set[str]:
     return found
 
 
+def problems(text: str) -> list[str]:
+    """What no reader of either language should see: Python's True / False / None, a locale
+    key, an ISO time, a code as stored."""
+    found = re.findall(r"\b(?:True|False|None)\b", text)
+    found += [m.group(0) for m in DOTTED.finditer(text) if m.group(1) in KEY_PREFIXES]
+    return found + ISO_TIME.findall(text) + CODE.findall(text)
+
+
 def leaks_in(pieces: list[str], sentences: set[str], typed: set[str]) -> list[str]:
     """What a Chinese page must not show: an English sentence of the rule pack or playbooks, a
     note the service wrote in English, Python's True / False / None, a locale key instead of
@@ -115,10 +125,7 @@ def leaks_in(pieces: list[str], sentences: set[str], typed: set[str]) -> list[st
     text = " ".join(pieces)
     found = [s for s in sentences if s in text]
     found += [g for g in GENERATED if g in text]
-    found += re.findall(r"\b(?:True|False|None)\b", text)
-    found += [m.group(0) for m in DOTTED.finditer(text) if m.group(1) in KEY_PREFIXES]
-    found += ISO_TIME.findall(text)
-    found += CODE.findall(text)
+    found += problems(text)
     for piece in pieces:
         for own in sorted(typed, key=len, reverse=True):
             piece = piece.replace(own, " ")
@@ -260,7 +267,8 @@ def test_every_console_page_in_chinese_holds_no_generated_english(
     estate: Estate, broker: Broker
 ) -> None:
     """Walks every console page the app has (the list comes from its routes), in Chinese, with
-    what each needs made first; a page that cannot be filled must be skipped by name."""
+    what each needs made first; a page that cannot be filled must be skipped by name. The
+    console's pages are walked in English too, for what neither language may show."""
     admin, site = estate.admin, estate.site
     chinese_site = {"name": "绿园", "timezone": "Asia/Shanghai", "locale": "zh-CN"}
     _made(admin.put(f"/api/v1/sites/{site}", json=chinese_site), 200)
@@ -397,6 +405,15 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
             if found:
                 leaks[path] = sorted(set(found))
     assert walked >= len(pages) - len(SKIPPED)
+    # in English too, no Python values, locale keys, ISO times or codes (the console's pages)
+    console.cookies.set("facility_lang", "en")
+    for route in sorted(pages - set(SKIPPED) - set(ANONYMOUS)):
+        for path in filled.get(route, [route]):
+            answer = console.get(path)
+            assert answer.status_code == 200, (path, answer.status_code)
+            found = problems(" ".join(text_nodes(answer.text, other="zh-CN")))
+            if found:
+                leaks[f"{path} (en)"] = sorted(set(found))
     # and the Chinese is there: the playbook's title and the first step, ticked
     browser = estate.as_role("planner")
     browser.cookies.set("facility_lang", "zh")

@@ -19,12 +19,10 @@ from tests.builders import ADMIN_TOKEN
 from tests.dashboard.conftest import Estate
 from tests.dashboard.test_browser import browser, logged_in, shoot
 from tests.dashboard.test_console_zh import (
-    CODE,
-    DOTTED,
     GENERATED,
     ISO_TIME,
-    KEY_PREFIXES,
     english_sentences,
+    problems,
     text_nodes,
 )
 
@@ -54,14 +52,6 @@ def _resolved_leak(estate: Estate) -> dict[str, object]:
     return dict(done.json())
 
 
-def _problems(text: str) -> list[str]:
-    """What no reader of either language should see."""
-    found = re.findall(r"\b(?:True|False|None)\b", text)
-    found += [m.group(0) for m in DOTTED.finditer(text) if m.group(1) in KEY_PREFIXES]
-    found += ISO_TIME.findall(text) + CODE.findall(text)
-    return found
-
-
 def test_the_printable_review_is_the_consoles_in_chinese_then_english(estate: Estate) -> None:
     order = _resolved_leak(estate)
     answer = estate.admin.get(f"/api/v1/work-orders/{order['id']}/review.html")
@@ -73,7 +63,7 @@ def test_the_printable_review_is_the_consoles_in_chinese_then_english(estate: Es
     (_, chinese), (_, english) = halves
     for lang, half in (("zh", chinese), ("en", english)):
         text = " ".join(text_nodes(half))
-        assert not _problems(text), (lang, _problems(text))
+        assert not problems(text), (lang, problems(text))
         # the cause and the action, as typed, in both halves
         assert re.search(rf'id="review-cause-{lang}">{CAUSE}<', half), lang
         assert re.search(rf'id="review-action-{lang}">{ACTION}<', half), lang
@@ -121,7 +111,7 @@ def test_the_maintenance_record_page_is_worded_in_its_language(estate: Estate) -
                           answer.text, re.S)  # fmt: skip
         assert entry is not None, lang
         text = " ".join(" ".join(text_nodes(entry.group(1))).split())
-        assert not _problems(text), (lang, _problems(text))
+        assert not problems(text), (lang, problems(text))
         for expected in (*words, CAUSE, ACTION):
             assert expected in text, (lang, expected, text)
         if lang == "zh":
