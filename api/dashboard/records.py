@@ -100,6 +100,9 @@ class Entry:
 
 
 def entry(page: Page, order: WorkOrder, names: Mapping[int, str]) -> Entry:
+    """One order of the record in ``page``'s language: its title, the playbook's steps and
+    their results by name, cause and action under their headings, each timeline entry worded
+    (:func:`wording.timeline_line`) with the actor's name; what people typed as they typed it."""
     t = page.t
     items = []
     for item in order.checklist:
