@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
 from facility_dispatch.api.dashboard.i18n import Translator
@@ -65,8 +66,31 @@ def order_title(order: WorkOrder, t: Translator) -> str:
 
 
 def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:
+    """A checklist step in ``lang``: a playbook's step from the playbook, a maintenance
+    template's item ("中文 / English") in its half, anything else as written."""
     playbook = for_fault(order.fault)
-    return playbook.step_text(item.position, item.text, lang) if playbook else item.text
+    if playbook is not None:
+        return playbook.step_text(item.position, item.text, lang)
+    return template_item_text(item.text, lang)
+
+
+BILINGUAL: Final = re.compile(r"^(.*?[^\x00-\x7f].*?)\s*/\s*([A-Za-z][\x00-\x7f]*)$")
+"""A template item: its Chinese, a slash, then its English (ASCII to the end); a slash inside
+the Chinese ("对重/平衡重块") is not the one."""
+
+
+@cache
+def _template_items() -> frozenset[str]:
+    return frozenset(str(i) for t in templates().values() for i in t.get("items", ()))
+
+
+def template_item_text(text: str, lang: str) -> str:
+    """An item of a maintenance template in one language; only the templates' own items are
+    cut (a step a planner typed with a slash in it stays whole)."""
+    match = BILINGUAL.match(text) if text in _template_items() else None
+    if match is None:
+        return text
+    return match.group(1).strip() if lang == "zh" else match.group(2).strip()
 
 
 @dataclass(frozen=True, slots=True)

@@ -233,9 +233,13 @@ def _absence_silence_parts_and_plan(estate: Estate, resolved: dict[str, Any]) ->
               "skill": "cctv", "channel": "wechat"}  # fmt: skip
     _made(admin.post("/api/v1/work-orders", json=camera))
     lift_plan = {"name": "电梯半月保养", "site": site, "asset": "lift-1", "kind": "elevator",
-                 "every": "15d", "starts_at": (now + timedelta(days=3)).isoformat(),
-                 "skill": "elevator", "template": "tsg-t5002-half-monthly"}  # fmt: skip
-    _made(admin.post("/api/v1/maintenance-plans", json=lift_plan))
+                 "every": "15d", "starts_at": (now + timedelta(days=1)).isoformat(),
+                 "lead_time": "3d", "skill": "elevator",
+                 "template": "tsg-t5002-half-monthly"}  # fmt: skip
+    plan = _made(admin.post("/api/v1/maintenance-plans", json=lift_plan))
+    estate.app.state.service.planner.run(plan["id"])  # its first order, made ahead (if not yet)
+    ahead = {"site": site, "source": "preventive", "asset": "lift-1"}
+    assert admin.get("/api/v1/work-orders", params=ahead).json()["total"] == 1, plan
 
 
 @contextmanager
@@ -420,6 +424,11 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     order_page = visible_text(browser.get(f"/work-orders/{p1['id']}").text)
     assert "电梯困人" in order_page and "通过轿厢对讲与被困乘客通话" in order_page
     assert "无有效合同：奥的斯维保 的合同已于 2021-12-31 到期" in order_page  # worded, not English
+    # a TSG template's items ("中文 / English") in the page's language only
+    (half_monthly,) = [o for o in orders if o["source"] == "preventive" and o["asset"] == "lift-1"]
+    checklist = visible_text(browser.get(f"/work-orders/{half_monthly['id']}").text)
+    assert "驱动主机：运行时无异常振动和异常声响" in checklist
+    assert "Drive machine runs without abnormal vibration" not in checklist
     assert "漏水传感器检测到水" in visible_text(browser.get("/alarms?view=all").text)
     # the alarm's order is worded in Chinese where it is named: the link's page, the requests
     # it may join

@@ -126,6 +126,21 @@ def test_a_substitute_for_an_absent_colleague_is_worded_not_the_services_reason(
     assert "absent" not in said.text + (said.typed or "")
 
 
+def test_a_maintenance_templates_item_shows_in_the_pages_language() -> None:
+    from facility_dispatch.api.dashboard.wording import template_item_text
+    from facility_dispatch.maintenance.plan_values import templates
+
+    items = [str(i) for t in templates().values() for i in t["items"]]
+    for item in items:  # every item of every template has both halves
+        zh, en = template_item_text(item, "zh"), template_item_text(item, "en")
+        assert zh and en and not zh.isascii() and en.isascii() and zh + en != item, item
+    weight = next(i for i in items if i.startswith("对重/平衡重块"))
+    assert template_item_text(weight, "zh") == "对重/平衡重块及其压板：无松动，压板紧固"
+    assert template_item_text(weight, "en") == "Counterweight blocks secure, clamps tight"
+    typed = "检查阀门 / valve"  # a planner's own step is not one of the templates': left whole
+    assert template_item_text(typed, "zh") == template_item_text(typed, "en") == typed
+
+
 def test_an_old_entry_without_data_shows_its_note_in_english_only() -> None:
     entry = TimelineEntry(NOW - timedelta(days=1), "dispatcher", "alarm", None, None, "x y", {})
     assert timeline_line(order(), entry, {}, ZH, str).text == ""
