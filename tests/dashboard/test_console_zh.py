@@ -169,6 +169,7 @@ def _rosters_rounds_and_more(estate: Estate) -> dict[str, Any]:
     line = {"technician_id": estate.technicians["li"], "pattern": ["day", "rest"],
             "anchor": today.isoformat()}  # fmt: skip
     _made(admin.post(f"/api/v1/posts/{post['id']}/roster-lines", json=line))
+    assert estate.app.state.service.rosters.flag_gaps() > 0  # two wanted, one rostered: told
     _made(admin.post("/api/v1/handovers", json={"site": site, "notes": "夜班平稳"}))
     points = [{"name": "车库坡道", "items": [{"key": "lights", "text": "照明正常"}]}]
     route = _made(
@@ -347,7 +348,7 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
         rows, _ = messages.query(None, None, limit=500)
         return any(r.event == event and r.status == "sent" for r in rows)
 
-    wait_until(lambda: sent("alarm.fired") and sent("work_order.assigned"))
+    wait_until(lambda: all(map(sent, ("alarm.fired", "work_order.assigned", "roster.gap"))))
     orders = admin.get("/api/v1/work-orders", params={"limit": 200}).json()["items"]
     finished = [o["id"] for o in orders if o["status"] in ("resolved", "closed")]
     assert resolved["id"] in finished
