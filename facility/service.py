@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created
 from sqlalchemy import Engine, text
 
 from facility_dispatch.api.auth import Principal, Role, same_secret
-from facility_dispatch.api.dashboard.wording import order_words
+from facility_dispatch.api.dashboard.wording import event_wording, order_words
 from facility_dispatch.api.tokens import Tokens
 from facility_dispatch.factory import make_telemetry_store
 from facility_dispatch.ingest import topics
@@ -415,6 +415,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         public_url=settings.link_base,
         timezone=settings.timezone,
         wording=order_words,
+        event_wording=event_wording(alarms.rule),
         config_file=settings.notify,
         registry=registry,
     )

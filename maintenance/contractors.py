@@ -72,12 +72,25 @@ class Contractor:
 
     def refusal(self, day: date) -> str | None:
         """Why work cannot be dispatched to it on ``day`` (the site's local date), or None."""
-        if not self.active:
+        found = self.refusal_code(day)
+        if found is None:
+            return None
+        code, on = found
+        if code == "inactive":
             return f"contractor {self.name} is inactive"
+        if code == "not_started":
+            return f"contractor {self.name}'s contract starts on {on}"
+        return f"contractor {self.name}'s contract ended on {on}"
+
+    def refusal_code(self, day: date) -> tuple[str, str] | None:
+        """:meth:`refusal` as data: ``inactive``, ``not_started`` or ``ended``, and the date
+        the contract starts or ended on (ISO; empty for an inactive one)."""
+        if not self.active:
+            return ("inactive", "")
         if day < self.contract_start:
-            return f"contractor {self.name}'s contract starts on {self.contract_start.isoformat()}"
+            return ("not_started", self.contract_start.isoformat())
         if day > self.contract_end:
-            return f"contractor {self.name}'s contract ended on {self.contract_end.isoformat()}"
+            return ("ended", self.contract_end.isoformat())
         return None
 
 
@@ -139,6 +152,8 @@ class Dispatch:
 
     contractor: Contractor | None
     refused: tuple[str, ...] = ()
+    refusals: tuple[dict[str, str], ...] = ()
+    """``refused`` as data (name, why, on), for the console to word in each language."""
 
 
 def choose(contractors: Iterable[Contractor], site: str, kind: str, day: date) -> Dispatch:
@@ -149,8 +164,13 @@ def choose(contractors: Iterable[Contractor], site: str, kind: str, day: date) -
         key=lambda c: (not c.sites, c.id),
     )
     refused = tuple(r for c in covering if (r := c.refusal(day)) is not None)
+    refusals = tuple(
+        {"name": c.name, "why": found[0], "on": found[1]}
+        for c in covering
+        if (found := c.refusal_code(day)) is not None
+    )
     usable = [c for c in covering if c.refusal(day) is None]
-    return Dispatch(usable[0] if usable else None, refused)
+    return Dispatch(usable[0] if usable else None, refused, refusals)
 
 
 def response_deadline(created_at: datetime, respond_by: datetime, minutes: int | None) -> datetime:

@@ -129,7 +129,9 @@ class Escalation:
                 for order_id in order_ids:
                     row = self._orders.row(session, order_id)
                     reason = f"{name} is absent ({absence.reason or 'no reason'}): substitute"
-                    self._orders.hand_over(session, row, absence.technician_id, name, reason, now)
+                    self._orders.hand_over(
+                        session, row, absence.technician_id, name, reason, now, absence.reason
+                    )
                     pending.orders.add(row.id)
                     moved += 1
             self._people.mark_absence_handled(absence.id)

@@ -8,7 +8,7 @@ transaction as the change. The lifecycle, the deadlines and the choice of techni
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -536,13 +536,22 @@ class WorkOrderService(OrderBook):
         name: str,
         reason: str,
         now: datetime,
+        absence_reason: str | None = None,
     ) -> None:
         """An assignee's absence has begun: the order goes to a substitute, who acknowledges
-        it anew."""
+        it anew. The absent one's name and the absence's reason go into the entries' data too,
+        so the console words them (``reason`` is the English note)."""
         before, before_status = self.assignees_of(session, row.id), row.status
         row.status = Status.OPEN
+        because = {"substitute_for": name, "absence_reason": absence_reason}
         decision = self.auto_assign(
-            session, row, now, DISPATCHER, exclude=frozenset({absent}), reason=reason
+            session,
+            row,
+            now,
+            DISPATCHER,
+            exclude=frozenset({absent}),
+            reason=reason,
+            because=because,
         )
         self.log_entry(
             session,
@@ -624,7 +633,11 @@ class WorkOrderService(OrderBook):
         actor: Actor,
         exclude: frozenset[int] = frozenset(),
         reason: str | None = None,
+        because: Mapping[str, Any] | None = None,
     ) -> Assignment:
+        """Assign ``row`` by the rules, or note why nobody could take it. ``reason`` (English,
+        for the API and the logs) leads the entry's note; ``because`` holds the same as data, for
+        the console to word in each language (a substitute's absent colleague)."""
         roster = self._people.roster(now, session)
         job = Job(row.site, row.skill, row.priority, row.asset)
         inputs = (roster.people, roster.duties, roster.leaves, self.open_counts(session))
@@ -676,6 +689,7 @@ class WorkOrderService(OrderBook):
                     "by": "rules",
                     "reason": reason,
                     "why": why,
+                    **(because or {}),
                 },
             )
             return decision
@@ -694,7 +708,7 @@ class WorkOrderService(OrderBook):
                 None,
                 None,
                 f"unassigned: {explanation}",
-                {"cause": decision.cause, "skill": row.skill, "reason": reason},
+                {"cause": decision.cause, "skill": row.skill, "reason": reason, **(because or {})},
             )
             self.notify_supervisor(
                 session,
@@ -1142,7 +1156,7 @@ class WorkOrderService(OrderBook):
                         None,
                         None,
                         message,
-                        {"refused": list(dispatch.refused)},
+                        {"refused": list(dispatch.refused), "refusals": list(dispatch.refusals)},
                     )
                     self.notify_supervisor(session, row, now, "contractor_refused", message)
             return

@@ -86,6 +86,7 @@ _LABELS: Final[dict[Lang, dict[str, str]]] = {
         "repeat": "第 {n} 次提醒：尚无人确认",
         "escalation": "已升级：{after} 内无人确认",
         "details": "详情",
+        "at": "时间",
     },
     "en": {
         "site": "Site",
@@ -100,6 +101,7 @@ _LABELS: Final[dict[Lang, dict[str, str]]] = {
         "repeat": "Reminder {n}: nobody has acknowledged yet",
         "escalation": "Escalated: not acknowledged within {after}",
         "details": "Details",
+        "at": "At",
     },
 }
 
@@ -117,6 +119,22 @@ class Worded:
 OrderWording = Callable[[WorkOrder, Lang], Worded]
 """How an order's title, fault and status read in a language (the console's wording, passed
 in)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventWords:
+    """An event without an order (an alarm that opened none yet, a resident's request, a part
+    low on stock) as a reader of one language is told it: the subject after the event's name,
+    the lines of the body, and when it happened (shown in the site's zone)."""
+
+    subject: str
+    lines: tuple[str, ...]
+    at: datetime | None = None
+
+
+EventWording = Callable[[str, dict[str, Any], Lang], "EventWords | None"]
+"""How an event without an order reads in a language (the console's wording, passed in); None:
+an event it has no words for, told by its facts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,10 +197,12 @@ def render(
     ack_link: str | None = None,
     ack_hours: int = 24,
     site_name: str | None = None,
+    event_words: EventWords | None = None,
 ) -> Message:
     """The title and body of one message. ``reminder`` > 0 says it is a repeat;
     ``escalated_after`` (a duration as written) says it is the escalation; ``site_name`` is
-    the site as people know it, for an event without an order."""
+    the site as people know it, for an event without an order; ``event_words`` that event as
+    the console words it (else its facts are listed)."""
     words = _LABELS[lang]
     what = _EVENTS.get(event, {"zh": event, "en": event})[lang]
     lines: list[str] = []
@@ -207,6 +227,14 @@ def render(
     elif event in _SUPERVISION:
         title, said = _supervision(event, lang, zone, payload, site_name)
         lines.append(said)
+    elif event_words is not None:
+        site = site_name or str(payload.get("site") or "")
+        title = f"[{what}] {' '.join(p for p in (site, event_words.subject) if p)}".strip()
+        if site:
+            lines.append(f"{words['site']}: {site}")
+        lines.extend(event_words.lines)
+        if event_words.at is not None:
+            lines.append(f"{words['at']}: {_local(event_words.at, zone)}")
     else:
         about = " ".join(
             str(payload[k]) for k in ("site", "asset", "fault", "sku", "category") if payload.get(k)

@@ -52,7 +52,13 @@ from facility_dispatch.notify.apprise_sender import DeliveryFailedError, Sender
 from facility_dispatch.notify.book import NotificationBook, put_value
 from facility_dispatch.notify.config import NotifyConfig, Route
 from facility_dispatch.notify.inbox import Inbox
-from facility_dispatch.notify.messages import OrderFacts, OrderWording, language_of, render
+from facility_dispatch.notify.messages import (
+    EventWording,
+    OrderFacts,
+    OrderWording,
+    language_of,
+    render,
+)
 from facility_dispatch.notify.routing import (
     Happening,
     Round,
@@ -99,6 +105,7 @@ class Notifier(NotificationBook):
         public_url: str,
         timezone: str,
         wording: OrderWording,
+        event_wording: EventWording | None = None,
         config_file: Path | None = None,
         registry: CollectorRegistry | None = None,
         interval: float = 1.0,
@@ -120,6 +127,7 @@ class Notifier(NotificationBook):
         self._public_url = public_url.rstrip("/")
         self._timezone = timezone
         self._wording = wording
+        self._event_wording = event_wording
         self._interval = interval
         self._leading = threading.Event()
         self._stop = threading.Event()
@@ -333,6 +341,11 @@ class Notifier(NotificationBook):
         lang = language_of(site.locale if site else None)
         zone = ZoneInfo(site.timezone if site else self._timezone)
         worded = self._wording(order, lang) if order is not None else None
+        told_as = (
+            self._event_wording(happening.event, payload, lang)
+            if order is None and self._event_wording is not None
+            else None
+        )
         seen: set[str] = set()
         for target in targets:
             for address in addresses(target, happening.site, config, roster, self._sender.usable):
@@ -359,6 +372,7 @@ class Notifier(NotificationBook):
                     ack_link=self._ack_link(order, address, now),
                     ack_hours=int(ACK_TTL.total_seconds() // 3600),
                     site_name=site.name if site else None,
+                    event_words=told_as,
                 )
                 session.add(
                     OutboxRow(

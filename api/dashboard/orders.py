@@ -6,14 +6,16 @@ so the API's rules on roles and the lifecycle apply as they are."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from facility_dispatch.api.auth import Role
-from facility_dispatch.api.dashboard import present, wording
+from facility_dispatch.api.dashboard import i18n, present, wording
 from facility_dispatch.api.dashboard.pages import Page, PageDep
 from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.authority import Act
@@ -241,14 +243,41 @@ def review_page(order_id: int, page: PageDep) -> HTMLResponse:
     """The incident review (复盘) in the visitor's language and the site's local time: the key
     times in the order they happened, the targets, the cause and the action taken, the record;
     printable (the page's chrome is not printed)."""
-    service = page.service
-    order = service.work_orders.get(order_id)
+    order = page.service.work_orders.get(order_id)
     if order is None:
         return page.not_found(page.t("missing.order", id=order_id))
     try:
-        review = service.reviews.review(order_id)
-    except MaintenanceError as error:
-        return page.render("missing.html", status_code=409, message=str(error))
+        review = page.service.reviews.review(order_id)
+    except MaintenanceError:  # not finished yet: the service's reason, in the visitor's words
+        status = page.t(f"wo_status.{order.status}")
+        message = page.t("review.unfinished", number=order.number, status=status)
+        return page.render("missing.html", status_code=409, message=message)
+    return page.render("review.html", **review_context(page, order, review), suffix="")
+
+
+def bilingual_review(pages: Sequence[Page], order: WorkOrder, review: dict[str, Any]) -> str:
+    """The printable review (``/api/v1/work-orders/{id}/review.html``): the console's review
+    once per language of ``pages`` (Chinese, then English), with the same data and wording, so
+    a printed 复盘 reads the same as the screen and an English reader has their own half."""
+    halves = [
+        Markup(
+            each.html("_review.html", **review_context(each, order, review), suffix=f"-{each.lang}")
+        )
+        for each in pages
+    ]
+    first = pages[0]
+    return first.html(
+        "review_print.html",
+        order=order,
+        halves=list(zip((p.lang for p in pages), halves, strict=True)),
+        langs=i18n.HTML_LANG,
+    )
+
+
+def review_context(page: Page, order: WorkOrder, review: dict[str, Any]) -> dict[str, Any]:
+    """What ``_review.html`` shows, worded in ``page``'s language: the key times in the order
+    they happened (with the time since the alarm), the timeline lines, the steps, the playbook,
+    and the readings around the event as first and last value with the metric's unit."""
     times = sorted(
         (
             (name, datetime.fromisoformat(at), review["durations_s"].get(REVIEW_KEYS.get(name, "")))
@@ -258,16 +287,43 @@ def review_page(order_id: int, page: PageDep) -> HTMLResponse:
         key=lambda row: row[1],
     )
     names = _names(page)
-    return page.render(
-        "review.html",
-        order=order,
-        review=review,
-        times=times,
-        title=wording.order_title(order, page.t),
-        steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
-        lines=[wording.timeline_line(order, e, names, page.t, page.span) for e in order.timeline],
-        playbook=_playbook_title(order, page.lang),
-    )
+    kind = _asset_kind(page, order)
+    readings = [
+        (
+            page.t.get(f"metric.{metric}") or metric,
+            len(points),
+            [
+                (
+                    datetime.fromisoformat(p["ts"]),
+                    present.value_text(kind, metric, p["value"], page.t.get),
+                )
+                for p in (points[0], points[-1])
+            ]
+            if points
+            else [],
+        )
+        for metric, points in review["readings"].items()
+    ]
+    return {
+        "order": order,
+        "review": review,
+        "times": times,
+        "title": wording.order_title(order, page.t),
+        "steps_text": {
+            item.id: wording.step_text(order, item, page.lang) for item in order.checklist
+        },
+        "lines": [
+            wording.timeline_line(order, e, names, page.t, page.span) for e in order.timeline
+        ],
+        "playbook": _playbook_title(order, page.lang),
+        "readings": readings,
+    }
+
+
+def _asset_kind(page: Page, order: WorkOrder) -> str:
+    """The asset's kind (water, elevator...): what a metric's unit and states depend on."""
+    record = page.service.assets.get(order.site, order.asset) if order.asset else None
+    return record.kind if record is not None else order.kind or ""
 
 
 def _playbook_title(order: WorkOrder, lang: str) -> str | None:

@@ -122,6 +122,12 @@ class Page:
     def seconds(duration: str) -> float:
         return parse_duration(duration).total_seconds()
 
+    def ledger_note(self, note: str | None) -> str:
+        return wording.ledger_note(note, self.t)
+
+    def template_title(self, name: str) -> str:
+        return wording.template_title(name, self.lang)
+
     def every_text(self, every: str) -> str:
         return wording.every_text(every, self.t)
 
@@ -191,6 +197,13 @@ class Page:
         same_year = moment.year == self.now.astimezone(zone).year
         return moment.strftime("%m-%d %H:%M" if same_year else "%Y-%m-%d %H:%M")
 
+    def stamp(self, when: datetime | None, site: str | None = None) -> str:
+        """``when`` in the site's local time with its date in full: what a record that is
+        printed and kept for years needs (never the ISO form with its "T" and offset)."""
+        if when is None:
+            return "—"
+        return aware(when).astimezone(self.zone(site)).strftime("%Y-%m-%d %H:%M")
+
     def ago(self, when: datetime | None) -> str:
         if when is None:
             return "—"
@@ -218,6 +231,14 @@ class Page:
     ) -> HTMLResponse:
         """The page, or only its live region when htmx asks for it."""
         name = partial if partial and self.wants_partial else template
+        html = self.html(name, **context)
+        # what a page shows depends on who asks: no cache may keep it (nor show it after logout)
+        headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+
+    def html(self, template: str, **context: Any) -> str:
+        """``template`` rendered in this page's language and time zones: a whole page, or a
+        part that another page puts together (the bilingual review holds one per language)."""
         values = {
             "page": self,
             "t": self.t,
@@ -234,10 +255,7 @@ class Page:
             "part_unit": lambda unit: wording.part_unit(unit, self.t),
             **context,
         }
-        html = environment.get_template(name).render(values)
-        # what a page shows depends on who asks: no cache may keep it (nor show it after logout)
-        headers = {"Vary": "HX-Request", "Cache-Control": "no-store"}
-        return HTMLResponse(html, status_code=status_code, headers=headers)
+        return environment.get_template(template).render(values)
 
     def not_found(self, message: str) -> HTMLResponse:
         return self.render("missing.html", status_code=404, message=message)
@@ -247,6 +265,12 @@ def _here(request: Request) -> str:
     """This page's path and query: where the language switch and the login come back to."""
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
+
+
+def page_in(request: Request, service: Backend, user: Principal, lang: i18n.Lang) -> Page:
+    """A page in a language chosen by the caller (the bilingual review renders one of each)."""
+    sites = {s.site: s for s in service.people.sites() if user.sees(s.site)}
+    return Page(request, service, user, lang, sites)
 
 
 def get_page(request: Request, service: ServiceDep, user: PageUser) -> Page:

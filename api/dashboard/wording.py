@@ -12,12 +12,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any, Final
 
 from facility_dispatch.api.dashboard.i18n import Lang, Translator
 from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, WorkOrder
+from facility_dispatch.maintenance.plan_values import templates
 from facility_dispatch.maintenance.playbooks import for_fault
-from facility_dispatch.notify.messages import Worded
+from facility_dispatch.notify.messages import EventWording, EventWords, Worded
 from facility_dispatch.rules.alarms import AlarmRecord
 from facility_dispatch.rules.models import RuleSpec
 
@@ -57,11 +60,64 @@ def fault_name(fault: str | None, t: Translator) -> str:
 def alarm_description(alarm: AlarmRecord, rule: RuleSpec | None, t: Translator) -> str:
     """The rule's description in the visitor's language (``description_zh`` in Chinese, when the
     rules file gives one; else the name of the fault, never the English sentence)."""
+    return _described(alarm.fault, alarm.description, rule, t)
+
+
+def _described(
+    fault: str | None, description: str | None, rule: RuleSpec | None, t: Translator
+) -> str:
     if t.lang == "zh":
         if rule is not None and rule.description_zh:
             return rule.description_zh
-        return fault_name(alarm.fault, t)
-    return alarm.description or (rule.description if rule else "") or fault_name(alarm.fault, t)
+        return fault_name(fault, t)
+    return description or (rule.description if rule else "") or fault_name(fault, t)
+
+
+def event_wording(rule_of: Callable[[str], RuleSpec | None]) -> EventWording:
+    """How a message words an event that has no order (the notifier, below the console, is
+    handed this): an alarm by its rule's description and the console's names of its fault and
+    severity, a resident's request by its category, building and channel, a part low on stock
+    by what is left. ``rule_of``: the rule an alarm's ``rule_id`` names, if still loaded."""
+
+    def words(event: str, payload: dict[str, Any], lang: Lang) -> EventWords | None:
+        t = Translator(lang)
+        if event == "alarm.fired":
+            fault = payload.get("fault")
+            rule = rule_of(str(payload.get("rule_id") or ""))
+            lines = [_described(fault, payload.get("description"), rule, t)]
+            lines.append(f"{t('filter.severity')}: {t('severity.' + str(payload.get('severity')))}")
+            if payload.get("value") is not None:
+                lines.append(f"{t('alarm.value')}: {value_text(payload['value'], t)}")
+            subject = " ".join(str(p) for p in (payload.get("asset"), fault_name(fault, t)) if p)
+            return EventWords(subject, tuple(lines), _moment(payload.get("fired_at")))
+        if event.startswith("request."):
+            category = t(f"r.category.{payload.get('category')}")
+            lines = [f"{t('msg.category')}: {category}"]
+            subject = category
+            if payload.get("building"):
+                where = t("msg.building", building=payload["building"])
+                lines.append(where)
+                subject = f"{where} {category}"
+            if payload.get("channel"):
+                lines.append(f"{t('msg.channel')}: {t('req.channel.' + str(payload['channel']))}")
+            return EventWords(subject, tuple(lines))
+        if event == "part.low_stock":
+            left = t(
+                "msg.low_stock",
+                available=value_text(payload.get("available"), t),
+                reorder_point=value_text(payload.get("reorder_point"), t),
+            )
+            return EventWords(str(payload.get("sku") or ""), (left,))
+        return None
+
+    return words
+
+
+def _moment(text: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(text)) if text else None
+    except ValueError:
+        return None
 
 
 def order_title(order: WorkOrder, t: Translator) -> str:
@@ -84,8 +140,31 @@ def order_words(order: WorkOrder, lang: Lang) -> Worded:
 
 
 def step_text(order: WorkOrder, item: ChecklistItem, lang: str) -> str:
+    """A checklist step in ``lang``: a playbook's step from the playbook, a maintenance
+    template's item ("中文 / English") in its half, anything else as written."""
     playbook = for_fault(order.fault)
-    return playbook.step_text(item.position, item.text, lang) if playbook else item.text
+    if playbook is not None:
+        return playbook.step_text(item.position, item.text, lang)
+    return template_item_text(item.text, lang)
+
+
+BILINGUAL: Final = re.compile(r"^(.*?[^\x00-\x7f].*?)\s*/\s*([A-Za-z][\x00-\x7f]*)$")
+"""A template item: its Chinese, a slash, then its English (ASCII to the end); a slash inside
+the Chinese ("对重/平衡重块") is not the one."""
+
+
+@cache
+def _template_items() -> frozenset[str]:
+    return frozenset(str(i) for t in templates().values() for i in t.get("items", ()))
+
+
+def template_item_text(text: str, lang: str) -> str:
+    """An item of a maintenance template in one language; only the templates' own items are
+    cut (a step a planner typed with a slash in it stays whole)."""
+    match = BILINGUAL.match(text) if text in _template_items() else None
+    if match is None:
+        return text
+    return match.group(1).strip() if lang == "zh" else match.group(2).strip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +238,11 @@ def timeline_line(
         elif t.lang == "en":
             typed = entry.note
         else:
-            typed = data.get("reason") or None
+            typed = _substitute(data, t) or data.get("reason") or None
     elif event == "escalated" and data.get("cause"):
         skill = data.get("skill") or ""
         text = t(f"tl.escalated.{data['cause']}", skill=t.get(f"skill.{skill}") or skill)
-        typed = data.get("reason") or None
+        typed = _substitute(data, t) or data.get("reason") or None
     elif event == "reassigned" and "after" in data:
         text = t(
             "tl.reassigned",
@@ -197,13 +276,25 @@ def timeline_line(
         text = ""
     elif event == "contractor" and "name" in data:
         text = t("tl.contractor", name=data["name"], phone=data.get("phone_24h", ""))
-    elif event == "contractor_refused" and "refused" in data:
-        text = t("tl.contractor_refused", reasons="; ".join(map(str, data["refused"])))
+    elif event == "contractor_refused" and "refusals" in data:
+        reasons = t("tl.list_sep").join(
+            t(f"contractor_refused.{r.get('why')}", name=r.get("name", ""), on=r.get("on", ""))
+            for r in data["refusals"]
+        )
+        text = t("tl.contractor_refused", reasons=reasons)
     elif event == "signed_off" and "signer" in data:
         text = t("tl.signed_off", signer=data["signer"])
     else:
         text = _fallback(entry, t)
     return Line(label, text, typed)
+
+
+def _substitute(data: Mapping[str, Any], t: Translator) -> str | None:
+    """Why the rules chose again: an assignee's absence (the service's reason is English)."""
+    absent = data.get("substitute_for")
+    if not absent:
+        return None
+    return t("tl.substitute", absent=absent, why=data.get("absence_reason") or "—")
 
 
 def _hand_note(note: str | None) -> str | None:
@@ -214,6 +305,28 @@ def _hand_note(note: str | None) -> str | None:
 def _fallback(entry: TimelineEntry, t: Translator) -> str:
     """An entry without the data to word it: its English note, on English pages only."""
     return entry.note or "" if t.lang == "en" else ""
+
+
+LEDGER_NOTES: Final = {"opening stock": "parts.note.opening_stock"}
+"""Notes the service itself writes on a stock movement (a part's first stock), by their key."""
+
+
+def ledger_note(note: str | None, t: Translator) -> str:
+    """A stock movement's note: the service's own in the visitor's words, a person's as typed."""
+    if not note:
+        return ""
+    key = LEDGER_NOTES.get(note)
+    return t(key) if key else note
+
+
+def template_title(name: str, lang: str) -> str:
+    """A checklist template's title in one language: the file gives "中文 / English"; a name
+    the file does not know (a template since removed) shows as it is."""
+    title = str(templates().get(name, {}).get("title") or "")
+    if not title:
+        return name
+    chinese, _, english = title.partition(" / ")
+    return (chinese if lang == "zh" else english or chinese).strip()
 
 
 EVERY: Final = re.compile(r"^(\d+)(mo|y|w|d|h|m)$")

@@ -30,6 +30,7 @@ from facility_dispatch.kernel.clock import from_ms, to_ms
 from facility_dispatch.kernel.durations import DurationError, parse_duration
 from facility_dispatch.maintenance import records
 from facility_dispatch.maintenance.errors import MaintenanceError
+from facility_dispatch.maintenance.orders import WorkOrder
 
 router = APIRouter(prefix="/api/v1/assets", tags=["assets"])
 
@@ -237,7 +238,27 @@ def maintenance_record(
 def record_lines(
     service: Backend, site: str, asset: str, start: date, end: date
 ) -> list[records.RecordLine]:
-    """The record's lines, for the CSV and for the printable page."""
+    """The record's lines, for the CSV (the console's page words the same orders itself)."""
+    orders = record_orders(service, site, asset, start, end)
+    zone = service.people.zone(site, service.settings.timezone)
+    names: dict[int, str] = {}
+
+    def name_of(technician_id: int) -> str:
+        if technician_id not in names:
+            found = service.people.technician(technician_id)
+            names[technician_id] = found.name if found else f"#{technician_id}"
+        return names[technician_id]
+
+    return [
+        records.line(order, name_of, service.parts.for_order(order.id), zone) for order in orders
+    ]
+
+
+def record_orders(
+    service: Backend, site: str, asset: str, start: date, end: date
+) -> list[WorkOrder]:
+    """The asset's orders created from ``start`` to ``end`` (whole local days), oldest first;
+    refused (404, 422) for an unknown asset, a range backwards or out of bounds, or too many."""
     if service.assets.get(site, asset) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no asset {site}/{asset}")
     if end < start:
@@ -251,20 +272,9 @@ def record_lines(
     except OverflowError:
         raise HTTPException(422, "end: out of range") from None
     try:
-        orders = records.gather(service.work_orders, site, asset, since, until)
+        return records.gather(service.work_orders, site, asset, since, until)
     except MaintenanceError as error:
         raise_for(error)
-    names: dict[int, str] = {}
-
-    def name_of(technician_id: int) -> str:
-        if technician_id not in names:
-            found = service.people.technician(technician_id)
-            names[technician_id] = found.name if found else f"#{technician_id}"
-        return names[technician_id]
-
-    return [
-        records.line(order, name_of, service.parts.for_order(order.id), zone) for order in orders
-    ]
 
 
 @router.get("/{site}/{asset}", response_model=AssetDetail)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from facility_dispatch.api.dashboard import i18n, orders
+from facility_dispatch.api.dashboard.pages import page_in
 from facility_dispatch.api.deps import ServiceDep, Viewer
 from facility_dispatch.api.errors import raise_for
 from facility_dispatch.api.pagination import Id
@@ -18,10 +18,6 @@ from facility_dispatch.maintenance import kpis
 from facility_dispatch.maintenance.errors import MaintenanceError
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
-    autoescape=select_autoescape(),
-)
 
 
 @router.get("/kpis")
@@ -67,10 +63,17 @@ def incident_review(order_id: Id, service: ServiceDep, _who: Viewer) -> dict[str
 
 
 @router.get("/work-orders/{order_id}/review.html", response_class=HTMLResponse)
-def incident_review_page(order_id: Id, service: ServiceDep, _who: Viewer) -> HTMLResponse:
-    """The same review as a printable page."""
+def incident_review_page(
+    order_id: Id, request: Request, service: ServiceDep, who: Viewer
+) -> HTMLResponse:
+    """The same review as a printable page, in Chinese then English: the console's review
+    (local times of the site, worded events, cause and action) once per language."""
+    order = service.work_orders.get(order_id)
     try:
         review = service.reviews.review(order_id)
     except MaintenanceError as error:
         raise_for(error)
-    return HTMLResponse(_pages.get_template("review.html").render(review=review))
+    assert order is not None  # the review found it
+    pages = [page_in(request, service, who, lang) for lang in i18n.LANGS]
+    html = orders.bilingual_review(pages, order, review)
+    return HTMLResponse(html, headers={"Cache-Control": "no-store"})

@@ -110,6 +110,37 @@ def test_generated_entries_are_worded_per_language(
     assert said_zh.typed is None  # the service's English note is not shown in Chinese
 
 
+@pytest.mark.parametrize("event", ["assigned", "escalated"])
+def test_a_substitute_for_an_absent_colleague_is_worded_not_the_services_reason(
+    event: str,
+) -> None:
+    """An absence moves orders: the rules choose again (or find nobody), and the service's
+    reason ("Wang Wei is absent (training): substitute") is English; Chinese words it."""
+    note = "Wang Wei is absent (培训): substitute; skill plumbing: Li Na"
+    data = {"assignees": [7], "by": "rules", "why": {}, "cause": "nobody_available",
+            "skill": "plumbing", "reason": "Wang Wei is absent (培训): substitute",
+            "substitute_for": "Wang Wei", "absence_reason": "培训"}  # fmt: skip
+    entry = TimelineEntry(NOW, "dispatcher", event, None, None, note, data)
+    said = timeline_line(order(), entry, {7: "Li Na"}, ZH, lambda s: span(s, ZH))
+    assert said.typed == "Wang Wei 请假（培训），由他人顶替"
+    assert "absent" not in said.text + (said.typed or "")
+
+
+def test_a_maintenance_templates_item_shows_in_the_pages_language() -> None:
+    from facility_dispatch.api.dashboard.wording import template_item_text
+    from facility_dispatch.maintenance.plan_values import templates
+
+    items = [str(i) for t in templates().values() for i in t["items"]]
+    for item in items:  # every item of every template has both halves
+        zh, en = template_item_text(item, "zh"), template_item_text(item, "en")
+        assert zh and en and not zh.isascii() and en.isascii() and zh + en != item, item
+    weight = next(i for i in items if i.startswith("对重/平衡重块"))
+    assert template_item_text(weight, "zh") == "对重/平衡重块及其压板：无松动，压板紧固"
+    assert template_item_text(weight, "en") == "Counterweight blocks secure, clamps tight"
+    typed = "检查阀门 / valve"  # a planner's own step is not one of the templates': left whole
+    assert template_item_text(typed, "zh") == template_item_text(typed, "en") == typed
+
+
 def test_an_old_entry_without_data_shows_its_note_in_english_only() -> None:
     entry = TimelineEntry(NOW - timedelta(days=1), "dispatcher", "alarm", None, None, "x y", {})
     assert timeline_line(order(), entry, {}, ZH, str).text == ""
