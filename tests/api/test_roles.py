@@ -70,6 +70,7 @@ NEEDS = {
     ("POST", "/api/v1/requests/{request_id}/accept"): "planner",
     ("POST", "/api/v1/requests/{request_id}/reject"): "planner",
     ("POST", "/api/v1/requests/{request_id}/follow-up"): "planner",
+    ("POST", "/api/v1/requests/{request_id}/phone"): "planner",
     ("POST", "/api/v1/complaint-reviews/{review_id}/close"): "planner",
     ("POST", "/api/v1/posts"): "planner",
     ("POST", "/api/v1/posts/{post_id}/roster-lines"): "planner",
