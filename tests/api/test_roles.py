@@ -616,6 +616,7 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/v1/requests/{request_id}/accept"): {},
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "not ours"},
         ("POST", "/api/v1/requests/{request_id}/follow-up"): {"note": "called, all fine"},
+        ("POST", "/api/v1/requests/{request_id}/phone"): {},
         ("POST", "/api/v1/complaint-reviews/{review_id}/close"): {"outcome": "visited"},
         ("POST", "/api/v1/posts"): {
             "site": site,
