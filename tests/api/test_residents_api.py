@@ -518,6 +518,7 @@ def test_the_phone_is_masked_in_lists_and_shown_in_full_only_by_a_recorded_revea
     for caller in (viewer, estate.technician):
         refused = client.post(f"/api/v1/requests/{request_id}/phone", headers=caller)
         assert refused.status_code == 403, refused.text
+        assert client.get(f"/requests/{request_id}", headers=caller).status_code == 403
     assert reveals() == []
 
     shown = client.post(f"/api/v1/requests/{request_id}/phone", headers=estate.planner)
@@ -534,6 +535,8 @@ def test_the_phone_is_masked_in_lists_and_shown_in_full_only_by_a_recorded_revea
     # the request's page in the console says who was shown it, and when
     page = client.get(f"/requests/{request_id}", headers=estate.planner)
     assert page.status_code == 200 and "planner-user" in page.text
+    order_page = client.get(f"/work-orders/{opened.json()['work_order_id']}")
+    assert f'href="/requests/{request_id}"' in order_page.text  # the order links its request
     assert "13800005678" not in page.text and 'data-event="request.phone_revealed"' in page.text
     # a token's name is anyone's text: the history shows it escaped
     marked = as_(token(client, "planner", name=HTML))
