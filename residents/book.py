@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from facility_dispatch.kernel.clock import Clock
 from facility_dispatch.kernel.db import Sessions
+from facility_dispatch.kernel.events import Event, EventRow
 from facility_dispatch.kernel.photos import PhotoStore
 from facility_dispatch.maintenance.errors import NotFoundError
 from facility_dispatch.maintenance.sql import WorkOrderRow
@@ -55,6 +56,24 @@ class RequestBook:
         with self._sessions() as session:
             rows = session.execute(stmt.order_by(RequestRow.id)).all()
             return [self._request(row, order) for row, order in rows]
+
+    def history(self, request_id: int) -> list[Event]:
+        """What happened to a request, oldest first: its events while the event log keeps them
+        (``FACILITY_EVENTS_RETENTION_DAYS``), among them each time its phone was shown."""
+        with self._sessions() as session:
+            site = session.scalar(select(RequestRow.site).where(RequestRow.id == request_id))
+            if site is None:
+                return []
+            rows = session.scalars(
+                select(EventRow)
+                .where(
+                    EventRow.site == site,
+                    EventRow.type.startswith("request."),
+                    EventRow.payload["request_id"].as_integer() == request_id,
+                )
+                .order_by(EventRow.id)
+            )
+            return [Event(r.id, r.at, r.type, r.site, dict(r.payload)) for r in rows]
 
     def queue(
         self,

@@ -137,6 +137,12 @@ def mask_phone(phone: str) -> str:
     return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
 
 
+def phone_kept(created_at: datetime, now: datetime, retention: timedelta) -> bool:
+    """Whether a request's phone may still be read: not once the request is past its retention
+    (the hourly prune may not have deleted it yet; what is due to be gone is not handed out)."""
+    return now - created_at < retention
+
+
 def given_name(name: str) -> str:
     """The technician's given name only (SPEC section 5): 王伟 -> 伟, Li Na -> Na."""
     name = name.strip()

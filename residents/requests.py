@@ -55,6 +55,7 @@ from facility_dispatch.residents.model import (
     bounded,
     given_name,
     normalize_phone,
+    phone_kept,
 )
 from facility_dispatch.residents.sql import RequestRow, ReviewRow
 
@@ -310,6 +311,21 @@ class ResidentRequests(RequestBook):
             request = self._request(row, order)
         self._events.notify()
         return request
+
+    def reveal_phone(self, request_id: int, actor: Actor, role: str) -> str:
+        """The resident's phone in full, for the dispatcher who calls them back (回访): lists
+        show it masked to everyone but admins, so reading it is a deliberate act, and each one
+        is recorded (``request.phone_revealed``: who, in which role, when; never the number).
+        A request past its retention holds no phone any more: NotFoundError, as once pruned."""
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            row = session.get(RequestRow, request_id)
+            if row is None or not phone_kept(row.created_at, now, self._retention):
+                raise NotFoundError(f"no request {request_id}")
+            self._record(session, "request.phone_revealed", row, now, actor=actor.name, role=role)
+            phone = row.phone
+        self._events.notify()
+        return phone
 
     def close_review(self, review_id: int, actor: Actor, outcome: str) -> Review:
         """The supervisor checked on site and answered the resident: what was found and done."""

@@ -4,7 +4,8 @@ follow-up calls due; complaint reviews; the residents' KPIs; and a printable not
 site's QR code for the lobby boards.
 
 The buttons post to the JSON API (``static/residents.js``), so its rules on roles apply as they
-are; phones show masked to every role but admin, as the API sends them.
+are; phones show masked to every role but admin, as the API sends them, and a Call button
+(follow-up calls, a request's page) asks the API for the number in full, a reveal it records.
 """
 
 from __future__ import annotations
@@ -49,10 +50,31 @@ def queue_page(page: PageDep, site: str | None = None, status: str | None = None
         open_orders=open_orders,
         kpis=residents.kpis(site or None, end - timedelta(days=30), end),
         phone=(lambda p: p) if page.user.role >= Role.ADMIN else mask_phone,
+        shows_phone=page.user.role >= Role.ADMIN,
         categories=CATEGORIES,
         skills=SKILLS,
         priorities=("P1", "P2", "P3", "P4"),
         sites=list(page.sites.values()),
+    )
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+def request_page(request_id: int, page: PageDep) -> HTMLResponse:
+    """One request for the dispatcher: what, where, its order, what the resident said, the
+    Call button that shows the phone in full (a recorded reveal), and its history, each time
+    its phone was shown among it ("shown to X at T"), while the event log keeps it."""
+    if page.user.role < Role.PLANNER:
+        return page.render("requests.html", status_code=403, allowed=False, site="")
+    residents = page.service.residents
+    found = residents.get(request_id)
+    if found is None:
+        return page.not_found(page.t("req.missing", id=request_id))
+    return page.render(
+        "request.html",
+        r=found,
+        history=residents.history(request_id),
+        phone=(lambda p: p) if page.user.role >= Role.ADMIN else mask_phone,
+        shows_phone=page.user.role >= Role.ADMIN,
     )
 
 

@@ -99,6 +99,10 @@ class FollowUpIn(Input):
     comment: str = Field(default="", max_length=MAX_COMMENT)
 
 
+class PhoneOut(BaseModel):
+    phone: str = Field(description="the resident's phone in full, to call them back")
+
+
 class ReviewOut(BaseModel):
     id: int
     request_id: int
@@ -240,6 +244,24 @@ def record_follow_up(
     except MaintenanceError as error:
         raise_for(error)
     return request_out(done, who)
+
+
+@router.post(
+    "/requests/{request_id}/phone",
+    response_model=PhoneOut,
+    responses={404: {"description": "no such request, or past its retention (no phone kept)"}},
+)
+def reveal_phone(request_id: Id, response: Response, service: ServiceDep, who: Planner) -> PhoneOut:
+    """The resident's phone in full, for the dispatcher who calls them (回访): lists show it
+    masked to every role but admin (SPEC section 5), so reading it is a deliberate act, a POST,
+    recorded as the event ``request.phone_revealed`` (who, in which role, when; never the
+    number) and shown on the request's page. ``Cache-Control: no-store``: no cache keeps it."""
+    try:
+        phone = service.residents.reveal_phone(request_id, actor_of(who), who.role.name.lower())
+    except MaintenanceError as error:
+        raise_for(error)
+    response.headers["Cache-Control"] = "no-store"
+    return PhoneOut(phone=phone)
 
 
 @router.get(

@@ -81,3 +81,39 @@ document.addEventListener("submit", async (event) => {
     if (button) button.disabled = false;
   }
 });
+
+// Call (拨打): the phone is masked on every list; the button asks the API for it in full (a
+// POST, recorded as request.phone_revealed with who and when) and puts a tel: link in place of
+// the masked number, on this page only: a reload masks it again.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-reveal]");
+  if (!button) return;
+  const holder = button.closest("[data-call]");
+  const error = holder?.querySelector(".form-error");
+  if (error) error.textContent = "";
+  button.disabled = true;
+  try {
+    const response = await fetch(button.dataset.reveal, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+      cache: "no-store",
+    });
+    if (response.status === 401) {
+      window.location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+      return;
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok || typeof body?.phone !== "string") throw new Error(reason(response.status, body));
+    const link = document.createElement("a");
+    link.className = "req-tel";
+    link.href = `tel:${body.phone.replace(/[^0-9+]/g, "")}`;
+    link.textContent = body.phone;
+    holder.querySelector(".req-phone")?.replaceWith(link);
+    button.remove();
+    link.focus();
+  } catch (failure) {
+    if (error) error.textContent = failure.message || tr("js.network");
+    button.disabled = false;
+  }
+});

@@ -487,3 +487,75 @@ def test_a_buildings_notice_opens_the_form_with_that_building_chosen(estate: Est
         other = resident.get(f"/r/{site}", params={"building": unknown})
         assert other.status_code == 200 and " selected>" not in other.text.split("<select")[1]
         assert "&amp;building" not in other.text
+
+
+def test_the_phone_is_masked_in_lists_and_shown_in_full_only_by_a_recorded_reveal(
+    estate: Estate,
+) -> None:
+    """Audit item 8 of issue 16: the dispatcher who makes the follow-up call (回访) needs the
+    number that every list masks; asking for it is a POST of its own, recorded without it."""
+    client, site = estate.client, estate.site
+
+    def reveals() -> list[dict[str, Any]]:
+        return [e for e in events(estate, "request.phone_revealed") if e["site"] == site]
+
+    made = estate.report(phone="+86 138 0000 5678")
+    request_id = made["id"]
+    opened = client.post(f"/api/v1/requests/{request_id}/accept", json={"skill": "plumbing"})
+    move(estate, opened.json()["work_order_id"], "acknowledged", "in_progress", "resolved")
+    estate.clock.advance(timedelta(days=3, minutes=1))
+    lists = [
+        client.get("/api/v1/requests", params={"site": site}, headers=estate.planner),
+        client.get("/api/v1/requests/follow-ups", params={"site": site}, headers=estate.planner),
+    ]
+    for answer in lists:
+        assert [r["phone"] for r in answer.json()["items"]] == ["138****5678"]
+    one = client.get(f"/api/v1/requests/{request_id}", headers=estate.planner)
+    assert one.json()["phone"] == "138****5678"
+    assert reveals() == []
+
+    viewer = as_(token(client, "viewer"))
+    for caller in (viewer, estate.technician):
+        refused = client.post(f"/api/v1/requests/{request_id}/phone", headers=caller)
+        assert refused.status_code == 403, refused.text
+        assert client.get(f"/requests/{request_id}", headers=caller).status_code == 403
+    assert reveals() == []
+
+    shown = client.post(f"/api/v1/requests/{request_id}/phone", headers=estate.planner)
+    assert shown.status_code == 200, shown.text
+    assert shown.json() == {"phone": "13800005678"}
+    assert shown.headers["cache-control"] == "no-store"
+    [recorded] = reveals()
+    assert recorded["request_id"] == request_id and recorded["site"] == site
+    assert recorded["actor"] == "planner-user" and recorded["role"] == "planner"
+    assert "5678" not in str(recorded) and "13800005678" not in str(recorded)
+    # still masked in the lists afterwards: the reveal is for this caller, this once
+    again = client.get("/api/v1/requests/follow-ups", params={"site": site}, headers=estate.planner)
+    assert again.json()["items"][0]["phone"] == "138****5678"
+    # the request's page in the console says who was shown it, and when
+    page = client.get(f"/requests/{request_id}", headers=estate.planner)
+    assert page.status_code == 200 and "planner-user" in page.text
+    order_page = client.get(f"/work-orders/{opened.json()['work_order_id']}")
+    assert f'href="/requests/{request_id}"' in order_page.text  # the order links its request
+    assert "13800005678" not in page.text and 'data-event="request.phone_revealed"' in page.text
+    # a token's name is anyone's text: the history shows it escaped
+    marked = as_(token(client, "planner", name=HTML))
+    assert client.post(f"/api/v1/requests/{request_id}/phone", headers=marked).status_code == 200
+    page = client.get(f"/requests/{request_id}", headers=estate.planner)
+    assert HTML not in page.text and "&lt;script&gt;alert(2)&lt;/script&gt;" in page.text
+
+    # a planner of another estate cannot even learn the request exists
+    other = f"oth-{uuid.uuid4().hex[:6]}"
+    assert client.put(f"/api/v1/sites/{other}", json={"name": "西园"}).status_code == 200
+    elsewhere = as_(token(client, "planner", sites=[other]))
+    hidden = client.post(f"/api/v1/requests/{request_id}/phone", headers=elsewhere)
+    assert hidden.status_code == 404, hidden.text
+    missing = client.post("/api/v1/requests/999999/phone", headers=estate.planner)
+    assert missing.status_code == 404
+    assert len(reveals()) == 2
+
+    # past its retention a request holds no phone to give, even before the hourly prune ran
+    estate.clock.advance(timedelta(days=363))
+    gone = client.post(f"/api/v1/requests/{request_id}/phone", headers=estate.planner)
+    assert gone.status_code == 404, gone.text
+    assert len(reveals()) == 2

@@ -70,6 +70,7 @@ NEEDS = {
     ("POST", "/api/v1/requests/{request_id}/accept"): "planner",
     ("POST", "/api/v1/requests/{request_id}/reject"): "planner",
     ("POST", "/api/v1/requests/{request_id}/follow-up"): "planner",
+    ("POST", "/api/v1/requests/{request_id}/phone"): "planner",
     ("POST", "/api/v1/complaint-reviews/{review_id}/close"): "planner",
     ("POST", "/api/v1/posts"): "planner",
     ("POST", "/api/v1/posts/{post_id}/roster-lines"): "planner",
@@ -615,6 +616,7 @@ def body_for(world: World, method: str, path: str) -> dict[str, Any] | None:
         ("POST", "/api/v1/requests/{request_id}/accept"): {},
         ("POST", "/api/v1/requests/{request_id}/reject"): {"reason": "not ours"},
         ("POST", "/api/v1/requests/{request_id}/follow-up"): {"note": "called, all fine"},
+        ("POST", "/api/v1/requests/{request_id}/phone"): {},
         ("POST", "/api/v1/complaint-reviews/{review_id}/close"): {"outcome": "visited"},
         ("POST", "/api/v1/posts"): {
             "site": site,

@@ -397,7 +397,16 @@ def test_reject_with_a_reason_call_back_close_a_review_and_the_chinese_tracking_
     clock.advance(timedelta(days=3, minutes=1))
     sign_in()  # a new day's shift: yesterday's console session has ended
     call = desk.locator(f'#follow-ups article[data-request-id="{door}"]')
-    assert "137****3333" in call.inner_text()
+    assert "137****3333" in call.inner_text() and "13722223333" not in desk.content()
+    # the number is masked; "拨打" asks for it in full (recorded) and makes it a tel: link
+    call.locator("button[data-reveal]").click()
+    dial = call.locator("a.req-tel")
+    dial.wait_for()
+    assert dial.get_attribute("href") == "tel:13722223333"
+    assert dial.inner_text() == "13722223333"
+    assert call.locator("button[data-reveal]").count() == 0
+    assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    shoot(desk, "residents-11a-call-revealed")
     call.locator('input[name="note"]').fill("住户说门禁已经好了，很满意")
     call.locator('select[name="rating"]').select_option("5")
     call.locator("button[type=submit]").click()
@@ -420,6 +429,24 @@ def test_reject_with_a_reason_call_back_close_a_review_and_the_chinese_tracking_
     assert closed["outcome"].startswith("主管上门复查")
     assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     shoot(desk, "residents-11-called-and-reviewed")
+
+    # the request's own page: the phone masked again, its Call button, and its history
+    # saying to whom the phone was shown and when (the reveal above, then this one)
+    desk.goto(f"{url}/requests/{door}")
+    assert desk.locator("h1").inner_text().startswith(f"报事 #{door}")
+    revealed = desk.locator('#request-history li[data-event="request.phone_revealed"]')
+    assert revealed.count() == 1
+    assert "电话号码已向 调度 Wu（调度员）完整显示" in revealed.inner_text()
+    here = desk.locator(f"#request-{door}")
+    assert "137****3333" in here.inner_text() and "13722223333" not in desk.content()
+    assert here.locator("button[data-reveal]").inner_text() == "拨打"
+    here.locator("button[data-reveal]").click()
+    here.locator('a.req-tel[href="tel:13722223333"]').wait_for()
+    assert desk.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    shoot(desk, "residents-12-request-page-zh")
+    desk.reload()
+    assert revealed.count() == 2 and "13722223333" not in desk.content()
+    assert desk.locator("#request-history li").first.inner_text().endswith("收到报事")
 
     # the resident whose call was noted sees the rating given on the phone
     resident.goto(door_page)

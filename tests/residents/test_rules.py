@@ -20,6 +20,7 @@ from facility_dispatch.residents.model import (
     mask_phone,
     normalize_phone,
     order_statuses,
+    phone_kept,
     shown_status,
 )
 
@@ -229,3 +230,10 @@ def test_every_refusal_has_its_words_in_both_languages_and_keeps_the_apis_englis
     conflict = RequestConflictError("decided_already", id=3, status="rejected")
     assert str(conflict) == "request 3 is rejected already; only a new one is accepted or rejected"
     assert conflict.field is None
+
+
+def test_a_phone_is_given_out_only_while_its_request_is_within_its_retention() -> None:
+    year = timedelta(days=365)
+    assert phone_kept(T0, T0 + year - timedelta(seconds=1), year)
+    assert not phone_kept(T0, T0 + year, year)  # due to be pruned: not handed out any more
+    assert not phone_kept(T0, T0 + year + timedelta(hours=1), year)
