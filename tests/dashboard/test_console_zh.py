@@ -334,6 +334,8 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     accepted = admin.post(f"/api/v1/requests/{requests[1]['id']}/accept", json={})
     assert accepted.status_code == 200, accepted.text
     resident = accepted.json()["work_order_id"]
+    revealed = admin.post(f"/api/v1/requests/{requests[1]['id']}/phone", json={})
+    assert revealed.status_code == 200, revealed.text  # the request's page then says who saw it
     resolved = _resolved_order(estate)
     more = _rosters_rounds_and_more(estate)
     _absence_silence_parts_and_plan(estate, resolved)
@@ -378,6 +380,7 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
         "/r/{site}": [f"/r/{site}"],
         "/r/t/{token}": [f"/r/t/{more['tracking']}"],
         "/requests/notice/{site}": [f"/requests/notice/{site}"],
+        "/requests/{request_id}": [f"/requests/{r['id']}" for r in requests],
         "/rosters/substitutes": [
             f"/rosters/substitutes?post={more['post']}&day={more['day']}&shift=day"
         ],
