@@ -22,12 +22,13 @@ from facility_dispatch.residents.model import (
     FOLLOW_UP_AFTER,
     REPEAT_WITHIN,
     Feedback,
+    PhoneReveal,
     Request,
     Review,
     order_statuses,
     shown_status,
 )
-from facility_dispatch.residents.sql import RequestRow, ReviewRow
+from facility_dispatch.residents.sql import PhoneRevealRow, RequestRow, ReviewRow
 
 RATED_AFTER: Final = ("resolved", "closed")
 """SPEC section 5: feedback once the order is resolved or closed (a cancelled one is not)."""
@@ -59,7 +60,8 @@ class RequestBook:
 
     def history(self, request_id: int) -> list[Event]:
         """What happened to a request, oldest first: its events while the event log keeps them
-        (``FACILITY_EVENTS_RETENTION_DAYS``), among them each time its phone was shown."""
+        (``FACILITY_EVENTS_RETENTION_DAYS``). Not the ``request.phone_revealed`` ones: those are
+        read from their own table, kept as long as the request (:meth:`reveals`)."""
         with self._sessions() as session:
             site = session.scalar(select(RequestRow.site).where(RequestRow.id == request_id))
             if site is None:
@@ -69,11 +71,23 @@ class RequestBook:
                 .where(
                     EventRow.site == site,
                     EventRow.type.startswith("request."),
+                    EventRow.type != "request.phone_revealed",
                     EventRow.payload["request_id"].as_integer() == request_id,
                 )
                 .order_by(EventRow.id)
             )
             return [Event(r.id, r.at, r.type, r.site, dict(r.payload)) for r in rows]
+
+    def reveals(self, request_id: int) -> list[PhoneReveal]:
+        """Each time the request's phone was shown in full, oldest first, for as long as the
+        request is kept."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(PhoneRevealRow)
+                .where(PhoneRevealRow.request_id == request_id)
+                .order_by(PhoneRevealRow.id)
+            )
+            return [PhoneReveal(r.at, r.actor, r.role) for r in rows]
 
     def queue(
         self,

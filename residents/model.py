@@ -218,6 +218,17 @@ class Request:
 
 
 @dataclass(frozen=True, slots=True)
+class PhoneReveal:
+    """One time a request's phone was shown in full: to whom, in which role, when. Kept as long
+    as the request (not as long as the event log), so the record of who saw a number lasts as
+    long as the number does."""
+
+    at: datetime
+    actor: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tracking:
     """What the resident's tracking page shows: nothing more (no phone, no full names)."""
 

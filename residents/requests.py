@@ -57,7 +57,7 @@ from facility_dispatch.residents.model import (
     normalize_phone,
     phone_kept,
 )
-from facility_dispatch.residents.sql import RequestRow, ReviewRow
+from facility_dispatch.residents.sql import PhoneRevealRow, RequestRow, ReviewRow
 
 _WORDS = {"repair": "报修 repair", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}
 
@@ -315,13 +315,19 @@ class ResidentRequests(RequestBook):
     def reveal_phone(self, request_id: int, actor: Actor, role: str) -> str:
         """The resident's phone in full, for the dispatcher who calls them back (回访): lists
         show it masked to everyone but admins, so reading it is a deliberate act, and each one
-        is recorded (``request.phone_revealed``: who, in which role, when; never the number).
+        is recorded (who, in which role, when; never the number): in ``phone_reveals``, kept as
+        long as the request, and as the event ``request.phone_revealed`` for the live views.
         A request past its retention holds no phone any more: NotFoundError, as once pruned."""
         now = self._clock.now()
         with self._sessions.begin() as session:
             row = session.get(RequestRow, request_id)
             if row is None or not phone_kept(row.created_at, now, self._retention):
                 raise NotFoundError(f"no request {request_id}")
+            session.add(
+                PhoneRevealRow(
+                    request_id=row.id, site=row.site, actor=actor.name[:100], role=role, at=now
+                )
+            )
             self._record(session, "request.phone_revealed", row, now, actor=actor.name, role=role)
             phone = row.phone
         self._events.notify()
@@ -346,7 +352,8 @@ class ResidentRequests(RequestBook):
         return closed
 
     def prune(self) -> int:
-        """Requests past the retention period go, with their photos and reviews."""
+        """Requests past the retention period go, with their photos, reviews and the record of
+        whom their phone was shown to (kept until then, though the event log forgets sooner)."""
         now = self._clock.now()
         self._limiter.prune(now - timedelta(days=1))
         with self._sessions.begin() as session:
@@ -358,6 +365,7 @@ class ResidentRequests(RequestBook):
             ids = [r.id for r in old]
             if ids:
                 session.execute(delete(ReviewRow).where(ReviewRow.request_id.in_(ids)))
+                session.execute(delete(PhoneRevealRow).where(PhoneRevealRow.request_id.in_(ids)))
                 session.execute(delete(RequestRow).where(RequestRow.id.in_(ids)))
             keys = [key for r in old for key in r.photos]
         for key in keys:

@@ -1,4 +1,4 @@
-"""Tables of the residents' side: requests, complaint reviews, rate-limit buckets.
+"""Tables of the residents' side: requests, complaint reviews, phone reveals, rate-limit buckets.
 
 A request's tracking token is kept only as its SHA-256 (like the API tokens): the database
 alone does not give anyone a resident's tracking page. The phone is kept in full, for the
@@ -58,6 +58,23 @@ class ReviewRow(Base):
     closed_at: Mapped[datetime | None]
     closed_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class PhoneRevealRow(Base):
+    """Each time a request's phone was shown in full: who, in which role, when (never the
+    number). A table of its own, not only the ``request.phone_revealed`` event, because the
+    event log is pruned after ``FACILITY_EVENTS_RETENTION_DAYS`` while the phone is kept as long
+    as its request: the record of who saw a number must last as long as the number does. It
+    goes with its request, in the residents' retention prune."""
+
+    __tablename__ = "phone_reveals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("resident_requests.id"), index=True)
+    site: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
 
 
 class RateBucketRow(Base):

@@ -61,8 +61,9 @@ def queue_page(page: PageDep, site: str | None = None, status: str | None = None
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
 def request_page(request_id: int, page: PageDep) -> HTMLResponse:
     """One request for the dispatcher: what, where, its order, what the resident said, the
-    Call button that shows the phone in full (a recorded reveal), and its history, each time
-    its phone was shown among it ("shown to X at T"), while the event log keeps it."""
+    Call button that shows the phone in full (a recorded reveal), and its history: its events
+    while the event log keeps them, and among them, in time order, each time its phone was
+    shown ("shown to X at T"), read from the reveals kept as long as the request."""
     if page.user.role < Role.PLANNER:
         return page.render("requests.html", status_code=403, allowed=False, site="")
     residents = page.service.residents
@@ -72,7 +73,9 @@ def request_page(request_id: int, page: PageDep) -> HTMLResponse:
     return page.render(
         "request.html",
         r=found,
-        history=residents.history(request_id),
+        history=sorted(
+            [*residents.history(request_id), *residents.reveals(request_id)], key=lambda e: e.at
+        ),
         phone=(lambda p: p) if page.user.role >= Role.ADMIN else mask_phone,
         shows_phone=page.user.role >= Role.ADMIN,
     )

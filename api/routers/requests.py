@@ -254,8 +254,9 @@ def record_follow_up(
 def reveal_phone(request_id: Id, response: Response, service: ServiceDep, who: Planner) -> PhoneOut:
     """The resident's phone in full, for the dispatcher who calls them (回访): lists show it
     masked to every role but admin (SPEC section 5), so reading it is a deliberate act, a POST,
-    recorded as the event ``request.phone_revealed`` (who, in which role, when; never the
-    number) and shown on the request's page. ``Cache-Control: no-store``: no cache keeps it."""
+    recorded (who, in which role, when; never the number) as long as the request is kept, and
+    as the event ``request.phone_revealed``; shown on the request's page.
+    ``Cache-Control: no-store``: no cache keeps it."""
     try:
         phone = service.residents.reveal_phone(request_id, actor_of(who), who.role.name.lower())
     except MaintenanceError as error:

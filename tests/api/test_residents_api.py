@@ -22,6 +22,8 @@ from facility_dispatch.api.app import create_app
 from facility_dispatch.api.routers.requests import qr_svg
 from facility_dispatch.kernel.clock import ManualClock
 from facility_dispatch.kernel.events import EventRow
+from facility_dispatch.residents.sql import PhoneRevealRow
+from facility_dispatch.retention import Retention
 from facility_dispatch.service import build_service
 from tests.api.test_work_orders_api import as_, technician, token
 from tests.builders import ADMIN_TOKEN, make_settings
@@ -554,8 +556,42 @@ def test_the_phone_is_masked_in_lists_and_shown_in_full_only_by_a_recorded_revea
     assert missing.status_code == 404
     assert len(reveals()) == 2
 
+    # the event log forgets after 30 days (the hourly retention job); the record of who was
+    # shown the number does not, while the number is kept
+    service = client.app.state.service  # type: ignore[attr-defined]
+    settings = service.settings
+    log_retention = Retention(
+        service.events,
+        service.store,
+        estate.clock,
+        events_kept=timedelta(days=settings.events_retention_days),
+        telemetry_kept=timedelta(days=settings.retention_days),
+    )
+    estate.clock.advance(timedelta(days=31))
+    assert log_retention.prune()[0] >= 5 and reveals() == []
+    assert service.residents.prune() == 0
+    page = client.get(f"/requests/{request_id}", headers=estate.planner)
+    assert 'data-event="request.received"' not in page.text  # the log's own steps are gone
+    assert page.text.count('data-event="request.phone_revealed"') == 2
+    assert "planner-user" in page.text and "&lt;script&gt;alert(2)&lt;/script&gt;" in page.text
+    assert HTML not in page.text and "13800005678" not in page.text
+    assert [(r.actor, r.role) for r in service.residents.reveals(request_id)] == [
+        ("planner-user", "planner"),
+        (HTML, "planner"),
+    ]
+
+    # the day before its retention ends the residents' prune keeps the request and its reveals
+    estate.clock.advance(timedelta(days=330))  # 364 days and a minute after it came
+    assert service.residents.prune() == 0
+    assert len(service.residents.reveals(request_id)) == 2
     # past its retention a request holds no phone to give, even before the hourly prune ran
-    estate.clock.advance(timedelta(days=363))
+    estate.clock.advance(timedelta(days=2))
     gone = client.post(f"/api/v1/requests/{request_id}/phone", headers=estate.planner)
     assert gone.status_code == 404, gone.text
-    assert len(reveals()) == 2
+    assert len(service.residents.reveals(request_id)) == 2 and reveals() == []  # none recorded
+    # and the prune takes the record of its reveals with it
+    assert service.residents.prune() == 1
+    assert service.residents.reveals(request_id) == []
+    with service.sessions() as session:
+        assert session.scalars(select(PhoneRevealRow)).all() == []
+    assert client.get(f"/requests/{request_id}", headers=estate.planner).status_code == 404
