@@ -437,6 +437,10 @@ def test_reject_with_a_reason_call_back_close_a_review_and_the_chinese_tracking_
     revealed = desk.locator('#request-history li[data-event="request.phone_revealed"]')
     assert revealed.count() == 1
     assert "电话号码已向 调度 Wu（调度员）完整显示" in revealed.inner_text()
+    kept = desk.locator("#request-history p.muted").inner_text()  # as long as the request
+    assert kept == (
+        "每次完整显示电话号码都有记录，与报事一同保存；其他处理记录保存30天（事件日志）。"
+    )
     here = desk.locator(f"#request-{door}")
     assert "137****3333" in here.inner_text() and "13722223333" not in desk.content()
     assert here.locator("button[data-reveal]").inner_text() == "拨打"
