@@ -32,7 +32,6 @@ from facility_dispatch.maintenance import authority
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.rules.alarms import AlarmRecord
-from facility_dispatch.rules.loader import metrics_of
 
 TEMPLATES: Final = Path(__file__).resolve().parents[1] / "templates" / "dashboard"
 STATIC_VERSION: Final = __version__
@@ -106,10 +105,7 @@ class Page:
         """The value that fired, with its unit or the state it means (a leak sensor "wet"),
         when the rule reads one metric."""
         rule = self.service.alarms.rule(alarm.rule_id)
-        metrics = list(dict.fromkeys(metrics_of(rule.condition))) if rule else []
-        if len(metrics) == 1:
-            return present.value_text(alarm.kind, metrics[0], alarm.value, self.t.get)
-        return wording.value_text(alarm.value, self.t)
+        return wording.alarm_value(alarm.kind, alarm.value, rule, self.t)
 
     def query_with(self, **changes: object) -> str:
         """This page's query string with some parameters changed (a view switch keeps the

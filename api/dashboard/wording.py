@@ -16,12 +16,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any, Final
 
+from facility_dispatch.api.dashboard import present
 from facility_dispatch.api.dashboard.i18n import Lang, Translator
 from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, WorkOrder
 from facility_dispatch.maintenance.plan_values import templates
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.notify.messages import EventWording, EventWords, Worded
 from facility_dispatch.rules.alarms import AlarmRecord
+from facility_dispatch.rules.loader import metrics_of
 from facility_dispatch.rules.models import RuleSpec
 
 HELD: Final = re.compile(r"(?:; )?resolution deadline moved by .+ on hold$")
@@ -73,6 +75,15 @@ def _described(
     return description or (rule.description if rule else "") or fault_name(fault, t)
 
 
+def alarm_value(kind: str, value: Any, rule: RuleSpec | None, t: Translator) -> str:
+    """The value that fired, with its unit or the state it means (a leak sensor "wet"), when
+    the rule reads one metric; else as a bare value (yes / no, a number)."""
+    metrics = list(dict.fromkeys(metrics_of(rule.condition))) if rule else []
+    if len(metrics) == 1:
+        return present.value_text(kind, metrics[0], value, t.get)
+    return value_text(value, t)
+
+
 def event_wording(rule_of: Callable[[str], RuleSpec | None]) -> EventWording:
     """How a message words an event that has no order (the notifier, below the console, is
     handed this): an alarm by its rule's description and the console's names of its fault and
@@ -87,7 +98,8 @@ def event_wording(rule_of: Callable[[str], RuleSpec | None]) -> EventWording:
             lines = [_described(fault, payload.get("description"), rule, t)]
             lines.append(f"{t('filter.severity')}: {t('severity.' + str(payload.get('severity')))}")
             if payload.get("value") is not None:
-                lines.append(f"{t('alarm.value')}: {value_text(payload['value'], t)}")
+                value = alarm_value(str(payload.get("kind")), payload["value"], rule, t)
+                lines.append(f"{t('msg.value')}: {value}")
             subject = " ".join(str(p) for p in (payload.get("asset"), fault_name(fault, t)) if p)
             return EventWords(subject, tuple(lines), _moment(payload.get("fired_at")))
         if event.startswith("request."):

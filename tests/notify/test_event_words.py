@@ -55,9 +55,9 @@ def told(event: str, payload: dict[str, object], lang: Lang) -> str:
 def test_an_alarm_without_an_order_is_worded_in_each_language() -> None:
     zh, en = told("alarm.fired", ALARM, "zh"), told("alarm.fired", ALARM, "en")
     assert LEAK.description_zh and LEAK.description_zh in zh
-    assert LEAK.description not in zh and "True" not in zh and "漏水" in zh
+    assert LEAK.description not in zh and "True" not in zh and "数值: 漏水" in zh, zh
     assert "2026-11-29 18:00 CST" in zh  # the site's time, not the payload's ISO time
-    assert LEAK.description in en and "2026-11-29 18:00" in en
+    assert LEAK.description in en and "2026-11-29 18:00" in en and "Value: wet" in en, en
     for text in (zh, en):
         assert not re.search(r"\b(?:rule_id|fired_at|started_at|True|False|None)\b", text), text
         assert "T10:00" not in text
