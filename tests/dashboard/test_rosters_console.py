@@ -165,9 +165,9 @@ def _substitutes(api: httpx.Client, post_id: int) -> list[dict[str, Any]]:
     return list(answer["candidates"])
 
 
-def test_a_missed_round_and_an_overdue_handover_show_flagged_in_both_languages(
-    console: Console,
-) -> None:
+def _a_round_walked_and_one_missed(console: Console) -> None:
+    """A daily 09:00 pump-room round: Thursday's walked on time with a finding (the floor is
+    wet), Friday's not walked at all; the clock left at Friday 19:00, the rounds swept."""
     api, site, service, clock = console.api, console.site, console.service, console.clock
     clock.set(datetime(2026, 11, 26, 0, 30, tzinfo=UTC))  # Thursday 08:30 in Shanghai
     route = _ok(
@@ -191,9 +191,15 @@ def test_a_missed_round_and_an_overdue_handover_show_flagged_in_both_languages(
     token = route["checkpoints"][0]["token"]
     walker = Actor("Gao Feng", None, Rank.TECHNICIAN)
     service.patrols.visit(thursday.id, token, [{"key": "dry", "ok": False}], walker)
-
     clock.set(FRIDAY_SEVEN_PM)  # nobody walked Friday's 09:00 round; its hour ran out at 10:00
     service.patrols.sweep()
+
+
+def test_a_missed_round_and_an_overdue_handover_show_flagged_in_both_languages(
+    console: Console,
+) -> None:
+    site, service, clock = console.site, console.service, console.clock
+    _a_round_walked_and_one_missed(console)
     service.handovers.write(site, Actor("Day guard", None, Rank.TECHNICIAN), keys="Gate key 2")
     clock.advance(timedelta(minutes=31))  # no post, nobody named: due half an hour after writing
     service.handovers.flag_overdue()
@@ -222,31 +228,8 @@ def test_the_kpi_page_counts_a_posts_coverage_from_its_roster(console: Console) 
     """Made on Friday and rostered from Monday 23 November, the gate is counted for the five
     days to Friday, not the thirty of the KPI period: 4 of 5 day shifts covered (Wednesday's
     guard was off sick). One round walked on time with a finding, one missed."""
-    api, site, service, clock = console.api, console.site, console.service, console.clock
-    clock.set(datetime(2026, 11, 26, 0, 30, tzinfo=UTC))  # Thursday 08:30
-    route = _ok(
-        api.post(
-            "/api/v1/routes",
-            json={
-                "site": site,
-                "name": "Pump room check",
-                "times": ["09:00"],
-                "window": "1h",
-                "checkpoints": [
-                    {"name": "Pump room", "items": [{"key": "dry", "text": "Floor dry"}]}
-                ],
-            },
-        ),
-        201,
-    )
-    service.patrols.schedule()
-    (thursday,) = service.patrols.rounds(site, None, clock.now(), clock.now() + timedelta(hours=2))
-    clock.advance(timedelta(minutes=45))
-    walker = Actor("Gao Feng", None, Rank.TECHNICIAN)
-    token = route["checkpoints"][0]["token"]
-    service.patrols.visit(thursday.id, token, [{"key": "dry", "ok": False}], walker)
-    clock.set(FRIDAY_SEVEN_PM)
-    service.patrols.sweep()
+    api, site = console.api, console.site
+    _a_round_walked_and_one_missed(console)
 
     day_shift = [SHIFTS[0]]
     post = _ok(
