@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 Seniority = Literal["junior", "senior"]
 
@@ -113,14 +113,20 @@ def assign(
     exclude: frozenset[int] = frozenset(),
     policy: Policy | None = None,
     reactive_orders: Mapping[int, int] | None = None,
+    handed_back: frozenset[int] = frozenset(),
 ) -> Assignment:
     """``open_orders`` ranks who is least loaded; the cap counts ``reactive_orders`` (alarm and
     manual orders; all open orders when not given): a month of preventive checks created at
-    once must not keep a technician from an urgent fault."""
+    once must not keep a technician from an urgent fault. Who ``handed_back`` this order said
+    they cannot take it: the rules do not send it straight back to them."""
     policy = policy or Policy()
     capped = open_orders if reactive_orders is None else reactive_orders
     reasons: list[str] = []
     people = [p for p in people if p.active and p.id not in exclude]
+    returned = [p for p in people if p.id in handed_back]
+    if returned:
+        reasons.append(f"handed this order back: {_names(returned)}")
+        people = [p for p in people if p.id not in handed_back]
     away = {leave.technician_id for leave in leaves if leave.covers(now)}
     duties = list(duties)
 
@@ -194,6 +200,7 @@ def assign(
 Why = Literal[
     "inactive",
     "excluded",
+    "handed_back",
     "no_skill",
     "no_certificate",
     "other_site",
@@ -207,7 +214,16 @@ Why = Literal[
 ]
 """Why a technician can or cannot take a job: a code the console words in each language."""
 BARRING: Final[frozenset[str]] = frozenset(
-    {"inactive", "excluded", "no_skill", "no_certificate", "other_site", "absent", "at_cap"}
+    {
+        "inactive",
+        "excluded",
+        "handed_back",
+        "no_skill",
+        "no_certificate",
+        "other_site",
+        "absent",
+        "at_cap",
+    }
 )
 
 
@@ -236,12 +252,13 @@ def candidates(
     last_on_asset: int | None = None,
     exclude: frozenset[int] = frozenset(),
     policy: Policy | None = None,
+    handed_back: frozenset[int] = frozenset(),
 ) -> list[Candidate]:
     """Everyone, ranked as :func:`assign` ranks them: the eligible first (on shift at the site,
     then on call, then the rest; fewer open orders first; who last worked on the asset first
     among equals), then those who cannot go, each with every reason. A P1 ignores the cap, as
     :func:`assign` does. A planner may still choose someone off duty: only the barring reasons
-    (:data:`BARRING`) make a candidate ineligible."""
+    (:data:`BARRING`) make a candidate ineligible; having ``handed_back`` the order is one."""
     policy = policy or Policy()
     capped = open_orders if reactive_orders is None else reactive_orders
     away = {leave.technician_id for leave in leaves if leave.covers(now)}
@@ -254,6 +271,8 @@ def candidates(
             why.append("inactive")
         if person.id in exclude:
             why.append("excluded")
+        if person.id in handed_back:
+            why.append("handed_back")
         if job.skill not in person.skills:
             why.append("no_skill")
         if certificate and not person.certified(certificate, today):
@@ -284,6 +303,27 @@ def candidates(
             (rank, Candidate(person, eligible, tuple(why), load, capped.get(person.id, 0)))
         )
     return [candidate for _, candidate in sorted(found, key=lambda pair: pair[0])]
+
+
+TimelineEntry = tuple[str, str | None, str | None, Mapping[str, Any]]
+"""An order's timeline entry as plain data: (event, from status, to status, data)."""
+
+
+def who_handed_back(timeline: Iterable[TimelineEntry]) -> frozenset[int]:
+    """Who handed this order back (``assigned -> open``), from its timeline in order: the ids
+    the hand-back entry names, or, for an entry written before it named them, whoever the last
+    assignment before it had assigned."""
+    assigned: list[int] = []
+    returned: set[int] = set()
+    for event, from_status, to_status, data in timeline:
+        if event == "assigned" and "assignees" in data:
+            assigned = [int(i) for i in data["assignees"]]
+        elif event == "reassigned" and "after" in data:
+            assigned = [int(i) for i in data["after"]]
+        elif event == "transition" and from_status == "assigned" and to_status == "open":
+            returned.update(int(i) for i in data.get("handed_back", assigned))
+            assigned = []
+    return frozenset(returned)
 
 
 def _on(duties: list[Duty], technician_id: int, site: str, at: datetime, on_call: bool) -> bool:

@@ -29,6 +29,7 @@ from facility_dispatch.maintenance.assignment import (
     Policy,
     assign,
     candidates,
+    who_handed_back,
 )
 from facility_dispatch.maintenance.authority import Act
 from facility_dispatch.maintenance.contractor_book import Contractors
@@ -625,6 +626,20 @@ class WorkOrderService(OrderBook):
             .limit(1)
         )
 
+    @staticmethod
+    def _handed_back(session: Session, row: WorkOrderRow) -> frozenset[int]:
+        entries = session.execute(
+            select(
+                TimelineRow.event, TimelineRow.from_status, TimelineRow.to_status, TimelineRow.data
+            )
+            .where(
+                TimelineRow.work_order_id == row.id,
+                TimelineRow.event.in_(("assigned", "reassigned", "transition")),
+            )
+            .order_by(TimelineRow.at, TimelineRow.id)
+        ).all()
+        return who_handed_back((event, from_, to, data or {}) for event, from_, to, data in entries)
+
     def auto_assign(
         self,
         session: Session,
@@ -647,6 +662,7 @@ class WorkOrderService(OrderBook):
             "exclude": exclude,
             "policy": self._policy,
             "reactive_orders": self.open_counts(session, reactive_only=True),
+            "handed_back": self._handed_back(session, row),
         }
         decision = assign(job, *inputs, now, today, **options)
         dispatch = self._dispatch_for(session, row, now)
@@ -668,6 +684,11 @@ class WorkOrderService(OrderBook):
         if reason:
             explanation = f"{reason}; {explanation}"
         before = row.status
+        if decision.assignees and list(decision.assignees) == self.assignees_of(session, row.id):
+            # the rules chose who already has it: nothing changed, so nothing is recorded and
+            # nobody is told again
+            self._record_dispatch(session, row, now, actor, dispatch)
+            return decision
         self._set_assignees(session, row, decision.assignees)
         self._record_dispatch(session, row, now, actor, dispatch)
         if decision.assignees:
@@ -737,6 +758,7 @@ class WorkOrderService(OrderBook):
                 reactive_orders=self.open_counts(session, reactive_only=True),
                 last_on_asset=self._last_on_asset(session, row),
                 policy=self._policy,
+                handed_back=self._handed_back(session, row),
             )
 
     @staticmethod
@@ -789,28 +811,50 @@ class WorkOrderService(OrderBook):
                 if missing:
                     raise NotFoundError(f"no technician {', '.join(map(str, missing))}")
                 before = self.assignees_of(session, row.id)
-                self._set_assignees(session, row, technician_ids)
-                if contractor_id is None:
-                    self._record_dispatch(
-                        session, row, now, actor, self._dispatch_for(session, row, now)
+                if list(technician_ids) != before or contractor_id is not None:
+                    # the same people again changes nothing: nothing recorded, nobody told
+                    self._assign_by_hand(
+                        session,
+                        row,
+                        now,
+                        actor,
+                        technician_ids,
+                        note,
+                        before,
+                        contractor_chosen=contractor_id is not None,
                     )
-                moved = row.status == Status.OPEN
-                if moved:
-                    row.status = Status.ASSIGNED
-                row.escalation = None
-                self.log_entry(
-                    session,
-                    row,
-                    now,
-                    actor,
-                    "assigned",
-                    Status.OPEN if moved else None,
-                    Status.ASSIGNED if moved else None,
-                    f"by hand ({note})" if note else "by hand",
-                    {"assignees": list(technician_ids), "before": before, "by": "hand"},
-                )
         self.announce(pending)
         return self._get(order_id)
+
+    def _assign_by_hand(
+        self,
+        session: Session,
+        row: WorkOrderRow,
+        now: datetime,
+        actor: Actor,
+        technician_ids: Sequence[int],
+        note: str | None,
+        before: list[int],
+        contractor_chosen: bool,
+    ) -> None:
+        self._set_assignees(session, row, technician_ids)
+        if not contractor_chosen:
+            self._record_dispatch(session, row, now, actor, self._dispatch_for(session, row, now))
+        moved = row.status == Status.OPEN
+        if moved:
+            row.status = Status.ASSIGNED
+        row.escalation = None
+        self.log_entry(
+            session,
+            row,
+            now,
+            actor,
+            "assigned",
+            Status.OPEN if moved else None,
+            Status.ASSIGNED if moved else None,
+            f"by hand ({note})" if note else "by hand",
+            {"assignees": list(technician_ids), "before": before, "by": "hand"},
+        )
 
     # -- the lifecycle ------------------------------------------------------------------------
 
@@ -899,6 +943,8 @@ class WorkOrderService(OrderBook):
         if target == Status.CLOSED:
             row.closed_at = now
         if target == Status.OPEN:
+            # who hands it back is named, so the rules do not send it straight back to them
+            record = {**(record or {}), "handed_back": self.assignees_of(session, row.id)}
             self._set_assignees(session, row, ())
         row.status = target
         row.updated_at = now

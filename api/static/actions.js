@@ -80,6 +80,11 @@ export const handlers = {
         : tr("js.assign_nobody", { number: order.number }), "error");
       return null;
     }
+    // the rules may choose who already has it: nothing is recorded, and the page says so
+    if (order && button.dataset.assignees !== undefined
+        && order.assignees.join(",") === button.dataset.assignees) {
+      return tr("js.assign_unchanged", { number: order.number });
+    }
     return order && tr("js.assign_done", { number: order.number });
   },
   async "lift-silence"(button) {
