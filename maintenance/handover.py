@@ -80,6 +80,25 @@ def acknowledge_by(now: datetime, starts: Iterable[datetime]) -> datetime:
     return max(now, start) + ACKNOWLEDGE_WITHIN
 
 
+class OwnHandoverError(ConflictError):
+    """The outgoing person tried to acknowledge their own log (HTTP 409): acknowledging says
+    the incoming shift has read it, which its writer cannot say for them. ``code`` lets the
+    console word it in its language."""
+
+    def __init__(self, handover_id: int, outgoing: str) -> None:
+        super().__init__(
+            f"handover {handover_id} was written by {outgoing}: "
+            "the incoming shift acknowledges it, not its writer"
+        )
+        self.code = "own_handover"
+        self.params = {"outgoing": outgoing}
+
+
+def own_log(actor: Actor, outgoing: str) -> bool:
+    """Whether ``actor`` wrote the log (the log keeps its writer's name)."""
+    return actor.name == outgoing
+
+
 def may_acknowledge(actor: Actor, incoming_technician_id: int | None) -> bool:
     """The incoming technician named on the log, or a planner; anyone of the incoming shift
     (a technician) when the log names nobody."""
@@ -191,6 +210,8 @@ class Handovers:
                     f"handover {handover_id} was acknowledged by {row.acknowledged_by} "
                     f"at {rfc3339(row.acknowledged_at)}"
                 )
+            if own_log(actor, row.outgoing):
+                raise OwnHandoverError(handover_id, row.outgoing)
             if not may_acknowledge(actor, row.incoming_technician_id):
                 raise NotPermittedError(
                     f"handover {handover_id} is for its incoming technician (or a planner)"

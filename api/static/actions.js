@@ -18,6 +18,9 @@ export function toast(text, kind = "ok") {
 }
 
 export function reason(status, body) {
+  // a refusal with a code the page has words for is said in the page's language
+  const coded = body?.code ? tr(`js.refused.${body.code}`, body.params ?? {}) : null;
+  if (coded && coded !== `js.refused.${body.code}`) return coded;
   const detail = body?.detail;
   if (typeof detail === "string") return detail;
   if (detail?.message) return detail.message;

@@ -119,9 +119,11 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
         client.post(f"/api/v1/handovers/{handover['id']}/acknowledge", headers=viewer).status_code
         == 403
     )
-    acknowledged = _ok(
-        client.post(f"/api/v1/handovers/{handover['id']}/acknowledge", headers=technician)
-    )
+    # its writer cannot confirm it for the incoming shift: 409, with a code the console words
+    own = client.post(f"/api/v1/handovers/{handover['id']}/acknowledge", headers=technician)
+    assert own.status_code == 409 and own.json()["code"] == "own_handover"
+    assert "written by technician" in own.json()["detail"]
+    acknowledged = _ok(client.post(f"/api/v1/handovers/{handover['id']}/acknowledge"))
     assert acknowledged["state"] == "acknowledged"
     again = client.post(f"/api/v1/handovers/{handover['id']}/acknowledge")
     assert again.status_code == 409

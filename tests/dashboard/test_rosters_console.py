@@ -336,6 +336,11 @@ def test_a_handover_for_a_post_waits_for_its_next_shift(
     flagged.wait_for()
     assert "已上报" in flagged.inner_text()
     _fits(page)
+    # its writer cannot confirm it for the night shift: refused, said in the page's language
+    flagged.locator('button[data-roster-action="acknowledge"]').click()
+    page.locator(".toast-error", has_text="这份交接班记录由您本人填写，须由接班人员确认").wait_for()
+    (still,) = _ok(api.get("/api/v1/handovers", params={"site": site}))["items"]
+    assert still["state"] == "flagged" and still["acknowledged_by"] is None
     assert not errors, errors
     context.close()
 

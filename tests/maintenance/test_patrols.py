@@ -13,7 +13,7 @@ import pytest
 
 from facility_dispatch.maintenance.authority import Rank
 from facility_dispatch.maintenance.errors import ConflictError, NotPermittedError
-from facility_dispatch.maintenance.handover import Handovers, acknowledge_by
+from facility_dispatch.maintenance.handover import Handovers, OwnHandoverError, acknowledge_by
 from facility_dispatch.maintenance.orders import Actor
 from facility_dispatch.maintenance.patrols import Patrols
 from facility_dispatch.maintenance.rostering import Rosters
@@ -122,6 +122,11 @@ def test_a_handover_is_acknowledged_or_flagged(estate: Estate) -> None:
     stranger = Actor("Someone", incoming + 100, Rank.TECHNICIAN)
     with pytest.raises(NotPermittedError):
         estate.handovers.acknowledge(first.id, stranger)
+    # its writer cannot confirm it for the incoming shift, even as a planner
+    for writer in (outgoing, Actor("Ma Qiang", None, Rank.PLANNER)):
+        with pytest.raises(OwnHandoverError, match="written by Ma Qiang"):
+            estate.handovers.acknowledge(first.id, writer)
+    assert estate.handovers.get(first.id).state == "waiting"  # type: ignore[union-attr]
     acknowledged = estate.handovers.acknowledge(
         first.id, Actor("Sun Li", incoming, Rank.TECHNICIAN)
     )
