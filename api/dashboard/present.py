@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from facility_dispatch.ingest.catalogue import spec_for
+from facility_dispatch.maintenance import lifecycle
 from facility_dispatch.maintenance.orders import WorkOrder
 from facility_dispatch.rules.alarms import AlarmRecord
 
@@ -115,9 +116,18 @@ NEAR_BREACH: Final = timedelta(minutes=30)
 """An order whose deadline is this close shows on the overview among what needs people."""
 
 
+STILL_NEEDED: Final = frozenset(
+    s.value for s in lifecycle.Status if s not in lifecycle.DONE | lifecycle.FINISHED
+)
+"""Someone still has to take or finish the order: open, assigned, acknowledged, in progress or
+on hold. A resolved order waits only for its confirmation; a closed or cancelled one for nobody."""
+
+
 def needs_people(order: WorkOrder, clock: SlaClock | None, now: datetime) -> bool:
-    """Open P1 and P2 orders, and any order past or near its deadline: what the overview keeps
-    showing once the alarms are quiet."""
+    """P1 and P2 orders someone still has to take or finish, and any such order past or near its
+    deadline: what the overview keeps showing once the alarms are quiet."""
+    if order.status not in STILL_NEEDED:
+        return False
     return order.priority in ("P1", "P2") or (clock is not None and clock.due - now <= NEAR_BREACH)
 
 

@@ -14,6 +14,7 @@ from facility_dispatch.api.dashboard import i18n
 from facility_dispatch.api.dashboard.pages import span
 from facility_dispatch.api.dashboard.present import (
     SlaClock,
+    needing_people,
     ranks,
     sla_clock,
     unacknowledged,
@@ -172,3 +173,39 @@ def test_not_yet_accepted_is_urgent_work_nobody_has_taken_and_the_board_ranks_p1
     assert [unaccepted(o) for o in (lamp, burst, taken, late)] == [False, True, False, True]
     # the board's one list on a phone: P1 first whatever the column, then the nearer deadline
     assert ranks([lamp, late, taken, burst]) == {2: 0, 3: 1, 4: 2, 1: 3}
+
+
+def test_still_needs_people_lists_only_orders_someone_has_to_take_or_finish() -> None:
+    """The overview's "Still needs people": urgent or near-deadline orders still open,
+    assigned, acknowledged, in progress or on hold; never a resolved, closed or cancelled one."""
+    now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
+    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
+    urgent = WorkOrder(
+        **{
+            **fields,
+            "id": 1,
+            "priority": "P2",
+            "status": "open",
+            "respond_by": now + timedelta(hours=1),
+            "resolve_by": now + timedelta(hours=8),
+            "assignees": (),
+            "alarm_ids": (),
+        }
+    )
+    statuses = [
+        "open", "assigned", "acknowledged", "in_progress", "on_hold",
+        "resolved", "closed", "cancelled",
+    ]  # fmt: skip
+    orders = [
+        replace(urgent, id=n, status=status, responded_at=None if n < 2 else now)
+        for n, status in enumerate(statuses)
+    ]
+    near = replace(urgent, id=20, priority="P4", respond_by=now + timedelta(minutes=10))
+    far = replace(urgent, id=21, priority="P4")
+    everything = [*orders, near, replace(near, id=22, status="resolved"), far]
+    clocks = {o.id: sla_clock(o, now) for o in everything}
+    shown = {o.id: o.status for o in needing_people(everything, clocks, now)}
+    assert sorted(shown.values()) == sorted(
+        ["open", "assigned", "acknowledged", "in_progress", "on_hold", "open"]
+    )
+    assert 20 in shown and 22 not in shown and 21 not in shown
