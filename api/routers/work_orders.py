@@ -309,7 +309,9 @@ def transition(
 
 @router.post("/{order_id}/assign", response_model=WorkOrderOut, response_model_by_alias=True)
 def assign(order_id: Id, body: AssignIn, service: ServiceDep, who: Planner) -> WorkOrderOut:
-    """A planner's override, or the dispatch rules again (no ids)."""
+    """A planner's override, or the dispatch rules again (no ids); the rules do not choose who
+    handed the order back. Choosing the people it already has changes nothing: the order comes
+    back as it was, with no new entry and no ``work_order.assigned`` event."""
     try:
         return order_out(
             service.work_orders.assign(
