@@ -59,7 +59,12 @@ from facility_dispatch.residents.model import (
 )
 from facility_dispatch.residents.sql import PhoneRevealRow, RequestRow, ReviewRow
 
-_WORDS = {"repair": "报修 repair", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}
+TITLE_WORDS = {
+    "repair": "报修 repair",
+    "complaint": "投诉 complaint",
+    "suggestion": "建议 suggestion",
+}
+"""How an order opened from a request is titled by category; the console words it per language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,7 @@ class ResidentRequests(RequestBook):
         def link(session: Session, order_id: int) -> None:
             self._decide(session, request, actor, now, decision="accepted", order=order_id)
 
-        words = _WORDS.get(request.category, request.category)
+        words = TITLE_WORDS.get(request.category, request.category)
         self._work_orders.create(
             actor,
             within=link,
