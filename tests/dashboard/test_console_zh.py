@@ -446,6 +446,22 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     shown = re.findall(r'<tr[^>]*data-order-id="(\d+)"', board)
     from_residents = {str(o["id"]) for o in orders if o["source"] == "resident"}
     assert str(resident) in shown and set(shown) <= from_residents, (shown, from_residents)
+    # what the service wrote on orders, worded: a resident's order's title and reporter, where
+    # an order came from, a round finding's description, an alarm's value (the titles are in
+    # ``typed`` above, so the walk alone would let their English through)
+    of_resident = visible_text(browser.get(f"/work-orders/{resident}").text)
+    assert "报修 3-0301: 水龙头滴水" in of_resident and "repair" not in of_resident
+    assert f"3-0301（报事 #{requests[1]['id']}） · 上门" in of_resident
+    assert "来源：上门" in of_resident and "request" not in of_resident
+    assert "来源：计划保养" in checklist
+    (finding,) = [o for o in orders if o["channel"] == "walk_round"]
+    found = visible_text(browser.get(f"/work-orders/{finding['id']}").text)
+    assert f"车库，第 {more['round']} 次巡查发现。 两盏灯不亮" in found and "round" not in found
+    leaked = visible_text(browser.get(f"/work-orders/{leak['id']}").text)
+    assert "数值 漏水" in leaked and "数值 是" not in leaked
+    chart = browser.get(f"/assets/{site}/pump-1").text
+    config = re.search(r'<script type="application/json" id="chart-config">(.*?)</script>', chart)
+    assert config is not None and orjson.loads(unescape(config.group(1)))["time_label"] == "时间"
     # last, so that the checks above run whatever the walk found
     assert not leaks, "\n".join(f"{path}: {found}" for path, found in leaks.items())
 
