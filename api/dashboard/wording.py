@@ -133,13 +133,26 @@ def _moment(text: object) -> datetime | None:
         return None
 
 
+PLANNED: Final = re.compile(
+    r"^(.*?)(?: (\S+保养) / (\S+ maintenance))? \(due (\d{4}-\d{2}-\d{2} \d{2}:\d{2})\)$"
+)
+"""How the planner titles a plan's order: the plan and asset, its level in both languages (a
+lift plan's "半月保养 / half-monthly maintenance"), and when it is due."""
+
+
 def order_title(order: WorkOrder, t: Translator) -> str:
     """An order opened from an alarm is titled by the service in English ("pump-1: A leak sensor
     is wet"); in Chinese it is the asset and the fault. A resident's request's order is titled
-    "报修 repair 3-1502: …": its category is worded in one language. A title a person wrote
-    stays."""
+    "报修 repair 3-1502: …": its category is worded in one language; a plan's order names its
+    level and due time in one language. A title a person wrote stays."""
     if t.lang == "zh" and order.source == "alarm" and order.fault:
         return f"{order.asset or ''}：{fault_name(order.fault, t)}".lstrip("：")
+    planned = PLANNED.match(order.title) if order.source == "preventive" else None
+    if planned is not None:
+        head, zh, en, at = planned.groups()
+        level = (zh if t.lang == "zh" else en) if zh else ""
+        due = t("wo.plan_due", at=at)  # zh: "（… 到期）", its own brackets, no space before
+        return f"{head}{' ' + level if level else ''}{'' if t.lang == 'zh' else ' '}{due}"
     if order.source == "resident":
         for category, words in TITLE_WORDS.items():
             if order.title.startswith(words + " "):

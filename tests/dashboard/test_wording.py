@@ -251,3 +251,17 @@ def test_a_residents_order_and_a_round_finding_are_titled_in_the_pages_language(
     assert order_description(found, ZH) == "每日防火巡查，第 9 次巡查发现。 有一处故障屏蔽"
     assert order_description(found, EN) == "每日防火巡查, found on round 9. 有一处故障屏蔽"
     assert order_description(order(description="a, round 9. b"), ZH) == "a, round 9. b"
+
+
+def test_a_plans_order_names_its_level_and_due_time_in_the_pages_language() -> None:
+    title = "电梯半月保养: lift-1 半月保养 / half-monthly maintenance (due 2026-12-01 02:31)"
+    planned = order(source="preventive", title=title)
+    assert order_title(planned, ZH) == "电梯半月保养: lift-1 半月保养（2026-12-01 02:31 到期）"
+    assert order_title(planned, EN) == (
+        "电梯半月保养: lift-1 half-monthly maintenance (due 2026-12-01 02:31)"
+    )
+    plain = order(source="preventive", title="水泵保养: pump-1 (due 2026-12-01 10:00)")
+    assert order_title(plain, ZH) == "水泵保养: pump-1（2026-12-01 10:00 到期）"
+    assert order_title(order(source="manual", title="x (due 2026-12-01 10:00)"), ZH).endswith(
+        "(due 2026-12-01 10:00)"
+    )  # a title a person typed stays
