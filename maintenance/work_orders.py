@@ -323,6 +323,8 @@ class WorkOrderService(OrderBook):
                     "fault": alarm.fault,
                     "severity": alarm.severity,
                     "value": alarm.value,
+                    "kind": alarm.kind,
+                    "rule_id": alarm.rule_id,
                 },
             )
             if (
@@ -397,7 +399,12 @@ class WorkOrderService(OrderBook):
                     f"joined {root.number}: alarm {alarm.id} {alarm.fault} is part of the "
                     f"incident of alarm {root_alarm_id} ({root.fault})",
                     pending,
-                    {"joined": root.id, "alarm_id": alarm.id, "root_alarm_id": root_alarm_id},
+                    {
+                        "joined": root.id,
+                        "number": root.number,
+                        "alarm_id": alarm.id,
+                        "root_alarm_id": root_alarm_id,
+                    },
                 )
                 self.log_entry(
                     session,

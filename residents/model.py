@@ -144,7 +144,8 @@ def phone_kept(created_at: datetime, now: datetime, retention: timedelta) -> boo
 
 
 def given_name(name: str) -> str:
-    """The technician's given name only (SPEC section 5): 王伟 -> 伟, Li Na -> Na."""
+    """The technician's given name only (SPEC section 5): 王伟 -> 伟, Li Na -> Na, 陈刚 Chen Gang
+    -> Gang (the English given name; a Chinese page says 陈师傅: :func:`form_of_address_zh`)."""
     name = name.strip()
     if " " in name:
         return name.split()[-1]
@@ -154,6 +155,18 @@ def given_name(name: str) -> str:
         if name.startswith(surname) and len(name) > len(surname):
             return name[len(surname) :]
     return name[1:]
+
+
+def form_of_address_zh(name: str) -> str:
+    """How a Chinese page names the technician to a resident: the surname and 师傅 (陈刚 Chen
+    Gang -> 陈师傅, 欧阳娜娜 -> 欧阳师傅), as a resident calls a tradesman; a surname says no
+    more than a given name does (SPEC section 5). A name with no Chinese part (Li Na, Bob) has
+    no characters to take a surname from, and is named by its given name as on English pages."""
+    chinese = next((part for part in name.split() if not part.isascii()), None)
+    if chinese is None:
+        return given_name(name)
+    surname = next((s for s in _COMPOUND_SURNAMES if chinese.startswith(s)), chinese[0])
+    return f"{surname}师傅"
 
 
 def follow_up_due(
@@ -234,6 +247,9 @@ class Tracking:
 
     request: Request
     technician: str | None
+    """The technician's given name (the API's and the English page's)."""
+    technician_zh: str | None
+    """How a Chinese page names them: 陈师傅."""
     done: str | None
     expected_by: datetime | None
     may_rate: bool

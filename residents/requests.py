@@ -53,13 +53,19 @@ from facility_dispatch.residents.model import (
     Review,
     Tracking,
     bounded,
+    form_of_address_zh,
     given_name,
     normalize_phone,
     phone_kept,
 )
 from facility_dispatch.residents.sql import PhoneRevealRow, RequestRow, ReviewRow
 
-_WORDS = {"repair": "报修 repair", "complaint": "投诉 complaint", "suggestion": "建议 suggestion"}
+TITLE_WORDS = {
+    "repair": "报修 repair",
+    "complaint": "投诉 complaint",
+    "suggestion": "建议 suggestion",
+}
+"""How an order opened from a request is titled by category; the console words it per language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,21 +188,23 @@ class ResidentRequests(RequestBook):
                 return None
             row, order = found
             request = self._request(row, order)
-        technician = done = None
+        technician = technician_zh = done = None
         expected_by = None
         if row.work_order_id is not None:
             full = self._work_orders.get(row.work_order_id)
             if full is not None:
                 if full.assignees:
                     person = self._people.technician(full.assignees[0])
-                    technician = given_name(person.name) if person else None
+                    if person is not None:
+                        technician = given_name(person.name)
+                        technician_zh = form_of_address_zh(person.name)
                 resolved = [e for e in full.timeline if e.to == "resolved"]
                 if resolved and full.status in RATED_AFTER:  # the action taken, else the note
                     done = str(resolved[-1].data.get("action") or "") or resolved[-1].note
                 if full.status not in ("resolved", "closed", "cancelled"):
                     expected_by = full.resolve_by
         may_rate = request.feedback is None and order is not None and order.status in RATED_AFTER
-        return Tracking(request, technician, done, expected_by, may_rate)
+        return Tracking(request, technician, technician_zh, done, expected_by, may_rate)
 
     def feedback(self, token: str, rating: int, comment: str = "") -> Request:
         """The resident's rating, once, after the work is done; 1-2 opens a complaint review."""
@@ -230,7 +238,7 @@ class ResidentRequests(RequestBook):
         def link(session: Session, order_id: int) -> None:
             self._decide(session, request, actor, now, decision="accepted", order=order_id)
 
-        words = _WORDS.get(request.category, request.category)
+        words = TITLE_WORDS.get(request.category, request.category)
         self._work_orders.create(
             actor,
             within=link,

@@ -107,6 +107,7 @@ def asset_page(site: str, asset: str, page: PageDep) -> HTMLResponse:
             "site": site,
             "asset": asset,
             "zone": page.zone(site).key,
+            "time_label": page.t("asset.chart_time"),  # the legend's first column (uPlot: Time)
             "metrics": chart_metrics(record.kind, latest, page.t, lines),
             "range": first_range(record.first_seen, page.now),
             "since": to_ms(record.first_seen) if record.first_seen else None,

@@ -46,7 +46,8 @@ def table(lang: Lang) -> dict[str, str]:
 
 class Translator:
     """``t("key")`` in templates; ``t("key", n=3)`` fills ``{n}``. A missing key shows itself,
-    so a gap is visible on the page instead of breaking it."""
+    so a gap is visible on the page instead of breaking it. English counts: ``key.one`` is the
+    string for ``n == 1`` where the table gives one ("1 order", not "1 orders")."""
 
     def __init__(self, lang: Lang) -> None:
         self.lang: Lang = lang
@@ -54,6 +55,8 @@ class Translator:
 
     def __call__(self, key: str, **values: object) -> str:
         text = self._strings.get(key, key)
+        if values.get("n") == 1:
+            text = self._strings.get(f"{key}.one", text)
         return text.format(**values) if values else text
 
     def get(self, key: str) -> str | None:

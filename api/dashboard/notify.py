@@ -102,6 +102,7 @@ def _ack_page(
     order = None
     error: str | None = None
     lang: i18n.Lang = "zh"
+    site_name = ""
     try:
         grant = service.notifier.grant(token)
         order = service.work_orders.get(grant.work_order_id)
@@ -116,6 +117,7 @@ def _ack_page(
             [site.locale] if site else [],
             request.headers.get("accept-language"),
         )
+        site_name = site.named(lang) if site is not None and site.name else order.site
     t = i18n.Translator(lang)
     if error is None and hasattr(request.state, "ack_refusal"):
         # (key, values): each value is a key too (a status), worded in the page's language
@@ -131,6 +133,7 @@ def _ack_page(
         order=order,
         title=wording.order_title(order, t) if order is not None else "",
         fault=wording.fault_name(order.fault, t) if order is not None and order.fault else "",
+        site_name=site_name,
         token=token,
         done=done,
         error=refusal,

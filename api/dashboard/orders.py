@@ -183,6 +183,9 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
         "_order.html",
         order=order,
         title=wording.order_title(order, page.t),
+        reporter=wording.reporter_text(order.reporter or "", page.t),
+        channel=wording.channel_name(order.channel or "", page.t),
+        description=wording.order_description(order, page.t),
         clock=present.sla_clock(order, page.now),
         names=names,
         alarms=alarms,
@@ -190,7 +193,7 @@ def order_page(order_id: int, page: PageDep) -> HTMLResponse:
         stock=stock,
         candidates=candidates,
         lines=[
-            wording.timeline_line(order, e, names, page.t, page.span)
+            wording.timeline_line(order, e, names, page.t, page.span, page.service.alarms.rule)
             for e in reversed(order.timeline)
         ],
         steps_text={item.id: wording.step_text(order, item, page.lang) for item in order.checklist},
@@ -313,7 +316,8 @@ def review_context(page: Page, order: WorkOrder, review: dict[str, Any]) -> dict
             item.id: wording.step_text(order, item, page.lang) for item in order.checklist
         },
         "lines": [
-            wording.timeline_line(order, e, names, page.t, page.span) for e in order.timeline
+            wording.timeline_line(order, e, names, page.t, page.span, page.service.alarms.rule)
+            for e in order.timeline
         ],
         "playbook": _playbook_title(order, page.lang),
         "readings": readings,

@@ -8,6 +8,7 @@ the page refreshes itself without a second set of routes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -210,6 +211,15 @@ class Page:
         the English in its name), the Chinese part on a Chinese one; its key when unnamed."""
         record = self.sites.get(site)
         return record.named(self.lang) if record is not None and record.name else site
+
+    def zone_name(self, zone: str) -> str:
+        """A time zone as people say it (Asia/Shanghai: 北京时间 / China time); another zone by
+        its name."""
+        return self.t.get(f"zone.{zone}") or zone
+
+    def site_names(self, sites: Iterable[str]) -> str:
+        """Several sites by their names in the page's language (a person's, a token's)."""
+        return self.t("tl.list_sep").join(self.site_name(site) for site in sites)
 
     def site_options(self) -> list[str]:
         """Every site with a record or an asset: the choices of a page's site filter."""

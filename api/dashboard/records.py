@@ -133,7 +133,11 @@ def entry(page: Page, order: WorkOrder, names: Mapping[int, str]) -> Entry:
             if p.consumed
         ),
         timeline=[
-            (e.at, wording.timeline_line(order, e, names, t, page.span), page.actor_name(e.actor))
+            (
+                e.at,
+                wording.timeline_line(order, e, names, t, page.span, page.service.alarms.rule),
+                page.actor_name(e.actor),
+            )
             for e in order.timeline
         ],
     )

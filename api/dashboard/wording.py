@@ -22,6 +22,7 @@ from facility_dispatch.maintenance.orders import ChecklistItem, TimelineEntry, W
 from facility_dispatch.maintenance.plan_values import templates
 from facility_dispatch.maintenance.playbooks import for_fault
 from facility_dispatch.notify.messages import EventWording, EventWords, Worded
+from facility_dispatch.residents.requests import TITLE_WORDS
 from facility_dispatch.rules.alarms import AlarmRecord
 from facility_dispatch.rules.loader import metrics_of
 from facility_dispatch.rules.models import RuleSpec
@@ -132,12 +133,68 @@ def _moment(text: object) -> datetime | None:
         return None
 
 
+PLANNED: Final = re.compile(
+    r"^(.*?)(?: (\S+保养) / (\S+ maintenance))? \(due (\d{4}-\d{2}-\d{2} \d{2}:\d{2})\)$"
+)
+"""How the planner titles a plan's order: the plan and asset, its level in both languages (a
+lift plan's "半月保养 / half-monthly maintenance"), and when it is due."""
+
+
 def order_title(order: WorkOrder, t: Translator) -> str:
     """An order opened from an alarm is titled by the service in English ("pump-1: A leak sensor
-    is wet"); in Chinese it is the asset and the fault. A title a person wrote stays."""
+    is wet"); in Chinese it is the asset and the fault. A resident's request's order is titled
+    "报修 repair 3-1502: …": its category is worded in one language; a plan's order names its
+    level and due time in one language. A title a person wrote stays."""
     if t.lang == "zh" and order.source == "alarm" and order.fault:
         return f"{order.asset or ''}：{fault_name(order.fault, t)}".lstrip("：")
+    planned = PLANNED.match(order.title) if order.source == "preventive" else None
+    if planned is not None:
+        head, zh, en, at = planned.groups()
+        level = (zh if t.lang == "zh" else en) if zh else ""
+        due = t("wo.plan_due", at=at)  # zh: "（… 到期）", its own brackets, no space before
+        return f"{head}{' ' + level if level else ''}{'' if t.lang == 'zh' else ' '}{due}"
+    if order.source == "resident":
+        for category, words in TITLE_WORDS.items():
+            if order.title.startswith(words + " "):
+                return t(f"r.category.{category}") + order.title[len(words) :]
     return order.title
+
+
+CHANNEL_KEYS: Final = ("channel.", "req.channel.")
+"""Where an order's channel is worded: the console's own, then a resident's request's."""
+
+
+def channel_name(channel: str, t: Translator) -> str:
+    """How an order came in, in words ("plan" as 计划保养 / maintenance plan, "qr" as 扫码)."""
+    return next((w for k in CHANNEL_KEYS if (w := t.get(k + channel))), channel)
+
+
+REQUEST_REPORTER: Final = re.compile(r"^(.+) \(request (\d+)\)$")
+"""How the service names the reporter of a resident's order: the flat and the request's id."""
+
+
+def reporter_text(reporter: str, t: Translator) -> str:
+    """An order's reporter: the service's "3-1502 (request 1)" for a resident's request in the
+    visitor's words; a reporter a person typed stays as typed."""
+    match = REQUEST_REPORTER.match(reporter)
+    if match is None:
+        return reporter
+    return t("wo.reporter_request", flat=match.group(1), id=match.group(2))
+
+
+ROUND_FINDING: Final = re.compile(r"^(.*), round (\d+)\. ?(.*)$", re.DOTALL)
+"""How the service describes an order opened from a round's finding: route, round, note."""
+
+
+def order_description(order: WorkOrder, t: Translator) -> str:
+    """An order's description: a round finding's, which the service writes, in the visitor's
+    words (the route's name and the note stay as typed); anything else as written."""
+    match = ROUND_FINDING.match(order.description or "") if order.channel == "walk_round" else None
+    if match is None:
+        return order.description or ""
+    route, number, note = match.groups()
+    line = t("wo.round_finding", route=route, round=number)
+    return f"{line} {note}".strip()
 
 
 def order_words(order: WorkOrder, lang: Lang) -> Worded:
@@ -200,10 +257,12 @@ def timeline_line(
     names: Mapping[int, str],
     t: Translator,
     span: Callable[[float], str],
+    rule_of: Callable[[str], RuleSpec | None] = lambda _: None,
 ) -> Line:
     """Word one timeline entry in ``t``'s language from its event and data; an entry written
     before its event carried data (or of an event this console does not know) shows its
-    note in English only, and in Chinese its event's name alone."""
+    note in English only, and in Chinese its event's name alone. ``rule_of``: the rule an
+    alarm's ``rule_id`` names, so an alarm's value reads as the alarm card says it."""
     data = entry.data or {}
     event = entry.event
     label = t.get(f"event.{event}") or event.replace("_", " ")
@@ -212,9 +271,9 @@ def timeline_line(
     if event == "created":
         channel = data.get("channel")
         if channel:
-            text = t("tl.created_from", channel=t.get(f"channel.{channel}") or channel)
+            text = t("tl.created_from", channel=channel_name(str(channel), t))
             if data.get("reporter"):
-                typed = str(data["reporter"])
+                typed = reporter_text(str(data["reporter"]), t)
         elif entry.note is None:
             text = ""
         else:
@@ -229,7 +288,9 @@ def timeline_line(
             id=data.get("alarm_id", ""),
             fault=fault_name(data.get("fault"), t),
             severity=t(f"severity.{data.get('severity')}"),
-            value=value_text(data.get("value"), t),
+            value=alarm_value(
+                str(data.get("kind")), data.get("value"), rule_of(str(data.get("rule_id") or "")), t
+            ),
         )
     elif event == "alarm_resolved" and "fault" in data:
         text = t(
@@ -284,6 +345,16 @@ def timeline_line(
         if "reopened_by_alarm" in data:
             text += " · " + t("tl.reopened", id=data["reopened_by_alarm"])
             typed = None
+        if "joined" in data:
+            text += " · " + t(
+                "tl.joined_into",
+                number=data.get("number") or f"#{data['joined']}",
+                id=data.get("alarm_id", ""),
+                root=data.get("root_alarm_id", ""),
+            )
+            typed = None
+    elif event == "joined" and "number" in data:
+        text = t("tl.joined", number=data["number"], id=data.get("alarm_id", ""))
     elif event == "note":
         text = ""
     elif event == "contractor" and "name" in data:

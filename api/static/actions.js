@@ -104,7 +104,9 @@ export const handlers = {
     form.elements.fault.value = button.dataset.fault || "";
     document.getElementById("silence-scope").hidden = !button.dataset.fault;
     document.getElementById("silence-fault-name").textContent = tr("js.silence_fault_only", { fault: button.dataset.faultName || "" });
-    document.getElementById("silence-target").textContent = `${button.dataset.site} / ${button.dataset.asset}`;
+    // the site by its name in the page's language (its key only when it has none)
+    form.dataset.target = `${button.dataset.siteName || button.dataset.site} / ${button.dataset.asset}`;
+    document.getElementById("silence-target").textContent = form.dataset.target;
     dialog.showModal();
     return null;
   },
@@ -140,7 +142,7 @@ document.getElementById("silence-form")?.addEventListener("submit", async (event
       ...(only ? { fault: only } : {}),
     });
     document.getElementById("silence-dialog").close();
-    toast(tr("js.silence_done", { target: `${site.value} / ${asset.value}`, duration: duration.selectedOptions[0].textContent }));
+    toast(tr("js.silence_done", { target: form.dataset.target || `${site.value} / ${asset.value}`, duration: duration.selectedOptions[0].textContent }));
     form.reset();
     refreshAll();
   } catch (error) {

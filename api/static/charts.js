@@ -199,7 +199,7 @@ async function draw(metric, start, end, list) {
         },
       ],
       series: [
-        { value: (u, ts) => (ts == null ? "—" : timeLabels(0)(u, [ts])[0]) },
+        { label: config.time_label, value: (u, ts) => (ts == null ? "—" : timeLabels(0)(u, [ts])[0]) },
         {
           label: metric.label || metric.name,
           value: (u, v) => shown(metric, v),

@@ -159,7 +159,7 @@ Object.assign(handlers, {
     form.elements.on_hand.required = mode === "adjust";
     form.elements.note.required = mode === "adjust";
     form.elements.note.minLength = mode === "adjust" ? 3 : 0;
-    document.getElementById("stock-target").textContent = `${button.dataset.sku} · ${button.dataset.site}`;
+    document.getElementById("stock-target").textContent = `${button.dataset.sku} · ${button.dataset.siteName || button.dataset.site}`;
     dialog.showModal();
     return null;
   },

@@ -1,9 +1,10 @@
 // The page's share of the translation table (rendered into #fd-strings by base.html).
 const table = JSON.parse(document.getElementById("fd-strings")?.textContent || "{}");
 
-/** The string of `key` with `{name}` filled from `values`; the key itself if it is missing. */
+/** The string of `key` with `{name}` filled from `values`; the key itself if it is missing.
+ * A count of one takes `key.one` where the table gives it ("1 finding"), as on the server. */
 export function tr(key, values = {}) {
-  const text = table[key] ?? key;
+  const text = (values.n === 1 && table[`${key}.one`]) || table[key] || key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 

@@ -168,6 +168,10 @@ def test_report_track_accept_resolve_rate_and_a_low_rating_opens_a_review(estate
 
     seen = estate.resident().get(public).json()
     assert (seen["status"], seen["technician"]) == ("accepted", "伟")  # the given name only
+    page_zh = estate.resident().get(f"/r/t/{token_}", params={"lang": "zh"}).text
+    page_en = estate.resident().get(f"/r/t/{token_}", params={"lang": "en"}).text
+    assert '<dd id="technician">王师傅</dd>' in page_zh  # as a resident calls a tradesman
+    assert '<dd id="technician">伟</dd>' in page_en
     assert seen["expected_by"] is not None
 
     move(estate, order_id, "acknowledged", "in_progress")

@@ -297,6 +297,14 @@ def test_an_alarm_arrives_live_is_acknowledged_and_its_order_worked_from_the_pag
     page.click('#chart-ranges [data-range="24h"]')  # downsampled
     page.locator('#charts[data-loaded="24h"]').wait_for()
     shoot(page, "08-asset")
+    # the legend's time column in the page's language (uPlot's own label is English "Time")
+    time_label = pressure.locator(".u-legend .u-series").nth(0).locator(".u-label")
+    assert time_label.inner_text() == "Time"
+    page.goto(f"{served.url}/lang/zh?next=/assets/{site}/tank-1")
+    page.locator('#charts[data-loaded="1h"]').wait_for()
+    assert time_label.inner_text() == "时间"
+    page.goto(f"{served.url}/lang/en?next=/assets/{site}/tank-1")
+    page.locator('#charts[data-loaded="1h"]').wait_for()
 
     # the planner's pages
     planner_data(served.api, site)

@@ -357,7 +357,7 @@ def test_a_dispatchers_day_in_the_console(
     page.click("#create-plan")
     page.wait_for_url(re.compile(r"/plans/\d+$"))
     plan_id = page.url.rsplit("/", 1)[1]
-    assert page.locator("#plan .schedule").inner_text() == "every 1 months"
+    assert page.locator("#plan .schedule").inner_text() == "every month"  # not "every 1 months"
     page.goto(f"{url}/plans?on={first.date().isoformat()}")
     item = page.locator(f'#calendar .cal-item[data-plan="{plan_id}"]').first
     assert "Green Garden" in item.inner_text()
@@ -630,7 +630,9 @@ def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Br
     mobile.select_option("#plan-form select[name=skill]", "plumbing")
     mobile.click("#create-plan")
     mobile.wait_for_url(re.compile(r"/plans/\d+$"))
-    assert mobile.locator("#plan .schedule").inner_text() == "每 1 个月"
+    assert (
+        mobile.locator("#plan .schedule").inner_text() == "每月"
+    )  # one month: 每月, not 每 1 个月
     settled(mobile)
     mobile.click("#edit-plan summary")
     mobile.fill("#edit-plan input[name=every]", "3mo")

@@ -446,6 +446,22 @@ def _walk(estate: Estate, inbox: Inbox, broker: Broker) -> None:
     shown = re.findall(r'<tr[^>]*data-order-id="(\d+)"', board)
     from_residents = {str(o["id"]) for o in orders if o["source"] == "resident"}
     assert str(resident) in shown and set(shown) <= from_residents, (shown, from_residents)
+    # what the service wrote on orders, worded: a resident's order's title and reporter, where
+    # an order came from, a round finding's description, an alarm's value (the titles are in
+    # ``typed`` above, so the walk alone would let their English through)
+    of_resident = visible_text(browser.get(f"/work-orders/{resident}").text)
+    assert "报修 3-0301: 水龙头滴水" in of_resident and "repair" not in of_resident
+    assert f"3-0301（报事 #{requests[1]['id']}） · 上门" in of_resident
+    assert "来源：上门" in of_resident and "request" not in of_resident
+    assert "来源：计划保养" in checklist and "(due " not in checklist  # the title's due time too
+    (finding,) = [o for o in orders if o["channel"] == "walk_round"]
+    found = visible_text(browser.get(f"/work-orders/{finding['id']}").text)
+    assert f"车库，第 {more['round']} 次巡查发现。 两盏灯不亮" in found and "round" not in found
+    leaked = visible_text(browser.get(f"/work-orders/{leak['id']}").text)
+    assert "数值 漏水" in leaked and "数值 是" not in leaked
+    chart = browser.get(f"/assets/{site}/pump-1").text
+    config = re.search(r'<script type="application/json" id="chart-config">(.*?)</script>', chart)
+    assert config is not None and orjson.loads(unescape(config.group(1)))["time_label"] == "时间"
     # last, so that the checks above run whatever the walk found
     assert not leaks, "\n".join(f"{path}: {found}" for path, found in leaks.items())
 
@@ -523,3 +539,51 @@ def test_a_voltage_chart_draws_sag_and_swell_at_the_sites_voltage(
     metrics = {m["name"]: m for m in orjson.loads(unescape(config.group(1)))["metrics"]}
     drawn = [line["value"] for line in metrics["voltage_v"]["limits"]]
     assert 207.0 in drawn and 253.0 in drawn, drawn
+
+
+def test_sites_roles_zones_and_certificates_are_named_not_keyed(estate: Estate) -> None:
+    """Where a page names a site, it gives the site's name in the page's language, not its key
+    (the silence and stock dialogs, the ack link's page, /tokens and /people); a safety
+    manager's token reads as such; the roster's zone is worded (北京时间); an operator
+    certificate's kind is worded (电梯), its number as issued."""
+    admin, site = estate.admin, estate.site
+    named = {"name": "绿园 Green Garden", "timezone": "Asia/Shanghai", "locale": "zh-CN"}
+    _made(admin.put(f"/api/v1/sites/{site}", json=named), 200)
+    try:
+        expires = (datetime.now(UTC).date() + timedelta(days=20)).isoformat()
+        licence = {"kind": "elevator", "number": "TS3101-0001", "expires_on": expires}
+        body = {"name": "陈刚 Chen Gang", "skills": ["elevator"], "seniority": "senior",
+                "sites": [site], "phone": "139 0000 0001", "certifications": [licence]}  # fmt: skip
+        _made(admin.post("/api/v1/technicians", json=body))
+        signer = {"name": "王安全", "role": "technician", "safety_manager": True, "sites": [site]}
+        _made(admin.post("/api/v1/tokens", json=signer))
+        leak = estate.orders["leak"]
+        notifier = estate.app.state.service.notifier
+        ack = links.sign(
+            notifier._secret(), leak["id"], None, datetime.now(UTC), timedelta(hours=1)
+        )
+        for lang, name, zone, manager, kind in (
+            ("zh", "绿园", "北京时间", "安全管理员", "电梯"),
+            ("en", "Green Garden", "China time (UTC+8)", "Safety manager", "lifts"),
+        ):
+            browser = estate.as_role("admin")
+            browser.cookies.set("facility_lang", lang)
+            tokens = browser.get("/tokens").text
+            assert re.search(
+                rf"<strong>王安全</strong> · <span class=\"token-role\">{manager}<", tokens
+            )
+            assert f"<dd>{name}</dd>" in tokens and f"<dd>{site}</dd>" not in tokens, lang
+            people = browser.get("/people").text
+            assert f"<td>{name}</td>" in people and f"<td>{site}</td>" not in people, lang
+            assert f'<small class="muted" id="roster-zone">{zone}</small>' in people, lang
+            compliance = browser.get(f"/compliance?site={site}").text
+            assert f'<small class="muted certificate">{kind} TS3101-0001</small>' in compliance
+            assert f'data-site-name="{name}"' in browser.get(f"/assets/{site}/pump-1").text
+            assert f'data-site-name="{name}"' in browser.get("/parts").text
+            stranger = estate.browser()
+            stranger.cookies.set("facility_lang", lang)
+            where = stranger.get(f"/n/ack/{ack}").text
+            assert f'<p class="muted" id="ack-where">{name} / {leak["asset"]}' in where, lang
+    finally:
+        english = {"name": "Green Garden", "timezone": "Asia/Shanghai", "locale": "en"}
+        _made(admin.put(f"/api/v1/sites/{site}", json=english), 200)

@@ -209,3 +209,18 @@ def test_still_needs_people_lists_only_orders_someone_has_to_take_or_finish() ->
         ["open", "assigned", "acknowledged", "in_progress", "on_hold", "open"]
     )
     assert 20 in shown and 22 not in shown and 21 not in shown
+
+
+def test_english_counts_of_one_read_in_the_singular() -> None:
+    """ "1 orders, P1 first" / "done · 1 findings" read "1 order" / "1 finding"; Chinese has no
+    plural, and other counts keep theirs."""
+    en, zh = i18n.Translator("en"), i18n.Translator("zh")
+    assert en("board.count", n=1) == "1 order, P1 first"
+    assert en("board.count", n=2) == "2 orders, P1 first"
+    assert en("rounds.findings", n=1) == "1 finding" and en("rounds.findings", n=0) == "0 findings"
+    assert zh("rounds.findings", n=1) == zh("rounds.findings", n=2).replace("2", "1")
+    table = i18n.table("en")
+    singular = [k for k in table if k.endswith(".one")]
+    assert len(singular) >= 10 and all(k.removesuffix(".one") in table for k in singular)
+    script = (SCRIPTS / "strings.js").read_text()
+    assert "`${key}.one`" in script  # the scripts' toasts count the same way

@@ -298,7 +298,8 @@ def test_a_planner_gets_every_step_the_order_allows(estate: Estate) -> None:
         order = estate.orders[name]
         assert cards[order["id"]] == order["allowed"]
     alarms = estate.as_role("planner").get("/alarms").text
-    assert f'data-action="silence" data-site="{estate.site}" data-asset="tank-2"' in alarms
+    button = f'data-action="silence" data-site="{estate.site}" data-site-name="Green Garden"'
+    assert f'{button} data-asset="tank-2"' in alarms
 
 
 def test_language_follows_cookie_then_site_then_browser(estate: Estate) -> None:

@@ -381,7 +381,7 @@ def test_reject_with_a_reason_call_back_close_a_review_and_the_chinese_tracking_
     assert form.locator("h2").inner_text() == "请为本次服务评分"
     assert "不满意" in form.inner_text() and "非常满意" in form.inner_text()
     assert resident.locator("#done-note").inner_text() == "疏通了地漏"
-    assert resident.locator("#technician").inner_text() == "伟"  # 王伟: the given name only
+    assert resident.locator("#technician").inner_text() == "王师傅"  # 王伟, as a resident calls him
     chinese_only(resident)
     shoot(resident, "residents-10-rating-zh")
     form.locator('input[name="rating"][value="2"]').check()

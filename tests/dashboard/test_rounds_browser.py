@@ -208,7 +208,7 @@ def test_a_round_walked_on_a_phone_and_a_roster_gap_filled(
     form.locator('input[name="pumps-photo"]').set_input_files(str(snapshot))
     shoot(page, "21-checkpoint-form-phone")
     form.locator("button[type=submit]").click()
-    page.locator(".toast", has_text="1 findings").wait_for()
+    page.locator(".toast", has_text="1 finding,").wait_for()  # one, in the singular
     page.wait_for_url(f"{url}/rounds/{round_id}")
     finding = page.locator("li.checkpoint.done .results li.failed", has_text="Pump 2 leaks")
     finding.wait_for()

@@ -81,8 +81,9 @@ def test_an_admin_makes_a_site_token_with_the_safety_duty_and_revokes_it(
         # the list, as reloaded, has it without the secret
         page.reload()
         item = page.locator(f'li.token-item[data-token="{token["id"]}"]')
-        assert site in item.inner_text()
+        assert "绿苑" in item.inner_text() and site not in item.inner_text()  # named, not keyed
         assert "是" in item.inner_text()
+        assert item.locator(".token-role").inner_text() == "调度员 · 安全管理员"  # both
         assert secret not in page.content()
         assert _no_sideways_scroll(page)
 

@@ -9,7 +9,14 @@ import pytest
 
 from facility_dispatch.api.dashboard.i18n import Translator
 from facility_dispatch.api.dashboard.pages import span
-from facility_dispatch.api.dashboard.wording import cron_text, every_text, timeline_line
+from facility_dispatch.api.dashboard.wording import (
+    cron_text,
+    every_text,
+    order_description,
+    order_title,
+    reporter_text,
+    timeline_line,
+)
 from facility_dispatch.maintenance.orders import TimelineEntry, WorkOrder
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -177,3 +184,84 @@ def test_a_chart_opens_on_the_range_its_data_fills(age: timedelta, opens: str) -
     from facility_dispatch.api.dashboard.assets import first_range
 
     assert first_range(NOW - age, NOW) == opens
+
+
+def test_an_alarm_joining_an_order_shows_its_value_as_the_alarm_card_does() -> None:
+    """A leak sensor's ``True`` reads "漏水" / "wet" (the rule reads one metric), not "是"."""
+    from facility_dispatch.rules.loader import load_default
+
+    rules = {r.id: r for r in load_default().rules}
+    data = {"alarm_id": 1, "fault": "leak", "severity": "major", "value": True,
+            "kind": "water", "rule_id": "water-leak"}  # fmt: skip
+    entry = TimelineEntry(NOW, "dispatcher", "alarm", None, None, "alarm 1 leak", data)
+    said_zh = timeline_line(order(), entry, {}, ZH, str, rules.get).text
+    said_en = timeline_line(order(), entry, {}, EN, str, rules.get).text
+    assert said_zh == "告警 #1：漏水（重要），数值 漏水"
+    assert said_en == "alarm #1: Leak (Major), value wet"
+
+
+def test_an_order_joined_into_an_incident_is_worded_from_its_data() -> None:
+    """Both ends of issue 17's join: the cancelled order's transition and the root's entry."""
+    note = (
+        "joined WO-2026-000041: alarm 2 controller_fault is part of the incident of alarm 3 "
+        "(entrapment)"
+    )
+    data = {"joined": 41, "number": "WO-2026-000041", "alarm_id": 2, "root_alarm_id": 3}
+    moved = TimelineEntry(NOW, "dispatcher", "transition", "open", "cancelled", note, data)
+    zh = timeline_line(order(), moved, {}, ZH, str)
+    en = timeline_line(order(), moved, {}, EN, str)
+    assert zh.text == "待派单 → 已取消 · 并入 WO-2026-000041：告警 #2 属于告警 #3 的同一事件"
+    assert en.text.endswith("joined WO-2026-000041: alarm #2 is part of the incident of alarm #3")
+    assert zh.typed is None and en.typed is None  # the service's note is not a person's
+    root_data = {"order": 40, "number": "WO-2026-000040", "alarm_id": 2}
+    root = TimelineEntry(
+        NOW, "dispatcher", "joined", None, None, "WO-2026-000040 joined", root_data
+    )
+    zh, en = timeline_line(order(), root, {}, ZH, str), timeline_line(order(), root, {}, EN, str)
+    assert (zh.label, zh.text) == ("工单并入", "WO-2026-000040 并入本单：告警 #2 属于本事件")
+    assert (en.label, en.text) == (
+        "order joined",
+        "WO-2026-000040 joined: alarm #2 is part of this incident",
+    )
+
+
+def test_an_order_from_a_plan_or_a_residents_request_names_its_source_in_words() -> None:
+    plan = TimelineEntry(
+        NOW, "dispatcher", "created", None, "new", "x", {"channel": "plan", "reporter": None}
+    )
+    assert timeline_line(order(), plan, {}, ZH, str).text == "来源：计划保养"
+    assert timeline_line(order(), plan, {}, EN, str).text == "from: maintenance plan"
+    data = {"channel": "qr", "reporter": "3-1502 (request 1)"}
+    came = TimelineEntry(NOW, "dispatcher", "created", None, "new", "x", data)
+    zh, en = timeline_line(order(), came, {}, ZH, str), timeline_line(order(), came, {}, EN, str)
+    assert (zh.text, zh.typed) == ("来源：扫码", "3-1502（报事 #1）")
+    assert (en.text, en.typed) == ("from: QR code", "3-1502 (request #1)")
+    assert reporter_text("王伟 13800000000", ZH) == "王伟 13800000000"  # typed: as typed
+
+
+def test_a_residents_order_and_a_round_finding_are_titled_in_the_pages_language() -> None:
+    resident = order(source="resident", title="报修 repair 3-1502: 水龙头漏水 tap", channel="qr")
+    assert order_title(resident, ZH) == "报修 3-1502: 水龙头漏水 tap"
+    assert order_title(resident, EN) == "Repair 3-1502: 水龙头漏水 tap"
+    typed = order(source="resident", title="报修 repairs needed")  # not the service's title
+    assert order_title(typed, ZH) == "报修 repairs needed"
+    found = order(
+        source="manual", channel="walk_round", description="每日防火巡查, round 9. 有一处故障屏蔽"
+    )
+    assert order_description(found, ZH) == "每日防火巡查，第 9 次巡查发现。 有一处故障屏蔽"
+    assert order_description(found, EN) == "每日防火巡查, found on round 9. 有一处故障屏蔽"
+    assert order_description(order(description="a, round 9. b"), ZH) == "a, round 9. b"
+
+
+def test_a_plans_order_names_its_level_and_due_time_in_the_pages_language() -> None:
+    title = "电梯半月保养: lift-1 半月保养 / half-monthly maintenance (due 2026-12-01 02:31)"
+    planned = order(source="preventive", title=title)
+    assert order_title(planned, ZH) == "电梯半月保养: lift-1 半月保养（2026-12-01 02:31 到期）"
+    assert order_title(planned, EN) == (
+        "电梯半月保养: lift-1 half-monthly maintenance (due 2026-12-01 02:31)"
+    )
+    plain = order(source="preventive", title="水泵保养: pump-1 (due 2026-12-01 10:00)")
+    assert order_title(plain, ZH) == "水泵保养: pump-1（2026-12-01 10:00 到期）"
+    assert order_title(order(source="manual", title="x (due 2026-12-01 10:00)"), ZH).endswith(
+        "(due 2026-12-01 10:00)"
+    )  # a title a person typed stays

@@ -16,6 +16,7 @@ from facility_dispatch.residents.model import (
     RequestRefusedError,
     bounded,
     follow_up_due,
+    form_of_address_zh,
     given_name,
     mask_phone,
     normalize_phone,
@@ -86,6 +87,22 @@ def test_what_is_not_a_phone_is_refused_naming_the_field(raw: str) -> None:
 )
 def test_the_resident_sees_the_technicians_given_name_only(name: str, given: str) -> None:
     assert given_name(name) == given
+
+
+@pytest.mark.parametrize(
+    ("name", "zh", "en"),
+    [
+        ("陈刚 Chen Gang", "陈师傅", "Gang"),
+        ("王伟", "王师傅", "伟"),
+        ("欧阳娜娜", "欧阳师傅", "娜娜"),
+        ("Li Na", "Na", "Na"),  # no Chinese characters to take a surname from
+        ("Bob", "Bob", "Bob"),
+    ],
+)
+def test_a_chinese_page_calls_the_technician_by_surname_and_shifu(
+    name: str, zh: str, en: str
+) -> None:
+    assert (form_of_address_zh(name), given_name(name)) == (zh, en)
 
 
 def test_bounded_text_names_the_field() -> None:
