@@ -158,7 +158,7 @@ Object.assign(handlers, {
     form.elements.quantity.required = mode === "receive";
     form.elements.on_hand.required = mode === "adjust";
     form.elements.note.required = mode === "adjust";
-    form.elements.note.minLength = mode === "adjust" ? 3 : 0;
+    form.elements.note.minLength = mode === "adjust" ? 2 : 0;
     document.getElementById("stock-target").textContent = `${button.dataset.sku} · ${button.dataset.site}`;
     dialog.showModal();
     return null;
