@@ -118,12 +118,28 @@ onSubmit("note-form", async (form) => {
   return order && tr("js.note_done");
 });
 
+/** The parts list as the server renders it now: each option says how many are available, and
+ * every part used, reserved or returned changes that, so the choices are read again. */
+async function refreshPartChoices(form) {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser()
+    .parseFromString(await response.text(), "text/html")
+    .querySelector("#parts-form select[name=part_id]");
+  if (!fresh) return;
+  const select = form.elements.part_id;
+  const chosen = select.value;
+  select.replaceChildren(...[...fresh.options].map((option) => document.importNode(option, true)));
+  if ([...select.options].some((option) => option.value === chosen && !option.disabled)) select.value = chosen;
+}
+
 onSubmit("parts-form", async (form) => {
   const lines = await post(`${orders(form.dataset.order)}/parts`, {
     part_id: Number(form.elements.part_id.value),
     action: form.elements.action.value,
     quantity: Number(form.elements.quantity.value),
   });
+  if (lines) await refreshPartChoices(form);
   return lines && tr("js.parts_done");
 });
 
