@@ -140,6 +140,23 @@ def order_title(order: WorkOrder, t: Translator) -> str:
     return order.title
 
 
+DUE_SUFFIX: Final = re.compile(r" \(due [^)]*\)$")
+"""The due time the planner puts at the end of a plan order's title."""
+CHOICE_TITLE: Final = 24
+"""Characters of a title kept in a list of orders to choose from (a phone's width)."""
+
+
+def order_choice(order: WorkOrder, t: Translator) -> str:
+    """An open order as one choice of a short list (a request joins it): its number, the asset
+    or building it is about and its title cut to a glance, so each choice fits a phone's width
+    and still tells the orders apart. A plan order's title ends with its due time, which says
+    nothing about the work and would be the part cut off; it is left out."""
+    title = DUE_SUFFIX.sub("", order_title(order, t))
+    if len(title) > CHOICE_TITLE:
+        title = title[: CHOICE_TITLE - 1].rstrip() + "…"
+    return " · ".join(part for part in (order.number, order.asset or order.building, title) if part)
+
+
 def order_words(order: WorkOrder, lang: Lang) -> Worded:
     """An order's title, fault and status for a message in ``lang``: the notifier (below the
     console) is handed this, so a message reads as the order's page does."""

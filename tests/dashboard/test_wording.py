@@ -9,7 +9,12 @@ import pytest
 
 from facility_dispatch.api.dashboard.i18n import Translator
 from facility_dispatch.api.dashboard.pages import span
-from facility_dispatch.api.dashboard.wording import cron_text, every_text, timeline_line
+from facility_dispatch.api.dashboard.wording import (
+    cron_text,
+    every_text,
+    order_choice,
+    timeline_line,
+)
 from facility_dispatch.maintenance.orders import TimelineEntry, WorkOrder
 
 NOW = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
@@ -177,3 +182,20 @@ def test_a_chart_opens_on_the_range_its_data_fills(age: timedelta, opens: str) -
     from facility_dispatch.api.dashboard.assets import first_range
 
     assert first_range(NOW - age, NOW) == opens
+
+
+def test_an_order_to_join_reads_short_number_place_and_title() -> None:
+    """A request joining an open order picks it from a list a phone shows whole: the number,
+    the asset (else the building) and a title cut to a glance, without a plan order's due time."""
+    planned = order(
+        number="WO-2026-000042",
+        source="plan",
+        fault=None,
+        asset="lift-2",
+        title="Monthly lift maintenance: lift-2 (due 2026-12-01 09:00)",
+    )
+    assert order_choice(planned, ZH) == "WO-2026-000042 · lift-2 · Monthly lift maintenanc…"
+    typed = order(source="manual", fault=None, asset=None, building="5 栋", title="漏水")
+    assert order_choice(typed, EN) == "WO-2026-000001 · 5 栋 · 漏水"
+    assert order_choice(order(), ZH) == "WO-2026-000001 · pump-1 · pump-1：漏水"
+    assert all(len(order_choice(o, ZH)) <= 60 for o in (planned, typed, order()))
