@@ -139,7 +139,9 @@ onSubmit("parts-form", async (form) => {
     action: form.elements.action.value,
     quantity: Number(form.elements.quantity.value),
   });
-  if (lines) await refreshPartChoices(form);
+  // read again in the background: the form stays the user's to fill in meanwhile, and a list
+  // that could not be read again stays as it was
+  if (lines) refreshPartChoices(form).catch(() => null);
   return lines && tr("js.parts_done");
 });
 
