@@ -176,8 +176,8 @@ class Parts:
         reserved for orders stays reserved, so the count cannot fall below it."""
         if counted < 0:
             raise InvalidRequestError("a count is 0 or more")
-        if len(reason.strip()) < 3:
-            raise InvalidRequestError("say why the stock is adjusted (at least 3 characters)")
+        if len(reason.strip()) < 2:
+            raise InvalidRequestError("say why the stock is adjusted (at least 2 characters)")
         now = self._clock.now()
         with self._sessions.begin() as session:
             part = session.get(PartRow, part_id)

@@ -99,6 +99,9 @@ class Page:
     def order_title(self, order: WorkOrder) -> str:
         return wording.order_title(order, self.t)
 
+    def order_choice(self, order: WorkOrder) -> str:
+        return wording.order_choice(order, self.t)
+
     def alarm_description(self, alarm: AlarmRecord) -> str:
         return wording.alarm_description(alarm, self.service.alarms.rule(alarm.rule_id), self.t)
 
@@ -225,6 +228,11 @@ class Page:
         """Every site with a record or an asset: the choices of a page's site filter."""
         records, _ = self.service.assets.query()
         return sorted(s for s in set(self.sites) | {r.site for r in records} if self.user.sees(s))
+
+    def site_zones(self) -> dict[str, str]:
+        """Each site offered and its time zone: the console reads a time typed for a site in
+        that site's zone, as it shows the site's times."""
+        return {site: self.zone(site).key for site in self.site_options()}
 
     # -- rendering ------------------------------------------------------------------------
 

@@ -197,6 +197,23 @@ def order_description(order: WorkOrder, t: Translator) -> str:
     return f"{line} {note}".strip()
 
 
+DUE_SUFFIX: Final = re.compile(r"\s*(?:\(due [^)]*\)|（[^）]*到期）)$")
+"""A plan order's due time at the end of its title, as worded in either language."""
+CHOICE_TITLE: Final = 24
+"""Characters of a title kept in a list of orders to choose from (a phone's width)."""
+
+
+def order_choice(order: WorkOrder, t: Translator) -> str:
+    """An open order as one choice of a short list (a request joins it): its number, the asset
+    or building it is about and its title cut to a glance, so each choice fits a phone's width
+    and still tells the orders apart. A plan order's title ends with its due time, which says
+    nothing about the work and would be the part cut off; it is left out."""
+    title = DUE_SUFFIX.sub("", order_title(order, t))
+    if len(title) > CHOICE_TITLE:
+        title = title[: CHOICE_TITLE - 1].rstrip() + "…"
+    return " · ".join(part for part in (order.number, order.asset or order.building, title) if part)
+
+
 def order_words(order: WorkOrder, lang: Lang) -> Worded:
     """An order's title, fault and status for a message in ``lang``: the notifier (below the
     console) is handed this, so a message reads as the order's page does."""

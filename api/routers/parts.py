@@ -100,7 +100,7 @@ class AdjustmentIn(Input):
 
     site: SiteName
     on_hand: StockAmount
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(min_length=2, max_length=500)
 
 
 class MovementIn(Input):

@@ -28,7 +28,7 @@ class MeterIO(Input):
 
 
 class PlanIn(Input):
-    name: str = Field(min_length=3, max_length=200)
+    name: str = Field(min_length=2, max_length=200)
     description: str = Field(default="", max_length=5000)
     site: SiteName
     asset: AssetName | None = None

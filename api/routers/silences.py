@@ -30,7 +30,7 @@ class SilenceIn(Input):
     starts_at: UtcDateTime | None = Field(default=None, description="default: now")
     ends_at: UtcDateTime | None = None
     duration: str | None = Field(default=None, description="instead of ends_at: 2h, 1d")
-    reason: str = Field(min_length=3, max_length=500)
+    reason: str = Field(min_length=2, max_length=500)
 
     @model_validator(mode="after")
     def _window(self) -> SilenceIn:

@@ -171,7 +171,7 @@ class ManualOrderIn(Input):
     asset: AssetName | None = None
     kind: Kind | None = None
     building: str | None = Field(default=None, max_length=100)
-    title: str = Field(min_length=3, max_length=300)
+    title: str = Field(min_length=2, max_length=300)
     description: str = Field(default="", max_length=5000)
     priority: PriorityName = "P3"
     skill: str = Field(default="general", pattern=r"^[a-z][a-z0-9_-]*$")

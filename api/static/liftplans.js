@@ -3,6 +3,7 @@
 // and its time; the refusal shows as it is.
 import { post, toast } from "./actions.js";
 import { tr } from "./strings.js";
+import { siteInstant, zoneOf } from "./zones.js";
 
 document.addEventListener("submit", async (event) => {
   const form = event.target.closest("form.move-slot");
@@ -12,8 +13,8 @@ document.addEventListener("submit", async (event) => {
   const button = form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    // the browser's local time, as an instant (as the plan form sends its first due time)
-    const startsAt = new Date(input.value).toISOString();
+    // the time typed in the plan's site's zone, as an instant (as the plan form sends its first due time)
+    const startsAt = siteInstant(input.value, zoneOf(input));
     const moved = await post(
       `/api/v1/maintenance-plans/${form.dataset.plan}/occurrences/${form.dataset.occurrence}/move`,
       { starts_at: startsAt },

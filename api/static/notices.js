@@ -1,9 +1,10 @@
 // Notices to residents (/notices): a planner issues one (POST /api/v1/notices) or withdraws one
 // (DELETE /api/v1/notices/{id}); the API's rules on roles and sites apply as they are. The
-// times are typed in the browser's own time and sent as instants; each language's reason is
+// times are typed in the notice's site's zone and sent as instants; each language's reason is
 // sent on its own, so neither notice carries the other language's words.
 import { toast } from "./actions.js";
 import { tr } from "./strings.js";
+import { siteInstant, zoneOf } from "./zones.js";
 
 /** The API's answer, or an Error in words the planner can act on (a field's label, not its key). */
 async function call(url, method, body, form) {
@@ -52,12 +53,12 @@ if (form) {
     const body = {
       site: elements.site.value,
       service: elements.service.value,
-      starts_at: new Date(elements.starts_at.value).toISOString(),
+      starts_at: siteInstant(elements.starts_at.value, zoneOf(form, elements.site.value)),
       reason_zh: text("reason_zh"),
       reason_en: text("reason_en"),
       urgent: elements.urgent.checked,
     };
-    if (elements.ends_at.value) body.ends_at = new Date(elements.ends_at.value).toISOString();
+    if (elements.ends_at.value) body.ends_at = siteInstant(elements.ends_at.value, zoneOf(form, elements.site.value));
     for (const name of ["building", "asset"]) if (text(name)) body[name] = text(name);
     refusal.hidden = true;
     button.disabled = true;

@@ -4,6 +4,7 @@
 import { handlers, post, toast } from "./actions.js";
 import { refreshAll } from "./live.js";
 import { tr } from "./strings.js";
+import { siteInstant, siteLocal, zoneOf } from "./zones.js";
 
 const orders = (id) => `/api/v1/work-orders/${id}`;
 
@@ -117,12 +118,30 @@ onSubmit("note-form", async (form) => {
   return order && tr("js.note_done");
 });
 
+/** The parts list as the server renders it now: each option says how many are available, and
+ * every part used, reserved or returned changes that, so the choices are read again. */
+async function refreshPartChoices(form) {
+  const response = await fetch(window.location.pathname, { credentials: "same-origin" });
+  if (!response.ok) return;
+  const fresh = new DOMParser()
+    .parseFromString(await response.text(), "text/html")
+    .querySelector("#parts-form select[name=part_id]");
+  if (!fresh) return;
+  const select = form.elements.part_id;
+  const chosen = select.value;
+  select.replaceChildren(...[...fresh.options].map((option) => document.importNode(option, true)));
+  if ([...select.options].some((option) => option.value === chosen && !option.disabled)) select.value = chosen;
+}
+
 onSubmit("parts-form", async (form) => {
   const lines = await post(`${orders(form.dataset.order)}/parts`, {
     part_id: Number(form.elements.part_id.value),
     action: form.elements.action.value,
     quantity: Number(form.elements.quantity.value),
   });
+  // read again in the background: the form stays the user's to fill in meanwhile, and a list
+  // that could not be read again stays as it was
+  if (lines) refreshPartChoices(form).catch(() => null);
   return lines && tr("js.parts_done");
 });
 
@@ -158,7 +177,7 @@ Object.assign(handlers, {
     form.elements.quantity.required = mode === "receive";
     form.elements.on_hand.required = mode === "adjust";
     form.elements.note.required = mode === "adjust";
-    form.elements.note.minLength = mode === "adjust" ? 3 : 0;
+    form.elements.note.minLength = mode === "adjust" ? 2 : 0;
     document.getElementById("stock-target").textContent = `${button.dataset.sku} · ${button.dataset.siteName || button.dataset.site}`;
     dialog.showModal();
     return null;
@@ -218,8 +237,8 @@ planForm?.addEventListener("submit", async (event) => {
   for (const [name, value] of new FormData(form)) {
     if (!own.includes(name) && value !== "") body[name] = value;
   }
-  // the browser's local time, as an instant; an asset named makes it that asset's plan
-  body.starts_at = new Date(body.starts_at).toISOString();
+  // the time typed in the plan's site's zone, as an instant; an asset named makes it that asset's plan
+  body.starts_at = siteInstant(body.starts_at, zoneOf(form, elements.site.value));
   if (body.asset) delete body.kind;
   // exactly one kind of schedule goes: the one chosen, as it is written
   const kind = elements.schedule_kind.value;
@@ -244,7 +263,8 @@ planForm?.addEventListener("submit", async (event) => {
 });
 
 // people (planners): a technician added or edited, a shift, an absence (and who took over)
-const instant = (value) => new Date(value).toISOString();
+// times typed in the roster's zone, the one the page shows its shifts in
+const instant = (field) => siteInstant(field.value, zoneOf(field));
 
 Object.assign(handlers, {
   "edit-technician"(button) {
@@ -299,11 +319,6 @@ onSubmit("technician-form", async (form) => {
 });
 
 // a shift or an absence not ended yet: edited in its form (PUT), or cancelled (DELETE)
-const localInput = (iso) => {
-  const at = new Date(iso);
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
-};
 
 const editIn = (formId, button, fill) => {
   const form = document.getElementById(formId);
@@ -312,8 +327,8 @@ const editIn = (formId, button, fill) => {
   form.elements.id.value = button.dataset.shift || button.dataset.absence;
   form.dataset.body = button.dataset.body;
   form.elements.technician_id.value = String(body.technician_id);
-  form.elements.starts_at.value = localInput(body.starts_at);
-  form.elements.ends_at.value = localInput(body.ends_at);
+  form.elements.starts_at.value = siteLocal(body.starts_at, zoneOf(form));
+  form.elements.ends_at.value = siteLocal(body.ends_at, zoneOf(form));
   fill(form.elements, body);
   form.querySelector("h2").textContent = `${tr("js.editing")} #${form.elements.id.value}`;
   form.scrollIntoView({ block: "start" });
@@ -347,8 +362,8 @@ onSubmit("shift-form", async ({ elements, dataset }) => {
   const body = {
     ...kept,
     technician_id: Number(elements.technician_id.value),
-    starts_at: instant(elements.starts_at.value),
-    ends_at: instant(elements.ends_at.value),
+    starts_at: instant(elements.starts_at),
+    ends_at: instant(elements.ends_at),
     on_call: elements.on_call.checked,
   };
   if (id) await post(`/api/v1/shifts/${id}`, body, "PUT");
@@ -362,8 +377,8 @@ onSubmit("absence-form", async ({ elements }) => {
   const id = elements.id.value;
   const body = {
     technician_id: Number(elements.technician_id.value),
-    starts_at: instant(elements.starts_at.value),
-    ends_at: instant(elements.ends_at.value),
+    starts_at: instant(elements.starts_at),
+    ends_at: instant(elements.ends_at),
     reason: elements.reason.value,
   };
   const absence = id
@@ -381,11 +396,9 @@ if (carried) {
   toast(carried);
 }
 
-// an instant shown in a datetime-local field, in the browser's own time (as it is read back)
+// an instant shown in a datetime-local field in its site's zone (as it is read back)
 for (const input of document.querySelectorAll("input[data-instant]")) {
-  const at = new Date(input.dataset.instant);
-  const pad = (n) => String(n).padStart(2, "0");
-  input.value = `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())}T${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  input.value = siteLocal(input.dataset.instant, zoneOf(input, input.form?.elements.site?.value));
 }
 
 // a new part in the catalogue, stocked at one site (planners, /parts)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -23,6 +24,8 @@ from tests.services import ROOT, Broker
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 pytestmark = [pytest.mark.browser, pytest.mark.broker]
 ARTIFACTS = ROOT / "artifacts" / "console"
@@ -399,7 +402,7 @@ def test_a_dispatchers_day_in_the_console(
     page.locator(f'tr[data-technician="{li}"]', has_text="139 1111 2222").wait_for()
     edited = created(api.get(f"/api/v1/technicians/{li}"))
     assert (edited["skills"], edited["phone"]) == (["plumbing"], "139 1111 2222")
-    now = datetime.now(UTC)
+    now = datetime.now(SHANGHAI)  # times are typed in the site's zone, whatever the browser's
     page.select_option("#shift-form select[name=technician_id]", str(sun))
     page.fill(
         "#shift-form input[name=starts_at]", (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
@@ -656,7 +659,7 @@ def chinese_day(mobile: Page, api: httpx.Client, url: str, site: str, broker: Br
     mobile.fill("#technician-form input[name=phone]", "138 0000 5678")
     mobile.click("#save-technician")
     mobile.locator(f'tr[data-technician="{zhou}"]', has_text="138 0000 5678").wait_for()
-    now = datetime.now(UTC)
+    now = datetime.now(SHANGHAI)  # the site's wall clock
     mobile.select_option("#shift-form select[name=technician_id]", str(zhou))
     mobile.fill("#shift-form input[name=starts_at]", now.strftime("%Y-%m-%dT%H:%M"))
     mobile.fill(

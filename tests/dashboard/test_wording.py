@@ -12,6 +12,7 @@ from facility_dispatch.api.dashboard.pages import span
 from facility_dispatch.api.dashboard.wording import (
     cron_text,
     every_text,
+    order_choice,
     order_description,
     order_title,
     reporter_text,
@@ -265,3 +266,23 @@ def test_a_plans_order_names_its_level_and_due_time_in_the_pages_language() -> N
     assert order_title(order(source="manual", title="x (due 2026-12-01 10:00)"), ZH).endswith(
         "(due 2026-12-01 10:00)"
     )  # a title a person typed stays
+
+
+def test_an_order_to_join_reads_short_number_place_and_title() -> None:
+    """A request joining an open order picks it from a list a phone shows whole: the number,
+    the asset (else the building) and a title cut to a glance, without a plan order's due time."""
+    planned = order(
+        number="WO-2026-000042",
+        source="plan",
+        fault=None,
+        asset="lift-2",
+        title="Monthly lift maintenance: lift-2 (due 2026-12-01 09:00)",
+    )
+    assert order_choice(planned, ZH) == "WO-2026-000042 · lift-2 · Monthly lift maintenanc…"
+    typed = order(source="manual", fault=None, asset=None, building="5 栋", title="漏水")
+    assert order_choice(typed, EN) == "WO-2026-000001 · 5 栋 · 漏水"
+    assert order_choice(order(), ZH) == "WO-2026-000001 · pump-1 · pump-1：漏水"
+    assert all(len(order_choice(o, ZH)) <= 60 for o in (planned, typed, order()))
+    # a preventive order's title is worded with its due time in Chinese brackets: left out too
+    pump = order(source="preventive", fault=None, title="水泵保养: pump-1 (due 2026-12-01 10:00)")
+    assert order_choice(pump, ZH) == "WO-2026-000001 · pump-1 · 水泵保养: pump-1"
