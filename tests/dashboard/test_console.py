@@ -426,7 +426,13 @@ def test_a_dispatchers_day_in_the_console(
     )
     page.fill("#absence-form input[name=reason]", "sick leave")
     page.click("#save-absence")
-    toast(page, f"{li_orders['total']} open orders moved to substitutes")
+    moved = li_orders["total"]
+    toast(
+        page,
+        f"{moved} open order moved to a substitute"
+        if moved == 1
+        else f"{moved} open orders moved to substitutes",
+    )
     moved = page.locator("#absences .absence", has_text="sick leave")
     number = li_orders["items"][0]["number"]
     moved.locator(".moved li", has_text=number).wait_for()

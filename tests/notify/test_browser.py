@@ -202,6 +202,9 @@ def test_the_notifications_console_on_a_phone(
 
     # a viewer sees the list but not the file
     viewer = api.post("/api/v1/tokens", json={"name": "v", "role": "viewer"}).json()["token"]
+    # off the console first: its live refresh, answered 401 once the cookies are gone, sends
+    # the page to the login itself, which would abort the navigation below
+    page.goto("about:blank")
     phone.clear_cookies()
     page.goto(f"{served.url}/login?next=/notifications")
     page.fill("#token", viewer)
