@@ -26,10 +26,35 @@ def events(tmp_path: Path) -> Iterator[EventLog]:
     engine.dispose()
 
 
-def test_committed_events_are_logged_at_info(
-    events: EventLog, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="facility_dispatch.events")
+class Lines(logging.Handler):
+    """The records of one logger, held on the logger itself: pytest's capture sits on the root
+    logger, whose handlers another test in the same process may have replaced
+    (``logs.configure`` does, as ``facility`` does at start)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def event_lines() -> Iterator[Lines]:
+    logger = logging.getLogger("facility_dispatch.events")
+    lines, level, disabled = Lines(), logger.level, logger.disabled
+    logger.addHandler(lines)
+    logger.setLevel(logging.INFO)
+    logger.disabled = False
+    try:
+        yield lines
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
+        logger.disabled = disabled
+
+
+def test_committed_events_are_logged_at_info(events: EventLog, event_lines: Lines) -> None:
     payload = {"number": "WO-2026-000001", "site": "north", "actor": "dispatcher", "note": "x"}
     with events._sessions.begin() as session:
         events.record(session, "work_order.assigned", AT, payload, "north")
@@ -38,11 +63,11 @@ def test_committed_events_are_logged_at_info(
     with pytest.raises(RuntimeError), events._sessions.begin() as session:
         events.record(session, "work_order.cancelled", AT, payload, "north")
         raise RuntimeError("rolled back")
-    lines = [r.getMessage() for r in caplog.records if r.name == "facility_dispatch.events"]
+    lines = [r.getMessage() for r in event_lines.records]
     assert lines == [
         "work_order.assigned number=WO-2026-000001 site=north actor=dispatcher note='x'"
     ]
-    assert all(r.levelno == logging.INFO for r in caplog.records)
+    assert all(r.levelno == logging.INFO for r in event_lines.records)
 
 
 def test_describe_names_the_facts() -> None:
