@@ -157,6 +157,8 @@ def test_incident_review_of_an_entrapment(client: TestClient, broker: Broker, si
         )
     order = client.get("/api/v1/work-orders", params={"site": site}).json()["items"][0]
     assert order["priority"] == "P1" and order["fault"] == "entrapment"
+    # the residents' notice follows the order (written once the order has committed)
+    wait_until(lambda: client.get("/api/v1/notices", params={"site": site}).json()["items"])
     notices = client.get("/api/v1/notices", params={"site": site}).json()["items"]
     assert notices[0]["planned"] is False and notices[0]["ends_at"] is None  # lift out, no end yet
     assert (
