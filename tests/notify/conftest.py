@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -39,21 +40,28 @@ class NotifyHarness(Harness):
         super().__init__(url)
         self.smtp, self.hook = smtp, hook
         self.registry = CollectorRegistry()
-        self.notifier = Notifier(
+        self.notifier = self.make_notifier(registry=self.registry)
+        self.notifier.configure(CONFIG.format(hook=hook.url))
+        self.notifier.step()  # the cursor starts here
+
+    def make_notifier(self, **changes: Any) -> Notifier:
+        """A notifier over this harness's database and clock, as the service builds one
+        (``changes``: the keyword arguments a test sets otherwise)."""
+        return Notifier(
             self.sessions,
             self.events,
             self.orders,
             self.people,
             self.clock,
             AppriseSender(),
-            secret=b"test-secret",
-            public_url="http://dispatch.example",
-            timezone="Asia/Shanghai",
-            wording=order_words,
-            registry=self.registry,
+            **{
+                "secret": b"test-secret",
+                "public_url": "http://dispatch.example",
+                "timezone": "Asia/Shanghai",
+                "wording": order_words,
+                **changes,
+            },
         )
-        self.notifier.configure(CONFIG.format(hook=hook.url))
-        self.notifier.step()  # the cursor starts here
 
     def person(self, name: str, mail: str, role: str = "technician", **extra: object) -> Technician:
         tech_id = self.technician(

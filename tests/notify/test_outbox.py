@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from facility_dispatch.api.dashboard.i18n import Translator
-from facility_dispatch.api.dashboard.wording import order_words
 from facility_dispatch.notify.apprise_sender import AppriseSender
 from facility_dispatch.notify.book import NotificationBook
 from facility_dispatch.notify.config import NotifyConfigError
-from facility_dispatch.notify.outbox import Notifier
 from facility_dispatch.notify.sql import OutboxRow
 from tests.builders import wait_until
 from tests.notify.conftest import CONFIG, NotifyHarness
@@ -187,17 +185,7 @@ def test_a_receiver_that_hangs_costs_one_failed_attempt_and_holds_up_nobody(
     hung = Webhook(hold=threading.Event())
     hung.start()
     try:
-        notifier = Notifier(
-            n.sessions,
-            n.events,
-            n.orders,
-            n.people,
-            n.clock,
-            AppriseSender(),
-            secret=b"test-secret",
-            public_url="http://dispatch.example",
-            timezone="Asia/Shanghai",
-            wording=order_words,
+        notifier = n.make_notifier(
             send_timeout=0.5,
         )
         # Apprise's own read timeout raised past the test's: only the send's limit can end it
@@ -311,17 +299,7 @@ def test_the_file_is_read_again_on_request_and_a_bad_one_is_refused_keeping_the_
     path = tmp_path / "notify.yaml"
     first = CONFIG.format(hook=n.hook.url)
     path.write_text(first, "utf-8")
-    notifier = Notifier(
-        n.sessions,
-        n.events,
-        n.orders,
-        n.people,
-        n.clock,
-        AppriseSender(),
-        secret=b"test-secret",
-        public_url="http://dispatch.example",
-        timezone="Asia/Shanghai",
-        wording=order_words,
+    notifier = n.make_notifier(
         config_file=path,
         interval=0.1,
     )
