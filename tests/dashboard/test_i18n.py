@@ -116,18 +116,18 @@ def test_readings_with_their_units() -> None:
     assert value_text("elevator", "door_state", "open") == "open"
 
 
+def blank_order(**fields: Any) -> WorkOrder:
+    """A work order with only the fields a test names (the rest None, no people, no alarms)."""
+    blank: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
+    return WorkOrder(**{**blank, "assignees": (), "alarm_ids": (), **fields})
+
+
 def test_the_sla_clock_counts_to_the_deadline_that_matters_now() -> None:
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
-    order = WorkOrder(
-        **{
-            **fields,
-            "status": "assigned",
-            "respond_by": now + timedelta(minutes=10),
-            "resolve_by": now + timedelta(hours=4),
-            "assignees": (),
-            "alarm_ids": (),
-        }
+    order = blank_order(
+        status="assigned",
+        respond_by=now + timedelta(minutes=10),
+        resolve_by=now + timedelta(hours=4),
     )
     assert sla_clock(order, now) == SlaClock(order.respond_by, "respond", False)
     assert sla_clock(order, now + timedelta(minutes=11)) == SlaClock(
@@ -144,18 +144,12 @@ def test_the_sla_clock_counts_to_the_deadline_that_matters_now() -> None:
 
 def test_not_yet_accepted_is_urgent_work_nobody_has_taken_and_the_board_ranks_p1_first() -> None:
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
-    lamp = WorkOrder(
-        **{
-            **fields,
-            "id": 1,
-            "priority": "P4",
-            "status": "open",
-            "respond_by": now + timedelta(hours=4),
-            "resolve_by": now + timedelta(days=3),
-            "assignees": (),
-            "alarm_ids": (),
-        }
+    lamp = blank_order(
+        id=1,
+        priority="P4",
+        status="open",
+        respond_by=now + timedelta(hours=4),
+        resolve_by=now + timedelta(days=3),
     )
     burst = replace(
         lamp, id=2, priority="P1", status="assigned", resolve_by=now + timedelta(hours=4)
@@ -179,18 +173,12 @@ def test_still_needs_people_lists_only_orders_someone_has_to_take_or_finish() ->
     """The overview's "Still needs people": urgent or near-deadline orders still open,
     assigned, acknowledged, in progress or on hold; never a resolved, closed or cancelled one."""
     now = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
-    fields: dict[str, Any] = dict.fromkeys(WorkOrder.__dataclass_fields__)
-    urgent = WorkOrder(
-        **{
-            **fields,
-            "id": 1,
-            "priority": "P2",
-            "status": "open",
-            "respond_by": now + timedelta(hours=1),
-            "resolve_by": now + timedelta(hours=8),
-            "assignees": (),
-            "alarm_ids": (),
-        }
+    urgent = blank_order(
+        id=1,
+        priority="P2",
+        status="open",
+        respond_by=now + timedelta(hours=1),
+        resolve_by=now + timedelta(hours=8),
     )
     statuses = [
         "open", "assigned", "acknowledged", "in_progress", "on_hold",
