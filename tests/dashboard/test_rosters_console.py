@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,17 @@ class Console:
         answer = client.get(path)
         assert answer.status_code == 200, answer.text
         return answer.text
+
+    def off_sick(self, technician_id: int, day: str) -> None:
+        """An absence for the whole of ``day`` in Shanghai."""
+        following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+        absence = {
+            "technician_id": technician_id,
+            "starts_at": f"{day}T00:00:00+08:00",
+            "ends_at": f"{following}T00:00:00+08:00",
+            "reason": "sick",
+        }
+        _ok(self.api.post("/api/v1/absences", json=absence), 201)
 
     def technician(self, name: str, *skills: str) -> int:
         body = {"name": name, "skills": list(skills), "seniority": "senior", "sites": [self.site]}
@@ -132,13 +143,7 @@ def test_the_substitutes_page_words_each_refusal_in_the_readers_language(
     for who, shift in ((gao, "day"), (nighty, "night")):
         line = {"technician_id": who, "pattern": [shift], "anchor": "2026-11-30"}
         _ok(api.post(f"/api/v1/posts/{post['id']}/roster-lines", json=line), 201)
-    absence = {
-        "technician_id": gao,
-        "starts_at": "2026-12-02T00:00:00+08:00",
-        "ends_at": "2026-12-03T00:00:00+08:00",
-        "reason": "sick",
-    }
-    _ok(api.post("/api/v1/absences", json=absence), 201)
+    console.off_sick(gao, "2026-12-02")
     path = f"/rosters/substitutes?post={post['id']}&day=2026-12-02&shift=day"
 
     zh = _text(console.page(path, "zh"))
@@ -242,13 +247,7 @@ def test_the_kpi_page_counts_a_posts_coverage_from_its_roster(console: Console) 
     guard = console.technician("Gao Feng", "security")
     line = {"technician_id": guard, "pattern": ["day"], "anchor": "2026-11-23"}
     _ok(api.post(f"/api/v1/posts/{post['id']}/roster-lines", json=line), 201)
-    absence = {
-        "technician_id": guard,
-        "starts_at": "2026-11-25T00:00:00+08:00",
-        "ends_at": "2026-11-26T00:00:00+08:00",
-        "reason": "sick",
-    }
-    _ok(api.post("/api/v1/absences", json=absence), 201)
+    console.off_sick(guard, "2026-11-25")
 
     for lang in ("en", "zh"):
         figures = _figures(console.page(f"/kpis?site={site}", lang))
