@@ -161,6 +161,10 @@ class Handovers:
             and self._people.technician(incoming_technician_id) is None
         ):
             raise NotFoundError(f"no technician {incoming_technician_id}")
+        if post_id is not None and self._rosters is not None:
+            post = self._rosters.post(post_id)
+            if post is None or post.site != site:  # another estate's post sets no deadline here
+                raise NotFoundError(f"no post {post_id} at {site}")
         now = self._clock.now()
         orders, _ = self._orders.query(status=list(ACTIVE), site=site, limit=200)
         with self._sessions.begin() as session:

@@ -509,10 +509,6 @@ def list_handovers(
 def write_handover(body: HandoverIn, service: ServiceDep, who: Technician) -> HandoverOut:
     """The outgoing shift's log; to be acknowledged within 30 minutes of the incoming shift's
     start (the named technician's shift, else the post's), else flagged."""
-    if body.post_id is not None:
-        post = service.rosters.post(body.post_id)
-        if post is None or post.site != body.site:
-            raise HTTPException(404, f"no post {body.post_id} at {body.site}")
     try:
         handover = service.handovers.write(
             body.site,

@@ -107,10 +107,29 @@ def test_rosters_handovers_and_rounds_by_role(client: TestClient, site: str) -> 
     assert proposal["refused"][0]["reason"].startswith("rest 0h before")
     assert proposal["refused"][0]["kind"] == "short_rest"
 
+    # a post that is not this estate's (missing, or another site's) is refused, writing nothing
+    elsewhere = _ok(
+        client.post(
+            "/api/v1/posts",
+            json={**post, "site": "other-estate"},
+        ),
+        201,
+    )
+    for post_id in (elsewhere["id"], 999_999):
+        refused = client.post(
+            "/api/v1/handovers", json={"site": site, "keys": "k", "post_id": post_id}
+        )
+        assert refused.status_code == 404, refused.text
+    assert _ok(client.get("/api/v1/handovers", params={"site": site}))["total"] == 0
     handover = _ok(
         client.post(
             "/api/v1/handovers",
-            json={"site": site, "keys": "gate key", "incoming_technician_id": guard["id"]},
+            json={
+                "site": site,
+                "keys": "gate key",
+                "incoming_technician_id": guard["id"],
+                "post_id": created["id"],
+            },
             headers=technician,
         ),
         201,
