@@ -45,13 +45,14 @@ def test_skab_backtest_is_deterministic_and_scores_all_34_episodes(datasets: Pat
     assert fault_free["work_orders"] == "0"
     # the pack's figures (README), each recording its own run, chosen on valve1 and the
     # fault-free recording only: a change of the pack that loses them fails here. valve2 and
-    # other are held out; all 34 reach the precision goal (0.933 >= 0.9) but stay
-    # short of its recall goal (26 of 34 = 0.765 < 0.8)
-    assert (groups["valve1"]["detected"], groups["valve1"]["false_alarms"]) == ("14", "0")
-    assert (groups["valve2"]["detected"], groups["valve2"]["false_alarms"]) == ("3", "0")
+    # other are held out; all 34 reach the goals (recall 28 of 34 = 0.824 >= 0.8,
+    # precision 0.939 >= 0.9)
+    assert (groups["valve1"]["detected"], groups["valve1"]["false_alarms"]) == ("15", "0")
+    assert (groups["valve2"]["detected"], groups["valve2"]["false_alarms"]) == ("4", "0")
     assert (groups["other"]["detected"], groups["other"]["false_alarms"]) == ("9", "2")
-    assert (summary["detected"], summary["alarms"]) == ("26", "30")
-    assert (summary["recall"], summary["precision"]) == ("0.765", "0.933")
+    assert (summary["detected"], summary["alarms"]) == ("28", "33")
+    assert (summary["recall"], summary["precision"]) == ("0.824", "0.939")
+    assert float(summary["recall"]) >= 0.8 and float(summary["precision"]) >= 0.9
     assert fault_free["alarms"] == "0"
     alarms = [line for line in lines if line.startswith("alarm ")]
     assert len(alarms) == int(summary["alarms"])
