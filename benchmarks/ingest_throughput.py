@@ -14,7 +14,9 @@ Every run counts loss end to end (published, acknowledged by the broker, and the
 The machine's speed drifts from minute to minute, so raw and facility runs alternate over a
 few rounds and the medians are reported (the ratio is the median of the rounds' ratios).
 Last line:
-``ingest_vs_raw_ratio=<float> ingest_rate=<r/s> raw_rate=<r/s> batched_rate=<r/s> lost=<n>``
+``ingest_vs_raw_ratio=<float> cpu_vs_raw_ratio=<float> ingest_rate=<r/s> raw_rate=<r/s>
+batched_rate=<r/s> cpu_us=<us> raw_cpu_us=<us> batched_cpu_us=<us> lost=<n>`` (CPU is this
+process's, every thread, a reading while it drained; the broker's is not counted)
 Usage: python benchmarks/ingest_throughput.py [--readings 200000]
 """
 
@@ -29,6 +31,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 import paho.mqtt.client as paho
@@ -134,7 +137,15 @@ def register_session(broker: Broker, client_id: str, topic: str) -> None:
     client.loop_stop()
 
 
-def raw_run(broker: Broker, site: str, messages: list[tuple[str, bytes]], readings: int) -> float:
+class Run(NamedTuple):
+    rate: float
+    """Readings a second, 0 if any was lost."""
+    cpu_us: float
+    """CPU of this process (every thread, user and system) a reading while it drained."""
+    lost: int
+
+
+def raw_run(broker: Broker, site: str, messages: list[tuple[str, bytes]], readings: int) -> Run:
     client_id = f"raw-{uuid.uuid4().hex[:6]}"
     topic = f"facility/{site}/+/+/telemetry"
     register_session(broker, client_id, topic)
@@ -152,21 +163,22 @@ def raw_run(broker: Broker, site: str, messages: list[tuple[str, bytes]], readin
         CallbackAPIVersion.VERSION2, client_id=client_id, protocol=MQTTProtocolVersion.MQTTv5
     )
     client.on_message = on_message
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     connect(client, broker, False, persistent_props())
     client.loop_start()
     finished.wait(600)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     client.disconnect()
     client.loop_stop()
     lost = len(messages) - counted
-    print(f"raw: {counted} messages in {elapsed:.2f}s, lost {lost}")
-    return readings / elapsed if not lost else 0.0
+    cpu_us = cpu / readings * 1e6
+    print(f"raw: {counted} messages in {elapsed:.2f}s, {cpu_us:.1f} us CPU a reading, lost {lost}")
+    return Run(readings / elapsed if not lost else 0.0, cpu_us, lost)
 
 
 def facility_run(
     broker: Broker, site: str, messages: list[tuple[str, bytes]], readings: int, label: str
-) -> tuple[float, int]:
+) -> Run:
     with tempfile.TemporaryDirectory() as data:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
@@ -183,7 +195,7 @@ def facility_run(
         service = build_service(settings)
         preload(broker, messages)
         stored = service.pipeline._metrics.stored  # the counter /metrics exposes
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         service.start()
         deadline = time.monotonic() + 600
         last, still = -1.0, 0
@@ -194,15 +206,16 @@ def facility_run(
             last = value
             if still > 1000:  # nothing for 10 s: what is missing is lost
                 break
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         count = int(stored._value.get())
         service.stop()
         lost = readings - count
+        cpu_us = cpu / max(count, 1) * 1e6
         print(
             f"facility {label}: {count} readings stored in {elapsed:.2f}s "
-            f"({count / elapsed:,.0f}/s), lost {lost}"
+            f"({count / elapsed:,.0f}/s), {cpu_us:.1f} us CPU a reading, lost {lost}"
         )
-        return count / elapsed, lost
+        return Run(count / elapsed, cpu_us, lost)
 
 
 def main() -> None:
@@ -211,10 +224,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="raw and facility, alternately")
     args = parser.parse_args()
     readings = args.readings - args.readings % (4 * ASSETS_PER_KIND * 50)
-    raw_rates: list[float] = []
-    ingest_rates: list[float] = []
-    batched_rates: list[float] = []
-    lost = 0
+    raw: list[Run] = []
+    single: list[Run] = []
+    batched: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp, running_broker(Path(tmp) / "broker") as broker:
         print(
             f"stream: {readings} mixed-kind readings for 200 assets at QoS 1, {args.rounds} rounds"
@@ -222,31 +234,42 @@ def main() -> None:
         # the machine's speed drifts: each round measures both side by side, medians are kept
         for round_ in range(args.rounds):
             site = f"bench-{round_}"
-            raw_rates.append(raw_run(broker, site, stream(site, readings, 1), readings))
-            rate, missing = facility_run(
-                broker, f"{site}-f", stream(f"{site}-f", readings, 1), readings, "1 reading/message"
+            raw.append(raw_run(broker, site, stream(site, readings, 1), readings))
+            single.append(
+                facility_run(
+                    broker,
+                    f"{site}-f",
+                    stream(f"{site}-f", readings, 1),
+                    readings,
+                    "1 reading/message",
+                )
             )
-            ingest_rates.append(rate)
-            lost += missing
-            rate, missing = facility_run(
-                broker,
-                f"{site}-b",
-                stream(f"{site}-b", readings, 50),
-                readings,
-                "50 readings/message",
+            batched.append(
+                facility_run(
+                    broker,
+                    f"{site}-b",
+                    stream(f"{site}-b", readings, 50),
+                    readings,
+                    "50 readings/message",
+                )
             )
-            batched_rates.append(rate)
-            lost += missing
-            print(f"round {round_ + 1}: ratio {ingest_rates[-1] / raw_rates[-1]:.3f}")
+            print(
+                f"round {round_ + 1}: ratio {single[-1].rate / raw[-1].rate:.3f}, "
+                f"CPU ratio {single[-1].cpu_us / raw[-1].cpu_us:.2f}"
+            )
         dropped = "Outgoing messages are being dropped" in broker.log
         print(f"broker log reports dropped messages: {dropped}")
-    raw_rate = statistics.median(raw_rates)
-    ingest_rate = statistics.median(ingest_rates)
-    batched_rate = statistics.median(batched_rates)
-    ratio = statistics.median(i / r for i, r in zip(ingest_rates, raw_rates, strict=True) if r)
+    lost = sum(run.lost for run in single + batched)
+    ratio = statistics.median(f.rate / r.rate for f, r in zip(single, raw, strict=True) if r.rate)
+    cpu_ratio = statistics.median(f.cpu_us / r.cpu_us for f, r in zip(single, raw, strict=True))
     print(
-        f"ingest_vs_raw_ratio={ratio:.3f} ingest_rate={ingest_rate:.0f} raw_rate={raw_rate:.0f} "
-        f"batched_rate={batched_rate:.0f} lost={lost}"
+        f"ingest_vs_raw_ratio={ratio:.3f} cpu_vs_raw_ratio={cpu_ratio:.2f} "
+        f"ingest_rate={statistics.median(r.rate for r in single):.0f} "
+        f"raw_rate={statistics.median(r.rate for r in raw):.0f} "
+        f"batched_rate={statistics.median(r.rate for r in batched):.0f} "
+        f"cpu_us={statistics.median(r.cpu_us for r in single):.1f} "
+        f"raw_cpu_us={statistics.median(r.cpu_us for r in raw):.1f} "
+        f"batched_cpu_us={statistics.median(r.cpu_us for r in batched):.1f} lost={lost}"
     )
 
 

@@ -48,6 +48,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS readings_by_seq ON readings (series, epoch, se
     WHERE untimed = 1;
 """
 
+_Row = tuple[int, int, int | None, int, int, str]
+
+
 _AGGREGATES = {"mean": "avg", "min": "min", "max": "max"}
 _DATA_ERRORS = (TypeError, ValueError, OverflowError, sqlite3.DataError)
 """What a reading's own values cause (orjson's "Integer exceeds 64-bit range" is a TypeError);
@@ -65,10 +68,6 @@ class SqliteTelemetryStore:
         self._synchronous = synchronous
         self._writer = self._connect()
         self._writer.executescript(_SCHEMA)
-        self._writer.execute(
-            "CREATE TEMP TABLE staging (series INTEGER, ts INTEGER, seq INTEGER,"
-            " untimed INTEGER, epoch INTEGER, metrics TEXT)"
-        )
         self._series: dict[tuple[str, str], int] = {
             (site, asset): sid
             for sid, site, asset in self._writer.execute("SELECT id, site, asset FROM series")
@@ -85,7 +84,6 @@ class SqliteTelemetryStore:
         # two thirds of the write rate (measured 48k against 72k rows/s).
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA temp_store=MEMORY")  # the staging table never touches the disk
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: the hot index pages stay cached
         return conn
 
@@ -128,6 +126,25 @@ class SqliteTelemetryStore:
         self._seq[sid] = state
         return state
 
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, rows: list[_Row]) -> int:
+        """Insert the rows (duplicates ignored) in one statement over one JSON array; the
+        count stored.
+
+        One statement, not one a row: sqlite3 lets go of the GIL at every step, and with
+        paho's thread busy each step then waited for it (measured under ingest: 49 us a
+        reading in ``executemany`` against 3.4 us alone). And the work it does without the
+        GIL (parsing the array, the B-trees) runs beside paho's thread on the other core:
+        multi-row VALUES, cheaper alone (2.3 us), bind their parameters under the GIL and
+        drained 100,000 messages in 6.1-6.6 s against 5.4-5.6 s this way. json_each keeps the
+        array's order; ``->>`` gives the metrics' text back exactly as dumped."""
+        return conn.execute(
+            "INSERT OR IGNORE INTO readings (series, ts, seq, untimed, epoch, metrics)"
+            " SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4,"
+            " value ->> 5 FROM json_each(?) ORDER BY key",
+            (orjson.dumps(rows),),
+        ).rowcount
+
     def write(self, readings: Sequence[Reading]) -> list[Reading]:
         if not readings:
             return []
@@ -135,7 +152,7 @@ class SqliteTelemetryStore:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
-                rows: list[tuple[int, int, int | None, int, int, str]] = []
+                rows: list[_Row] = []
                 series = self._series
                 seq_states = self._seq
                 dumps = orjson.dumps
@@ -151,13 +168,13 @@ class SqliteTelemetryStore:
                     rows.append(
                         (sid, reading.ts_ms, reading.seq, 1, epoch, dumps(reading.metrics).decode())
                     )
-                conn.executemany("INSERT INTO temp.staging VALUES (?, ?, ?, ?, ?, ?)", rows)
-                inserted = conn.execute(
-                    "INSERT OR IGNORE INTO readings (series, ts, seq, untimed, epoch, metrics)"
-                    " SELECT series, ts, seq, untimed, epoch, metrics"
-                    " FROM temp.staging ORDER BY rowid RETURNING series, ts"
-                ).fetchall()
-                conn.execute("DELETE FROM temp.staging")
+                before = conn.execute("SELECT coalesce(max(id), 0) FROM readings").fetchone()[0]
+                inserted = self._insert(conn, rows)
+                stored_keys: list[tuple[int, int]] = []
+                if inserted != len(readings):  # duplicates: which ones landed (a rare query)
+                    stored_keys = conn.execute(
+                        "SELECT series, ts FROM readings WHERE id > ?", (before,)
+                    ).fetchall()
                 conn.execute("COMMIT")
             except BaseException as error:
                 conn.execute("ROLLBACK")
@@ -165,9 +182,9 @@ class SqliteTelemetryStore:
                 if isinstance(error, _DATA_ERRORS):
                     raise ReadingRefusedError(f"{type(error).__name__}: {error}") from error
                 raise
-        if len(inserted) == len(readings):
+        if inserted == len(readings):
             return list(readings)
-        stored = {(int(s), int(t)) for s, t in inserted}
+        stored = {(int(s), int(t)) for s, t in stored_keys}
         result: list[Reading] = []
         for reading in readings:  # the first reading of each stored (series, ts), in order
             key = (self._series[(reading.site, reading.asset)], reading.ts_ms)

@@ -84,6 +84,19 @@ def test_duplicate_by_time_within_one_batch(store: TelemetryStore, asset: str) -
     assert store.write([first, again]) == [first]
 
 
+def test_a_batch_of_new_and_stored_readings_returns_the_new_ones_in_order(
+    store: TelemetryStore, asset: str
+) -> None:
+    """The writer hands on what the store returns, and only that, to the rules: a redelivered
+    batch that overlaps what landed must give back exactly the new readings, in their order."""
+    stored = [reading(asset, T0 + i * 1000, seq=i) for i in (1, 3)]
+    assert store.write(stored) == stored
+    batch = [reading(asset, T0 + i * 1000, seq=i) for i in (4, 3, 0, 1, 2)]
+    assert store.write(batch) == [batch[0], batch[2], batch[4]]
+    points = store.history("estate-1", asset, "pressure_bar", T0, T0 + 10_000)
+    assert [p.ts_ms for p in points] == [T0 + i * 1000 for i in range(5)]
+
+
 def test_duplicate_by_seq_when_the_device_sent_no_time(store: TelemetryStore, asset: str) -> None:
     first = reading(asset, T0, seq=7, given=False)
     redelivered = reading(asset, T0 + 4000, seq=7, given=False)  # received later
@@ -152,4 +165,24 @@ def test_sqlite_prune(tmp_path: Path) -> None:
     store.write([reading("pump-1", T0 + i * 1000) for i in range(10)])
     assert store.prune(T0 + 5000) == 5
     assert store.count() == 5
+    store.close()
+
+
+def test_sqlite_keeps_each_value_exactly(tmp_path: Path) -> None:
+    """The batch goes to SQLite as one JSON array: what comes back must be what went in, to the
+    last bit of a float and the last escape of a string."""
+    store = SqliteTelemetryStore(tmp_path / "t.db")
+    values: list[dict[str, object]] = [
+        {"pressure_bar": 1.2000000000000002, "flow_m3h": 5e-324},
+        {"pressure_bar": -0.0, "flow_m3h": 1.7976931348623157e308},
+        {"fault_code": 'E"\\/\u2028\u0000门', "pump_running": False},
+        {"energy_kwh": 9_223_372_036_854_775_807, "car_floor": -9_223_372_036_854_775_808},
+    ]
+    batch = [reading("pump-1", T0 + i, **metrics) for i, metrics in enumerate(values)]
+    assert store.write(batch) == batch
+    back = list(store.since(T0 - 1))
+    assert [r.metrics for r in back] == values
+    assert [repr(v) for r in back for v in r.metrics.values()] == [
+        repr(v) for m in values for v in m.values()
+    ]
     store.close()
