@@ -7,7 +7,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, String, Text, delete, func, select
+import orjson
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    TextClause,
+    delete,
+    func,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facility_dispatch.kernel.clock import from_ms
@@ -203,38 +220,116 @@ class SqlAssetRegistry:
             return [_record(row) for row in written]
 
     def apply(self, updates: Iterable[AssetUpdate]) -> None:
-        """Create assets first seen, and fold in last_seen, presence and latest metrics."""
-        updates = list(updates)
-        if not updates:
+        """Create assets first seen, and fold in last_seen (never back in time), presence and
+        latest metrics (merged, key by key).
+
+        One UPDATE for all, the values as one JSON array, and nothing read: it runs every
+        second on ingest's own thread, and with 10,000 assets reporting, loading and updating
+        each as an ORM object cost 0.54 s of CPU a flush on SQLite and 0.6-0.7 s on
+        PostgreSQL (measured), half the thread's second; Core ``executemany`` still 0.23 s,
+        reading the rows first and writing them back 0.16 s."""
+        folded = fold_updates(updates)
+        if not folded:
             return
         with self._sessions.begin() as session:
-            keys = {(u.site, u.asset) for u in updates}
-            sites = {s for s, _ in keys}
-            rows = {
-                (r.site, r.asset): r
-                for r in session.scalars(select(AssetRow).where(AssetRow.site.in_(sites)))
-                if (r.site, r.asset) in keys
+            connection = session.connection()
+            dialect = connection.dialect
+            statement, data = _update_all(list(folded.values()), dialect)
+            if connection.execute(statement, data).rowcount == len(folded):
+                return
+            # some are new (rare: first sight): insert those, with what this flush knows
+            dialect_insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
+            connection.execute(
+                dialect_insert(AssetRow).on_conflict_do_nothing(index_elements=["site", "asset"]),
+                [
+                    {
+                        "site": u.site,
+                        "asset": u.asset,
+                        "kind": u.kind,
+                        "registered": False,
+                        "first_seen": u.last_seen,
+                        "last_seen": u.last_seen,
+                        "online": u.online,
+                        "metrics": u.metrics,
+                        "metrics_at": {},
+                    }
+                    for u in folded.values()
+                ],
+            )
+
+
+def fold_updates(updates: Iterable[AssetUpdate]) -> dict[tuple[str, str], AssetUpdate]:
+    """One update an asset, in the order given: the latest last_seen, the last presence said,
+    the metrics laid over each other in turn."""
+    folded: dict[tuple[str, str], AssetUpdate] = {}
+    for u in updates:
+        key = (u.site, u.asset)
+        was = folded.get(key)
+        if was is None:
+            folded[key] = AssetUpdate(u.site, u.asset, u.kind, u.last_seen, u.online, u.metrics)
+            continue
+        seen = was.last_seen
+        if u.last_seen is not None and (seen is None or u.last_seen > seen):
+            seen = u.last_seen
+        online = was.online if u.online is None else u.online
+        folded[key] = AssetUpdate(
+            u.site, u.asset, was.kind, seen, online, {**was.metrics, **u.metrics}
+        )
+    return folded
+
+
+_PG_UPDATE = """
+UPDATE assets SET
+  last_seen = CASE WHEN u.seen IS NOT NULL AND (assets.last_seen IS NULL
+    OR assets.last_seen < u.seen) THEN u.seen ELSE assets.last_seen END,
+  online = coalesce(u.online, assets.online),
+  metrics = (
+    SELECT coalesce(json_object_agg(m.key, m.value), '{}'::json) FROM (
+      SELECT o.key, o.value FROM json_each(coalesce(assets.metrics, '{}'::json)) AS o
+        WHERE NOT EXISTS (SELECT 1 FROM json_each(u.metrics) AS n WHERE n.key = o.key)
+      UNION ALL SELECT n.key, n.value FROM json_each(u.metrics) AS n
+    ) AS m)
+FROM json_to_recordset(CAST(:data AS json))
+  AS u(site text, asset text, seen timestamptz, online boolean, metrics json)
+WHERE assets.site = u.site AND assets.asset = u.asset
+"""
+"""json (not jsonb) all the way: each metric keeps the text it was given (jsonb would turn
+1e308 into 309 digits and -0.0 into 0)."""
+
+_SQLITE_UPDATE = """
+UPDATE assets SET
+  last_seen = CASE WHEN u.seen IS NOT NULL AND (assets.last_seen IS NULL
+    OR assets.last_seen < u.seen) THEN u.seen ELSE assets.last_seen END,
+  online = coalesce(u.online, assets.online),
+  metrics = json_patch(coalesce(assets.metrics, '{}'), u.metrics)
+FROM (SELECT value ->> 0 AS site, value ->> 1 AS asset, value ->> 2 AS seen,
+  value ->> 3 AS online, value ->> 4 AS metrics FROM json_each(:data)) AS u
+WHERE assets.site = u.site AND assets.asset = u.asset
+"""
+"""Times compare as the column's own text (SQLAlchemy's fixed-width form); json_patch lays
+the new metrics over the stored ones (a metric's value is never null, which would remove it)."""
+
+
+def _update_all(updates: list[AssetUpdate], dialect: Dialect) -> tuple[TextClause, dict[str, str]]:
+    if dialect.name == "postgresql":
+        data = [
+            {
+                "site": u.site,
+                "asset": u.asset,
+                "seen": u.last_seen,
+                "online": u.online,
+                "metrics": u.metrics,
             }
-            for update in updates:
-                row = rows.get((update.site, update.asset))
-                if row is None:
-                    row = AssetRow(
-                        site=update.site,
-                        asset=update.asset,
-                        kind=update.kind,
-                        registered=False,
-                        first_seen=update.last_seen,
-                        metrics={},
-                        metrics_at={},
-                    )
-                    session.add(row)
-                    rows[(update.site, update.asset)] = row
-                if update.last_seen and (row.last_seen is None or update.last_seen > row.last_seen):
-                    row.last_seen = update.last_seen
-                if update.online is not None:
-                    row.online = update.online
-                if update.metrics:
-                    row.metrics = {**(row.metrics or {}), **update.metrics}
+            for u in updates
+        ]
+        return text(_PG_UPDATE), {"data": orjson.dumps(data).decode()}
+    to_text = AssetRow.__table__.c.last_seen.type.dialect_impl(dialect).bind_processor(dialect)
+    assert to_text is not None  # SQLite's DateTime stores text
+    rows = [
+        (u.site, u.asset, to_text(u.last_seen), u.online, orjson.dumps(u.metrics).decode())
+        for u in updates
+    ]
+    return text(_SQLITE_UPDATE), {"data": orjson.dumps(rows).decode()}
 
 
 class SqlDeadLetters:

@@ -46,6 +46,41 @@ def test_assets_appear_and_keep_their_latest_state(sessions: sessionmaker) -> No
     assert registry.query("e2")[1] == 0
 
 
+def test_one_flush_of_new_and_known_assets_keeps_every_value_as_given(
+    sessions: sessionmaker,  # type: ignore[type-arg]
+) -> None:
+    """A flush writes all its assets in one statement: the known ones updated, the new ones
+    created, each metric kept exactly (no float turned into digits, no key lost), presence
+    kept where the flush says nothing, and a time never moved back."""
+    registry = SqlAssetRegistry(sessions)
+    registry.apply(
+        [AssetUpdate("e1", f"pump-{i}", "water", T, True, {"flow_m3h": 9}) for i in range(3)]
+    )
+    exotic = {"flow_m3h": 1e308, "pressure_bar": -0.0, "fault_code": 'E"1\\门', "n": 2**63 - 1}
+    registry.apply(
+        [
+            AssetUpdate("e1", "pump-0", "water", T + timedelta(seconds=1), None, exotic),
+            AssetUpdate("e1", "pump-1", "water", T - timedelta(minutes=1), False, {"x": 1.5}),
+            AssetUpdate("e1", "pump-9", "water", T, None, {"flow_m3h": 0.1}),  # first sight
+            AssetUpdate("e2", "pump-0", "water", None, True, {}),  # another site, first sight
+        ]
+    )
+    pump0, pump1, pump2 = (registry.get("e1", f"pump-{i}") for i in range(3))
+    assert pump0 is not None and pump1 is not None and pump2 is not None
+    assert pump0.metrics == exotic and [repr(v) for v in pump0.metrics.values()] == [
+        repr(v) for v in exotic.values()
+    ]
+    assert (pump0.last_seen, pump0.online) == (T + timedelta(seconds=1), True)
+    assert pump1.metrics == {"flow_m3h": 9, "x": 1.5}
+    assert (pump1.last_seen, pump1.online) == (T, False)
+    assert (pump2.last_seen, pump2.online, pump2.metrics) == (T, True, {"flow_m3h": 9})
+    new = registry.get("e1", "pump-9")
+    assert new is not None and new.first_seen == T and new.metrics == {"flow_m3h": 0.1}
+    other = registry.get("e2", "pump-0")
+    assert other is not None and other.online is True and other.last_seen is None
+    assert registry.query()[1] == 5
+
+
 def test_dead_letters_are_bounded_newest_first(sessions: sessionmaker) -> None:  # type: ignore[type-arg]
     letters = SqlDeadLetters(sessions, keep=100)
     for batch in range(3):
