@@ -15,7 +15,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -43,6 +43,34 @@ class InboundMessage(NamedTuple):
 
 
 MessageSink = Callable[[InboundMessage], None]
+StateHook = Callable[[bool, int, "str | None"], None]
+"""Told (connected, connection number, last error) at each connect and disconnect."""
+
+
+class BrokerConnection(Protocol):
+    """What the service asks of its MQTT connection, in-process or in a process of its own."""
+
+    last_error: str | None
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def connection(self) -> int: ...
+
+    def deliver_to(self, sink: MessageSink) -> None: ...
+
+    def start(self) -> None: ...
+
+    def wait_connected(self, timeout: float) -> bool: ...
+
+    def stop(self, timeout: float = 5.0) -> None: ...
+
+    def ack(self, messages: Iterable[InboundMessage]) -> None: ...
+
+    def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> bool: ...
 
 
 class _Client(paho.Client):
@@ -119,6 +147,8 @@ class MqttConnection:
         self._closing = False
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        self._state_hook: StateHook | None = None
+        self._unconfirmed: set[int] = set()  # subscriptions the broker has not acknowledged
         if self._v5:
             self._client = _Client(
                 CallbackAPIVersion.VERSION2,
@@ -153,12 +183,17 @@ class MqttConnection:
         self._client.max_inflight_messages_set(1000)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
     def deliver_to(self, sink: MessageSink) -> None:
         """Where received messages go; set before :meth:`start`."""
         self._sink = sink
+
+    def on_state(self, hook: StateHook) -> None:
+        """Called from paho's thread at each connect (after subscribing) and disconnect."""
+        self._state_hook = hook
 
     @property
     def connected(self) -> bool:
@@ -207,6 +242,11 @@ class MqttConnection:
         if mids:
             self._client.ack_all(mids)
 
+    def ack_mids(self, connection: int, mids: list[int]) -> None:
+        """Acknowledge QoS 1 messages by id, in order, if ``connection`` is still the one."""
+        if mids and connection == self._connection:
+            self._client.ack_all(mids)
+
     def publish(self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False) -> bool:
         """Queue a message for the broker; False if paho refused it outright."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
@@ -223,19 +263,43 @@ class MqttConnection:
         if reason_code.is_failure:
             self.last_error = f"broker refused the connection: {reason_code}"
             log.error("MQTT %r: %s", self._endpoint, self.last_error)
+            if self._state_hook is not None:
+                self._state_hook(False, self._connection, self.last_error)
             return
         with self._lock:
             self._connection += 1
         self.last_error = None
-        for topic in self._subscriptions:
-            client.subscribe(topic, qos=1)
-        self._connected.set()
+        # connected once the broker has taken every subscription (SUBACK): a device that
+        # publishes the moment we say so must reach us, not a topic nobody holds yet
+        self._unconfirmed = {
+            mid
+            for mid in (client.subscribe(topic, qos=1)[1] for topic in self._subscriptions)
+            if mid is not None  # None: paho could not even queue it; the next connect tries
+        }
+        if not self._unconfirmed:
+            self._ready()
         log.info(
             "MQTT connected to %r (session present: %s), subscribed to %s",
             self._endpoint,
             getattr(flags, "session_present", None),
             ", ".join(self._subscriptions) or "nothing",
         )
+
+    def _on_subscribe(
+        self, _client: paho.Client, _userdata: Any, mid: int, reason_codes: Any, _props: Any
+    ) -> None:
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            self.last_error = f"broker refused a subscription: {refused[0]}"
+            log.error("MQTT %r: %s", self._endpoint, self.last_error)
+        self._unconfirmed.discard(mid)
+        if not self._unconfirmed:
+            self._ready()
+
+    def _ready(self) -> None:
+        self._connected.set()
+        if self._state_hook is not None:
+            self._state_hook(True, self._connection, None)
 
     def _on_disconnect(
         self, _client: paho.Client, _userdata: Any, _flags: Any, reason_code: Any, _props: Any
@@ -244,6 +308,8 @@ class MqttConnection:
         if not self._closing:
             self.last_error = f"disconnected: {reason_code}"
             log.warning("MQTT %r disconnected (%s); paho reconnects", self._endpoint, reason_code)
+        if self._state_hook is not None:
+            self._state_hook(False, self._connection, self.last_error)
 
     def _on_message(self, _client: paho.Client, _userdata: Any, msg: paho.MQTTMessage) -> None:
         if self._sink is None:
