@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from facility_dispatch.api.auth import Principal
 from facility_dispatch.api.tokens import Tokens
 from facility_dispatch.ingest.assets import AssetDirectory
-from facility_dispatch.ingest.mqtt import MqttConnection
+from facility_dispatch.ingest.mqtt import BrokerConnection
 from facility_dispatch.ingest.pipeline import IngestPipeline
 from facility_dispatch.ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from facility_dispatch.ingest.store import TelemetryStore
@@ -82,7 +82,7 @@ class Backend(Protocol):
     @property
     def pipeline(self) -> IngestPipeline: ...
     @property
-    def mqtt(self) -> MqttConnection: ...
+    def mqtt(self) -> BrokerConnection: ...
     @property
     def events(self) -> EventLog: ...
     @property

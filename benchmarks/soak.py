@@ -43,8 +43,14 @@ READS = ("/api/v1/assets?limit=50", "/api/v1/alarms?limit=50", "/api/v1/work-ord
 
 
 def rss_mib(pid: int) -> float:
-    status = Path(f"/proc/{pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+    """The service's resident memory with its children's (paho's own process)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0
+    for each in [pid, *map(int, children)]:
+        with contextlib.suppress(FileNotFoundError):
+            status = Path(f"/proc/{each}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+    return total / 1024
 
 
 def metric(text: str, name: str) -> float:

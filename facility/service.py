@@ -22,8 +22,9 @@ from facility_dispatch.ingest import topics
 from facility_dispatch.ingest.assets import AssetDirectory, AssetLimits
 from facility_dispatch.ingest.decoding import DecodePolicy
 from facility_dispatch.ingest.metrics import IngestMetrics
-from facility_dispatch.ingest.mqtt import MqttConnection
+from facility_dispatch.ingest.mqtt import BrokerConnection, MqttConnection
 from facility_dispatch.ingest.pipeline import IngestPipeline
+from facility_dispatch.ingest.receiver import ReceiverProcess
 from facility_dispatch.ingest.sql import AssetRecord, SqlAssetRegistry, SqlDeadLetters
 from facility_dispatch.ingest.store import TelemetryStore
 from facility_dispatch.kernel.clock import Clock, SystemClock, from_ms
@@ -75,7 +76,7 @@ class Service:
     dead_letters: SqlDeadLetters
     directory: AssetDirectory
     pipeline: IngestPipeline
-    mqtt: MqttConnection
+    mqtt: BrokerConnection
     events: EventLog
     alarms: AlarmService
     rules: RuleRunner
@@ -216,15 +217,7 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
             assets=settings.max_assets,
         ),
     )
-    mqtt = MqttConnection(
-        settings.mqtt,
-        settings.mqtt_client_id,
-        topics.subscriptions(settings.sites, settings.mqtt_shared_group),
-        protocol=settings.mqtt_protocol,
-        session_expiry=settings.mqtt_session_expiry,
-        receive_maximum=settings.mqtt_receive_maximum,
-        ca_file=str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
-    )
+    mqtt = _broker_connection(settings)
     pipeline = IngestPipeline(
         store,
         directory,
@@ -469,4 +462,31 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
         residents=residents,
         notifier=notifier,
         compliance=compliance,
+    )
+
+
+def _broker_connection(settings: Settings) -> BrokerConnection:
+    """The service's MQTT connection: paho in a process of its own unless told otherwise."""
+    subscriptions = topics.subscriptions(settings.sites, settings.mqtt_shared_group)
+    endpoint, client_id = settings.mqtt, settings.mqtt_client_id
+    ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
+    if settings.mqtt_receiver_process:
+        return ReceiverProcess(
+            endpoint,
+            client_id,
+            subscriptions,
+            max_pending=settings.ingest_max_queued,
+            protocol=settings.mqtt_protocol,
+            session_expiry=settings.mqtt_session_expiry,
+            receive_maximum=settings.mqtt_receive_maximum,
+            ca_file=ca_file,
+        )
+    return MqttConnection(
+        endpoint,
+        client_id,
+        subscriptions,
+        protocol=settings.mqtt_protocol,
+        session_expiry=settings.mqtt_session_expiry,
+        receive_maximum=settings.mqtt_receive_maximum,
+        ca_file=ca_file,
     )

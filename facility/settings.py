@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     )
     mqtt_receive_maximum: int = Field(default=2000, ge=10, le=65535)
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
+    mqtt_receiver_process: bool = Field(
+        default=True,
+        description="run paho's network loop in a process of its own (false: a thread of the "
+        "service's process, where it shares one interpreter lock with decoding, rules and storage)",
+    )
     ingest_max_queued: int = Field(
         default=10_000,
         ge=100,

@@ -76,6 +76,12 @@ class ServiceProcess:
         self.process = None
         return code
 
+    def children(self) -> list[int]:
+        """The process ids of the service's own child processes (Linux /proc)."""
+        assert self.process is not None
+        pid = self.process.pid
+        return [int(x) for x in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
     @property
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -90,7 +90,11 @@ def test_kill_9_in_the_middle_of_a_stream(own_broker: Broker, tmp_path: Path, re
     stream = Stream(own_broker, site, count=6000, rate=1500)
     stream.start()
     wait_until(lambda: service.stored(site)[0] >= 2000, timeout=30)
+    receiver = service.children()  # paho's own process
+    assert len(receiver) == 1
     service.kill()  # mid-stream: batches in memory, messages unacknowledged
+    # paho's process sees its pipe close and leaves, acknowledging nothing more
+    wait_until(lambda: not Path(f"/proc/{receiver[0]}").exists(), timeout=10)
     time.sleep(1)
     service.start()
     sent = stream.finish()
