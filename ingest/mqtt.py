@@ -43,8 +43,10 @@ class InboundMessage(NamedTuple):
 
 
 MessageSink = Callable[[InboundMessage], None]
-StateHook = Callable[[bool, int, "str | None"], None]
-"""Told (connected, connection number, last error) at each connect and disconnect."""
+StateHook = Callable[["bool | None", int, "str | None"], None]
+"""Told (connected, connection number, last error): None at each connect (messages of that
+connection may come at once, before the subscriptions are confirmed), True once they are,
+False at each disconnect."""
 
 
 class BrokerConnection(Protocol):
@@ -269,6 +271,8 @@ class MqttConnection:
         with self._lock:
             self._connection += 1
         self.last_error = None
+        if self._state_hook is not None:
+            self._state_hook(None, self._connection, None)
         # connected once the broker has taken every subscription (SUBACK): a device that
         # publishes the moment we say so must reach us, not a topic nobody holds yet
         self._unconfirmed = {

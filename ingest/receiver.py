@@ -154,8 +154,10 @@ class ReceiverProcess:
                 topic, payload, qos, mid, received_ms, connection = record
                 sink(InboundMessage(topic, payload, qos, mid, received_ms, offset + connection))
 
-    def _state(self, connected: bool, connection: int, error: str | None) -> None:
-        if connected:
+    def _state(self, connected: bool | None, connection: int, error: str | None) -> None:
+        if connected is None:  # a new connection: its messages may come before the SUBACK
+            self._connection = connection  # and are acknowledged on it
+        elif connected:
             self._connection = connection
             self.last_error = None
             self._connected.set()
@@ -230,7 +232,7 @@ class _Outbox:
         while len(self._records) >= self._max_pending and not self._closed:
             time.sleep(0.005)
 
-    def state(self, connected: bool, connection: int, error: str | None) -> None:
+    def state(self, connected: bool | None, connection: int, error: str | None) -> None:
         self._add((None, connected, connection, error))
 
     def _add(self, record: tuple[Any, ...]) -> None:

@@ -138,3 +138,43 @@ def test_the_in_process_connection_is_still_there(broker: Broker, tmp_path: Path
                 b'{"ts": %d, "metrics": {"pressure_bar": 3.2}}' % (1_795_746_000_000 + n),
             )
         wait_until(lambda: service.pipeline._metrics.stored._value.get() >= 50)
+
+
+def test_messages_waiting_at_a_reconnection_are_acknowledged_on_it(own_broker: Broker) -> None:
+    """After the broker restarts, the session's queued messages come right after CONNACK,
+    before the SUBACK that says the connection is ready. The service stores and acknowledges
+    them at once (here: the moment they arrive); each must be acknowledged on the connection
+    that brought it, or the broker keeps it in flight and, its window full, sends nothing
+    more (the soak stalled so after a reconnect)."""
+    client_id = f"recv-{uuid.uuid4().hex[:6]}"
+    site = f"recv-{uuid.uuid4().hex[:6]}"
+    topic = f"facility/{site}/+/+/telemetry"
+    inbox = Inbox()
+    holder: list[ReceiverProcess] = []
+
+    def store_and_ack(message: InboundMessage) -> None:
+        inbox(message)
+        holder[0].ack([message])
+
+    first = ReceiverProcess(MqttEndpoint(own_broker.url), client_id, [topic], store_and_ack)
+    holder.append(first)
+    first.start()
+    assert first.wait_connected(10)
+    own_broker.stop()  # the session (with its subscription) is persisted
+    own_broker.start()
+    sent = [b'{"seq": %d}' % n for n in range(300)]
+    with publisher(own_broker.url) as device:  # before paho is back: they wait in the session
+        for n, payload in enumerate(sent):
+            device.publish(f"facility/{site}/water/pump-{n % 3}/telemetry", payload)
+    wait_until(lambda: len(inbox.payloads()) >= 300 and first.connected, timeout=60)
+    assert first.connection == 2
+    time.sleep(0.5)  # the acknowledgements on their way out
+    first.stop()
+
+    again = Inbox()
+    second = receiver(own_broker, client_id, topic, again)
+    try:
+        time.sleep(1.0)  # anything left unacknowledged would come again by now
+        assert again.payloads() == []
+    finally:
+        second.stop()
