@@ -10,6 +10,7 @@ import gc
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, disable_created_metrics
 from sqlalchemy import Engine, text
@@ -468,25 +469,18 @@ def build_service(settings: Settings, clock: Clock | None = None) -> Service:
 def _broker_connection(settings: Settings) -> BrokerConnection:
     """The service's MQTT connection: paho in a process of its own unless told otherwise."""
     subscriptions = topics.subscriptions(settings.sites, settings.mqtt_shared_group)
-    endpoint, client_id = settings.mqtt, settings.mqtt_client_id
-    ca_file = str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None
+    options: dict[str, Any] = {
+        "protocol": settings.mqtt_protocol,
+        "session_expiry": settings.mqtt_session_expiry,
+        "receive_maximum": settings.mqtt_receive_maximum,
+        "ca_file": str(settings.mqtt_ca_file) if settings.mqtt_ca_file else None,
+    }
     if settings.mqtt_receiver_process:
         return ReceiverProcess(
-            endpoint,
-            client_id,
+            settings.mqtt,
+            settings.mqtt_client_id,
             subscriptions,
             max_pending=settings.ingest_max_queued,
-            protocol=settings.mqtt_protocol,
-            session_expiry=settings.mqtt_session_expiry,
-            receive_maximum=settings.mqtt_receive_maximum,
-            ca_file=ca_file,
+            **options,
         )
-    return MqttConnection(
-        endpoint,
-        client_id,
-        subscriptions,
-        protocol=settings.mqtt_protocol,
-        session_expiry=settings.mqtt_session_expiry,
-        receive_maximum=settings.mqtt_receive_maximum,
-        ca_file=ca_file,
-    )
+    return MqttConnection(settings.mqtt, settings.mqtt_client_id, subscriptions, **options)

@@ -75,6 +75,31 @@ class BrokerConnection(Protocol):
     ) -> bool: ...
 
 
+class ConnectionState:
+    """What both connections (in-process, or paho in a process of its own) say about
+    themselves: where messages go, whether connected, and which connection this is (an
+    acknowledgement is only valid on the connection that received the message)."""
+
+    _sink: MessageSink | None
+    _connected: threading.Event
+    _connection: int
+
+    def deliver_to(self, sink: MessageSink) -> None:
+        """Where received messages go; set before ``start``."""
+        self._sink = sink
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
+    def connection(self) -> int:
+        return self._connection
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+
 class _Client(paho.Client):
     """paho's client, with one wake-up of its network thread for a whole batch of acks.
 
@@ -121,7 +146,7 @@ class _Client(paho.Client):
             wake.send(b"0")
 
 
-class MqttConnection:
+class MqttConnection(ConnectionState):
     """Connects, subscribes, hands each message to ``sink``, acknowledges when told to."""
 
     def __init__(
@@ -189,21 +214,9 @@ class MqttConnection:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
-    def deliver_to(self, sink: MessageSink) -> None:
-        """Where received messages go; set before :meth:`start`."""
-        self._sink = sink
-
     def on_state(self, hook: StateHook) -> None:
         """Called from paho's thread at each connect (after subscribing) and disconnect."""
         self._state_hook = hook
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
-
-    @property
-    def connection(self) -> int:
-        return self._connection
 
     def start(self) -> None:
         """Connect in the background; paho's thread keeps reconnecting until :meth:`stop`."""
@@ -218,9 +231,6 @@ class MqttConnection:
         else:
             self._client.connect_async(self._endpoint.host, self._endpoint.port, keepalive=30)
         self._client.loop_start()
-
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Disconnect once every queued packet is out: paho's ``loop_stop`` ends its thread

@@ -32,7 +32,12 @@ from collections.abc import Iterable
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-from facility_dispatch.ingest.mqtt import InboundMessage, MessageSink, MqttConnection
+from facility_dispatch.ingest.mqtt import (
+    ConnectionState,
+    InboundMessage,
+    MessageSink,
+    MqttConnection,
+)
 from facility_dispatch.kernel.endpoint import MqttEndpoint
 
 log = logging.getLogger(__name__)
@@ -43,7 +48,7 @@ meant for a dead child's connection never matches its successor's."""
 RESTART_SECONDS: Final = 1.0
 
 
-class ReceiverProcess:
+class ReceiverProcess(ConnectionState):
     """An MQTT connection whose paho loop runs in a child process."""
 
     def __init__(
@@ -69,25 +74,11 @@ class ReceiverProcess:
         self._reader: threading.Thread | None = None
         self.last_error: str | None = None
 
-    def deliver_to(self, sink: MessageSink) -> None:
-        self._sink = sink
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
-
-    @property
-    def connection(self) -> int:
-        return self._connection
-
     @property
     def pid(self) -> int | None:
         """The child's process id while it runs (benchmarks count its CPU)."""
         child = self._child
         return child.pid if child is not None else None
-
-    def wait_connected(self, timeout: float) -> bool:
-        return self._connected.wait(timeout)
 
     def start(self) -> None:
         self._closing = False
