@@ -4,6 +4,7 @@ on a port of its own, that record what they were sent and can be taken away and 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes
@@ -82,9 +83,13 @@ class Webhook:
     hold: threading.Event | None = None
     """When given, each post waits for it before an answer: a receiver that hangs."""
     status: int = 200
+    _away: socket.socket | None = None
 
     def start(self) -> None:
         received, hold, status = self.received, self.hold, self.status
+        if self._away is not None:
+            self._away.close()
+            self._away = None
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
@@ -102,10 +107,17 @@ class Webhook:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        """The receiver is away: its port refuses connections. The port stays bound (not
+        listening) until :meth:`start`: freed, a test in another worker took it for its own
+        server once, and a message meant to fail here was delivered there (CI)."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            away = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            away.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            away.bind(("127.0.0.1", self.port))
+            self._away = away
 
     @property
     def url(self) -> str:

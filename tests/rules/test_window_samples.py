@@ -43,12 +43,13 @@ def test_a_window_holds_what_a_list_of_its_samples_holds(
         assert list(mean.samples) == window == list(line.samples)
         assert (mean.samples[0], mean.samples[-1]) == (window[0], window[-1])
         values = [v for _, v in window]
-        scale = max(1.0, max(abs(v) for v in values))
-        assert mean.total / len(values) == pytest.approx(
-            math.fsum(values) / len(values), abs=1e-6 * scale
-        )
-        spread = math.fsum((v - sum(values) / len(values)) ** 2 for v in values) / len(values)
-        assert mean.variance() == pytest.approx(spread, rel=1e-6, abs=1e-6 * scale * scale)
+        average = math.fsum(values) / len(values)
+        spread = math.fsum((v - average) ** 2 for v in values) / len(values)
+        # the running sums carry the rounding of every value fed since the last re-summing
+        # (the squares relative to a sample that may have left): bounded by the largest
+        fed_scale = max(abs(v) for _, v in fed)
+        assert mean.total / len(values) == pytest.approx(average, abs=1e-9 * (1 + fed_scale))
+        assert mean.variance() == pytest.approx(spread, rel=1e-6, abs=1e-9 * (1 + fed_scale**2))
 
 
 def test_samples_compact_behind_the_head_and_refuse_what_they_do_not_hold() -> None:
