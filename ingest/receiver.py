@@ -265,8 +265,13 @@ def _child_main(
     commands: Connection,
 ) -> None:
     """The child: paho's loop, a sender thread, and this thread taking the service's commands.
-    Ctrl-C reaches the whole process group; the service stops the child in its own time."""
+
+    Ctrl-C and a supervisor's SIGTERM reach the whole process group (systemd's control group,
+    a terminal); the child leaves them to the service, which stops it in its own time, after
+    the last acknowledgements are out (ended at once, their messages would come again). A
+    service that dies closes the pipe, and the child leaves then."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     # the service logs what the child tells it (connects, disconnects, errors) in its own
     # format; the child writes nothing of its own but a crash's traceback
     logging.getLogger().addHandler(logging.NullHandler())

@@ -69,6 +69,9 @@ def test_messages_come_in_order_and_only_the_unacknowledged_come_again(broker: B
             device.publish(f"facility/{site}/water/pump-{n % 3}/telemetry", payload)
     wait_until(lambda: len(inbox.payloads()) == 300)
     assert inbox.payloads() == sent  # one publisher: the broker keeps its order, and so do we
+    os.kill(child, signal.SIGTERM)  # a supervisor's SIGTERM to the group: left to the service
+    time.sleep(0.3)
+    assert not gone(child) and first.connected
     first.ack(inbox.messages[:150])
     first.stop()
     assert gone(child)
