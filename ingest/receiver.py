@@ -134,6 +134,10 @@ class ReceiverProcess(ConnectionState):
             if self._closing:
                 return
             inbox = self._spawn()
+            if self._closing:  # stopped while this child started: stop() may have missed it
+                inbox.close()
+                self._reap()
+                return
 
     def _take(self, records: list[tuple[Any, ...]]) -> None:
         sink = self._sink

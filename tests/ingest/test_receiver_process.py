@@ -44,7 +44,7 @@ def gone(pid: int) -> bool:
         return True
     try:  # a zombie until its parent waits for it: gone all the same
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except FileNotFoundError:
+    except OSError:  # reaped while we read: ENOENT, or ESRCH from the read itself
         return True
 
 
