@@ -51,6 +51,11 @@ def metrics(kind: str, rng: random.Random, step: int, faulty: bool) -> dict[str,
             "pump_current_a": rng.uniform(20, 30),
             "tank_level_pct": rng.uniform(60, 80),
             "leak_detected": False,
+            # an instrumented pump (as in the SKAB data): what the deviation rules learn
+            "motor_temp_c": rng.uniform(68, 72) + (8.0 if faulty else 0.0),
+            "water_temp_c": rng.uniform(24, 26),
+            "vibration1_g": rng.uniform(0.2, 0.3),
+            "vibration2_g": rng.uniform(0.2, 0.3),
         }
     if kind == "power":
         return {

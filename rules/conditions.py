@@ -333,7 +333,13 @@ class Baseline:
     pump replaced, a valve set anew) keeps the alarm too, until the level comes back or the
     rule's window, baseline or min_change is changed (a new leaf, which learns afresh). The
     baseline holds the newest ``baseline`` of learned buckets; it is judged only once it holds
-    them all (the warm-up)."""
+    them all (the warm-up).
+
+    Buckets are kept flat in two ``array('d')``, ``recent`` four numbers a bucket (index, n,
+    sum, squares), ``base`` three (n, sum, squares), oldest first: as lists and tuples of
+    floats they took about 200 bytes a bucket, and a fleet of 10,000 assets with the pump
+    pack's seven deviation rules held a million of them (measured: 186 of the engine's 320 MiB
+    after ten minutes); as arrays 24 to 32 bytes."""
 
     __slots__ = (
         "base",
@@ -361,8 +367,8 @@ class Baseline:
         self.bucket_ms = max(window_ms // 6, 1)
         self.window_buckets = max(window_ms // self.bucket_ms, 1)
         self.baseline_buckets = max(baseline_ms // self.bucket_ms, 1)
-        self.recent: deque[list[float]] = deque()  # [index, n, sum, sum of squares]
-        self.base: deque[tuple[float, float, float]] = deque()  # (n, sum, squares) learned
+        self.recent = array("d")  # index, n, sum, sum of squares: a bucket of the window
+        self.base = array("d")  # n, sum, squares: a learned bucket
         self.win_n = 0.0
         self.win_s = 0.0
         self.base_n = 0.0
@@ -394,20 +400,20 @@ class Baseline:
         # the same buckets however far in time a replay shifts them
         index = (ts_ms - self.origin_ms) // self.bucket_ms
         recent = self.recent
-        if recent and recent[-1][0] == index:  # most samples: the bucket is still open
-            bucket = recent[-1]
-            bucket[1] += 1.0
-            bucket[2] += v
-            bucket[3] += v * v
+        if recent and recent[-4] == index:  # most samples: the bucket is still open
+            recent[-3] += 1.0
+            recent[-2] += v
+            recent[-1] += v * v
             self.win_n += 1.0
             self.win_s += v
         else:  # a new bucket: only now can the oldest leave the window
-            recent.append([float(index), 1.0, v, v * v])
+            recent.extend((float(index), 1.0, v, v * v))
             self.win_n += 1.0
             self.win_s += v
             oldest = index - self.window_buckets
-            while recent[0][0] <= oldest:
-                _, n, total, squares = recent.popleft()
+            while recent[0] <= oldest:
+                n, total, squares = recent[1], recent[2], recent[3]
+                del recent[:4]
                 self.win_n -= n
                 self.win_s -= total
                 if learning:
@@ -430,8 +436,8 @@ class Baseline:
             "origin_ms": self.origin_ms,
             "last_ms": self.last_ms,
             "dropped": self.dropped,
-            "recent": [list(bucket) for bucket in self.recent],
-            "base": [list(bucket) for bucket in self.base],
+            "recent": [list(self.recent[i : i + 4]) for i in range(0, len(self.recent), 4)],
+            "base": [list(self.base[i : i + 3]) for i in range(0, len(self.base), 3)],
         }
 
     def restore(self, saved: Mapping[str, Any]) -> bool:
@@ -455,10 +461,10 @@ class Baseline:
         ):
             return False
         self.ref, self.origin_ms, self.last_ms = ref, origin_ms, last_ms
-        self.recent = deque(recent)
+        self.recent = array("d", (x for bucket in recent for x in bucket))
         self.win_n = sum(b[1] for b in recent)
         self.win_s = sum(b[2] for b in recent)
-        self.base = deque((b[0], b[1], b[2]) for b in base)
+        self.base = array("d", (x for bucket in base for x in bucket))
         self.base_n = sum(b[0] for b in base)
         self.base_s = sum(b[1] for b in base)
         self.base_ss = sum(b[2] for b in base)
@@ -468,26 +474,27 @@ class Baseline:
 
     def _learn(self, n: float, total: float, squares: float) -> None:
         base = self.base
-        base.append((n, total, squares))
+        base.extend((n, total, squares))
         self.base_n += n
         self.base_s += total
         self.base_ss += squares
-        if len(base) > self.baseline_buckets:
-            old_n, old_s, old_ss = base.popleft()
+        if len(base) > 3 * self.baseline_buckets:
+            old_n, old_s, old_ss = base[0], base[1], base[2]
+            del base[:3]
             self.base_n -= old_n
             self.base_s -= old_s
             self.base_ss -= old_ss
             self.dropped += 1
             if self.dropped >= self.baseline_buckets:  # re-sum now and then: no drift
                 self.dropped = 0
-                self.base_n = sum(b[0] for b in base)
-                self.base_s = sum(b[1] for b in base)
-                self.base_ss = sum(b[2] for b in base)
+                self.base_n = sum(base[0::3])
+                self.base_s = sum(base[1::3])
+                self.base_ss = sum(base[2::3])
         self._judge_baseline()
 
     def _judge_baseline(self) -> None:
         base = self.base
-        self.ready = len(base) >= self.baseline_buckets and self.base_n >= 2
+        self.ready = len(base) >= 3 * self.baseline_buckets and self.base_n >= 2
         if self.ready:
             self.mean = self.base_s / self.base_n
             variance = max(self.base_ss / self.base_n - self.mean * self.mean, 0.0)

@@ -701,7 +701,7 @@ class RuleEngine:
         return {
             "assets": len(self._assets),
             "samples": sum(
-                len(t.samples) if isinstance(t, Tracker) else len(t.recent) + len(t.base)
+                len(t.samples) if isinstance(t, Tracker) else len(t.recent) // 4 + len(t.base) // 3
                 for s in self._assets.values()
                 for t in s.trackers.values()
             ),
