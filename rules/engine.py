@@ -47,6 +47,7 @@ from facility_dispatch.rules.events import (
     AlarmResolved,
     OpenAlarm,
 )
+from facility_dispatch.rules.feeding import Feed, feed_function
 from facility_dispatch.rules.loader import RuleSet, metrics_of
 from facility_dispatch.rules.models import (
     SEVERITY_RANK,
@@ -122,6 +123,7 @@ class KindRules:
     leaf_keys: dict[tuple[Any, ...], int]
     silent_rules: tuple[CompiledRule, ...]
     screen: Screen
+    feed: Feed  # takes a reading into the leaves' trackers (generated: see rules.feeding)
     position: dict[int, int]  # rule index -> its place in what ``screen`` returns
     slot_of: Callable[[Rate | Window | Deviation], int] = lambda _condition: 0
     quiet_ms: int = 0  # the shortest silence any rule of the kind watches for
@@ -176,6 +178,7 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
         by_fault={f: tuple(rs) for f, rs in by_fault.items()},
         leaves=tuple(compiler.leaves),
         feeds=tuple((m, tuple(ls)) for m, ls in by_metric.items()),
+        feed=feed_function(list(by_metric.items())),
         leaf_keys=dict(compiler.leaf_keys()),
         silent_rules=tuple(r for r in compiled if r.silent),
         screen=screen_function([r.spec.condition for r in compiled], compiler.slot_of),
@@ -277,27 +280,7 @@ class RuleEngine:
         ts_ms = state.last_ms = state.heard_ms = reading.ts_ms
         metrics = reading.metrics
         state.latest.update(metrics)
-        trackers = state.trackers
-        values = state.values
-        for metric, leaves in kind_rules.feeds:
-            value = metrics.get(metric)
-            if value is None:
-                continue
-            number = float(value) if type(value) is not str else 1.0
-            for leaf in leaves:
-                slot = leaf.slot
-                tracker = trackers.get(slot)
-                if tracker is None:
-                    tracker = trackers[slot] = leaf.tracker()
-                owner = leaf.owner
-                if owner < 0:
-                    tracker.add(ts_ms, number)  # type: ignore[call-arg]
-                    values[slot] = leaf.measure(tracker)
-                else:  # a deviation learns only while its rule is quiet on the asset; after a
-                    # restart the stored readings from before its open alarm began are learned
-                    opened = state.rules.get(owner) if state.rules else None
-                    learning = opened is None or ts_ms < opened.since_ms
-                    values[slot] = tracker.add(ts_ms, number, learning)  # type: ignore[call-arg]
+        kind_rules.feed(state, metrics, ts_ms)
 
     def _rules_at(self, kind_rules: KindRules, site: str) -> tuple[CompiledRule, ...]:
         """The rules of a kind whose ``sites`` globs take this site (worked out once a site)."""
@@ -714,4 +697,6 @@ class RuleEngine:
         return max(spans, default=0)
 
 
-_EMPTY = KindRules((), {}, (), (), {}, (), lambda latest, values, now, heard: (), {})
+_EMPTY = KindRules(
+    (), {}, (), (), {}, (), lambda latest, values, now, heard: (), feed_function(()), {}
+)
