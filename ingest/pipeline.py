@@ -46,18 +46,21 @@ costs about the same for 1 reading as for 100, so a few milliseconds of latency 
 REGISTRY_FLUSH_SECONDS: Final = 1.0
 REGISTRY_FLUSH_MAX_SECONDS: Final = 10.0
 REGISTRY_FLUSH_SHARE: Final = 0.05
+REGISTRY_FLUSH_ASSETS: Final = 2000
+"""Assets written by one flush while ingest runs (the oldest changes first): a flush of 10,000
+held the writer, and every reading and alarm behind it, for about 0.17 s."""
 _STOP: Final = object()
 
 
 def flush_interval(spent_seconds: float) -> float:
     """Seconds until the next asset-registry flush, after one that took ``spent_seconds``.
 
-    Every second for an estate of a few thousand assets. A fleet's flush writes every asset
-    that spoke (10,000 rows of last-seen and latest values): flushed every second it took a
-    sixth of the writer's time under 10,000 readings/s (measured with py-spy, issue 18), so it
-    comes as often as keeps it to 1/20 of that time, and at least every 10 s, which is how far
-    a stored last-seen may lag after a kill -9 (a clean stop flushes; silence rules wait
-    minutes)."""
+    Every second while a flush is short. A fleet's flush writes every asset that spoke (10,000
+    rows of last-seen and latest values): flushed every second it took a sixth of the writer's
+    time under 10,000 readings/s (measured with py-spy, issue 18), so a flush comes as often
+    as keeps it to 1/20 of that time, at least every 10 s; and it writes at most
+    :data:`REGISTRY_FLUSH_ASSETS` (see there). A clean stop flushes everything; after a kill -9
+    a stored last-seen lags by what was not yet flushed (silence rules wait minutes)."""
     paced = spent_seconds / REGISTRY_FLUSH_SHARE
     return min(max(REGISTRY_FLUSH_SECONDS, paced), REGISTRY_FLUSH_MAX_SECONDS)
 
@@ -352,7 +355,7 @@ class IngestPipeline:
         if stored:
             self._directory.saw(stored)
         if self._directory.has_new:
-            self.flush_registry()
+            self.flush_registry(REGISTRY_FLUSH_ASSETS)
         self._ack(batch)
 
         metrics = self._metrics
@@ -426,7 +429,7 @@ class IngestPipeline:
         now = time.monotonic()
         if force or now - self._last_flush >= self._flush_interval:
             self._last_flush = now
-            self.flush_registry()
+            self.flush_registry(None if force else REGISTRY_FLUSH_ASSETS)
             self._flush_interval = flush_interval(time.monotonic() - now)
         if now - self._last_tick >= self._tick_seconds:
             self._last_tick = now
@@ -435,9 +438,10 @@ class IngestPipeline:
             for hook in self._tick_hooks:
                 self._call(hook, now_ms)
 
-    def flush_registry(self) -> None:
-        """Write asset changes and dead letters; if the database is away, keep them for later."""
-        updates = self._directory.take_updates()
+    def flush_registry(self, limit: int | None = None) -> None:
+        """Write asset changes (of at most ``limit`` assets besides new ones) and dead letters;
+        if the database is away, keep them for later."""
+        updates = self._directory.take_updates(limit)
         try:
             self._registry.apply(updates)
         except Exception:
