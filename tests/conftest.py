@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import tracemalloc  # noqa: F401  (see below)
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.services import Broker, postgres_available, postgres_database, running_broker
+
+# tracemalloc is imported before any test: pytest's hook for an object the garbage collector
+# finishes (an unclosed socket) imports it on first use, and once a second such object was
+# collected during that import, the hook found the module half made and failed the test
+# (AttributeError: partially initialized module 'tracemalloc', a kill -9 fault test under -n 3)
 
 
 @pytest.fixture(scope="session")

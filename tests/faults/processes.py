@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,7 +48,7 @@ class ServiceProcess:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if self.api().get("/api/v1/health").json()["broker"] == "connected":
+                if self.health()["broker"] == "connected":
                     return
             if self.process.poll() is not None:
                 raise RuntimeError(f"the service exited:\n{self.log()[-3000:]}")
@@ -60,6 +61,13 @@ class ServiceProcess:
             headers={"Authorization": f"Bearer {TOKEN}"},
             timeout=10,
         )
+
+    def health(self) -> dict[str, Any]:
+        """``/api/v1/health``, on a client closed at once (a client left to the garbage
+        collector leaves its socket to it, and pytest's hook for that once failed a test)."""
+        with self.api() as api:
+            answer: dict[str, Any] = api.get("/api/v1/health").json()
+            return answer
 
     def kill(self) -> None:
         """kill -9: no flush, no goodbye."""

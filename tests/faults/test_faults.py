@@ -118,7 +118,7 @@ def test_mosquitto_restarted_under_load(own_broker: Broker, tmp_path: Path, repo
     sent = stream.finish(timeout=90)
     wait_until(lambda: service.stored(site)[1] >= sent, timeout=60)
     rows, distinct = service.stored(site)
-    health = service.api().get("/api/v1/health").json()
+    health = service.health()
     assert service.stop() == 0
     report.append(row("Mosquitto restarted under load", sent, rows, distinct))
     assert health["broker"] == "connected"
@@ -187,6 +187,7 @@ def test_postgresql_stopped_under_load_while_alarms_fire(
             if line.startswith("facility_alarms_waiting_for_dispatch ")
         ]
         rows, distinct = service.stored(site)
+        api.close()
         assert service.stop() == 0
     report.append(row(f"PostgreSQL stopped for {OUTAGE:.0f} s under load", sent, rows, distinct))
     report.append(
@@ -229,7 +230,7 @@ def test_two_workers_on_disjoint_sites_and_one_scheduler_leader(
             )
         for worker in workers:
             worker.start()
-        leaders = [w.api().get("/api/v1/health").json()["scheduler_leader"] for w in workers]
+        leaders = [w.health()["scheduler_leader"] for w in workers]
         assert sorted(leaders) == [False, True]
         api = workers[0].api()
         for site in sites:
@@ -262,13 +263,12 @@ def test_two_workers_on_disjoint_sites_and_one_scheduler_leader(
         leader = workers[leaders.index(True)]
         follower = workers[leaders.index(False)]
         leader.kill()
-        wait_until(
-            lambda: follower.api().get("/api/v1/health").json()["scheduler_leader"], timeout=40
-        )
+        wait_until(lambda: follower.health()["scheduler_leader"], timeout=40)
         for worker, site, count in zip(workers, sites, sent, strict=True):
             rows, distinct = worker.stored(site)
             report.append(row(f"two workers, disjoint sites ({site[:2]})", count, rows, distinct))
             assert distinct == count and rows == distinct
+        api.close()
         assert follower.stop() == 0
 
 
