@@ -58,7 +58,7 @@ def flush_interval(spent_seconds: float) -> float:
     Every second while a flush is short. A fleet's flush writes every asset that spoke (10,000
     rows of last-seen and latest values): flushed every second it took a sixth of the writer's
     time under 10,000 readings/s (measured with py-spy, issue 18), so a flush comes as often
-    as keeps it to 1/20 of that time, at least every 10 s; and it writes at most
+    as keeps it to 1/20 of that time, never more than 10 s apart; and it writes at most
     :data:`REGISTRY_FLUSH_ASSETS` (see there). A clean stop flushes everything; after a kill -9
     a stored last-seen lags by what was not yet flushed (silence rules wait minutes)."""
     paced = spent_seconds / REGISTRY_FLUSH_SHARE

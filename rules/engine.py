@@ -119,7 +119,6 @@ class KindRules:
     rules: tuple[CompiledRule, ...]
     by_fault: dict[str, tuple[CompiledRule, ...]]
     leaves: tuple[Leaf, ...]
-    feeds: tuple[tuple[str, tuple[Leaf, ...]], ...]  # metric -> its leaves, walked per reading
     leaf_keys: dict[tuple[Any, ...], int]
     silent_rules: tuple[CompiledRule, ...]
     screen: Screen
@@ -177,7 +176,6 @@ def _compile_kind(rules: list[RuleSpec], start: int) -> KindRules:
         rules=tuple(compiled),
         by_fault={f: tuple(rs) for f, rs in by_fault.items()},
         leaves=tuple(compiler.leaves),
-        feeds=tuple((m, tuple(ls)) for m, ls in by_metric.items()),
         feed=feed_function(list(by_metric.items())),
         leaf_keys=dict(compiler.leaf_keys()),
         silent_rules=tuple(r for r in compiled if r.silent),
@@ -697,6 +695,4 @@ class RuleEngine:
         return max(spans, default=0)
 
 
-_EMPTY = KindRules(
-    (), {}, (), (), {}, (), lambda latest, values, now, heard: (), feed_function(()), {}
-)
+_EMPTY = KindRules((), {}, (), {}, (), lambda latest, values, now, heard: (), feed_function(()), {})

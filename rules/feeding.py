@@ -3,9 +3,8 @@
 Every reading goes through this before any rule is judged: each rate, window and deviation
 leaf of the reading's metrics takes the sample and leaves its measure in ``state.values``.
 Walking the leaves as data (a loop over metrics, then over leaves, reading each leaf's slot,
-owner and measure) cost about a third of the engine's time a reading with the pump pack
-(measured, issue 18); written out as straight-line code with the slots as constants it costs
-the tracker calls alone.
+owner and measure) cost a sixth of the engine's time a reading with the pump pack: straight-line
+code with the slots as constants took rule_eval from 7.0 to 5.8 µs a reading (issue 18).
 
 The generated source holds only catalogue metric names (each written with ``repr``) and
 integers; the leaves, their trackers and measures are passed in as names of its namespace.
@@ -24,8 +23,9 @@ Feed = Callable[[AssetState, Mapping[str, Any], int], None]
 def feed_function(feeds: Sequence[tuple[str, Sequence[Leaf]]]) -> Feed:
     """``feed(state, metrics, ts_ms)`` for the leaves of ``feeds`` (metric -> its leaves).
 
-    A deviation leaf learns only while its rule is quiet on the asset; after a restart the
-    stored readings from before its open alarm began are learned (see the engine)."""
+    A deviation leaf learns only while its rule is quiet on the asset (no open state, or a
+    reading older than the state's start: after a restart the stored readings from before
+    its open alarm began are replayed, and those are learned)."""
     namespace: dict[str, Any] = {}
     lines = [
         "def feed(state, metrics, ts):",
